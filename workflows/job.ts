@@ -1,0 +1,436 @@
+// The provisioning job of one app (id `provisioning:<appId>`): an entity workflow that runs the initial
+// cycle, then waits for the cadence timer or a signal, runs the next cycle as a child workflow, judges
+// it (backoff, quarantine, deletion threshold) and continues-as-new with compact state.
+// Signal handlers only record intent in `inbox`; the main loop acts on it, in arrival order.
+import {
+  ChildWorkflowFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  makeContinueAsNewFunc,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AppSummary, CycleSummary, FerryActivities } from '../activities/types.ts';
+import type { JobState } from '../engine/types.ts';
+import { shortActivity } from './activity-options.ts';
+import { provisioningCycleWorkflow } from './cycle.ts';
+import { provisionOnDemandWorkflow } from './on-demand.ts';
+import { judgeCycle, cycleDelayMs, quarantineExpired } from './job-policy.ts';
+import {
+  SEARCH_ATTRIBUTE_APP_ID,
+  SEARCH_ATTRIBUTE_JOB_STATE,
+  approveDeletionsSignal,
+  configChangedSignal,
+  cycleProgressSignal,
+  cycleWorkflowId,
+  onDemandWorkflowId,
+  pauseSignal,
+  provisionOnDemandSignal,
+  quarantineSignal,
+  rejectDeletionsSignal,
+  releaseSignal,
+  restartSignal,
+  resumeSignal,
+  runNowSignal,
+  statusQuery,
+} from './messages.ts';
+import type {
+  CurrentCycleStatus,
+  JobStatus,
+  LastCycleStatus,
+  OnDemandRequest,
+  QuarantineStatus,
+  RestartReset,
+} from './messages.ts';
+
+/** A recorded signal, waiting for the main loop. Plain JSON: it travels through continue-as-new. */
+export type JobIntent =
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'runNow' }
+  | { type: 'restart'; reset: RestartReset }
+  | { type: 'configChanged' }
+  | { type: 'quarantine'; reason: string }
+  | { type: 'release' }
+  | { type: 'approveDeletions' }
+  | { type: 'rejectDeletions' };
+
+/** Everything the job remembers between runs (continue-as-new). Small and plain JSON. */
+export interface JobMemory {
+  /** Number of the last cycle started (cycle ids are never reused). */
+  cycleNumber: number;
+  /** The next cycle must be initial (first run, restart, configuration change). */
+  initialDue: boolean;
+  /** Directory change-log sequence provisioned so far; null before the first successful cycle. */
+  watermark: number | null;
+  paused: boolean;
+  disabled: boolean;
+  /** Whole-cycle failures in a row; drives the backoff. */
+  consecutiveFailures: number;
+  quarantine: QuarantineStatus | null;
+  pendingDeletions: number;
+  /** The admin approved the staged deletions: the next cycle exports them. */
+  deletionsApproved: boolean;
+  /** The admin rejected the staged deletions: the next cycle drops them. */
+  deletionsRejected: boolean;
+  lastCycle: LastCycleStatus | null;
+  /** ISO time the next cycle is due; null = as soon as possible. */
+  nextCycleAt: string | null;
+  /** Last configuration version seen; a different one makes the next cycle initial. */
+  configVersion: string | null;
+  inbox: JobIntent[];
+  onDemandQueue: OnDemandRequest[];
+}
+
+export interface JobInput extends Partial<JobMemory> {
+  appId: string;
+  appName?: string;
+  /** Objects per processBatch call, passed to every cycle (default: the cycle's). */
+  batchSize?: number;
+}
+
+const { loadApp, resetApp, notify } = proxyActivities<FerryActivities>(shortActivity);
+
+export function initialJobMemory(): JobMemory {
+  return {
+    cycleNumber: 0,
+    initialDue: true,
+    watermark: null,
+    paused: false,
+    disabled: false,
+    consecutiveFailures: 0,
+    quarantine: null,
+    pendingDeletions: 0,
+    deletionsApproved: false,
+    deletionsRejected: false,
+    lastCycle: null,
+    nextCycleAt: null,
+    configVersion: null,
+    inbox: [],
+    onDemandQueue: [],
+  };
+}
+
+export function jobState(m: JobMemory): JobState {
+  if (m.disabled) return 'disabled';
+  if (m.paused) return 'paused';
+  if (m.quarantine) return 'quarantined';
+  return m.initialDue ? 'initial' : 'steady';
+}
+
+export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
+  const { appId, batchSize } = input;
+  const m: JobMemory = { ...initialJobMemory(), ...stripUndefined(input) };
+  let appName = input.appName ?? memoAppName() ?? appId;
+  let app: AppSummary | null = null;
+  let running: CurrentCycleStatus | null = null;
+  let dispatching = false;
+
+  const record = (intent: JobIntent) => () => void m.inbox.push(intent);
+  setHandler(pauseSignal, record({ type: 'pause' }));
+  setHandler(resumeSignal, record({ type: 'resume' }));
+  setHandler(runNowSignal, record({ type: 'runNow' }));
+  setHandler(configChangedSignal, record({ type: 'configChanged' }));
+  setHandler(releaseSignal, record({ type: 'release' }));
+  setHandler(approveDeletionsSignal, record({ type: 'approveDeletions' }));
+  setHandler(rejectDeletionsSignal, record({ type: 'rejectDeletions' }));
+  setHandler(restartSignal, ({ reset }) => void m.inbox.push({ type: 'restart', reset: reset === 'full' ? 'full' : 'watermark' }));
+  setHandler(quarantineSignal, ({ reason }) => void m.inbox.push({ type: 'quarantine', reason: String(reason) }));
+  setHandler(provisionOnDemandSignal, (request) => void m.onDemandQueue.push(request));
+  setHandler(cycleProgressSignal, (p) => {
+    if (!running || p.cycleNumber !== running.number) return;
+    running.processed = p.processed;
+    running.total = p.total;
+    running.percent = p.total > 0 ? Math.min(100, Math.floor((p.processed * 100) / p.total)) : 0;
+    const elapsedSeconds = (Date.now() - Date.parse(p.startedAt)) / 1000;
+    running.etaSeconds =
+      p.processed > 0 ? Math.max(0, Math.round((elapsedSeconds * (p.total - p.processed)) / p.processed)) : null;
+  });
+  setHandler(statusQuery, (): JobStatus => {
+    const state = jobState(m);
+    return {
+      appId,
+      appName,
+      state,
+      cycle: running ? { ...running } : null,
+      lastCycle: m.lastCycle,
+      nextCycleAt: running || state === 'paused' || state === 'disabled' ? null : m.nextCycleAt,
+      backoffLevel: m.consecutiveFailures,
+      quarantine: m.quarantine,
+      pendingDeletions: m.pendingDeletions,
+    };
+  });
+
+  // On-demand requests start at once, even while a cycle runs (the activity serializes per object).
+  const dispatcher = async (): Promise<void> => {
+    for (;;) {
+      await condition(() => m.onDemandQueue.length > 0);
+      dispatching = true;
+      const request = m.onDemandQueue[0];
+      try {
+        await startChild(provisionOnDemandWorkflow, {
+          workflowId: onDemandWorkflowId(appId, request.requestId),
+          args: [{ appId, ...request }],
+          // The API awaits the child by id; it must outlive this run of the job.
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+        });
+      } catch (err) {
+        // A repeated signal for the same request: the first child answers it.
+        if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+      }
+      m.onDemandQueue.shift();
+      dispatching = false;
+    }
+  };
+  void dispatcher();
+
+  const refreshApp = async (): Promise<void> => {
+    app = await loadApp({ appId });
+    appName = app.appName;
+    if (m.configVersion !== null && m.configVersion !== app.configVersion) m.initialDue = true;
+    m.configVersion = app.configVersion;
+  };
+  const intervalMinutes = (): number => app?.cycleIntervalMinutes ?? 40;
+  const continueAsNewSuggested = (): boolean => workflowInfo().continueAsNewSuggested;
+
+  /** Next cycle time from the end of the last cycle (or now) and the cadence of the current state. */
+  const schedule = (): void => {
+    if (m.lastCycle === null) {
+      m.nextCycleAt = new Date().toISOString(); // the initial cycle comes first
+      return;
+    }
+    const delay = cycleDelayMs(jobState(m), m.consecutiveFailures, intervalMinutes());
+    if (delay === null) return;
+    m.nextCycleAt = new Date(Date.parse(m.lastCycle.endedAt) + delay).toISOString();
+  };
+
+  let lastPublishedState: JobState | null = null;
+  const publish = (): void => {
+    const state = jobState(m);
+    if (state === lastPublishedState) return;
+    lastPublishedState = state;
+    const current = workflowInfo().searchAttributes ?? {};
+    const same =
+      current[SEARCH_ATTRIBUTE_JOB_STATE]?.[0] === state && current[SEARCH_ATTRIBUTE_APP_ID]?.[0] === appId;
+    if (!same) upsertSearchAttributes({ [SEARCH_ATTRIBUTE_APP_ID]: [appId], [SEARCH_ATTRIBUTE_JOB_STATE]: [state] });
+  };
+
+  const sendQuarantineNotice = async (q: QuarantineStatus): Promise<void> => {
+    const to = app?.notificationEmail;
+    if (!to) return;
+    await notify({
+      appId,
+      to,
+      subject: `Ferry: provisioning of ${appName} is quarantined (${q.reason})`,
+      text:
+        `The provisioning job of ${appName} (${appId}) is in quarantine since ${q.since}, reason: ${q.reason}.\n` +
+        'Cycles now run once a day. Fix the cause and release or restart the job; after 4 weeks in ' +
+        'quarantine the job is disabled.',
+      notificationId: `quarantine:${appId}:${q.since}:${q.reason}`,
+    });
+  };
+
+  /** Acts on one recorded signal; returns true when a cycle should run now. */
+  const act = async (intent: JobIntent): Promise<boolean> => {
+    switch (intent.type) {
+      case 'pause':
+        m.paused = true;
+        return false;
+      case 'resume':
+        m.paused = false;
+        schedule();
+        return false;
+      case 'runNow':
+        return true;
+      case 'configChanged':
+        await refreshApp();
+        m.initialDue = true;
+        return true;
+      case 'restart':
+        await resetApp({ appId, reset: intent.reset });
+        Object.assign(m, {
+          initialDue: true,
+          watermark: null,
+          paused: false,
+          disabled: false,
+          consecutiveFailures: 0,
+          quarantine: null,
+          pendingDeletions: 0,
+          deletionsApproved: false,
+          deletionsRejected: false,
+        });
+        return true;
+      case 'quarantine': {
+        const changed = m.quarantine?.reason !== intent.reason;
+        if (changed) {
+          m.quarantine = { reason: intent.reason, since: m.quarantine?.since ?? new Date().toISOString() };
+          await sendQuarantineNotice(m.quarantine);
+        }
+        schedule();
+        return false;
+      }
+      case 'release':
+        m.quarantine = null;
+        m.disabled = false;
+        m.consecutiveFailures = 0;
+        schedule();
+        return false;
+      case 'approveDeletions':
+        if (m.pendingDeletions === 0) return false;
+        m.deletionsApproved = true;
+        m.deletionsRejected = false;
+        return true;
+      case 'rejectDeletions':
+        if (m.pendingDeletions === 0 && m.quarantine?.reason !== 'TooManyDeletes') return false;
+        m.pendingDeletions = 0;
+        m.deletionsRejected = true;
+        m.deletionsApproved = false;
+        if (m.quarantine?.reason === 'TooManyDeletes') m.quarantine = null;
+        schedule();
+        return false;
+    }
+  };
+
+  const runCycle = async (): Promise<void> => {
+    const number = m.cycleNumber + 1;
+    m.cycleNumber = number;
+    const kind = m.initialDue ? 'initial' : 'incremental';
+    const startedAt = new Date().toISOString();
+    running = { kind, number, processed: 0, total: 0, percent: 0, etaSeconds: null };
+    m.nextCycleAt = null;
+    let summary: CycleSummary;
+    try {
+      summary = await executeChild(provisioningCycleWorkflow, {
+        workflowId: cycleWorkflowId(appId, number),
+        args: [
+          {
+            appId,
+            cycleNumber: number,
+            kind,
+            watermark: kind === 'initial' ? null : m.watermark,
+            deletionsApproved: m.deletionsApproved,
+            deletionsRejected: m.deletionsRejected,
+            ...(batchSize ? { batchSize } : {}),
+          },
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof ChildWorkflowFailure)) throw err;
+      summary = failedSummary(number, kind, startedAt, err);
+    }
+    running = null;
+
+    const succeeded = summary.status === 'succeeded';
+    m.lastCycle = {
+      number,
+      kind,
+      status: summary.status,
+      startedAt: summary.startedAt,
+      endedAt: summary.endedAt,
+      counts: summary.counts,
+      failure: summary.failure ? { code: summary.failure.code, message: summary.failure.message } : null,
+    };
+    m.deletionsApproved = false;
+    m.deletionsRejected = false;
+    if (succeeded) {
+      m.consecutiveFailures = 0;
+      m.watermark = summary.watermarkTo;
+      m.initialDue = false;
+    } else {
+      m.consecutiveFailures += 1;
+    }
+    m.pendingDeletions = summary.deletionThresholdExceeded ? summary.pendingDeletions : 0;
+
+    const verdict = judgeCycle(m.quarantine, summary, new Date());
+    m.quarantine = verdict.quarantine;
+    if (verdict.notify && m.quarantine) await sendQuarantineNotice(m.quarantine);
+    if (verdict.disable) m.disabled = true;
+    schedule();
+  };
+
+  await refreshApp();
+  if (memoAppName() !== appName) upsertMemo({ appName });
+  publish();
+  if (m.nextCycleAt === null) schedule();
+
+  let cycleNow = false;
+  for (;;) {
+    while (m.inbox.length > 0) {
+      const intent = m.inbox.shift() as JobIntent;
+      if (await act(intent)) cycleNow = true;
+      publish();
+    }
+    const state = jobState(m);
+    if (state === 'paused' || state === 'disabled') {
+      cycleNow = false;
+      await condition(() => m.inbox.length > 0 || continueAsNewSuggested());
+      if (m.inbox.length === 0) break;
+      continue;
+    }
+    if (state === 'quarantined' && quarantineExpired(m.quarantine, new Date())) {
+      m.disabled = true;
+      publish();
+      continue;
+    }
+    if (!cycleNow) {
+      if (m.nextCycleAt === null) schedule();
+      const waitMs = m.nextCycleAt === null ? 0 : Date.parse(m.nextCycleAt) - Date.now();
+      if (waitMs > 0) {
+        const woken = await condition(() => m.inbox.length > 0 || continueAsNewSuggested(), waitMs);
+        if (woken) {
+          if (m.inbox.length === 0) break;
+          continue;
+        }
+      }
+    }
+    await runCycle();
+    publish();
+    break;
+  }
+
+  // Hand over: every queued on-demand request started, every handler done, then a fresh run.
+  await condition(() => m.onDemandQueue.length === 0 && !dispatching);
+  await condition(allHandlersFinished);
+  const state = jobState(m);
+  const next = makeContinueAsNewFunc<typeof provisioningJobWorkflow>({
+    memo: { appName },
+    searchAttributes: { [SEARCH_ATTRIBUTE_APP_ID]: [appId], [SEARCH_ATTRIBUTE_JOB_STATE]: [state] },
+  });
+  await next({ appId, appName, ...(batchSize ? { batchSize } : {}), ...m });
+}
+
+function failedSummary(number: number, kind: 'initial' | 'incremental', startedAt: string, err: ChildWorkflowFailure): CycleSummary {
+  return {
+    cycleId: '',
+    cycleNumber: number,
+    kind,
+    status: 'failed',
+    startedAt,
+    endedAt: new Date().toISOString(),
+    counts: { created: 0, updated: 0, disabled: 0, deleted: 0, skipped: 0, failed: 0, escrowed: 0, stagedDeletes: 0 },
+    operations: 0,
+    watermarkTo: 0,
+    failure: { kind: 'transient', code: 'Unknown', message: err.cause?.message ?? err.message },
+    pendingDeletions: 0,
+    deletionThresholdExceeded: false,
+  };
+}
+
+function memoAppName(): string | undefined {
+  const value = workflowInfo().memo?.appName;
+  return typeof value === 'string' ? value : undefined;
+}
+
+function stripUndefined(input: JobInput): Partial<JobMemory> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value !== undefined && key !== 'appId' && key !== 'appName' && key !== 'batchSize') out[key] = value;
+  }
+  return out as Partial<JobMemory>;
+}
