@@ -11,6 +11,16 @@ export interface CycleFailure {
   message: string;
 }
 
+/**
+ * `details[0]` of the ApplicationFailure an activity throws for a Ferry error (activities/failures.ts):
+ * workflows read `code` from it when an activity fails for good. `type` is the error class name.
+ */
+export interface ActivityFailureDetails {
+  kind: ErrorKind;
+  code: ErrorCode;
+  status: number | null;
+}
+
 export interface AppSummary {
   appId: string;
   appName: string;
@@ -138,6 +148,10 @@ export interface FerryActivities {
   deletionGuard(input: { appId: string; cycleId: string; deletionsApproved: boolean }): Promise<DeletionGuardResult>;
   processBatch(input: ProcessBatchInput): Promise<ProcessBatchResult>;
   cycleProgress(input: { cycleId: string }): Promise<CycleProgress>;
+  /**
+   * Closes the cycle. The cycle workflow calls beginCycle even when checkTarget reported a failure (so the
+   * failed cycle is recorded), then finishCycle with that failure: a failed cycle keeps the old watermark.
+   */
   finishCycle(input: { appId: string; cycleId: string; failure: CycleFailure | null }): Promise<CycleSummary>;
   /** Restart: clear watermark-related state, escrows, and (full) links. */
   resetApp(input: { appId: string; reset: 'watermark' | 'full' }): Promise<void>;
