@@ -1,0 +1,264 @@
+// Staged cycle work: the objects one cycle handles, each with a position (`seq`) so activities
+// read batches by cursor ("seq > cursor"), and a status so a re-run batch does no work twice.
+// Staging runs as INSERT … SELECT in the database: 100k objects never travel through Node.
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { ObjectType } from '../engine/types.ts';
+import { chunk, type Executor } from './db.ts';
+import { notFound } from './errors.ts';
+import { cycles, cycleWork } from './schema.ts';
+
+/** `pending` until processed; then e.g. `done`, `failed`, `staged` (held by the deletion guard), `dropped`. */
+export type WorkStatus = 'pending' | 'done' | 'failed' | 'staged' | 'dropped' | (string & {});
+
+export interface WorkItem {
+  seq: number;
+  cycleId: string;
+  objectType: ObjectType;
+  objectId: string;
+  /** Latest directory change that staged the object (the log's `changeId`); null in initial cycles. */
+  changeSeq: number | null;
+  status: WorkStatus;
+  /** The planned or performed action (e.g. `Disable`), when known. */
+  action: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface StageItem {
+  objectType: ObjectType;
+  objectId: string;
+  changeSeq?: number | null;
+}
+
+export interface BatchQuery {
+  /** Exclusive; 0 at the start. Pass the last item's `seq` to continue. */
+  afterSeq: number;
+  limit: number;
+  objectType?: ObjectType;
+  status?: WorkStatus | WorkStatus[];
+}
+
+type WorkRow = typeof cycleWork.$inferSelect;
+
+const toItem = (r: WorkRow): WorkItem => ({
+  seq: r.seq,
+  cycleId: r.cycleId,
+  objectType: r.objectType,
+  objectId: r.objectId,
+  changeSeq: r.changeSeq,
+  status: r.status,
+  action: r.action,
+  detail: r.detail,
+});
+
+/** Affected-row count of a raw statement on either driver. */
+function affected(result: unknown): number {
+  const r = result as { rowCount?: number | null; affectedRows?: number };
+  return Number(r.rowCount ?? r.affectedRows ?? 0);
+}
+
+const statusWhere = (status: WorkStatus | WorkStatus[] | undefined) =>
+  status === undefined
+    ? undefined
+    : Array.isArray(status)
+      ? inArray(cycleWork.status, status)
+      : eq(cycleWork.status, status);
+
+export class CycleWorkRepository {
+  constructor(private readonly db: Executor) {}
+
+  private async appOf(cycleId: string): Promise<string> {
+    const [row] = await this.db.select({ appId: cycles.appId }).from(cycles).where(eq(cycles.id, cycleId));
+    if (!row) throw notFound('Cycle', cycleId);
+    return row.appId;
+  }
+
+  /** Stages objects in the given order; already staged ones are left as they are. Returns how many were new. */
+  async stage(cycleId: string, items: readonly StageItem[], chunkSize = 5000): Promise<number> {
+    let added = 0;
+    for (const part of chunk(items, chunkSize)) {
+      const rows = await this.db
+        .insert(cycleWork)
+        .values(
+          part.map((i) => ({
+            cycleId,
+            objectType: i.objectType,
+            objectId: i.objectId,
+            changeSeq: i.changeSeq ?? null,
+          })),
+        )
+        .onConflictDoNothing()
+        .returning({ seq: cycleWork.seq });
+      added += rows.length;
+    }
+    return added;
+  }
+
+  /**
+   * Initial cycle: every user and group of the directory (scope `all`), or every object assigned
+   * to the app directly or through nested groups (scope `assigned`) — plus every object the app
+   * has a link for, so those that left scope or were deleted get disabled/deleted. Users first.
+   */
+  async stageInitial(cycleId: string, scope: 'all' | 'assigned'): Promise<number> {
+    const appId = await this.appOf(cycleId);
+    const candidates =
+      scope === 'all'
+        ? sql`select 'user'::text as object_type, id as object_id from directory_users
+              union select 'group'::text, id from directory_groups`
+        : sql`select object_type, object_id from reach`;
+    const result = await this.db.execute(sql`
+      with recursive reach(object_type, object_id) as (
+        select principal_type, principal_id from app_role_assignments where app_id = ${appId}
+        union
+        select m.member_type, m.member_id from directory_memberships m
+          join reach r on r.object_type = 'group' and m.group_id = r.object_id
+      ),
+      candidates as (
+        ${candidates}
+        union select object_type, source_id from links where app_id = ${appId}
+      )
+      insert into cycle_work (cycle_id, object_type, object_id)
+      select ${cycleId}, object_type, object_id from candidates order by object_type desc, object_id
+      on conflict (cycle_id, object_type, object_id) do nothing`);
+    return affected(result);
+  }
+
+  /**
+   * Incremental cycle: objects touched by directory changes in (afterSeq, upToSeq] — the changed
+   * objects, the members named in membership changes, the principals of this app's assignment
+   * changes; then every group containing one of them (its flattened members may differ) and every
+   * member under a changed group (its scope through that group may differ). Nesting cycles are fine.
+   */
+  async stageChanges(cycleId: string, afterSeq: number, upToSeq: number): Promise<number> {
+    const appId = await this.appOf(cycleId);
+    const result = await this.db.execute(sql`
+      with recursive
+      ch as (
+        select seq, object_type, object_id, op, detail from directory_changes
+        where seq > ${afterSeq} and seq <= ${upToSeq} and (app_id is null or app_id = ${appId})
+      ),
+      seeds as (
+        select object_type, object_id, max(seq) as change_seq from (
+          select object_type, object_id, seq from ch
+          union all
+          select detail->>'memberType', detail->>'memberId', seq from ch where op in ('memberAdd', 'memberRemove')
+        ) s group by object_type, object_id
+      ),
+      down(object_type, object_id) as (
+        select object_type, object_id from seeds where object_type = 'group'
+        union
+        select m.member_type, m.member_id from directory_memberships m
+          join down d on d.object_type = 'group' and m.group_id = d.object_id
+      ),
+      up(object_type, object_id) as (
+        select object_type, object_id from seeds
+        union
+        select 'group'::text, m.group_id from directory_memberships m join up u on m.member_id = u.object_id
+      ),
+      affected as (
+        select object_type, object_id from seeds union select * from down union select * from up
+      )
+      insert into cycle_work (cycle_id, object_type, object_id, change_seq)
+      select ${cycleId}, a.object_type, a.object_id, s.change_seq
+      from affected a left join seeds s on s.object_type = a.object_type and s.object_id = a.object_id
+      order by a.object_type desc, a.object_id
+      on conflict (cycle_id, object_type, object_id) do nothing`);
+    return affected(result);
+  }
+
+  /** Escrowed objects of the app whose retry is due at `now`. */
+  async stageEscrowDue(cycleId: string, now: Date): Promise<number> {
+    const appId = await this.appOf(cycleId);
+    const result = await this.db.execute(sql`
+      insert into cycle_work (cycle_id, object_type, object_id)
+      select ${cycleId}, object_type, source_id from links
+      where app_id = ${appId} and next_retry_at is not null and next_retry_at <= ${now.toISOString()}::timestamptz
+      order by object_type desc, source_id
+      on conflict (cycle_id, object_type, object_id) do nothing`);
+    return affected(result);
+  }
+
+  /** The next batch after a cursor, in staging order. */
+  async readBatch(cycleId: string, q: BatchQuery): Promise<WorkItem[]> {
+    const rows = await this.db
+      .select()
+      .from(cycleWork)
+      .where(
+        and(
+          eq(cycleWork.cycleId, cycleId),
+          gt(cycleWork.seq, q.afterSeq),
+          q.objectType ? eq(cycleWork.objectType, q.objectType) : undefined,
+          statusWhere(q.status),
+        ),
+      )
+      .orderBy(asc(cycleWork.seq))
+      .limit(q.limit);
+    return rows.map(toItem);
+  }
+
+  async get(cycleId: string, objectType: ObjectType, objectId: string): Promise<WorkItem | null> {
+    const [row] = await this.db
+      .select()
+      .from(cycleWork)
+      .where(
+        and(eq(cycleWork.cycleId, cycleId), eq(cycleWork.objectType, objectType), eq(cycleWork.objectId, objectId)),
+      );
+    return row ? toItem(row) : null;
+  }
+
+  /** Sets the outcome of items (by seq). */
+  async mark(
+    cycleId: string,
+    seqs: readonly number[],
+    outcome: { status: WorkStatus; action?: string | null; detail?: Record<string, unknown> | null },
+  ): Promise<number> {
+    let n = 0;
+    for (const part of chunk(seqs, 5000)) {
+      const rows = await this.db
+        .update(cycleWork)
+        .set({ status: outcome.status, action: outcome.action, detail: outcome.detail, updatedAt: new Date() })
+        .where(and(eq(cycleWork.cycleId, cycleId), inArray(cycleWork.seq, [...part])))
+        .returning({ seq: cycleWork.seq });
+      n += rows.length;
+    }
+    return n;
+  }
+
+  /** Moves every item of a cycle with status `from` to `to` (e.g. staged → dropped after rejectDeletions). */
+  async markAll(cycleId: string, from: WorkStatus, to: WorkStatus): Promise<number> {
+    const rows = await this.db
+      .update(cycleWork)
+      .set({ status: to, updatedAt: new Date() })
+      .where(and(eq(cycleWork.cycleId, cycleId), eq(cycleWork.status, from)))
+      .returning({ seq: cycleWork.seq });
+    return rows.length;
+  }
+
+  async count(
+    cycleId: string,
+    filter: { objectType?: ObjectType; status?: WorkStatus | WorkStatus[]; action?: string } = {},
+  ): Promise<number> {
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(cycleWork)
+      .where(
+        and(
+          eq(cycleWork.cycleId, cycleId),
+          filter.objectType ? eq(cycleWork.objectType, filter.objectType) : undefined,
+          statusWhere(filter.status),
+          filter.action ? eq(cycleWork.action, filter.action) : undefined,
+        ),
+      );
+    return row.n;
+  }
+
+  /** Counts per (status, action): cycle counts recomputed from the work itself, so re-runs do not double count. */
+  async tally(cycleId: string): Promise<{ status: WorkStatus; action: string | null; count: number }[]> {
+    const rows = await this.db
+      .select({ status: cycleWork.status, action: cycleWork.action, count: sql<number>`count(*)::int` })
+      .from(cycleWork)
+      .where(eq(cycleWork.cycleId, cycleId))
+      .groupBy(cycleWork.status, cycleWork.action)
+      .orderBy(asc(cycleWork.status), asc(cycleWork.action));
+    return rows;
+  }
+}

@@ -1,0 +1,53 @@
+// The database handle every repository works on: a drizzle PgDatabase over PGlite or node-postgres,
+// or a transaction of either (a PgTransaction is a PgDatabase, so repositories do not care).
+import { sql, type SQL } from 'drizzle-orm';
+import { PgTransaction, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+
+export type Executor = PgDatabase<PgQueryResultHKT>;
+
+/** Runs `fn` in the caller's transaction if there is one, else in a new transaction. */
+export async function inTransaction<T>(db: Executor, fn: (tx: Executor) => Promise<T>): Promise<T> {
+  if (db instanceof PgTransaction) return fn(db as unknown as Executor);
+  return db.transaction((tx) => fn(tx));
+}
+
+/** Rows of a raw `db.execute` on either driver (both answer `{ rows }`). */
+export async function query<T>(db: Executor, statement: SQL): Promise<T[]> {
+  const result = (await db.execute(statement)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+/** Advisory lock keys (arbitrary constants, Ferry-specific). */
+export const LOCK_MIGRATIONS = 0x46_65_72_72_01;
+export const LOCK_DIRECTORY_CHANGES = 0x46_65_72_72_02;
+
+/** Transaction-scoped advisory lock: released at commit or rollback. */
+export async function advisoryXactLock(tx: Executor, key: number): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${key})`);
+}
+
+export const iso = (date: Date | string | null | undefined): string | null =>
+  date === null || date === undefined ? null : new Date(date).toISOString();
+
+export const toDate = (value: Date | string | null | undefined): Date | null =>
+  value === null || value === undefined ? null : value instanceof Date ? value : new Date(value);
+
+/** Splits rows for multi-row inserts (Postgres allows 65535 bind parameters per statement). */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Opaque pagination cursors. */
+export const encodeCursor = (parts: unknown[]): string =>
+  Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
+export function decodeCursor(cursor: string): unknown[] {
+  try {
+    const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parts)) return parts;
+  } catch {
+    // fall through to the error below
+  }
+  throw new Error(`Invalid cursor: ${cursor}`);
+}

@@ -1,0 +1,596 @@
+// The source directory: users, groups, nested memberships. Every write appends to the change log
+// in the same transaction (store/changes.ts), which is what incremental cycles read.
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
+import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
+import { recordChanges, type NewChange } from './changes.ts';
+import {
+  advisoryXactLock,
+  chunk,
+  decodeCursor,
+  encodeCursor,
+  inTransaction,
+  iso,
+  LOCK_DIRECTORY_CHANGES,
+  query,
+  toDate,
+  type Executor,
+} from './db.ts';
+import { conflict, isUniqueViolation, notFound } from './errors.ts';
+import { assignments, groups, memberships, users } from './schema.ts';
+
+/** A new user: only `userPrincipalName` is required; `id` defaults to a random UUID. */
+export type UserInput = Partial<DirectoryUser> & { userPrincipalName: string };
+export type UserPatch = Partial<Omit<DirectoryUser, 'id'>>;
+export type GroupInput = Partial<DirectoryGroup> & { displayName: string };
+export type GroupPatch = Partial<Omit<DirectoryGroup, 'id'>>;
+
+/** `exclude` (default): active and disabled objects; `include`: also soft-deleted; `only`: the recycle bin. */
+export type DeletedFilter = 'exclude' | 'include' | 'only';
+
+export interface ListOptions {
+  /** Cursor from a previous page's `nextCursor`. */
+  cursor?: string | null;
+  /** Page size, 1..1000 (default 100). */
+  limit?: number;
+  deleted?: DeletedFilter;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+type UserRow = typeof users.$inferSelect;
+type GroupRow = typeof groups.$inferSelect;
+
+const USER_DEFAULTS: Omit<DirectoryUser, 'id' | 'userPrincipalName'> = {
+  mail: null,
+  mailNickname: null,
+  displayName: null,
+  givenName: null,
+  surname: null,
+  accountEnabled: true,
+  jobTitle: null,
+  department: null,
+  companyName: null,
+  employeeId: null,
+  mobilePhone: null,
+  businessPhones: [],
+  officeLocation: null,
+  city: null,
+  country: null,
+  managerId: null,
+  extensions: {},
+  deletedDateTime: null,
+};
+
+const GROUP_DEFAULTS: Omit<DirectoryGroup, 'id' | 'displayName'> = {
+  mailNickname: null,
+  description: null,
+  mail: null,
+  extensions: {},
+  deletedDateTime: null,
+};
+
+function toUser(row: UserRow): DirectoryUser {
+  return {
+    id: row.id,
+    userPrincipalName: row.userPrincipalName,
+    mail: row.mail,
+    mailNickname: row.mailNickname,
+    displayName: row.displayName,
+    givenName: row.givenName,
+    surname: row.surname,
+    accountEnabled: row.accountEnabled,
+    jobTitle: row.jobTitle,
+    department: row.department,
+    companyName: row.companyName,
+    employeeId: row.employeeId,
+    mobilePhone: row.mobilePhone,
+    businessPhones: row.businessPhones,
+    officeLocation: row.officeLocation,
+    city: row.city,
+    country: row.country,
+    managerId: row.managerId,
+    extensions: row.extensions,
+    deletedDateTime: iso(row.deletedDateTime),
+  };
+}
+
+function toGroup(row: GroupRow): DirectoryGroup {
+  return {
+    id: row.id,
+    displayName: row.displayName,
+    mailNickname: row.mailNickname,
+    description: row.description,
+    mail: row.mail,
+    extensions: row.extensions,
+    deletedDateTime: iso(row.deletedDateTime),
+  };
+}
+
+function userValues(user: DirectoryUser): typeof users.$inferInsert {
+  return { ...user, deletedDateTime: toDate(user.deletedDateTime), updatedAt: new Date() };
+}
+
+function groupValues(group: DirectoryGroup): typeof groups.$inferInsert {
+  return { ...group, deletedDateTime: toDate(group.deletedDateTime), updatedAt: new Date() };
+}
+
+const completeUser = (input: UserInput): DirectoryUser => ({
+  ...USER_DEFAULTS,
+  ...input,
+  id: input.id ?? randomUUID(),
+});
+const completeGroup = (input: GroupInput): DirectoryGroup => ({
+  ...GROUP_DEFAULTS,
+  ...input,
+  id: input.id ?? randomUUID(),
+});
+
+function deletedWhere(
+  column: typeof users.deletedDateTime | typeof groups.deletedDateTime,
+  deleted: DeletedFilter,
+): SQL | undefined {
+  if (deleted === 'include') return undefined;
+  return deleted === 'only' ? isNotNull(column) : isNull(column);
+}
+
+const clampLimit = (limit: number | undefined): number => Math.min(Math.max(Math.trunc(limit ?? 100), 1), 1000);
+
+export class DirectoryRepository {
+  constructor(private readonly db: Executor) {}
+
+  /** Runs a directory write: takes the change-log lock first (one lock order, no deadlocks). */
+  private write<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return inTransaction(this.db, async (tx) => {
+      await advisoryXactLock(tx, LOCK_DIRECTORY_CHANGES);
+      return fn(tx);
+    });
+  }
+
+  // ---- users ----
+
+  async getUser(id: string): Promise<DirectoryUser | null> {
+    const [row] = await this.db.select().from(users).where(eq(users.id, id));
+    return row ? toUser(row) : null;
+  }
+
+  async getUserByPrincipalName(userPrincipalName: string): Promise<DirectoryUser | null> {
+    const [row] = await this.db
+      .select()
+      .from(users)
+      .where(sql`lower(${users.userPrincipalName}) = lower(${userPrincipalName})`);
+    return row ? toUser(row) : null;
+  }
+
+  /** Users by id, soft-deleted included; missing ids are absent from the result. */
+  async getUsers(ids: readonly string[]): Promise<DirectoryUser[]> {
+    const out: DirectoryUser[] = [];
+    for (const part of chunk([...new Set(ids)], 5000)) {
+      const rows = await this.db.select().from(users).where(inArray(users.id, part));
+      out.push(...rows.map(toUser));
+    }
+    return out;
+  }
+
+  async listUsers(options: ListOptions = {}): Promise<Page<DirectoryUser>> {
+    const limit = clampLimit(options.limit);
+    const after = options.cursor ? String(decodeCursor(options.cursor)[0]) : null;
+    const rows = await this.db
+      .select()
+      .from(users)
+      .where(
+        and(
+          deletedWhere(users.deletedDateTime, options.deleted ?? 'exclude'),
+          after === null ? undefined : gt(users.id, after),
+        ),
+      )
+      .orderBy(asc(users.id))
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(toUser);
+    return { items, nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1].id]) : null };
+  }
+
+  async countUsers(deleted: DeletedFilter = 'exclude'): Promise<number> {
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(users)
+      .where(deletedWhere(users.deletedDateTime, deleted));
+    return row.n;
+  }
+
+  /** Throws ConflictError when the id or the userPrincipalName (case-insensitive) is taken. */
+  async createUser(input: UserInput): Promise<DirectoryUser> {
+    const user = completeUser(input);
+    try {
+      return await this.write(async (tx) => {
+        const [row] = await tx.insert(users).values(userValues(user)).returning();
+        await recordChanges(tx, [{ objectType: 'user', objectId: user.id, op: 'upsert' }]);
+        return toUser(row);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error))
+        throw conflict(`A user with id ${user.id} or userPrincipalName ${user.userPrincipalName} exists.`, error);
+      throw error;
+    }
+  }
+
+  /** Replaces every attribute (PUT semantics; omitted attributes become null/empty). */
+  async replaceUser(id: string, input: Omit<UserInput, 'id'>): Promise<DirectoryUser> {
+    const existing = await this.getUser(id);
+    if (!existing) throw notFound('User', id);
+    return this.patchUser(id, { ...USER_DEFAULTS, deletedDateTime: existing.deletedDateTime, ...input });
+  }
+
+  /** Changes only the attributes given (PATCH semantics). */
+  async patchUser(id: string, patch: UserPatch): Promise<DirectoryUser> {
+    const { deletedDateTime, ...rest } = patch;
+    const values: Partial<typeof users.$inferInsert> = { ...rest, updatedAt: new Date() };
+    if (deletedDateTime !== undefined) values.deletedDateTime = toDate(deletedDateTime);
+    try {
+      return await this.write(async (tx) => {
+        const [row] = await tx.update(users).set(values).where(eq(users.id, id)).returning();
+        if (!row) throw notFound('User', id);
+        await recordChanges(tx, [{ objectType: 'user', objectId: id, op: 'upsert' }]);
+        return toUser(row);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`userPrincipalName ${patch.userPrincipalName} is taken.`, error);
+      throw error;
+    }
+  }
+
+  /** Moves the user to the recycle bin (sets deletedDateTime). Already deleted: unchanged, no change appended. */
+  async softDeleteUser(id: string, at: Date = new Date()): Promise<DirectoryUser> {
+    return this.write(async (tx) => {
+      const [row] = await tx
+        .update(users)
+        .set({ deletedDateTime: at, updatedAt: new Date() })
+        .where(and(eq(users.id, id), isNull(users.deletedDateTime)))
+        .returning();
+      if (row) {
+        await recordChanges(tx, [{ objectType: 'user', objectId: id, op: 'softDelete' }]);
+        return toUser(row);
+      }
+      const existing = await new DirectoryRepository(tx).getUser(id);
+      if (!existing) throw notFound('User', id);
+      return existing;
+    });
+  }
+
+  async restoreUser(id: string): Promise<DirectoryUser> {
+    return this.write(async (tx) => {
+      const [row] = await tx
+        .update(users)
+        .set({ deletedDateTime: null, updatedAt: new Date() })
+        .where(eq(users.id, id))
+        .returning();
+      if (!row) throw notFound('User', id);
+      await recordChanges(tx, [{ objectType: 'user', objectId: id, op: 'restore' }]);
+      return toUser(row);
+    });
+  }
+
+  /** Removes the user for good, with its memberships and assignments (each removal is a change too). */
+  async hardDeleteUser(id: string): Promise<void> {
+    await this.write(async (tx) => {
+      const [row] = await tx.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+      if (!row) throw notFound('User', id);
+      await recordChanges(tx, [
+        ...(await detachPrincipal(tx, id)),
+        { objectType: 'user', objectId: id, op: 'hardDelete' },
+      ]);
+    });
+  }
+
+  /**
+   * Creates or replaces users in multi-row chunks (imports, benchmarks), one change each.
+   * Runs in one transaction: a conflicting userPrincipalName fails the whole call.
+   */
+  async bulkUpsertUsers(inputs: readonly UserInput[], chunkSize = 1000): Promise<number> {
+    const all = inputs.map(completeUser);
+    const updatable = excludedSet(users);
+    await this.write(async (tx) => {
+      for (const part of chunk(all, chunkSize)) {
+        await tx.insert(users).values(part.map(userValues)).onConflictDoUpdate({ target: users.id, set: updatable });
+        await recordChanges(
+          tx,
+          part.map((u) => ({ objectType: 'user', objectId: u.id, op: 'upsert' })),
+        );
+      }
+    });
+    return all.length;
+  }
+
+  // ---- groups ----
+
+  async getGroup(id: string): Promise<DirectoryGroup | null> {
+    const [row] = await this.db.select().from(groups).where(eq(groups.id, id));
+    return row ? toGroup(row) : null;
+  }
+
+  async getGroups(ids: readonly string[]): Promise<DirectoryGroup[]> {
+    const out: DirectoryGroup[] = [];
+    for (const part of chunk([...new Set(ids)], 5000)) {
+      const rows = await this.db.select().from(groups).where(inArray(groups.id, part));
+      out.push(...rows.map(toGroup));
+    }
+    return out;
+  }
+
+  async listGroups(options: ListOptions = {}): Promise<Page<DirectoryGroup>> {
+    const limit = clampLimit(options.limit);
+    const after = options.cursor ? String(decodeCursor(options.cursor)[0]) : null;
+    const rows = await this.db
+      .select()
+      .from(groups)
+      .where(
+        and(
+          deletedWhere(groups.deletedDateTime, options.deleted ?? 'exclude'),
+          after === null ? undefined : gt(groups.id, after),
+        ),
+      )
+      .orderBy(asc(groups.id))
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(toGroup);
+    return { items, nextCursor: rows.length > limit ? encodeCursor([items[items.length - 1].id]) : null };
+  }
+
+  async createGroup(input: GroupInput): Promise<DirectoryGroup> {
+    const group = completeGroup(input);
+    try {
+      return await this.write(async (tx) => {
+        const [row] = await tx.insert(groups).values(groupValues(group)).returning();
+        await recordChanges(tx, [{ objectType: 'group', objectId: group.id, op: 'upsert' }]);
+        return toGroup(row);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`A group with id ${group.id} exists.`, error);
+      throw error;
+    }
+  }
+
+  async replaceGroup(id: string, input: Omit<GroupInput, 'id'>): Promise<DirectoryGroup> {
+    const existing = await this.getGroup(id);
+    if (!existing) throw notFound('Group', id);
+    return this.patchGroup(id, { ...GROUP_DEFAULTS, deletedDateTime: existing.deletedDateTime, ...input });
+  }
+
+  async patchGroup(id: string, patch: GroupPatch): Promise<DirectoryGroup> {
+    const { deletedDateTime, ...rest } = patch;
+    const values: Partial<typeof groups.$inferInsert> = { ...rest, updatedAt: new Date() };
+    if (deletedDateTime !== undefined) values.deletedDateTime = toDate(deletedDateTime);
+    return this.write(async (tx) => {
+      const [row] = await tx.update(groups).set(values).where(eq(groups.id, id)).returning();
+      if (!row) throw notFound('Group', id);
+      await recordChanges(tx, [{ objectType: 'group', objectId: id, op: 'upsert' }]);
+      return toGroup(row);
+    });
+  }
+
+  async softDeleteGroup(id: string, at: Date = new Date()): Promise<DirectoryGroup> {
+    return this.write(async (tx) => {
+      const [row] = await tx
+        .update(groups)
+        .set({ deletedDateTime: at, updatedAt: new Date() })
+        .where(and(eq(groups.id, id), isNull(groups.deletedDateTime)))
+        .returning();
+      if (row) {
+        await recordChanges(tx, [{ objectType: 'group', objectId: id, op: 'softDelete' }]);
+        return toGroup(row);
+      }
+      const existing = await new DirectoryRepository(tx).getGroup(id);
+      if (!existing) throw notFound('Group', id);
+      return existing;
+    });
+  }
+
+  async restoreGroup(id: string): Promise<DirectoryGroup> {
+    return this.write(async (tx) => {
+      const [row] = await tx
+        .update(groups)
+        .set({ deletedDateTime: null, updatedAt: new Date() })
+        .where(eq(groups.id, id))
+        .returning();
+      if (!row) throw notFound('Group', id);
+      await recordChanges(tx, [{ objectType: 'group', objectId: id, op: 'restore' }]);
+      return toGroup(row);
+    });
+  }
+
+  /** Removes the group, its own members list, its place in parent groups and its assignments. */
+  async hardDeleteGroup(id: string): Promise<void> {
+    await this.write(async (tx) => {
+      const existing = await new DirectoryRepository(tx).getGroup(id);
+      if (!existing) throw notFound('Group', id);
+      const members = await tx.delete(memberships).where(eq(memberships.groupId, id)).returning();
+      const detached = await detachPrincipal(tx, id);
+      await tx.delete(groups).where(eq(groups.id, id));
+      await recordChanges(tx, [
+        ...members.map((m) => memberChange('memberRemove', m)),
+        ...detached,
+        { objectType: 'group', objectId: id, op: 'hardDelete' },
+      ]);
+    });
+  }
+
+  async bulkUpsertGroups(inputs: readonly GroupInput[], chunkSize = 1000): Promise<number> {
+    const all = inputs.map(completeGroup);
+    const updatable = excludedSet(groups);
+    await this.write(async (tx) => {
+      for (const part of chunk(all, chunkSize)) {
+        await tx.insert(groups).values(part.map(groupValues)).onConflictDoUpdate({ target: groups.id, set: updatable });
+        await recordChanges(
+          tx,
+          part.map((g) => ({ objectType: 'group', objectId: g.id, op: 'upsert' })),
+        );
+      }
+    });
+    return all.length;
+  }
+
+  // ---- memberships ----
+
+  /**
+   * Adds a user or group (found by id) to a group. Nesting is allowed, cycles included (transitive
+   * helpers tolerate them). Returns false when it was already a member (nothing appended).
+   */
+  async addMember(groupId: string, memberId: string): Promise<boolean> {
+    return this.write(async (tx) => {
+      const repo = new DirectoryRepository(tx);
+      if (!(await repo.getGroup(groupId))) throw notFound('Group', groupId);
+      const memberType = await repo.objectTypeOf(memberId);
+      if (!memberType) throw notFound('Directory object', memberId);
+      const inserted = await tx
+        .insert(memberships)
+        .values({ groupId, memberId, memberType })
+        .onConflictDoNothing()
+        .returning();
+      if (inserted.length === 0) return false;
+      await recordChanges(tx, [memberChange('memberAdd', { groupId, memberId, memberType })]);
+      return true;
+    });
+  }
+
+  /** Adds many memberships (imports, benchmarks); member types must be given. Returns how many were new. */
+  async bulkAddMembers(items: readonly Membership[], chunkSize = 2000): Promise<number> {
+    let added = 0;
+    await this.write(async (tx) => {
+      for (const part of chunk(items, chunkSize)) {
+        const inserted = await tx
+          .insert(memberships)
+          .values(part.map((m) => ({ groupId: m.groupId, memberId: m.memberId, memberType: m.memberType })))
+          .onConflictDoNothing()
+          .returning();
+        added += inserted.length;
+        await recordChanges(
+          tx,
+          inserted.map((m) => memberChange('memberAdd', m)),
+        );
+      }
+    });
+    return added;
+  }
+
+  /** Returns false when it was not a member. */
+  async removeMember(groupId: string, memberId: string): Promise<boolean> {
+    return this.write(async (tx) => {
+      const removed = await tx
+        .delete(memberships)
+        .where(and(eq(memberships.groupId, groupId), eq(memberships.memberId, memberId)))
+        .returning();
+      if (removed.length === 0) return false;
+      await recordChanges(
+        tx,
+        removed.map((m) => memberChange('memberRemove', m)),
+      );
+      return true;
+    });
+  }
+
+  /** Whether an id is a user or a group (null when neither). */
+  async objectTypeOf(id: string): Promise<ObjectType | null> {
+    const [row] = await query<{ t: ObjectType }>(
+      this.db,
+      sql`select 'user' as t from directory_users where id = ${id} union all select 'group' from directory_groups where id = ${id} limit 1`,
+    );
+    return row?.t ?? null;
+  }
+
+  /** Direct members of a group. */
+  async membersOf(groupId: string): Promise<Membership[]> {
+    const rows = await this.db
+      .select()
+      .from(memberships)
+      .where(eq(memberships.groupId, groupId))
+      .orderBy(asc(memberships.memberId));
+    return rows.map((r) => ({ groupId: r.groupId, memberId: r.memberId, memberType: r.memberType }));
+  }
+
+  /**
+   * Every member reached through nested groups (cycles tolerated), each once. `type` narrows the
+   * result, e.g. `'user'` gives the flattened user members Ferry sends to targets.
+   */
+  async transitiveMembersOf(
+    groupId: string,
+    type?: ObjectType,
+  ): Promise<{ memberId: string; memberType: ObjectType }[]> {
+    const rows = await query<{ member_id: string; member_type: ObjectType }>(
+      this.db,
+      sql`with recursive sub(member_id, member_type) as (
+            select member_id, member_type from directory_memberships where group_id = ${groupId}
+            union
+            select m.member_id, m.member_type from directory_memberships m
+              join sub s on s.member_type = 'group' and m.group_id = s.member_id
+          )
+          select member_id, member_type from sub
+          where ${type ?? null}::text is null or member_type = ${type ?? null}::text
+          order by member_id`,
+    );
+    return rows.map((r) => ({ memberId: r.member_id, memberType: r.member_type }));
+  }
+
+  /** Groups a user or group is a direct member of. */
+  async groupsOf(memberId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: memberships.groupId })
+      .from(memberships)
+      .where(eq(memberships.memberId, memberId))
+      .orderBy(asc(memberships.groupId));
+    return rows.map((r) => r.id);
+  }
+
+  /** Groups a user belongs to, directly or (with `transitive`, the default) through nested groups. */
+  async groupsOfUser(userId: string, options: { transitive?: boolean } = {}): Promise<string[]> {
+    return options.transitive === false ? this.groupsOf(userId) : this.transitiveGroupsOf(userId);
+  }
+
+  /** Every group containing the object directly or through nesting (cycles tolerated). */
+  async transitiveGroupsOf(memberId: string): Promise<string[]> {
+    const rows = await query<{ group_id: string }>(
+      this.db,
+      sql`with recursive anc(group_id) as (
+            select group_id from directory_memberships where member_id = ${memberId}
+            union
+            select m.group_id from directory_memberships m join anc a on m.member_id = a.group_id
+          )
+          select group_id from anc order by group_id`,
+    );
+    return rows.map((r) => r.group_id);
+  }
+}
+
+const memberChange = (op: 'memberAdd' | 'memberRemove', m: Membership): NewChange => ({
+  objectType: 'group',
+  objectId: m.groupId,
+  op,
+  detail: { memberId: m.memberId, memberType: m.memberType },
+});
+
+/** Removes a principal from every group and app; returns the changes to append. */
+async function detachPrincipal(tx: Executor, id: string): Promise<NewChange[]> {
+  const removedFrom = await tx.delete(memberships).where(eq(memberships.memberId, id)).returning();
+  const unassigned = await tx.delete(assignments).where(eq(assignments.principalId, id)).returning();
+  return [
+    ...removedFrom.map((m) => memberChange('memberRemove', m)),
+    ...unassigned.map((a): NewChange => ({
+      objectType: a.principalType,
+      objectId: id,
+      op: 'assignmentRemove',
+      appId: a.appId,
+      detail: { role: a.role },
+    })),
+  ];
+}
+
+/** Property name → SQL column of every column an upsert overwrites (all but id and createdAt). */
+function excludedSet(table: typeof users | typeof groups): Record<string, SQL> {
+  return Object.fromEntries(
+    Object.entries(getTableColumns(table))
+      .filter(([key]) => key !== 'id' && key !== 'createdAt')
+      .map(([key, column]) => [key, sql.raw(`excluded."${column.name}"`)]),
+  );
+}

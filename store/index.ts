@@ -1,0 +1,130 @@
+// openStore: the one entry point to Ferry's database. The same repositories run on PGlite
+// (embedded: a directory, or in memory) and on Postgres (node-postgres pool) when a URL is given.
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { AppRepository } from './apps.ts';
+import { AssignmentRepository } from './assignments.ts';
+import { ChangeRepository } from './changes.ts';
+import { SecretBox } from './crypto.ts';
+import { CycleWorkRepository } from './cycle-work.ts';
+import { CycleRepository } from './cycles.ts';
+import type { Executor } from './db.ts';
+import { DirectoryRepository } from './directory.ts';
+import { KeyValueRepository } from './key-values.ts';
+import { LinkRepository } from './links.ts';
+import { ObjectLockRepository } from './locks.ts';
+import { LogRepository } from './logs.ts';
+import { migrate } from './migrate.ts';
+
+export interface StoreOptions {
+  /** Postgres URL; when omitted, PGlite is used. */
+  databaseUrl?: string;
+  /** PGlite data directory (e.g. `./.ferry/db`); omitted = in memory. Ignored with `databaseUrl`. */
+  dataDir?: string;
+  /** 32-byte key (hex or base64) that encrypts app secrets at rest. */
+  encryptionKey: string;
+  /** node-postgres pool size (default 10). */
+  poolSize?: number;
+}
+
+/** Every repository, bound to the database or to one transaction. */
+export interface Repositories {
+  directory: DirectoryRepository;
+  changes: ChangeRepository;
+  apps: AppRepository;
+  assignments: AssignmentRepository;
+  links: LinkRepository;
+  cycles: CycleRepository;
+  cycleWork: CycleWorkRepository;
+  logs: LogRepository;
+  locks: ObjectLockRepository;
+  keyValues: KeyValueRepository;
+}
+
+export interface Store extends Repositories {
+  readonly backend: 'pglite' | 'postgres';
+  /** The drizzle handle, for what the repositories do not cover. */
+  readonly db: Executor;
+  /** Applies pending migrations (idempotent; concurrent callers wait on an advisory lock). Returns the tags applied. */
+  migrate(): Promise<string[]>;
+  /** Runs `fn` in one transaction: every repository call on `tx` commits or rolls back together. */
+  transaction<T>(fn: (tx: Repositories) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+function repositories(db: Executor, box: SecretBox): Repositories {
+  return {
+    directory: new DirectoryRepository(db),
+    changes: new ChangeRepository(db),
+    apps: new AppRepository(db, box),
+    assignments: new AssignmentRepository(db),
+    links: new LinkRepository(db),
+    cycles: new CycleRepository(db),
+    cycleWork: new CycleWorkRepository(db),
+    logs: new LogRepository(db),
+    locks: new ObjectLockRepository(db),
+    keyValues: new KeyValueRepository(db),
+  };
+}
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const box = new SecretBox(options.encryptionKey);
+  let db: Executor;
+  let close: () => Promise<void>;
+  let backend: Store['backend'];
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on('error', () => {});
+    db = drizzlePg(pool);
+    close = () => pool.end();
+    backend = 'postgres';
+  } else {
+    const client = await PGlite.create(options.dataDir);
+    db = drizzlePglite(client);
+    close = () => client.close();
+    backend = 'pglite';
+  }
+  let closed = false;
+  return {
+    ...repositories(db, box),
+    backend,
+    db,
+    migrate: () => migrate(db),
+    transaction: (fn) => db.transaction((tx) => fn(repositories(tx, box))),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await close();
+    },
+  };
+}
+
+export { generateEncryptionKey, parseEncryptionKey, SecretBox } from './crypto.ts';
+export { logEntryId } from './logs.ts';
+export { logsToCsv, LOG_CSV_COLUMNS } from './logs-csv.ts';
+export { DEFAULT_ROLE } from './assignments.ts';
+export { EMPTY_COUNTS } from './cycles.ts';
+export type { AppRecord, AppSecrets, AppUpdate, NewApp } from './apps.ts';
+export type { EffectiveAssignment } from './assignments.ts';
+export type { ChangeOp, DirectoryChange } from './changes.ts';
+export type { BatchQuery, StageItem, WorkItem, WorkStatus } from './cycle-work.ts';
+export type { CycleRecord, CycleStatus, CycleUpdate, NewCycle } from './cycles.ts';
+export type { DeletedFilter, GroupInput, GroupPatch, ListOptions, Page, UserInput, UserPatch } from './directory.ts';
+export type { LinkFailure, LinkKey, LinkRecord, LinkUpsert } from './links.ts';
+export type { ObjectLockKey } from './locks.ts';
+export type { LogQuery } from './logs.ts';
+export type {
+  AppRepository,
+  AssignmentRepository,
+  ChangeRepository,
+  CycleRepository,
+  CycleWorkRepository,
+  DirectoryRepository,
+  KeyValueRepository,
+  LinkRepository,
+  LogRepository,
+  ObjectLockRepository,
+};

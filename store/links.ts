@@ -1,0 +1,262 @@
+// Links (DESIGN.md §1): per app and source object, the target id, the hash of what was last
+// exported, active flag, and escrow state (failure count, first failure, next retry, last error).
+import { and, asc, count, eq, gt, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
+import type { Link, ObjectType } from '../engine/types.ts';
+import { chunk, decodeCursor, encodeCursor, iso, toDate, type Executor } from './db.ts';
+import type { Page } from './directory.ts';
+import { links } from './schema.ts';
+
+export interface LinkRecord extends Link {
+  /** When the current run of failures began (escrow gives up 28 days after it). */
+  firstFailedAt: string | null;
+  lastErrorCode: string | null;
+  updatedAt: string;
+}
+
+export interface LinkKey {
+  appId: string;
+  objectType: ObjectType;
+  sourceId: string;
+}
+
+/** Fields to set; the ones left out keep their stored value (or their default on insert). */
+export type LinkUpsert = LinkKey &
+  Partial<
+    Pick<
+      LinkRecord,
+      | 'targetId'
+      | 'exportedHash'
+      | 'active'
+      | 'failureCount'
+      | 'nextRetryAt'
+      | 'lastError'
+      | 'lastErrorCode'
+      | 'firstFailedAt'
+    >
+  >;
+
+export interface LinkFailure {
+  error: string;
+  errorCode?: string | null;
+  /** When to retry (escrow schedule from the engine); null = do not retry. */
+  nextRetryAt: string | Date | null;
+  at?: Date;
+}
+
+type LinkRow = typeof links.$inferSelect;
+
+function toLink(r: LinkRow): LinkRecord {
+  return {
+    appId: r.appId,
+    objectType: r.objectType,
+    sourceId: r.sourceId,
+    targetId: r.targetId,
+    exportedHash: r.exportedHash,
+    active: r.active,
+    failureCount: r.failureCount,
+    nextRetryAt: iso(r.nextRetryAt),
+    lastError: r.lastError,
+    firstFailedAt: iso(r.firstFailedAt),
+    lastErrorCode: r.lastErrorCode,
+    updatedAt: iso(r.updatedAt)!,
+  };
+}
+
+const keyWhere = (k: LinkKey) =>
+  and(eq(links.appId, k.appId), eq(links.objectType, k.objectType), eq(links.sourceId, k.sourceId));
+
+function columnsOf(u: LinkUpsert): Partial<typeof links.$inferInsert> {
+  const v: Partial<typeof links.$inferInsert> = {};
+  if (u.targetId !== undefined) v.targetId = u.targetId;
+  if (u.exportedHash !== undefined) v.exportedHash = u.exportedHash;
+  if (u.active !== undefined) v.active = u.active;
+  if (u.failureCount !== undefined) v.failureCount = u.failureCount;
+  if (u.nextRetryAt !== undefined) v.nextRetryAt = toDate(u.nextRetryAt);
+  if (u.firstFailedAt !== undefined) v.firstFailedAt = toDate(u.firstFailedAt);
+  if (u.lastError !== undefined) v.lastError = u.lastError;
+  if (u.lastErrorCode !== undefined) v.lastErrorCode = u.lastErrorCode;
+  return v;
+}
+
+export class LinkRepository {
+  constructor(private readonly db: Executor) {}
+
+  async get(appId: string, objectType: ObjectType, sourceId: string): Promise<LinkRecord | null> {
+    const [row] = await this.db.select().from(links).where(keyWhere({ appId, objectType, sourceId }));
+    return row ? toLink(row) : null;
+  }
+
+  /** Links of many source objects, keyed by source id (absent = not linked). */
+  async getMany(appId: string, objectType: ObjectType, sourceIds: readonly string[]): Promise<Map<string, LinkRecord>> {
+    const out = new Map<string, LinkRecord>();
+    for (const part of chunk([...new Set(sourceIds)], 5000)) {
+      const rows = await this.db
+        .select()
+        .from(links)
+        .where(and(eq(links.appId, appId), eq(links.objectType, objectType), inArray(links.sourceId, part)));
+      for (const row of rows) out.set(row.sourceId, toLink(row));
+    }
+    return out;
+  }
+
+  /** The link pointing at a target object (e.g. to adopt a resource after a 409). */
+  async getByTargetId(appId: string, objectType: ObjectType, targetId: string): Promise<LinkRecord | null> {
+    const [row] = await this.db
+      .select()
+      .from(links)
+      .where(and(eq(links.appId, appId), eq(links.objectType, objectType), eq(links.targetId, targetId)));
+    return row ? toLink(row) : null;
+  }
+
+  /** Creates or updates a link; running it twice with the same input leaves the same row. */
+  async upsert(link: LinkUpsert): Promise<LinkRecord> {
+    const set = { ...columnsOf(link), updatedAt: new Date() };
+    const [row] = await this.db
+      .insert(links)
+      .values({ appId: link.appId, objectType: link.objectType, sourceId: link.sourceId, ...set })
+      .onConflictDoUpdate({ target: [links.appId, links.objectType, links.sourceId], set })
+      .returning();
+    return toLink(row);
+  }
+
+  /** Upserts many links with the same fields given (multi-row, chunked). */
+  async bulkUpsert(items: readonly LinkUpsert[], chunkSize = 1000): Promise<number> {
+    if (items.length === 0) return 0;
+    const fields = Object.keys(columnsOf(items[0])) as (keyof typeof links.$inferInsert)[];
+    const set: Record<string, unknown> = { updatedAt: new Date() };
+    for (const field of fields)
+      set[field] = sql.raw(`excluded."${links[field as keyof typeof links.$inferSelect].name}"`);
+    for (const part of chunk(items, chunkSize)) {
+      await this.db
+        .insert(links)
+        .values(
+          part.map((l) => ({
+            appId: l.appId,
+            objectType: l.objectType,
+            sourceId: l.sourceId,
+            ...columnsOf(l),
+            updatedAt: new Date(),
+          })),
+        )
+        .onConflictDoUpdate({ target: [links.appId, links.objectType, links.sourceId], set });
+    }
+    return items.length;
+  }
+
+  /** Records a failed export: failure count +1, first failure kept, next retry set (escrow). */
+  async markFailure(key: LinkKey, failure: LinkFailure): Promise<LinkRecord> {
+    const at = failure.at ?? new Date();
+    const values = {
+      ...key,
+      failureCount: 1,
+      firstFailedAt: at,
+      nextRetryAt: toDate(failure.nextRetryAt),
+      lastError: failure.error,
+      lastErrorCode: failure.errorCode ?? null,
+      updatedAt: at,
+    };
+    const [row] = await this.db
+      .insert(links)
+      .values(values)
+      .onConflictDoUpdate({
+        target: [links.appId, links.objectType, links.sourceId],
+        set: {
+          failureCount: sql`${links.failureCount} + 1`,
+          firstFailedAt: sql`coalesce(${links.firstFailedAt}, excluded.first_failed_at)`,
+          nextRetryAt: values.nextRetryAt,
+          lastError: values.lastError,
+          lastErrorCode: values.lastErrorCode,
+          updatedAt: at,
+        },
+      })
+      .returning();
+    return toLink(row);
+  }
+
+  /** Ends escrow for an object (after a successful export). */
+  async clearFailure(key: LinkKey): Promise<void> {
+    await this.db
+      .update(links)
+      .set({
+        failureCount: 0,
+        firstFailedAt: null,
+        nextRetryAt: null,
+        lastError: null,
+        lastErrorCode: null,
+        updatedAt: new Date(),
+      })
+      .where(keyWhere(key));
+  }
+
+  /** Escrowed links whose retry is due at `now`, oldest due first. */
+  async escrowDue(appId: string, now: Date, limit = 1000): Promise<LinkRecord[]> {
+    const rows = await this.db
+      .select()
+      .from(links)
+      .where(and(eq(links.appId, appId), isNotNull(links.nextRetryAt), lte(links.nextRetryAt, now)))
+      .orderBy(asc(links.nextRetryAt), asc(links.sourceId))
+      .limit(limit);
+    return rows.map(toLink);
+  }
+
+  /** Restart: forget every escrow of the app (links themselves stay). Returns how many were cleared. */
+  async clearEscrows(appId: string): Promise<number> {
+    const rows = await this.db
+      .update(links)
+      .set({
+        failureCount: 0,
+        firstFailedAt: null,
+        nextRetryAt: null,
+        lastError: null,
+        lastErrorCode: null,
+        updatedAt: new Date(),
+      })
+      .where(and(eq(links.appId, appId), or(gt(links.failureCount, 0), isNotNull(links.nextRetryAt))))
+      .returning({ id: links.sourceId });
+    return rows.length;
+  }
+
+  async countActive(appId: string, objectType?: ObjectType): Promise<number> {
+    const [row] = await this.db
+      .select({ n: count() })
+      .from(links)
+      .where(
+        and(eq(links.appId, appId), eq(links.active, true), objectType ? eq(links.objectType, objectType) : undefined),
+      );
+    return Number(row.n);
+  }
+
+  async list(
+    appId: string,
+    options: { objectType?: ObjectType; cursor?: string | null; limit?: number } = {},
+  ): Promise<Page<LinkRecord>> {
+    const limit = Math.min(Math.max(options.limit ?? 1000, 1), 10_000);
+    const after = options.cursor ? (decodeCursor(options.cursor) as [string, string]) : null;
+    const rows = await this.db
+      .select()
+      .from(links)
+      .where(
+        and(
+          eq(links.appId, appId),
+          options.objectType ? eq(links.objectType, options.objectType) : undefined,
+          after ? sql`(${links.objectType}, ${links.sourceId}) > (${after[0]}, ${after[1]})` : undefined,
+        ),
+      )
+      .orderBy(asc(links.objectType), asc(links.sourceId))
+      .limit(limit + 1);
+    const items = rows.slice(0, limit).map(toLink);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit ? encodeCursor([last.objectType, last.sourceId]) : null };
+  }
+
+  async delete(key: LinkKey): Promise<boolean> {
+    const rows = await this.db.delete(links).where(keyWhere(key)).returning({ id: links.sourceId });
+    return rows.length > 0;
+  }
+
+  /** Full restart: forget every link of the app. */
+  async deleteAll(appId: string): Promise<number> {
+    const rows = await this.db.delete(links).where(eq(links.appId, appId)).returning({ id: links.sourceId });
+    return rows.length;
+  }
+}
