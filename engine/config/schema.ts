@@ -1,0 +1,138 @@
+// The app configuration (DESIGN.md §1 "App", §3): what the control API accepts and the store keeps.
+// Secrets are plain fields here; the store encrypts them at rest and the API never echoes them.
+import { z } from 'zod';
+
+export const TARGET_TYPES = ['String', 'Boolean', 'Integer', 'DateTime', 'Reference', 'Binary'] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
+
+export const SCOPING_OPERATORS = [
+  'EQUALS',
+  'NOT EQUALS',
+  'IS TRUE',
+  'IS FALSE',
+  'IS NULL',
+  'IS NOT NULL',
+  'REGEX MATCH',
+  'NOT REGEX MATCH',
+  'Greater_Than',
+  'Greater_Than_OR_EQUALS',
+  'Includes',
+  'ENDS_WITH',
+  '&',
+  '!&',
+] as const;
+export type ScopingOperator = (typeof SCOPING_OPERATORS)[number];
+
+/** Operators that compare against no value. */
+export const UNARY_SCOPING_OPERATORS: readonly ScopingOperator[] = ['IS TRUE', 'IS FALSE', 'IS NULL', 'IS NOT NULL'];
+
+const constantValue = z.union([z.string(), z.number(), z.boolean()]);
+
+const mappingCommon = {
+  /** SCIM path of the target attribute. */
+  target: z.string().min(1),
+  apply: z.enum(['always', 'create']).default('always'),
+  /** Used when the source value is null or empty. */
+  default: constantValue.nullable().optional(),
+  /** 1, 2, … for matching attributes, in the order they are tried. */
+  matchingPrecedence: z.number().int().min(1).optional(),
+  targetType: z.enum(TARGET_TYPES).default('String'),
+};
+
+export const mappingSchema = z.discriminatedUnion('type', [
+  z.object({ ...mappingCommon, type: z.literal('direct'), source: z.string().min(1) }),
+  z.object({ ...mappingCommon, type: z.literal('constant'), value: constantValue }),
+  z.object({ ...mappingCommon, type: z.literal('expression'), expression: z.string().min(1) }),
+]);
+export type Mapping = z.infer<typeof mappingSchema>;
+export type MappingInput = z.input<typeof mappingSchema>;
+
+export const scopingClauseSchema = z.object({
+  /** Source attribute name, e.g. `department` or `extension_costCenter`. */
+  attribute: z.string().min(1),
+  operator: z.enum(SCOPING_OPERATORS),
+  value: z.string().optional(),
+});
+export type ScopingClause = z.infer<typeof scopingClauseSchema>;
+
+export const scopingFilterSchema = z.object({
+  title: z.string().default(''),
+  clauses: z.array(scopingClauseSchema).min(1),
+});
+export type ScopingFilter = z.infer<typeof scopingFilterSchema>;
+
+export const objectActionsSchema = z.object({
+  create: z.boolean().default(true),
+  update: z.boolean().default(true),
+  disable: z.boolean().default(true),
+  delete: z.boolean().default(true),
+});
+export type ObjectActions = z.infer<typeof objectActionsSchema>;
+
+export const objectTypeConfigSchema = z.object({
+  enabled: z.boolean().default(true),
+  actions: objectActionsSchema.default({ create: true, update: true, disable: true, delete: true }),
+  /** Leave accounts alone when their object leaves scope (Entra's SkipOutOfScopeDeletions). */
+  skipOutOfScopeDeletions: z.boolean().default(false),
+  mappings: z.array(mappingSchema).min(1),
+  /** Filters are ORed, clauses within one are ANDed; no filter = everything passes. */
+  scopingFilters: z.array(scopingFilterSchema).default([]),
+  /** Group members per PATCH request. */
+  memberChunkSize: z.number().int().min(1).max(10_000).default(100),
+});
+export type ObjectTypeConfig = z.infer<typeof objectTypeConfigSchema>;
+
+export const authSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('bearer'), token: z.string().min(1) }),
+  z.object({
+    type: z.literal('oauth2'),
+    tokenUrl: z.url(),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1),
+    scope: z.string().optional(),
+  }),
+]);
+export type AuthConfig = z.infer<typeof authSchema>;
+
+export const deletionThresholdSchema = z.union([
+  z.object({ count: z.number().int().min(0) }).strict(),
+  z.object({ percent: z.number().min(0).max(100) }).strict(),
+]);
+export type DeletionThreshold = z.infer<typeof deletionThresholdSchema>;
+
+export const connectorLimitationsSchema = z.object({
+  /** iPass: only user names in these domains are accepted; empty or absent = no restriction. */
+  allowedUsernameDomains: z.array(z.string().min(1)).optional(),
+});
+export type ConnectorLimitations = z.infer<typeof connectorLimitationsSchema>;
+
+export const appConfigSchema = z.object({
+  /** Gallery template this app was created from. */
+  templateId: z.string().default('generic-scim'),
+  name: z.string().min(1),
+  target: z.object({ url: z.url() }),
+  auth: authSchema,
+  scope: z.enum(['assigned', 'all']).default('assigned'),
+  objectTypes: z.object({
+    user: objectTypeConfigSchema,
+    group: objectTypeConfigSchema.optional(),
+  }),
+  cycleIntervalMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(40),
+  deletionThreshold: deletionThresholdSchema.default({ count: 500 }),
+  notificationEmail: z.email().nullable().default(null),
+  compatibilityProfile: z.enum(['strict', 'entra-2017', 'put-only']).default('strict'),
+  connectorLimitations: connectorLimitationsSchema.default({}),
+  rateLimit: z
+    .object({
+      requestsPerSecond: z.number().positive().default(25),
+      concurrency: z.number().int().min(1).default(5),
+    })
+    .default({ requestsPerSecond: 25, concurrency: 5 }),
+});
+export type AppConfig = z.infer<typeof appConfigSchema>;
+export type AppConfigInput = z.input<typeof appConfigSchema>;

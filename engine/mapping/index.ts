@@ -1,0 +1,4 @@
+export * from './scimPath.ts';
+export * from './coerce.ts';
+export * from './sourceAttributes.ts';
+export * from './compileMappings.ts';

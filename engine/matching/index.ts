@@ -1,0 +1,3 @@
+export * from './matchFilter.ts';
+export * from './classifyMatch.ts';
+export * from './targetIndex.ts';

@@ -1,0 +1,52 @@
+// In-memory matching against one bulk listing of the target (Ferry's initial-cycle option): index
+// every matching attribute once, then each object matches in O(1) instead of one GET per object.
+import { getScimValue, parseScimPath, type ScimPath } from '../mapping/scimPath.ts';
+import type { ScimResource } from '../types.ts';
+import type { MatchCandidate } from './matchFilter.ts';
+
+/** Attributes compared exactly; the rest are caseExact=false in RFC 7643 (userName, emails, displayName…). */
+const CASE_EXACT = new Set(['id', 'externalid']);
+
+export interface TargetIndex {
+  readonly byAttribute: ReadonlyMap<string, ReadonlyMap<string, readonly ScimResource[]>>;
+}
+
+function isCaseExact(path: ScimPath): boolean {
+  return (
+    path.urn === null &&
+    path.filter === null &&
+    path.subAttribute === null &&
+    CASE_EXACT.has(path.attribute.toLowerCase())
+  );
+}
+
+function indexKey(path: ScimPath, value: unknown): string | null {
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return null;
+  const text = String(value);
+  return isCaseExact(path) ? text : text.toLowerCase();
+}
+
+export function buildTargetIndex(resources: Iterable<ScimResource>, attributes: readonly string[]): TargetIndex {
+  const paths = attributes.map((attribute) => ({ attribute, path: parseScimPath(attribute) }));
+  const byAttribute = new Map<string, Map<string, ScimResource[]>>();
+  for (const { attribute } of paths) byAttribute.set(attribute, new Map());
+  for (const resource of resources) {
+    for (const { attribute, path } of paths) {
+      const key = indexKey(path, getScimValue(resource, path));
+      if (key === null) continue;
+      const index = byAttribute.get(attribute) as Map<string, ScimResource[]>;
+      const list = index.get(key);
+      if (list) list.push(resource);
+      else index.set(key, [resource]);
+    }
+  }
+  return { byAttribute };
+}
+
+/** The indexed resources whose attribute equals the candidate's value. */
+export function lookupInIndex(index: TargetIndex, candidate: MatchCandidate): readonly ScimResource[] {
+  const byValue = index.byAttribute.get(candidate.attribute);
+  if (!byValue) return [];
+  const key = indexKey(parseScimPath(candidate.attribute), candidate.value);
+  return key === null ? [] : (byValue.get(key) ?? []);
+}

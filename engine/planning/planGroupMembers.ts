@@ -1,0 +1,57 @@
+// Group members (DESIGN.md §2 "Groups"): the desired members are the group's users with nested
+// groups flattened (cycles tolerated), kept only when linked and in scope; compared with the
+// target's current members they give add/remove PATCH requests in chunks.
+import { flattenGroupUsers, type MembershipIndex } from '../scoping/groupClosure.ts';
+import type { PatchOperation } from '../types.ts';
+
+export interface GroupMembersInput {
+  /** Source id of the group. */
+  groupId: string;
+  memberships: MembershipIndex;
+  /** Source user id → target id when the user is linked and in scope, else null. */
+  resolveMember: (userId: string) => string | null;
+  /** Target ids of the target group's current members (null or undefined: a new, empty group). */
+  currentMemberIds?: readonly string[] | null;
+  /** Members per PATCH request. */
+  chunkSize: number;
+}
+
+export interface GroupMembersPlan {
+  desiredMemberIds: string[];
+  add: string[];
+  remove: string[];
+  /** Source users of the group that are not linked or not in scope (not sent). */
+  unresolvedUserIds: string[];
+  /** One entry per PATCH request, in order: adds first, then removes. */
+  requests: PatchOperation[][];
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
+
+export function planGroupMembers(input: GroupMembersInput): GroupMembersPlan {
+  if (!Number.isInteger(input.chunkSize) || input.chunkSize < 1)
+    throw new RangeError('chunkSize must be a positive integer');
+  const desired = new Set<string>();
+  const unresolvedUserIds: string[] = [];
+  for (const userId of flattenGroupUsers(input.memberships, input.groupId)) {
+    const targetId = input.resolveMember(userId);
+    if (targetId === null) unresolvedUserIds.push(userId);
+    else desired.add(targetId);
+  }
+  const current = new Set(input.currentMemberIds ?? []);
+  const add = [...desired].filter((id) => !current.has(id)).sort();
+  const remove = [...current].filter((id) => !desired.has(id)).sort();
+  const requests: PatchOperation[][] = [
+    ...chunks(add, input.chunkSize).map((ids) => [
+      { op: 'add' as const, path: 'members', value: ids.map((value) => ({ value })) },
+    ]),
+    ...chunks(remove, input.chunkSize).map((ids) => [
+      { op: 'remove' as const, path: 'members', value: ids.map((value) => ({ value })) },
+    ]),
+  ];
+  return { desiredMemberIds: [...desired].sort(), add, remove, unresolvedUserIds: unresolvedUserIds.sort(), requests };
+}

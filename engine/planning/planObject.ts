@@ -1,0 +1,156 @@
+// Decides what to do with one object in one cycle (DESIGN.md §2 "Actions") and computes the minimal
+// request for it. Pure: the caller supplies the scope result, the link, the current target resource
+// and the mapping result; the caller performs the request and records the log.
+import type { ObjectActions } from '../config/schema.ts';
+import type { MappingResult } from '../mapping/compileMappings.ts';
+import type { Link, ModifiedAttribute, ObjectType, PatchOperation, ScimResource } from '../types.ts';
+import { desiredHash } from './desiredHash.ts';
+import { cachedPath, diffResource } from './diffResource.ts';
+import { getScimValue } from '../mapping/scimPath.ts';
+
+export type PlannedAction = 'Create' | 'Update' | 'Disable' | 'Delete' | 'StagedDelete' | 'Skip';
+
+export interface PlanSettings {
+  actions: ObjectActions;
+  skipOutOfScopeDeletions: boolean;
+}
+
+export interface PlanInput {
+  objectType: ObjectType;
+  /** `hardDeleted`: the object is gone from the directory (not just soft-deleted). */
+  source: 'present' | 'hardDeleted';
+  /** From evaluateScope; ignored for hard-deleted objects. */
+  inScope: boolean;
+  link: Link | null;
+  /**
+   * The current target resource (GET by the linked id, or the match). `null`: not in the target.
+   * `undefined`: not fetched — enough when the link's hash shows nothing changed, or to disable/delete.
+   */
+  target: ScimResource | null | undefined;
+  /** The mapping result (operation `create` when there is no target, else `update`); null when hard-deleted. */
+  desired: MappingResult | null;
+  settings: PlanSettings;
+  /** The deletion threshold is exceeded this cycle: disables and deletes are staged, not exported. */
+  deletionGuard?: boolean;
+}
+
+export interface Plan {
+  action: PlannedAction;
+  /** Why, in words, for the log's processing step. */
+  reason: string;
+  targetId: string | null;
+  /** Create: the body to POST. */
+  resource: ScimResource | null;
+  /** Update/Disable: the PATCH operations (lowercase `op`). */
+  operations: PatchOperation[];
+  modifiedAttributes: ModifiedAttribute[];
+  /** Store in the link after a successful export; null when nothing is desired. */
+  desiredHash: string | null;
+  /** For StagedDelete: the action that was held back. */
+  stagedAction?: 'Disable' | 'Delete';
+  /** Update only: the target must be fetched and the object planned again to compute the PATCH. */
+  needsTarget?: boolean;
+}
+
+function plan(action: PlannedAction, reason: string, targetId: string | null, extra: Partial<Plan> = {}): Plan {
+  return {
+    action,
+    reason,
+    targetId,
+    resource: null,
+    operations: [],
+    modifiedAttributes: [],
+    desiredHash: null,
+    ...extra,
+  };
+}
+
+function removal(input: PlanInput, targetId: string, action: 'Disable' | 'Delete', reason: string): Plan {
+  const wasActive = input.target?.active === false ? false : true;
+  if (input.deletionGuard) {
+    return plan('StagedDelete', `${reason}; held back because the deletion threshold is exceeded`, targetId, {
+      stagedAction: action,
+    });
+  }
+  if (action === 'Delete') return plan('Delete', reason, targetId);
+  return plan('Disable', reason, targetId, {
+    operations: [{ op: 'replace', path: 'active', value: false }],
+    modifiedAttributes: [{ name: 'active', oldValue: wasActive, newValue: false }],
+  });
+}
+
+export function planObject(input: PlanInput): Plan {
+  const { link, target, settings } = input;
+  const targetId = link?.targetId ?? target?.id ?? null;
+  const { actions } = settings;
+
+  if (input.source === 'hardDeleted') {
+    if (targetId === null || target === null)
+      return plan('Skip', 'deleted in the directory and never provisioned', null);
+    if (!actions.delete) return plan('Skip', 'deleted in the directory; deletes are turned off for this app', targetId);
+    return removal(input, targetId, 'Delete', 'deleted in the directory');
+  }
+
+  if (!input.inScope) {
+    if (targetId === null || target === null) return plan('Skip', 'out of scope and not provisioned', null);
+    if (settings.skipOutOfScopeDeletions) return plan('Skip', 'out of scope; skipOutOfScopeDeletions is set', targetId);
+    if (input.objectType === 'group') {
+      // Groups have no `active` attribute: leaving scope removes them, if deletes are on.
+      if (!actions.delete) return plan('Skip', 'out of scope; deletes are turned off for this app', targetId);
+      return removal(input, targetId, 'Delete', 'out of scope');
+    }
+    if (!actions.disable) return plan('Skip', 'out of scope; disabling is turned off for this app', targetId);
+    if (link?.active === false || target?.active === false)
+      return plan('Skip', 'out of scope and already disabled', targetId);
+    return removal(input, targetId, 'Disable', 'out of scope');
+  }
+
+  const desired = input.desired;
+  if (desired === null) throw new Error('planObject: an in-scope object needs its mapping result');
+  const hash = desiredHash(desired);
+
+  if (target === null || (target === undefined && targetId === null)) {
+    if (target === undefined)
+      throw new Error('planObject: match the object before planning (target is undefined and there is no link)');
+    if (!actions.create)
+      return plan('Skip', 'in scope and not in the target; creates are turned off for this app', null);
+    return plan('Create', 'in scope and not found in the target', null, {
+      resource: desired.resource,
+      modifiedAttributes: desired.managedPaths
+        .map((name) => ({ name, oldValue: null, newValue: valueAt(desired.resource, name) }))
+        .filter((m) => m.newValue !== null),
+      desiredHash: hash,
+    });
+  }
+
+  const reEnable =
+    input.objectType === 'user' && (link?.active === false || (target !== undefined && target.active === false));
+  if (target === undefined) {
+    if (!reEnable && link?.exportedHash === hash)
+      return plan('Skip', 'unchanged since the last export', targetId, { desiredHash: hash });
+    if (!actions.update) return plan('Skip', 'changed; updates are turned off for this app', targetId);
+    return plan('Update', 'changed since the last export; fetch the target resource to compute the changes', targetId, {
+      desiredHash: hash,
+      needsTarget: true,
+    });
+  }
+
+  const diff = diffResource(target, desired.resource, desired.managedPaths);
+  const managesActive = desired.managedPaths.some((path) => path.toLowerCase() === 'active');
+  if (reEnable && !managesActive && target.active !== true) {
+    diff.operations.push({ op: 'replace', path: 'active', value: true });
+    diff.modifiedAttributes.push({ name: 'active', oldValue: target.active ?? false, newValue: true });
+  }
+  if (diff.operations.length === 0)
+    return plan('Skip', 'the target already has the desired values', targetId, { desiredHash: hash });
+  if (!actions.update) return plan('Skip', 'differs from the target; updates are turned off for this app', targetId);
+  return plan('Update', reEnable ? 'back in scope: re-enable and update' : 'differs from the target', targetId, {
+    operations: diff.operations,
+    modifiedAttributes: diff.modifiedAttributes,
+    desiredHash: hash,
+  });
+}
+
+function valueAt(resource: ScimResource, path: string): unknown {
+  return getScimValue(resource, cachedPath(path)) ?? null;
+}

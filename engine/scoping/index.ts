@@ -1,0 +1,3 @@
+export * from './groupClosure.ts';
+export * from './operators.ts';
+export * from './evaluateScope.ts';
