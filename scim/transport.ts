@@ -1,0 +1,112 @@
+// HTTP for one SCIM target: an undici Agent (one connection pool per origin), timeouts, a cap on
+// response size, and the https-only rule. Knows nothing about SCIM semantics or retries.
+import { Agent } from 'undici';
+import { ConfigurationError } from '../engine/errors.ts';
+
+export interface TransportTimeouts {
+  /** TCP + TLS connect. Default 10 s. */
+  connectMs?: number;
+  /** From request sent to response headers. Default 30 s. */
+  headersMs?: number;
+  /** Maximum idle time between body chunks. Default 30 s. */
+  bodyMs?: number;
+}
+
+export interface TransportOptions {
+  timeouts?: TransportTimeouts;
+  /** Default 10 MiB. */
+  maxResponseBytes?: number;
+  /** Connections per origin. */
+  connections: number;
+  allowInsecureLoopback?: boolean;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** Thrown when the response body exceeds the cap; the connection is dropped. */
+export class ResponseTooLargeError extends Error {
+  readonly code = 'FERRY_RESPONSE_TOO_LARGE';
+  constructor(limit: number) {
+    super(`SCIM response exceeds ${limit} bytes`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** Reject URLs Ferry must not send credentials to: anything but https, except loopback when allowed. */
+export function assertSendableUrl(url: URL, allowInsecureLoopback: boolean, what: string): void {
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && allowInsecureLoopback && isLoopbackHost(url.hostname)) return;
+  throw new ConfigurationError(
+    `${what} must use https${url.protocol === 'http:' ? ' (plain http is allowed only for loopback targets with allowInsecureLoopback)' : ''}`,
+    { code: 'InvalidDomain' },
+  );
+}
+
+export class Transport {
+  private readonly agent: Agent;
+  private readonly maxResponseBytes: number;
+  readonly allowInsecureLoopback: boolean;
+
+  constructor(options: TransportOptions) {
+    const timeouts = options.timeouts ?? {};
+    this.maxResponseBytes = options.maxResponseBytes ?? 10 * 1024 * 1024;
+    this.allowInsecureLoopback = options.allowInsecureLoopback ?? false;
+    this.agent = new Agent({
+      connections: options.connections,
+      connect: { timeout: timeouts.connectMs ?? 10_000 },
+      headersTimeout: timeouts.headersMs ?? 30_000,
+      bodyTimeout: timeouts.bodyMs ?? 30_000,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  /** Send one request. Network failures reject with the undici/Node error (classified by the caller). */
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    assertSendableUrl(request.url, this.allowInsecureLoopback, 'SCIM URL');
+    const response = await this.agent.request({
+      origin: request.url.origin,
+      path: request.url.pathname + request.url.search,
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+    });
+    const declared = Number(response.headers['content-length']);
+    if (Number.isFinite(declared) && declared > this.maxResponseBytes) {
+      response.body.destroy();
+      throw new ResponseTooLargeError(this.maxResponseBytes);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      const buffer = chunk as Buffer;
+      size += buffer.length;
+      if (size > this.maxResponseBytes) {
+        response.body.destroy();
+        throw new ResponseTooLargeError(this.maxResponseBytes);
+      }
+      chunks.push(buffer);
+    }
+    return { status: response.statusCode, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
