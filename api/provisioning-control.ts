@@ -1,0 +1,41 @@
+// What the API needs from a provisioning job (DESIGN.md §5): send it a signal, start it, ask its
+// status. Implemented for real over @temporalio/client in temporal.ts; route tests use a fake.
+import type { OnDemandReport } from '../activities/types.ts';
+import type { JobStatus, OnDemandRequest, RestartReset } from '../workflows/messages.ts';
+
+// The shapes are those of the job workflow's messages (type-only import: no workflow code loads).
+export type { JobStatus, OnDemandRequest, RestartReset };
+
+export interface StartOptions {
+  /** Shown in the Temporal Web UI (memo). */
+  appName?: string;
+}
+
+/**
+ * Control of the job workflow `provisioning:<appId>`. Signals to a job that is not running fail
+ * with ApiError `conflict`; a Temporal that cannot be reached fails with ApiError `unavailable`.
+ */
+export interface ProvisioningControl {
+  /** Starts the job if it is not running and (signal-with-start `resume`) un-pauses it if it is. */
+  start(appId: string, options?: StartOptions): Promise<void>;
+  /** Starts the job if it is not running; leaves a running job untouched (used at process start). */
+  ensure(appId: string, options?: StartOptions): Promise<void>;
+  pause(appId: string): Promise<void>;
+  resume(appId: string): Promise<void>;
+  runNow(appId: string): Promise<void>;
+  restart(appId: string, reset: RestartReset): Promise<void>;
+  /** Mappings or scoping changed: the job runs an initial cycle. */
+  configChanged(appId: string): Promise<void>;
+  quarantine(appId: string, reason: string): Promise<void>;
+  release(appId: string): Promise<void>;
+  approveDeletions(appId: string): Promise<void>;
+  rejectDeletions(appId: string): Promise<void>;
+  /** Signals the job, then awaits the on-demand child workflow's report (ApiError `timeout` after timeoutMs). */
+  provisionOnDemand(appId: string, request: OnDemandRequest, options?: { timeoutMs?: number }): Promise<OnDemandReport>;
+  /** The job's `status` query, or null when no job is running for the app. */
+  status(appId: string): Promise<JobStatus | null>;
+}
+
+export const jobWorkflowId = (appId: string): string => `provisioning:${appId}`;
+export const onDemandWorkflowId = (appId: string, requestId: string): string =>
+  `provisioning:${appId}:ondemand:${requestId}`;
