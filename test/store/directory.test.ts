@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConflictError, NotFoundError } from '../../engine/errors.ts';
+import { storeBackends, useStore } from '../support/postgres.ts';
+
+const uid = () => randomUUID();
+
+describe.each(storeBackends)('directory on $name', (backend) => {
+  const ctx = useStore(backend);
+
+  it('appends one change per directory write, in order, with what was written', async () => {
+    const { directory, changes } = ctx.store;
+    const before = await changes.latestSeq();
+    const user = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com`, department: 'Sales' });
+    const group = await directory.createGroup({ displayName: 'Sales team' });
+    await directory.patchUser(user.id, { jobTitle: 'Lead' });
+    await directory.addMember(group.id, user.id);
+    await directory.removeMember(group.id, user.id);
+    await directory.softDeleteUser(user.id);
+    await directory.restoreUser(user.id);
+    await directory.hardDeleteUser(user.id);
+
+    const log = await changes.changesSince(before);
+    expect(log.map((c) => [c.op, c.objectType, c.objectId])).toEqual([
+      ['upsert', 'user', user.id],
+      ['upsert', 'group', group.id],
+      ['upsert', 'user', user.id],
+      ['memberAdd', 'group', group.id],
+      ['memberRemove', 'group', group.id],
+      ['softDelete', 'user', user.id],
+      ['restore', 'user', user.id],
+      ['hardDelete', 'user', user.id],
+    ]);
+    expect(log[3].detail).toEqual({ memberId: user.id, memberType: 'user' });
+    expect(await changes.latestSeq()).toBe(log[log.length - 1].seq);
+  });
+
+  it('appends no change when the transaction around the write rolls back', async () => {
+    const { changes, directory } = ctx.store;
+    const before = await changes.latestSeq();
+    const upn = `${uid()}@contoso.com`;
+    await expect(
+      ctx.store.transaction(async (tx) => {
+        await tx.directory.createUser({ userPrincipalName: upn });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(await directory.getUserByPrincipalName(upn)).toBeNull();
+    expect(await changes.changesSince(before)).toEqual([]);
+  });
+
+  it('commits the write and its change together inside a caller transaction', async () => {
+    const before = await ctx.store.changes.latestSeq();
+    const id = await ctx.store.transaction(async (tx) => {
+      const u = await tx.directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+      await tx.directory.patchUser(u.id, { city: 'Oslo' });
+      return u.id;
+    });
+    const log = await ctx.store.changes.changesSince(before);
+    expect(log.map((c) => c.objectId)).toEqual([id, id]);
+    expect((await ctx.store.directory.getUser(id))?.city).toBe('Oslo');
+  });
+
+  it('keeps the watermark monotonic under concurrent writers: seqs are visible in order, without holes', async () => {
+    const { directory, changes } = ctx.store;
+    const before = await changes.latestSeq();
+    const seen: number[] = [];
+    const holes: number[] = [];
+    let stop = false;
+    const reader = (async () => {
+      while (!stop) {
+        const latest = await changes.latestSeq();
+        seen.push(latest);
+        // Everything up to the watermark must already be visible: a cycle that saved `latest` would otherwise skip a change.
+        const visible = await changes.changesSince(before, 1000, latest);
+        if (visible.length !== latest - before) holes.push(latest);
+      }
+    })();
+    // Writers that stay in their transaction a little after writing, so commits could overtake each other.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        ctx.store.transaction(async (tx) => {
+          await tx.directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+          await new Promise((r) => setTimeout(r, (i * 7) % 15));
+        }),
+      ),
+    );
+    stop = true;
+    await reader;
+    expect(holes).toEqual([]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
+    const log = await changes.changesSince(before);
+    expect(log).toHaveLength(20);
+    expect(log.map((c) => c.seq)).toEqual([...log.map((c) => c.seq)].sort((a, b) => a - b));
+  });
+
+  it('stores every Entra attribute of a user and reads it back', async () => {
+    const input = {
+      id: uid(),
+      userPrincipalName: `${uid()}@contoso.com`,
+      mail: 'ada@contoso.com',
+      mailNickname: 'ada',
+      displayName: 'Ada Lovelace',
+      givenName: 'Ada',
+      surname: 'Lovelace',
+      accountEnabled: false,
+      jobTitle: 'Engineer',
+      department: 'R&D',
+      companyName: 'Contoso',
+      employeeId: 'E-1',
+      mobilePhone: '+47 555 0000',
+      businessPhones: ['+47 1', '+47 2'],
+      officeLocation: 'B1',
+      city: 'Bergen',
+      country: 'NO',
+      managerId: uid(),
+      extensions: { extension_costCenter: 'CC-7', extension_labels: ['a', 'ø'] },
+      deletedDateTime: null,
+    };
+    await ctx.store.directory.createUser(input);
+    expect(await ctx.store.directory.getUser(input.id)).toEqual(input);
+  });
+
+  it('patch changes only the given attributes; replace clears the others', async () => {
+    const { directory } = ctx.store;
+    const u = await directory.createUser({
+      userPrincipalName: `${uid()}@contoso.com`,
+      department: 'Sales',
+      city: 'Oslo',
+    });
+    expect(await directory.patchUser(u.id, { city: 'Bergen' })).toMatchObject({ department: 'Sales', city: 'Bergen' });
+    const replaced = await directory.replaceUser(u.id, { userPrincipalName: u.userPrincipalName, jobTitle: 'CEO' });
+    expect(replaced).toMatchObject({ department: null, city: null, jobTitle: 'CEO', accountEnabled: true });
+  });
+
+  it('rejects a second user with the same userPrincipalName, whatever the case', async () => {
+    const upn = `${uid()}@contoso.com`;
+    await ctx.store.directory.createUser({ userPrincipalName: upn });
+    await expect(ctx.store.directory.createUser({ userPrincipalName: upn.toUpperCase() })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+  });
+
+  it('soft delete keeps the user and its memberships (restorable); hard delete removes them and says so in the log', async () => {
+    const { directory, changes } = ctx.store;
+    const u = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+    const g = await directory.createGroup({ displayName: 'G' });
+    await directory.addMember(g.id, u.id);
+
+    const deleted = await directory.softDeleteUser(u.id);
+    expect(deleted.deletedDateTime).not.toBeNull();
+    expect((await directory.getUser(u.id))?.deletedDateTime).toBe(deleted.deletedDateTime);
+    expect(await directory.groupsOf(u.id)).toEqual([g.id]);
+    const listed = await directory.listUsers({ limit: 1000 });
+    expect(listed.items.some((x) => x.id === u.id)).toBe(false);
+    const bin = await directory.listUsers({ limit: 1000, deleted: 'only' });
+    expect(bin.items.map((x) => x.id)).toContain(u.id);
+    expect((await directory.restoreUser(u.id)).deletedDateTime).toBeNull();
+
+    const before = await changes.latestSeq();
+    await directory.hardDeleteUser(u.id);
+    expect(await directory.getUser(u.id)).toBeNull();
+    expect(await directory.membersOf(g.id)).toEqual([]);
+    expect((await changes.changesSince(before)).map((c) => c.op)).toEqual(['memberRemove', 'hardDelete']);
+    await expect(directory.hardDeleteUser(u.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('flattens nested groups, tolerating a cycle in the nesting', async () => {
+    const { directory } = ctx.store;
+    const [a, b, c] = await Promise.all(['A', 'B', 'C'].map((displayName) => directory.createGroup({ displayName })));
+    const [u1, u2, u3] = await Promise.all(
+      [1, 2, 3].map(() => directory.createUser({ userPrincipalName: `${uid()}@contoso.com` })),
+    );
+    await directory.addMember(a.id, u1.id);
+    await directory.addMember(a.id, b.id);
+    await directory.addMember(b.id, u2.id);
+    await directory.addMember(b.id, c.id);
+    await directory.addMember(c.id, u3.id);
+    await directory.addMember(c.id, a.id); // A → B → C → A
+
+    const usersOfA = (await directory.transitiveMembersOf(a.id, 'user')).map((m) => m.memberId).sort();
+    expect(usersOfA).toEqual([u1.id, u2.id, u3.id].sort());
+    expect((await directory.groupsOfUser(u3.id)).sort()).toEqual([a.id, b.id, c.id].sort());
+    expect(await directory.groupsOfUser(u3.id, { transitive: false })).toEqual([c.id]);
+    expect(await directory.addMember(a.id, u1.id)).toBe(false);
+  });
+
+  it('refuses members and groups that do not exist', async () => {
+    const g = await ctx.store.directory.createGroup({ displayName: 'G' });
+    await expect(ctx.store.directory.addMember(g.id, uid())).rejects.toBeInstanceOf(NotFoundError);
+    await expect(ctx.store.directory.addMember(uid(), g.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('pages through users with a cursor, each user once', async () => {
+    const prefix = uid().slice(0, 8);
+    const ids = Array.from({ length: 25 }, (_, i) => `${prefix}-${String(i).padStart(2, '0')}`);
+    await ctx.store.directory.bulkUpsertUsers(ids.map((id) => ({ id, userPrincipalName: `${id}@contoso.com` })));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await ctx.store.directory.listUsers({ cursor, limit: 7 });
+      expect(page.items.length).toBeLessThanOrEqual(7);
+      seen.push(...page.items.map((u) => u.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.filter((id) => id.startsWith(prefix))).toEqual(ids);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('bulk upsert creates then replaces, appending one change per user', async () => {
+    const { directory, changes } = ctx.store;
+    const before = await changes.latestSeq();
+    const users = Array.from({ length: 2500 }, (_, i) => ({
+      id: uid(),
+      userPrincipalName: `${uid()}@contoso.com`,
+      department: `D${i % 7}`,
+    }));
+    expect(await directory.bulkUpsertUsers(users, 1000)).toBe(2500);
+    await directory.bulkUpsertUsers([{ ...users[0], department: 'Moved' }]);
+    expect((await directory.getUser(users[0].id))?.department).toBe('Moved');
+    expect((await directory.getUser(users[2499].id))?.department).toBe(`D${2499 % 7}`);
+    expect(await changes.changesSince(before, 10_000)).toHaveLength(2501);
+  });
+});
