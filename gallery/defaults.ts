@@ -1,0 +1,38 @@
+// Mapping building blocks shared by the gallery templates: the defaults Entra's gallery apps use.
+import type { MappingInput } from '../engine/config/index.ts';
+
+export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+/** Entra's default for `active`: soft-deleted users become inactive. */
+export const ACTIVE_FROM_SOFT_DELETE: MappingInput = {
+  target: 'active',
+  type: 'expression',
+  expression: 'Switch([IsSoftDeleted], , "False", "True", "True", "False")',
+  targetType: 'Boolean',
+};
+
+export const USER_NAME: MappingInput = {
+  target: 'userName',
+  type: 'direct',
+  source: 'userPrincipalName',
+  matchingPrecedence: 1,
+};
+
+export const WORK_EMAIL: MappingInput = { target: 'emails[type eq "work"].value', type: 'direct', source: 'mail' };
+export const GIVEN_NAME: MappingInput = { target: 'name.givenName', type: 'direct', source: 'givenName' };
+export const FAMILY_NAME: MappingInput = { target: 'name.familyName', type: 'direct', source: 'surname' };
+export const EXTERNAL_ID: MappingInput = { target: 'externalId', type: 'direct', source: 'mailNickname' };
+
+export const GROUP_DISPLAY_NAME: MappingInput = {
+  target: 'displayName',
+  type: 'direct',
+  source: 'displayName',
+  matchingPrecedence: 1,
+};
+export const GROUP_EXTERNAL_ID: MappingInput = { target: 'externalId', type: 'direct', source: 'objectId' };
+export const GROUP_MEMBERS: MappingInput = {
+  target: 'members',
+  type: 'direct',
+  source: 'members',
+  targetType: 'Reference',
+};
