@@ -1,0 +1,60 @@
+// One run's event history: contiguous ids from 1, with waiters for new events and for the close.
+import { eventAttributesField, eventTypeEnum, toTimestamp, type Msg } from './proto.ts';
+
+export class History {
+  readonly events: Msg[] = [];
+  private newEventWaiters = new Set<() => void>();
+  private closeWaiters = new Set<() => void>();
+  closeEvent: Msg | undefined;
+
+  get lastEventId(): number {
+    return this.events.length;
+  }
+
+  append(type: string, attributes: Msg, timeMs: number): Msg {
+    const eventId = this.events.length + 1;
+    const event: Msg = {
+      eventId,
+      eventTime: toTimestamp(timeMs),
+      eventType: eventTypeEnum(type),
+      taskId: eventId,
+      [eventAttributesField(type)]: attributes,
+    };
+    this.events.push(event);
+    for (const wake of [...this.newEventWaiters]) wake();
+    return event;
+  }
+
+  /** Events with ids in [from, to]. */
+  slice(from: number, to = this.events.length): Msg[] {
+    return this.events.slice(Math.max(from, 1) - 1, to);
+  }
+
+  markClosed(event: Msg): void {
+    this.closeEvent = event;
+    for (const wake of [...this.closeWaiters]) wake();
+  }
+
+  /** Resolves when an event after `afterEventId` exists, or when `signal` aborts. */
+  waitForEvent(afterEventId: number, signal: AbortSignal): Promise<void> {
+    return this.wait(this.newEventWaiters, () => this.lastEventId > afterEventId, signal);
+  }
+
+  waitForClose(signal: AbortSignal): Promise<void> {
+    return this.wait(this.closeWaiters, () => this.closeEvent !== undefined, signal);
+  }
+
+  private wait(set: Set<() => void>, done: () => boolean, signal: AbortSignal): Promise<void> {
+    if (done() || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        if (!done() && !signal.aborted) return;
+        set.delete(wake);
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      set.add(wake);
+      signal.addEventListener('abort', wake);
+    });
+  }
+}
