@@ -9,6 +9,7 @@ const CASE_EXACT = new Set(['id', 'externalid']);
 
 export interface TargetIndex {
   readonly byAttribute: ReadonlyMap<string, ReadonlyMap<string, readonly ScimResource[]>>;
+  readonly paths: ReadonlyMap<string, ScimPath>;
 }
 
 function isCaseExact(path: ScimPath): boolean {
@@ -40,13 +41,13 @@ export function buildTargetIndex(resources: Iterable<ScimResource>, attributes: 
       else index.set(key, [resource]);
     }
   }
-  return { byAttribute };
+  return { byAttribute, paths: new Map(paths.map(({ attribute, path }) => [attribute, path])) };
 }
 
 /** The indexed resources whose attribute equals the candidate's value. */
 export function lookupInIndex(index: TargetIndex, candidate: MatchCandidate): readonly ScimResource[] {
   const byValue = index.byAttribute.get(candidate.attribute);
   if (!byValue) return [];
-  const key = indexKey(parseScimPath(candidate.attribute), candidate.value);
+  const key = indexKey(index.paths.get(candidate.attribute) as ScimPath, candidate.value);
   return key === null ? [] : (byValue.get(key) ?? []);
 }
