@@ -62,7 +62,7 @@ describe.each(storeBackends)('directory on $name', (backend) => {
   });
 
   it('keeps the watermark monotonic under concurrent writers: seqs are visible in order, without holes', async () => {
-    const { directory, changes } = ctx.store;
+    const { changes } = ctx.store;
     const before = await changes.latestSeq();
     const seen: number[] = [];
     const holes: number[] = [];
