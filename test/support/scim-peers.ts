@@ -10,6 +10,10 @@ import SCIMMYRouters from 'scimmy-routers';
 import { SCIM_GROUP_SCHEMA, SCIM_USER_SCHEMA, type ScimResource } from '../../engine/types.ts';
 import { compileScimFilter } from './scim-filter.ts';
 
+// The better-auth peer lives in its own file; it imports only types from here.
+export { startBetterAuthPeer } from './scim-better-auth-peer.ts';
+export { startFaultProxy, type FaultKind, type FaultProxy, type FaultProxyOptions } from './scim-fault-proxy.ts';
+
 /** One request as the peer saw it. `time` is `performance.now()` at arrival (ms, monotonic). */
 export interface RequestLogEntry {
   method: string;
