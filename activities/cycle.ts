@@ -1,0 +1,509 @@
+// The cycle activities: stage the work, guard deletions, export batch by batch, close the cycle.
+// Every one can run twice with the same result: staging ignores objects already staged, a batch
+// skips work items already decided, and links + logs + work outcomes commit in one transaction.
+import { heartbeat as temporalHeartbeat } from '@temporalio/activity';
+import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/deletionThreshold.ts';
+import { planObject } from '../engine/planning/index.ts';
+import { evaluateScope } from '../engine/scoping/index.ts';
+import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
+import { EMPTY_COUNTS, logEntryId, type LinkRecord, type Repositories, type Store, type WorkItem } from '../store/index.ts';
+import type { AppRuntime, AppRuntimes } from './app-runtime.ts';
+import type { CycleContexts, DirectoryContext } from './cycle-context.ts';
+import type { ActivityDeps } from './deps.ts';
+import { claimAll, releaseClaims } from './object-locks.ts';
+import { CycleStop, provisionObject, resolveReferences, type ObjectOutcome, type SourceObject } from './pipeline.ts';
+import type {
+  BeginCycleInput,
+  BeginCycleResult,
+  CycleFailure,
+  CycleProgress,
+  CycleSummary,
+  DeletionGuardResult,
+  ProcessBatchInput,
+  ProcessBatchResult,
+} from './types.ts';
+
+const LOCK_TTL_MS = 5 * 60_000;
+/** Work items read per page in the references phase, which only acts on a few of them. */
+const REFERENCES_SCAN = 5000;
+
+export interface CycleServices {
+  deps: ActivityDeps;
+  store: Store;
+  runtimes: AppRuntimes;
+  contexts: CycleContexts;
+  now: () => Date;
+}
+
+function heartbeat(details: unknown): void {
+  try {
+    temporalHeartbeat(details);
+  } catch {
+    // Not inside an activity (direct calls in tests and on-demand): nothing to report to.
+  }
+}
+
+async function requireCycle(store: Store, cycleId: string) {
+  const cycle = await store.cycles.get(cycleId);
+  if (!cycle) throw new Error(`Cycle ${cycleId} does not exist`);
+  return cycle;
+}
+
+export async function beginCycle(s: CycleServices, input: BeginCycleInput): Promise<BeginCycleResult> {
+  const { store } = s;
+  const runtime = await s.runtimes.get(input.appId);
+  const watermark = input.kind === 'incremental' ? (input.watermark ?? runtime.app.watermark) : null;
+  const { cycle, created } = await store.cycles.create({
+    appId: input.appId,
+    number: input.cycleNumber,
+    kind: watermark === null ? 'initial' : input.kind,
+    watermarkFrom: watermark,
+    startedAt: s.now(),
+  });
+  let watermarkTo = cycle.watermarkTo;
+  if (created || watermarkTo === null) {
+    watermarkTo = await store.changes.latestSeq();
+    await store.cycles.update(cycle.id, { watermarkTo });
+  }
+  const cycleId = cycle.id;
+
+  // Held-back disables/deletes of an earlier cycle: approved → export them now; rejected → drop them.
+  const held = await heldDeletionsCycle(store, input.appId, input.cycleNumber);
+  if (held && input.deletionsRejected) await store.cycleWork.markAll(held.id, 'staged', 'dropped');
+  if (held && input.deletionsApproved) {
+    const items = await store.cycleWork.readBatch(held.id, { afterSeq: 0, limit: 1_000_000, status: 'staged' });
+    await store.cycleWork.stage(
+      cycleId,
+      items.map((i) => ({ objectType: i.objectType, objectId: i.objectId, changeSeq: i.changeSeq })),
+    );
+    await store.cycleWork.markAll(held.id, 'staged', 'approved');
+  }
+
+  if (watermark === null) {
+    await store.cycleWork.stageInitial(cycleId, runtime.config.scope);
+  } else {
+    await store.cycleWork.stageChanges(cycleId, watermark, watermarkTo);
+    await store.cycleWork.stageEscrowDue(cycleId, s.now());
+  }
+  const total = await store.cycleWork.count(cycleId);
+  await store.cycles.update(cycleId, { total });
+  return { cycleId, total, watermarkTo };
+}
+
+/** The latest earlier cycle of the app that still holds staged deletions. */
+async function heldDeletionsCycle(store: Store, appId: string, beforeNumber: number) {
+  const page = await store.cycles.list(appId, { limit: 20 });
+  for (const cycle of page.items) {
+    if (cycle.number >= beforeNumber) continue;
+    if (!cycle.deletionThresholdExceeded) continue;
+    if ((await store.cycleWork.count(cycle.id, { status: 'staged' })) > 0) return cycle;
+  }
+  return null;
+}
+
+interface LoadedObjects {
+  users: Map<string, DirectoryUser>;
+  groups: Map<string, DirectoryGroup>;
+}
+
+async function loadObjects(store: Store, items: readonly WorkItem[]): Promise<LoadedObjects> {
+  const userIds = items.filter((i) => i.objectType === 'user').map((i) => i.objectId);
+  const groupIds = items.filter((i) => i.objectType === 'group').map((i) => i.objectId);
+  const [users, groups] = await Promise.all([
+    userIds.length ? store.directory.getUsers(userIds) : Promise.resolve([]),
+    groupIds.length ? store.directory.getGroups(groupIds) : Promise.resolve([]),
+  ]);
+  return { users: new Map(users.map((u) => [u.id, u])), groups: new Map(groups.map((g) => [g.id, g])) };
+}
+
+function sourceOf(item: WorkItem, loaded: LoadedObjects): SourceObject {
+  return item.objectType === 'user'
+    ? { type: 'user', object: loaded.users.get(item.objectId) ?? null }
+    : { type: 'group', object: loaded.groups.get(item.objectId) ?? null };
+}
+
+/**
+ * Counts what this cycle would disable or delete (linked objects that left scope or were deleted).
+ * Above the app's threshold, and not approved, they are held as StagedDelete: logged, not exported.
+ */
+export async function deletionGuard(
+  s: CycleServices,
+  input: { appId: string; cycleId: string; deletionsApproved: boolean },
+): Promise<DeletionGuardResult> {
+  const { store } = s;
+  const cycle = await requireCycle(store, input.cycleId);
+  const runtime = await s.runtimes.get(input.appId);
+  const directory = await s.contexts.directory(input.cycleId, runtime);
+  const removals: { item: WorkItem; action: 'Disable' | 'Delete'; link: LinkRecord; reason: string }[] = [];
+  let already = 0;
+  for (let cursor = 0; ; ) {
+    const items = await store.cycleWork.readBatch(input.cycleId, { afterSeq: cursor, limit: REFERENCES_SCAN });
+    if (items.length === 0) break;
+    cursor = items[items.length - 1].seq;
+    already += items.filter((i) => i.status === 'staged').length;
+    const pending = items.filter((i) => i.status === 'pending');
+    for (const type of ['user', 'group'] as const) {
+      const ofType = pending.filter((i) => i.objectType === type);
+      if (ofType.length === 0) continue;
+      const links = await store.links.getMany(input.appId, type, ofType.map((i) => i.objectId));
+      const linked = ofType.filter((i) => links.get(i.objectId)?.targetId);
+      if (linked.length === 0) continue;
+      const loaded = await loadObjects(store, linked);
+      for (const item of linked) {
+        const link = links.get(item.objectId) as LinkRecord;
+        const decision = wouldRemove(runtime, directory, sourceOf(item, loaded), link);
+        if (decision) removals.push({ item, link, ...decision });
+      }
+    }
+    heartbeat({ cursor });
+  }
+  if (cycle.deletionThresholdExceeded && already > 0) {
+    return { pendingDeletions: already, exceeded: true };
+  }
+  const linkedObjects = await store.links.countActive(input.appId);
+  const threshold = runtime.config.deletionThreshold;
+  const exceeded =
+    !input.deletionsApproved && exceedsDeletionThreshold({ deletions: removals.length, linkedObjects, threshold });
+  if (exceeded) {
+    const now = s.now();
+    const limit = deletionLimit(threshold, linkedObjects);
+    const logs: ProvisioningLogEntry[] = removals.map(({ item, action, link, reason }) => ({
+      id: logEntryId(input.cycleId, item.objectType, item.objectId, 'export'),
+      time: now.toISOString(),
+      appId: input.appId,
+      cycleId: input.cycleId,
+      changeId: item.changeSeq === null ? null : String(item.changeSeq),
+      objectType: item.objectType,
+      sourceId: item.objectId,
+      sourceDisplayName: null,
+      targetId: link.targetId,
+      action: 'StagedDelete',
+      status: 'Warning',
+      errorCode: 'TooManyDeletes',
+      errorMessage: `${removals.length} disables/deletes exceed the deletion threshold of ${limit}; held for approval`,
+      steps: [{ name: 'processing', status: 'Warning', details: { heldAction: action, reason } }],
+      modifiedAttributes: [],
+      durationMs: 0,
+      onDemand: false,
+    }));
+    await store.transaction(async (tx) => {
+      await tx.cycleWork.mark(
+        input.cycleId,
+        removals.map((r) => r.item.seq),
+        { status: 'staged', action: 'StagedDelete' },
+      );
+      await tx.logs.insert(logs);
+      await tx.cycles.update(input.cycleId, { pendingDeletions: removals.length, deletionThresholdExceeded: true });
+    });
+  } else {
+    await store.cycles.update(input.cycleId, { pendingDeletions: removals.length, deletionThresholdExceeded: false });
+  }
+  return { pendingDeletions: removals.length, exceeded };
+}
+
+function wouldRemove(
+  runtime: AppRuntime,
+  directory: DirectoryContext,
+  source: SourceObject,
+  link: LinkRecord,
+): { action: 'Disable' | 'Delete'; reason: string } | null {
+  const typeConfig = runtime.config.objectTypes[source.type];
+  if (!typeConfig || !typeConfig.enabled) return null;
+  let inScope = false;
+  if (source.object) {
+    inScope =
+      source.type === 'user'
+        ? evaluateScope({ objectType: 'user', object: source.object }, directory.scope.user).inScope
+        : evaluateScope({ objectType: 'group', object: source.object }, directory.scope.group).inScope;
+  }
+  if (source.object && inScope) return null;
+  const plan = planObject({
+    objectType: source.type,
+    source: source.object ? 'present' : 'hardDeleted',
+    inScope: false,
+    link,
+    target: undefined,
+    desired: null,
+    settings: { actions: typeConfig.actions, skipOutOfScopeDeletions: typeConfig.skipOutOfScopeDeletions },
+  });
+  return plan.action === 'Disable' || plan.action === 'Delete' ? { action: plan.action, reason: plan.reason } : null;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let stop: unknown = null;
+  const worker = async () => {
+    while (stop === null && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index]);
+      } catch (error) {
+        stop = error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (stop !== null) throw stop;
+  return results;
+}
+
+/** Writes the outcomes of a batch in ONE transaction: links, log entries, work status. */
+export async function recordOutcomes(tx: Repositories, appId: string, cycleId: string | null, outcomes: readonly { seq: number | null; outcome: ObjectOutcome }[]): Promise<void> {
+  for (const { outcome } of outcomes) {
+    const key = { appId, objectType: outcome.objectType, sourceId: outcome.objectId };
+    const write = outcome.link;
+    if (write.kind === 'upsert') await tx.links.upsert(write.link);
+    else if (write.kind === 'delete') await tx.links.delete(key);
+    else if (write.kind === 'failure') {
+      await tx.links.markFailure(key, { error: write.error, errorCode: write.errorCode, nextRetryAt: write.nextRetryAt });
+    }
+  }
+  await tx.logs.insert(outcomes.map((o) => o.outcome.log));
+  if (cycleId === null) return;
+  const groups = new Map<string, { seqs: number[]; status: string; action: string; detail: Record<string, unknown> | null }>();
+  for (const { seq, outcome } of outcomes) {
+    if (seq === null) continue;
+    const detail = outcome.unresolvedPaths.length > 0 ? { unresolved: outcome.unresolvedPaths } : null;
+    const key = JSON.stringify([outcome.status, outcome.action, detail]);
+    const group = groups.get(key) ?? { seqs: [] as number[], status: outcome.status as string, action: outcome.action as string, detail };
+    group.seqs.push(seq);
+    groups.set(key, group);
+  }
+  for (const group of groups.values()) {
+    await tx.cycleWork.mark(cycleId, group.seqs, { status: group.status, action: group.action, detail: group.detail });
+  }
+}
+
+/** Links of the users an object refers to: managers of users, flattened members of groups. */
+async function referencedUserLinks(
+  store: Store,
+  appId: string,
+  directory: DirectoryContext,
+  items: readonly WorkItem[],
+  loaded: LoadedObjects,
+): Promise<Map<string, LinkRecord>> {
+  const ids = new Set<string>();
+  for (const item of items) {
+    if (item.objectType === 'user') {
+      const managerId = loaded.users.get(item.objectId)?.managerId;
+      if (managerId) ids.add(managerId);
+    } else {
+      for (const userId of flattenUsers(directory, item.objectId)) ids.add(userId);
+    }
+  }
+  return ids.size === 0 ? new Map() : store.links.getMany(appId, 'user', [...ids]);
+}
+
+function flattenUsers(directory: DirectoryContext, groupId: string): Set<string> {
+  const users = new Set<string>();
+  const seen = new Set<string>([groupId]);
+  const queue = [groupId];
+  while (queue.length > 0) {
+    const current = queue.pop() as string;
+    for (const m of directory.memberships.membersOf.get(current) ?? []) {
+      if (m.memberType === 'user') users.add(m.memberId);
+      else if (!seen.has(m.memberId)) {
+        seen.add(m.memberId);
+        queue.push(m.memberId);
+      }
+    }
+  }
+  return users;
+}
+
+export async function processBatch(s: CycleServices, input: ProcessBatchInput): Promise<ProcessBatchResult> {
+  try {
+    return await processBatchOnce(s, input);
+  } catch (error) {
+    // A retry must match against what the target holds now, not a listing taken before this batch.
+    s.contexts.forget(input.cycleId);
+    throw error;
+  }
+}
+
+async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Promise<ProcessBatchResult> {
+  const { store } = s;
+  const runtime = await s.runtimes.get(input.appId);
+  const cycle = await requireCycle(store, input.cycleId);
+  const directory = await s.contexts.directory(input.cycleId, runtime);
+  const objectType: ObjectType = input.phase === 'groups' ? 'group' : 'user';
+  const references = input.phase === 'references';
+
+  const items = await store.cycleWork.readBatch(input.cycleId, {
+    afterSeq: input.cursor,
+    limit: references ? REFERENCES_SCAN : input.batchSize,
+    objectType,
+    ...(references ? { status: 'pendingRefs' } : {}),
+  });
+  const page = references ? items.slice(0, input.batchSize) : items;
+  const done = references ? items.length <= input.batchSize : items.length < input.batchSize;
+  const nextCursor = page.length > 0 ? page[page.length - 1].seq : input.cursor;
+  const pending = page.filter((i) => i.status === (references ? 'pendingRefs' : 'pending'));
+  if (pending.length === 0) {
+    await updateProgress(store, input.cycleId, references);
+    return { nextCursor, processed: page.length, done, failure: null };
+  }
+
+  const holder = `cycle:${input.cycleId}`;
+  const ids = pending.map((i) => i.objectId);
+  const unclaimed = await claimAll(store, input.appId, objectType, ids, holder, {
+    ttlMs: LOCK_TTL_MS,
+    waitMs: s.deps.lockWaitMs ?? 30_000,
+  });
+  const claimed = pending.filter((i) => !unclaimed.includes(i.objectId));
+  try {
+    const [loaded, links] = await Promise.all([
+      loadObjects(store, claimed),
+      store.links.getMany(input.appId, objectType, claimed.map((i) => i.objectId)),
+    ]);
+    const userLinks = await referencedUserLinks(store, input.appId, directory, claimed, loaded);
+    const unlinked = claimed.length - [...links.values()].filter((l) => l.targetId !== null).length;
+    const targetIndex =
+      cycle.kind === 'initial' && !references
+        ? await s.contexts.targetIndex(input.cycleId, runtime, objectType, async () => {
+            if (unlinked >= (s.deps.bulkMatchThreshold ?? 50)) return true;
+            const staged = await store.cycleWork.count(input.cycleId, { objectType, status: 'pending' });
+            const linkedCount = await store.links.countActive(input.appId, objectType);
+            return staged - linkedCount >= (s.deps.bulkMatchThreshold ?? 50);
+          })
+        : null;
+    const now = s.now();
+    const outcomes: { seq: number; outcome: ObjectOutcome }[] = [];
+    let failure: CycleFailure | null = null;
+    const concurrency = s.deps.exportConcurrency ?? runtime.config.rateLimit.concurrency;
+    await mapLimit(claimed, concurrency, async (item) => {
+      if (failure) return;
+      const ctx = {
+        runtime,
+        directory,
+        now,
+        cycleId: input.cycleId,
+        logId: logEntryId(input.cycleId, item.objectType, item.objectId, references ? 'references' : 'export'),
+        changeId: item.changeSeq === null ? null : String(item.changeSeq),
+        onDemand: false,
+        targetIndex,
+        userLinks,
+        holdDeletions: false,
+      };
+      try {
+        if (references) {
+          const user = loaded.users.get(item.objectId);
+          const link = links.get(item.objectId);
+          const paths = (item.detail?.unresolved as string[] | undefined) ?? [];
+          const outcome = user && link ? await resolveReferences(ctx, user, link, paths) : null;
+          outcomes.push({ seq: item.seq, outcome: outcome ?? settled(item) });
+        } else {
+          outcomes.push({ seq: item.seq, outcome: await provisionObject(ctx, sourceOf(item, loaded), links.get(item.objectId) ?? null) });
+        }
+      } catch (error) {
+        if (error instanceof CycleStop) failure = error.failure;
+        else throw error;
+      }
+    });
+    const written = outcomes.filter((o) => o.outcome.log.id !== '');
+    await store.transaction(async (tx) => {
+      await recordOutcomes(tx, input.appId, input.cycleId, written);
+      const settledOnly = outcomes.filter((o) => o.outcome.log.id === '').map((o) => o.seq);
+      if (settledOnly.length > 0) await tx.cycleWork.mark(input.cycleId, settledOnly, { status: 'done', action: 'Skip' });
+      const operations = outcomes.reduce((n, o) => n + o.outcome.operations, 0);
+      if (operations > 0) {
+        const current = await tx.cycles.get(input.cycleId);
+        await tx.cycles.update(input.cycleId, { operations: (current?.operations ?? 0) + operations });
+      }
+    });
+    heartbeat({ cursor: nextCursor });
+    await updateProgress(store, input.cycleId, references);
+    if (failure) return { nextCursor: input.cursor, processed: 0, done: false, failure };
+    return { nextCursor, processed: page.length, done, failure: null };
+  } finally {
+    await releaseClaims(store, input.appId, objectType, ids, holder);
+  }
+}
+
+/** A references item with nothing left to resolve: closes it without a log entry. */
+function settled(item: WorkItem): ObjectOutcome {
+  return {
+    objectType: item.objectType,
+    objectId: item.objectId,
+    status: 'done',
+    action: 'Skip',
+    targetId: null,
+    link: { kind: 'none' },
+    log: { id: '' } as ProvisioningLogEntry,
+    unresolvedPaths: [],
+    operations: 0,
+    modifiedAttributes: [],
+    bodies: [],
+    scope: null,
+    matching: null,
+  };
+}
+
+async function updateProgress(store: Store, cycleId: string, references: boolean): Promise<void> {
+  if (references) return;
+  const processed = await store.cycleWork.count(cycleId, { status: ['done', 'pendingRefs', 'failed', 'escrowed', 'staged'] });
+  await store.cycles.update(cycleId, { processed });
+}
+
+export async function cycleProgress(s: CycleServices, input: { cycleId: string }): Promise<CycleProgress> {
+  const cycle = await requireCycle(s.store, input.cycleId);
+  return { processed: cycle.processed, total: cycle.total };
+}
+
+function countsOf(tally: { status: string; action: string | null; count: number }[]): CycleCounts {
+  const counts: CycleCounts = { ...EMPTY_COUNTS };
+  for (const { status, action, count } of tally) {
+    if (status === 'staged') counts.stagedDeletes += count;
+    else if (status === 'failed') counts.failed += count;
+    else if (status === 'escrowed') {
+      counts.failed += count;
+      counts.escrowed += count;
+    } else if (status === 'done' || status === 'pendingRefs') {
+      if (action === 'Create') counts.created += count;
+      else if (action === 'Update') counts.updated += count;
+      else if (action === 'Disable') counts.disabled += count;
+      else if (action === 'Delete') counts.deleted += count;
+      else if (action === 'Skip') counts.skipped += count;
+    }
+  }
+  return counts;
+}
+
+export async function finishCycle(
+  s: CycleServices,
+  input: { appId: string; cycleId: string; failure: CycleFailure | null },
+): Promise<CycleSummary> {
+  const { store } = s;
+  let cycle = await requireCycle(store, input.cycleId);
+  if (cycle.status === 'running') {
+    const counts = countsOf(await store.cycleWork.tally(input.cycleId));
+    const status = input.failure ? 'failed' : 'succeeded';
+    cycle = await store.transaction(async (tx) => {
+      const finished = await tx.cycles.finish(input.cycleId, {
+        status,
+        counts,
+        failure: input.failure ? { ...input.failure } : null,
+        endedAt: s.now(),
+      });
+      // A failed cycle keeps the old watermark: its changes are staged again next time.
+      if (status === 'succeeded' && cycle.watermarkTo !== null) await tx.apps.setWatermark(input.appId, cycle.watermarkTo);
+      return finished;
+    });
+  }
+  const failure = (cycle.failure as CycleFailure | null) ?? null;
+  return {
+    cycleId: cycle.id,
+    cycleNumber: cycle.number,
+    kind: cycle.kind,
+    status: cycle.status === 'failed' ? 'failed' : 'succeeded',
+    startedAt: cycle.startedAt,
+    endedAt: cycle.endedAt ?? s.now().toISOString(),
+    counts: cycle.counts,
+    operations: cycle.operations,
+    watermarkTo: cycle.watermarkTo ?? 0,
+    failure,
+    pendingDeletions: cycle.pendingDeletions,
+    deletionThresholdExceeded: cycle.deletionThresholdExceeded,
+  };
+}

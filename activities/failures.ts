@@ -1,0 +1,46 @@
+// The ONE place where errors leaving an activity become Temporal failures (STYLE.md "Errors are
+// part of the API"): the ApplicationFailure `type` is the error class name, so workflows branch on
+// it without instanceof; `nonRetryable` is set where a retry of the same activity cannot help.
+import { ApplicationFailure } from '@temporalio/common';
+import { FerryError } from '../engine/errors.ts';
+import type { CycleFailure } from './types.ts';
+
+/** Whether a Temporal retry of the whole activity can change the outcome. */
+function retryHelps(error: FerryError): boolean {
+  return error.kind === 'transient';
+}
+
+/** Converts anything thrown inside an activity into what Temporal should see. */
+export function toActivityFailure(error: unknown): Error {
+  if (error instanceof ApplicationFailure) return error;
+  if (error instanceof FerryError) {
+    return ApplicationFailure.create({
+      message: error.message,
+      type: error.name,
+      nonRetryable: !retryHelps(error),
+      details: [{ kind: error.kind, code: error.code, status: error.status ?? null }],
+      nextRetryDelay: error.retryAfterMs !== undefined ? error.retryAfterMs : undefined,
+      cause: error,
+    });
+  }
+  if (error instanceof Error) return error;
+  return new Error(String(error));
+}
+
+/** Wraps an activity so every throw goes through `toActivityFailure`. */
+export function withFailureConversion<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (error) {
+      throw toActivityFailure(error);
+    }
+  };
+}
+
+/** A failure that stops the whole cycle (configuration errors, and a target that cannot be reached). */
+export function cycleFailureOf(error: unknown): CycleFailure | null {
+  if (!(error instanceof FerryError)) return null;
+  if (error.kind === 'configuration') return { kind: error.kind, code: error.code, message: error.message };
+  return null;
+}

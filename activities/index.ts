@@ -1,0 +1,110 @@
+// createActivities(deps): Ferry's Temporal activities as thin, idempotent wrappers over engine/,
+// scim/ and store/. Every error leaves through activities/failures.ts (one classification).
+import { FerryError } from '../engine/errors.ts';
+import { AppRuntimes } from './app-runtime.ts';
+import { CycleContexts } from './cycle-context.ts';
+import { beginCycle, cycleProgress, deletionGuard, finishCycle, processBatch, type CycleServices } from './cycle.ts';
+import { silentLogger, type ActivityDeps } from './deps.ts';
+import { withFailureConversion } from './failures.ts';
+import { notify } from './notify.ts';
+import { provisionOnDemand } from './on-demand.ts';
+import type { AppSummary, CycleFailure, FerryActivities } from './types.ts';
+import type { TestConnectionResult } from '../scim/index.ts';
+
+export type { ActivityDeps, ActivityLogger, Mailer } from './deps.ts';
+export { createSmtpMailer, type SmtpSettings } from './notify.ts';
+export { toActivityFailure } from './failures.ts';
+
+export interface FerryActivityHandle {
+  activities: FerryActivities;
+  /** Closes the SCIM clients (connection pools) this worker opened. */
+  close(): Promise<void>;
+}
+
+function targetFailure(result: Exclude<TestConnectionResult, { ok: true }>): CycleFailure {
+  switch (result.reason) {
+    case 'unauthorized':
+    case 'forbidden':
+      return { kind: 'configuration', code: 'Unauthorized', message: result.message };
+    case 'notFound':
+    case 'notScim':
+      return { kind: 'configuration', code: 'NonScimResponse', message: result.message };
+    case 'insecure':
+      return { kind: 'configuration', code: 'Unknown', message: result.message };
+    case 'timeout':
+      return { kind: 'transient', code: 'Timeout', message: result.message };
+    default:
+      return { kind: 'transient', code: 'ServiceUnavailable', message: result.message };
+  }
+}
+
+export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
+  const store = deps.store;
+  const runtimes = new AppRuntimes(deps);
+  const services: CycleServices = {
+    deps,
+    store,
+    runtimes,
+    contexts: new CycleContexts(store),
+    now: deps.now ?? (() => new Date()),
+  };
+  const logger = deps.logger ?? silentLogger;
+
+  const activities: FerryActivities = {
+    async loadApp({ appId }) {
+      const app = await store.apps.require(appId);
+      const configuration = app.configuration as { cycleIntervalMinutes?: number; notificationEmail?: string | null };
+      const summary: AppSummary = {
+        appId,
+        appName: app.name,
+        provisioningEnabled: app.provisioningEnabled,
+        cycleIntervalMinutes: configuration.cycleIntervalMinutes ?? 40,
+        notificationEmail: configuration.notificationEmail ?? null,
+        configVersion: String(app.configVersion),
+      };
+      return summary;
+    },
+
+    async checkTarget({ appId }) {
+      try {
+        const runtime = await runtimes.get(appId);
+        const result = await runtime.client.testConnection();
+        if (result.ok) return null;
+        const failure = targetFailure(result);
+        logger.warn('target check failed', { appId, code: failure.code, reason: result.reason });
+        return failure;
+      } catch (error) {
+        if (error instanceof FerryError) return { kind: error.kind, code: error.code, message: error.message };
+        throw error;
+      }
+    },
+
+    beginCycle: (input) => beginCycle(services, input),
+    deletionGuard: (input) => deletionGuard(services, input),
+    processBatch: (input) => processBatch(services, input),
+    cycleProgress: (input) => cycleProgress(services, input),
+    finishCycle: (input) => finishCycle(services, input),
+
+    async resetApp({ appId, reset }) {
+      await store.transaction(async (tx) => {
+        await tx.apps.setWatermark(appId, null);
+        await tx.links.clearEscrows(appId);
+        if (reset === 'full') await tx.links.deleteAll(appId);
+      });
+    },
+
+    provisionOnDemand: (input) => provisionOnDemand(services, input),
+
+    notify: (input) => notify(store, deps.mailer, input),
+  };
+
+  const wrapped = Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [name, withFailureConversion(fn as (...args: unknown[]) => Promise<unknown>)]),
+  ) as unknown as FerryActivities;
+  return { activities: wrapped, close: () => runtimes.closeAll() };
+}
+
+/** The activities alone (for `Worker.create({ activities })`). */
+export function createActivities(deps: ActivityDeps): FerryActivities {
+  return createFerryActivities(deps).activities;
+}
