@@ -14,7 +14,7 @@ import { RpcError } from './errors.ts';
 import { decodeOptions, root, type Msg } from './proto.ts';
 import type { Handler } from './workflow-service.ts';
 
-function serviceDefinition(serviceName: string): ServiceDefinition {
+export function serviceDefinition(serviceName: string): ServiceDefinition {
   const service = root.lookupService(serviceName);
   const definition: Record<string, MethodDefinition<Msg, Msg>> = {};
   for (const method of Object.values(service.methods)) {
