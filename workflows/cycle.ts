@@ -1,8 +1,20 @@
 // One provisioning cycle of one app: test the target, stage the work, guard deletions, then export
 // batch by batch, phase by phase, and close the cycle with a summary. Batches run one at a time per
 // app, which is what keeps the app's rate limit true across several workers.
-import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { CycleFailure, CyclePhase, CycleSummary, FerryActivities } from '../activities/types.ts';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  ActivityFailureDetails,
+  CycleFailure,
+  CyclePhase,
+  CycleSummary,
+  FerryActivities,
+} from '../activities/types.ts';
 import type { ErrorKind } from '../engine/errors.ts';
 import type { CycleKind, ErrorCode } from '../engine/types.ts';
 import { batchActivity, shortActivity, stagingActivity } from './activity-options.ts';
@@ -50,7 +62,7 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
   if (failure === null) {
     failure = await failureOf(async () => {
       await short.deletionGuard({ appId, cycleId, deletionsApproved: input.deletionsApproved });
-      await progress.report(0, total, true);
+      progress.report(0, total, true);
       let processed = 0;
       for (const phase of CYCLE_PHASES) {
         let cursor = 0;
@@ -61,7 +73,7 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
           if (phase !== 'references') processed += result.processed;
           cursor = result.nextCursor;
           if (result.done) break;
-          await progress.report(processed, total, false);
+          progress.report(processed, total, false);
         }
       }
       return null;
@@ -96,7 +108,7 @@ export function cycleFailureFrom(err: ActivityFailure): CycleFailure {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure) {
     const kind = KIND_BY_TYPE[cause.type ?? ''] ?? 'transient';
-    const detail = cause.details?.[0] as { code?: ErrorCode } | undefined;
+    const detail = cause.details?.[0] as Partial<ActivityFailureDetails> | undefined;
     const code: ErrorCode = detail?.code ?? (kind === 'configuration' ? 'Unauthorized' : 'Unknown');
     return { kind, code, message: cause.message };
   }
@@ -108,21 +120,16 @@ function progressReporter(cycleNumber: number, intervalMs: number) {
   const startedAt = new Date().toISOString();
   let lastReportAt = -Infinity;
   return {
-    async report(processed: number, total: number, force: boolean): Promise<void> {
+    report(processed: number, total: number, force: boolean): void {
       if (!parent) return;
       const now = Date.now();
       if (!force && now - lastReportAt < intervalMs) return;
       lastReportAt = now;
-      try {
-        await getExternalWorkflowHandle(parent.workflowId).signal(cycleProgressSignal, {
-          cycleNumber,
-          processed,
-          total,
-          startedAt,
-        });
-      } catch {
-        // Progress is cosmetic; a job that cannot be signalled must not fail the cycle.
-      }
+      // Not awaited: the next batch is scheduled in the same workflow task. Progress is cosmetic, so a
+      // job that cannot be signalled must not fail the cycle.
+      getExternalWorkflowHandle(parent.workflowId)
+        .signal(cycleProgressSignal, { cycleNumber, processed, total, startedAt })
+        .catch(() => undefined);
     },
   };
 }

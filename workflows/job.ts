@@ -5,6 +5,7 @@
 import {
   ChildWorkflowFailure,
   ParentClosePolicy,
+  WorkflowIdReusePolicy,
   allHandlersFinished,
   condition,
   makeContinueAsNewFunc,
@@ -21,7 +22,12 @@ import type { JobState } from '../engine/types.ts';
 import { shortActivity } from './activity-options.ts';
 import { provisioningCycleWorkflow } from './cycle.ts';
 import { provisionOnDemandWorkflow } from './on-demand.ts';
-import { judgeCycle, cycleDelayMs, quarantineExpired } from './job-policy.ts';
+import {
+  backoffLevel,
+  evaluateQuarantine,
+  nextCycleDelayMs,
+  type QuarantineDecision,
+} from '../engine/policies/index.ts';
 import {
   SEARCH_ATTRIBUTE_APP_ID,
   SEARCH_ATTRIBUTE_JOB_STATE,
@@ -140,7 +146,10 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   setHandler(releaseSignal, record({ type: 'release' }));
   setHandler(approveDeletionsSignal, record({ type: 'approveDeletions' }));
   setHandler(rejectDeletionsSignal, record({ type: 'rejectDeletions' }));
-  setHandler(restartSignal, ({ reset }) => void m.inbox.push({ type: 'restart', reset: reset === 'full' ? 'full' : 'watermark' }));
+  setHandler(
+    restartSignal,
+    ({ reset }) => void m.inbox.push({ type: 'restart', reset: reset === 'full' ? 'full' : 'watermark' }),
+  );
   setHandler(quarantineSignal, ({ reason }) => void m.inbox.push({ type: 'quarantine', reason: String(reason) }));
   setHandler(provisionOnDemandSignal, (request) => void m.onDemandQueue.push(request));
   setHandler(cycleProgressSignal, (p) => {
@@ -161,7 +170,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       cycle: running ? { ...running } : null,
       lastCycle: m.lastCycle,
       nextCycleAt: running || state === 'paused' || state === 'disabled' ? null : m.nextCycleAt,
-      backoffLevel: m.consecutiveFailures,
+      backoffLevel: backoffLevel(m.consecutiveFailures, intervalMinutes()),
       quarantine: m.quarantine,
       pendingDeletions: m.pendingDeletions,
     };
@@ -179,6 +188,8 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
           args: [{ appId, ...request }],
           // The API awaits the child by id; it must outlive this run of the job.
           parentClosePolicy: ParentClosePolicy.ABANDON,
+          // The request id names one provisioning: a repeated signal must not provision twice.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         });
       } catch (err) {
         // A repeated signal for the same request: the first child answers it.
@@ -205,7 +216,11 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       m.nextCycleAt = new Date().toISOString(); // the initial cycle comes first
       return;
     }
-    const delay = cycleDelayMs(jobState(m), m.consecutiveFailures, intervalMinutes());
+    const delay = nextCycleDelayMs({
+      state: jobState(m),
+      consecutiveFailures: m.consecutiveFailures,
+      intervalMinutes: intervalMinutes(),
+    });
     if (delay === null) return;
     m.nextCycleAt = new Date(Date.parse(m.lastCycle.endedAt) + delay).toISOString();
   };
@@ -216,8 +231,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
     if (state === lastPublishedState) return;
     lastPublishedState = state;
     const current = workflowInfo().searchAttributes ?? {};
-    const same =
-      current[SEARCH_ATTRIBUTE_JOB_STATE]?.[0] === state && current[SEARCH_ATTRIBUTE_APP_ID]?.[0] === appId;
+    const same = current[SEARCH_ATTRIBUTE_JOB_STATE]?.[0] === state && current[SEARCH_ATTRIBUTE_APP_ID]?.[0] === appId;
     if (!same) upsertSearchAttributes({ [SEARCH_ATTRIBUTE_APP_ID]: [appId], [SEARCH_ATTRIBUTE_JOB_STATE]: [state] });
   };
 
@@ -228,12 +242,25 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       appId,
       to,
       subject: `Ferry: provisioning of ${appName} is quarantined (${q.reason})`,
-      text:
-        `The provisioning job of ${appName} (${appId}) is in quarantine since ${q.since}, reason: ${q.reason}.\n` +
-        'Cycles now run once a day. Fix the cause and release or restart the job; after 4 weeks in ' +
+      text: [
+        `The provisioning job of ${appName} (${appId}) is in quarantine since ${q.since}, reason: ${q.reason}.`,
+        q.message ?? m.lastCycle?.failure?.message ?? '',
+        'Cycles now run once a day. Fix the cause, then release or restart the job; after 4 weeks in',
         'quarantine the job is disabled.',
+      ]
+        .filter(Boolean)
+        .join('\n'),
       notificationId: `quarantine:${appId}:${q.since}:${q.reason}`,
     });
+  };
+
+  /** Applies the engine's quarantine decision; `message` is an admin's words for a manual quarantine. */
+  const applyQuarantine = async (decision: QuarantineDecision, message?: string): Promise<void> => {
+    const kept = decision.quarantine?.reason === m.quarantine?.reason ? m.quarantine?.message : undefined;
+    const note = message ?? kept;
+    m.quarantine = decision.quarantine ? { ...decision.quarantine, ...(note ? { message: note } : {}) } : null;
+    if (decision.disable) m.disabled = true;
+    if (decision.notify && m.quarantine) await sendQuarantineNotice(m.quarantine);
   };
 
   /** Acts on one recorded signal; returns true when a cycle should run now. */
@@ -266,17 +293,15 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
           deletionsRejected: false,
         });
         return true;
-      case 'quarantine': {
-        const changed = m.quarantine?.reason !== intent.reason;
-        if (changed) {
-          m.quarantine = { reason: intent.reason, since: m.quarantine?.since ?? new Date().toISOString() };
-          await sendQuarantineNotice(m.quarantine);
-        }
+      case 'quarantine':
+        await applyQuarantine(
+          evaluateQuarantine({ current: m.quarantine, manual: 'quarantine', now: new Date() }),
+          intent.reason,
+        );
         schedule();
         return false;
-      }
       case 'release':
-        m.quarantine = null;
+        await applyQuarantine(evaluateQuarantine({ current: m.quarantine, manual: 'release', now: new Date() }));
         m.disabled = false;
         m.consecutiveFailures = 0;
         schedule();
@@ -347,10 +372,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
     }
     m.pendingDeletions = summary.deletionThresholdExceeded ? summary.pendingDeletions : 0;
 
-    const verdict = judgeCycle(m.quarantine, summary, new Date());
-    m.quarantine = verdict.quarantine;
-    if (verdict.notify && m.quarantine) await sendQuarantineNotice(m.quarantine);
-    if (verdict.disable) m.disabled = true;
+    await applyQuarantine(evaluateQuarantine({ current: m.quarantine, cycle: summary, now: new Date() }));
     schedule();
   };
 
@@ -371,11 +393,6 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       cycleNow = false;
       await condition(() => m.inbox.length > 0 || continueAsNewSuggested());
       if (m.inbox.length === 0) break;
-      continue;
-    }
-    if (state === 'quarantined' && quarantineExpired(m.quarantine, new Date())) {
-      m.disabled = true;
-      publish();
       continue;
     }
     if (!cycleNow) {
@@ -405,7 +422,12 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   await next({ appId, appName, ...(batchSize ? { batchSize } : {}), ...m });
 }
 
-function failedSummary(number: number, kind: 'initial' | 'incremental', startedAt: string, err: ChildWorkflowFailure): CycleSummary {
+function failedSummary(
+  number: number,
+  kind: 'initial' | 'incremental',
+  startedAt: string,
+  err: ChildWorkflowFailure,
+): CycleSummary {
   return {
     cycleId: '',
     cycleNumber: number,

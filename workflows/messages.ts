@@ -65,8 +65,12 @@ export interface LastCycleStatus {
 }
 
 export interface QuarantineStatus {
+  /** `Unauthorized`, `NonScimResponse`, … (the error code that stopped the cycle), `TooManyDeletes`,
+   *  `HighFailureRate`, `TooManyFailures` or `Manual` (engine/policies/quarantine.ts). */
   reason: string;
   since: string;
+  /** The admin's words for a manual quarantine. */
+  message?: string;
 }
 
 export interface JobStatus {

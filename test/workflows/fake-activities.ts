@@ -1,0 +1,252 @@
+// In-test implementations of FerryActivities: they record every call and answer from a small,
+// controllable model of each app, so the workflow tests exercise the ORCHESTRATION only.
+import type {
+  AppSummary,
+  BeginCycleInput,
+  CycleFailure,
+  CycleSummary,
+  FerryActivities,
+  NotifyInput,
+  OnDemandInput,
+  OnDemandReport,
+} from '../../activities/types.ts';
+
+export type TargetHealth = 'healthy' | 'down' | 'unauthorized';
+
+export interface FakeApp {
+  appName: string;
+  cycleIntervalMinutes: number;
+  notificationEmail: string | null;
+  configVersion: string;
+  target: TargetHealth;
+  /** Users staged per cycle. */
+  users: number;
+  groups: number;
+  /** Disables/deletes the next cycle would make, and the threshold above which they are staged. */
+  deletions: number;
+  deletionThreshold: number;
+  /** Change-log sequence of the directory (becomes the cycle's watermarkTo). */
+  changeSeq: number;
+}
+
+export interface RecordedCall {
+  name: keyof FerryActivities;
+  input: unknown;
+  /** Wall-clock order only; never asserted as a duration. */
+  at: number;
+}
+
+interface CycleRow {
+  input: BeginCycleInput;
+  startedAt: string;
+  processed: number;
+  operations: number;
+  pendingDeletions: number;
+  exceeded: boolean;
+  deletionsSent: number;
+}
+
+export interface FakeActivities {
+  activities: FerryActivities;
+  calls: RecordedCall[];
+  apps: Map<string, FakeApp>;
+  addApp(appId: string, app?: Partial<FakeApp>): FakeApp;
+  callsOf(name: keyof FerryActivities, appId?: string): RecordedCall[];
+  /** Lets a test hold processBatch of an app until released (to observe a running cycle). */
+  gate(appId: string): { release(): void };
+}
+
+const zeroCounts = () => ({
+  created: 0,
+  updated: 0,
+  disabled: 0,
+  deleted: 0,
+  skipped: 0,
+  failed: 0,
+  escrowed: 0,
+  stagedDeletes: 0,
+});
+
+export function createFakeActivities(now: () => Date): FakeActivities {
+  const calls: RecordedCall[] = [];
+  const apps = new Map<string, FakeApp>();
+  const cycles = new Map<string, CycleRow>();
+  const gates = new Map<string, Promise<void>>();
+
+  const record = (name: keyof FerryActivities, input: unknown) => calls.push({ name, input, at: calls.length });
+  const appOf = (appId: string): FakeApp => {
+    const app = apps.get(appId);
+    if (!app) throw new Error(`unknown app ${appId}`);
+    return app;
+  };
+  const health = (app: FakeApp): CycleFailure | null => {
+    if (app.target === 'down')
+      return { kind: 'transient', code: 'ServiceUnavailable', message: 'connect ECONNREFUSED' };
+    if (app.target === 'unauthorized')
+      return { kind: 'configuration', code: 'Unauthorized', message: '401 Unauthorized' };
+    return null;
+  };
+
+  const activities: FerryActivities = {
+    async loadApp({ appId }): Promise<AppSummary> {
+      record('loadApp', { appId });
+      const app = appOf(appId);
+      return {
+        appId,
+        appName: app.appName,
+        provisioningEnabled: true,
+        cycleIntervalMinutes: app.cycleIntervalMinutes,
+        notificationEmail: app.notificationEmail,
+        configVersion: app.configVersion,
+      };
+    },
+    async checkTarget({ appId }) {
+      record('checkTarget', { appId });
+      return health(appOf(appId));
+    },
+    async beginCycle(input) {
+      record('beginCycle', input);
+      const app = appOf(input.appId);
+      const cycleId = `${input.appId}#${input.cycleNumber}`;
+      if (!cycles.has(cycleId)) {
+        cycles.set(cycleId, {
+          input,
+          startedAt: now().toISOString(),
+          processed: 0,
+          operations: 0,
+          pendingDeletions: 0,
+          exceeded: false,
+          deletionsSent: 0,
+        });
+      }
+      return { cycleId, total: app.users + app.groups, watermarkTo: app.changeSeq };
+    },
+    async deletionGuard(input) {
+      record('deletionGuard', input);
+      const app = appOf(input.appId);
+      const row = cycles.get(input.cycleId)!;
+      const rejected = row.input.deletionsRejected;
+      const pending = rejected ? 0 : app.deletions;
+      row.pendingDeletions = pending;
+      row.exceeded = !input.deletionsApproved && pending > app.deletionThreshold;
+      if (!row.exceeded) row.deletionsSent = pending;
+      if (rejected || !row.exceeded) app.deletions = 0;
+      return { pendingDeletions: pending, exceeded: row.exceeded };
+    },
+    async processBatch(input) {
+      record('processBatch', input);
+      const gate = gates.get(input.appId);
+      if (gate) await gate;
+      const app = appOf(input.appId);
+      const row = cycles.get(input.cycleId)!;
+      const failure = health(app);
+      if (failure) return { nextCursor: input.cursor, processed: 0, done: true, failure };
+      const size = input.phase === 'users' ? app.users : input.phase === 'groups' ? app.groups : 0;
+      const processed = Math.max(0, Math.min(input.batchSize, size - input.cursor));
+      const nextCursor = input.cursor + processed;
+      if (input.phase !== 'references') row.processed += processed;
+      row.operations += processed;
+      return { nextCursor, processed, done: nextCursor >= size, failure: null };
+    },
+    async cycleProgress({ cycleId }) {
+      record('cycleProgress', { cycleId });
+      const row = cycles.get(cycleId)!;
+      const app = appOf(row.input.appId);
+      return { processed: row.processed, total: app.users + app.groups };
+    },
+    async finishCycle({ appId, cycleId, failure }): Promise<CycleSummary> {
+      record('finishCycle', { appId, cycleId, failure });
+      const app = appOf(appId);
+      const row = cycles.get(cycleId)!;
+      const counts = zeroCounts();
+      if (row.input.kind === 'initial') counts.created = row.processed;
+      else counts.updated = row.processed;
+      counts.stagedDeletes = row.exceeded ? row.pendingDeletions : 0;
+      counts.disabled = row.deletionsSent;
+      return {
+        cycleId,
+        cycleNumber: row.input.cycleNumber,
+        kind: row.input.kind,
+        status: failure ? 'failed' : 'succeeded',
+        startedAt: row.startedAt,
+        endedAt: now().toISOString(),
+        counts,
+        operations: row.operations,
+        watermarkTo: app.changeSeq,
+        failure,
+        pendingDeletions: row.pendingDeletions,
+        deletionThresholdExceeded: row.exceeded,
+      };
+    },
+    async resetApp(input) {
+      record('resetApp', input);
+    },
+    async provisionOnDemand(input: OnDemandInput): Promise<OnDemandReport> {
+      record('provisionOnDemand', input);
+      return {
+        requestId: input.requestId,
+        objectType: input.objectType,
+        objectId: input.objectId,
+        action: 'Create',
+        status: 'Success',
+        targetId: `target-${input.objectId}`,
+        steps: [
+          { name: 'testConnection', status: 'Success', details: {} },
+          { name: 'import', status: 'Success', details: { objectId: input.objectId } },
+          { name: 'scoping', status: 'Success', details: { inScope: true } },
+          { name: 'matching', status: 'Success', details: { found: false } },
+          { name: 'action', status: 'Success', details: { action: 'Create' } },
+        ],
+        modifiedAttributes: [{ name: 'userName', oldValue: null, newValue: `${input.objectId}@example.com` }],
+        requests: [{ method: 'POST', path: '/Users', status: 201 }],
+        durationMs: 1,
+      };
+    },
+    async notify(input: NotifyInput) {
+      record('notify', input);
+    },
+  };
+
+  return {
+    activities,
+    calls,
+    apps,
+    addApp(appId, app = {}) {
+      const full: FakeApp = {
+        appName: `App ${appId}`,
+        cycleIntervalMinutes: 40,
+        notificationEmail: 'ops@example.com',
+        configVersion: 'v1',
+        target: 'healthy',
+        users: 3,
+        groups: 1,
+        deletions: 0,
+        deletionThreshold: 500,
+        changeSeq: 1,
+        ...app,
+      };
+      apps.set(appId, full);
+      return full;
+    },
+    callsOf(name, appId) {
+      return calls.filter(
+        (c) => c.name === name && (appId === undefined || (c.input as { appId?: string }).appId === appId),
+      );
+    },
+    gate(appId) {
+      let release!: () => void;
+      gates.set(
+        appId,
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+      );
+      return {
+        release() {
+          gates.delete(appId);
+          release();
+        },
+      };
+    },
+  };
+}

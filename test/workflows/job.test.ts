@@ -1,0 +1,237 @@
+// The provisioning job's orchestration, through the real Worker and Client on the in-repo test service
+// with time skipping. Activities are recording fakes (test/workflows/fake-activities.ts).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BeginCycleInput, NotifyInput } from '../../activities/types.ts';
+import {
+  approveDeletionsSignal,
+  configChangedSignal,
+  cycleWorkflowId,
+  pauseSignal,
+  quarantineSignal,
+  rejectDeletionsSignal,
+  releaseSignal,
+  restartSignal,
+  resumeSignal,
+  runNowSignal,
+  type JobStatus,
+} from '../../workflows/messages.ts';
+import { startHarness, type Harness } from './harness.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const gapToNext = (s: JobStatus) => Date.parse(s.nextCycleAt!) - Date.parse(s.lastCycle!.endedAt);
+const idleAfter = (n: number) => (s: JobStatus) =>
+  s.lastCycle?.number === n && s.cycle === null && s.nextCycleAt !== null;
+const beginCalls = (appId: string) => h.fakes.callsOf('beginCycle', appId).map((c) => c.input as BeginCycleInput);
+
+describe('cadence', () => {
+  it('runs the initial cycle at once, then an incremental cycle every 40 minutes of workflow time', async () => {
+    const { appId, handle } = await h.startJob();
+    const first = await h.waitForStatus(appId, idleAfter(1), 'initial cycle');
+    expect(first.lastCycle).toMatchObject({ number: 1, kind: 'initial', status: 'succeeded' });
+    expect(first.state).toBe('steady');
+    expect(gapToNext(first)).toBe(40 * MINUTE);
+
+    await h.env.skipTime(39 * MINUTE);
+    expect(beginCalls(appId)).toHaveLength(1);
+    await h.env.skipTime(MINUTE);
+    await h.waitForStatus(appId, idleAfter(2), 'second cycle');
+    await h.env.skipTime(80 * MINUTE);
+    const after = await h.waitForStatus(appId, idleAfter(4), 'fourth cycle');
+
+    const kinds = beginCalls(appId).map((c) => c.kind);
+    expect(kinds).toEqual(['initial', 'incremental', 'incremental', 'incremental']);
+    // the watermark saved by a cycle is where the next incremental cycle starts
+    expect(beginCalls(appId)[1].watermark).toBe(1);
+    expect(after.lastCycle?.counts.updated).toBe(4);
+
+    // each cycle is its own child workflow, visible by its id
+    const child = await h.client.workflow.getHandle(cycleWorkflowId(appId, 3)).describe();
+    expect(child.status.name).toBe('COMPLETED');
+    expect(child.type).toBe('provisioningCycleWorkflow');
+
+    // continue-as-new after every cycle: a later run, same workflow id, state carried over
+    const job = await handle.describe();
+    expect(job.runId).not.toBe(handle.firstExecutionRunId);
+    expect(job.status.name).toBe('RUNNING');
+    expect(job.memo?.appName).toBe(h.fakes.apps.get(appId)!.appName);
+    expect(job.searchAttributes.FerryJobState).toEqual(['steady']);
+    expect(job.searchAttributes.FerryAppId).toEqual([appId]);
+  });
+
+  it('doubles the wait after each whole-cycle failure up to 24 hours, and returns to 40 minutes after a healthy cycle', async () => {
+    const { appId, app } = await h.startJob({ target: 'down' });
+    let s = await h.waitForStatus(appId, idleAfter(1), 'failed initial cycle');
+    expect(s.lastCycle?.status).toBe('failed');
+    expect(s.state).toBe('initial');
+
+    const gaps: number[] = [];
+    const levels: number[] = [];
+    for (let n = 1; n <= 6; n++) {
+      gaps.push(gapToNext(s));
+      levels.push(s.backoffLevel);
+      await h.env.skipTime(gapToNext(s));
+      s = await h.waitForStatus(appId, idleAfter(n + 1), `cycle ${n + 1}`);
+    }
+    expect(gaps).toEqual([80, 160, 320, 640, 1280, 1440].map((m) => m * MINUTE));
+    expect(levels).toEqual([1, 2, 3, 4, 5, 6]);
+    // a target that is down is not a reason for quarantine
+    expect(s.quarantine).toBeNull();
+    // until a cycle succeeds, the next one is still initial
+    expect(beginCalls(appId).every((c) => c.kind === 'initial')).toBe(true);
+
+    app.target = 'healthy';
+    await h.env.skipTime(gapToNext(s));
+    s = await h.waitForStatus(appId, idleAfter(8), 'healthy cycle');
+    expect(s.lastCycle?.status).toBe('succeeded');
+    expect(s.backoffLevel).toBe(0);
+    expect(s.state).toBe('steady');
+    expect(gapToNext(s)).toBe(40 * MINUTE);
+  });
+});
+
+describe('quarantine', () => {
+  it('quarantines on 401, e-mails once, runs daily, and a healthy cycle releases it', async () => {
+    const { appId, app } = await h.startJob({ target: 'unauthorized' });
+    let s = await h.waitForStatus(appId, (x) => idleAfter(1)(x) && x.state === 'quarantined', 'quarantine');
+    expect(s.quarantine?.reason).toBe('Unauthorized');
+    expect(gapToNext(s)).toBe(DAY);
+
+    await h.env.skipTime(DAY);
+    s = await h.waitForStatus(appId, idleAfter(2), 'second quarantined cycle');
+    expect(s.state).toBe('quarantined');
+    const notices = h.fakes.callsOf('notify', appId).map((c) => c.input as NotifyInput);
+    expect(notices).toHaveLength(1);
+    expect(notices[0].to).toBe('ops@example.com');
+    expect(notices[0].subject).toContain('Unauthorized');
+
+    app.target = 'healthy';
+    await h.env.skipTime(DAY);
+    s = await h.waitForStatus(appId, idleAfter(3), 'healthy cycle');
+    expect(s.state).toBe('steady');
+    expect(s.quarantine).toBeNull();
+    expect(gapToNext(s)).toBe(40 * MINUTE);
+  });
+
+  it('disables the job after 4 weeks in quarantine and runs no more cycles', async () => {
+    const { appId } = await h.startJob({ target: 'unauthorized' });
+    await h.waitForStatus(appId, (x) => idleAfter(1)(x) && x.state === 'quarantined', 'quarantine');
+    await h.env.skipTime(27 * DAY);
+    let s = await h.status(appId);
+    expect(s.state).toBe('quarantined');
+    await h.env.skipTime(DAY);
+    s = await h.waitForStatus(appId, (x) => x.state === 'disabled', 'disabled');
+    expect(s.nextCycleAt).toBeNull();
+    const cycles = beginCalls(appId).length;
+    await h.env.skipTime(3 * DAY);
+    expect(beginCalls(appId)).toHaveLength(cycles);
+    expect(h.fakes.callsOf('notify', appId)).toHaveLength(1);
+  });
+
+  it('a manual quarantine holds until release; release runs the overdue cycle', async () => {
+    const { appId, handle } = await h.startJob();
+    await h.waitForStatus(appId, idleAfter(1));
+    await handle.signal(quarantineSignal, { reason: 'Maintenance' });
+    let s = await h.waitForStatus(appId, (x) => x.state === 'quarantined', 'manual quarantine');
+    expect(s.quarantine).toMatchObject({ reason: 'Manual', message: 'Maintenance' });
+    expect(gapToNext(s)).toBe(DAY);
+    expect(h.fakes.callsOf('notify', appId)).toHaveLength(1);
+
+    await h.env.skipTime(2 * HOUR);
+    expect(beginCalls(appId)).toHaveLength(1);
+    await handle.signal(releaseSignal);
+    s = await h.waitForStatus(appId, (x) => idleAfter(2)(x) && x.state === 'steady', 'release');
+    expect(s.quarantine).toBeNull();
+  });
+});
+
+describe('signals', () => {
+  it('pause stops the timer, resume runs the overdue cycle, runNow runs one at once', async () => {
+    const { appId, handle } = await h.startJob();
+    await h.waitForStatus(appId, idleAfter(1));
+    await handle.signal(pauseSignal);
+    let s = await h.waitForStatus(appId, (x) => x.state === 'paused', 'paused');
+    expect(s.nextCycleAt).toBeNull();
+    await h.env.skipTime(3 * HOUR);
+    expect(beginCalls(appId)).toHaveLength(1);
+
+    await handle.signal(resumeSignal);
+    s = await h.waitForStatus(appId, (x) => idleAfter(2)(x) && x.state === 'steady', 'resumed cycle');
+    expect(gapToNext(s)).toBe(40 * MINUTE);
+
+    await handle.signal(runNowSignal);
+    await h.waitForStatus(appId, idleAfter(3), 'runNow cycle');
+    expect(beginCalls(appId).map((c) => c.kind)).toEqual(['initial', 'incremental', 'incremental']);
+  });
+
+  it('restart resets the app and runs an initial cycle from no watermark', async () => {
+    const { appId, handle } = await h.startJob();
+    await h.waitForStatus(appId, idleAfter(1));
+    await handle.signal(restartSignal, { reset: 'full' });
+    const s = await h.waitForStatus(appId, idleAfter(2), 'restart cycle');
+    expect(h.fakes.callsOf('resetApp', appId).map((c) => c.input)).toEqual([{ appId, reset: 'full' }]);
+    expect(beginCalls(appId)[1]).toMatchObject({ kind: 'initial', watermark: null });
+    expect(s.lastCycle?.kind).toBe('initial');
+    expect(s.state).toBe('steady');
+  });
+
+  it('configChanged reloads the app and runs an initial cycle', async () => {
+    const { appId, app, handle } = await h.startJob();
+    await h.waitForStatus(appId, idleAfter(1));
+    app.cycleIntervalMinutes = 15;
+    app.configVersion = 'v2';
+    await handle.signal(configChangedSignal);
+    const s = await h.waitForStatus(appId, idleAfter(2), 'config cycle');
+    expect(beginCalls(appId)[1].kind).toBe('initial');
+    expect(gapToNext(s)).toBe(15 * MINUTE);
+  });
+});
+
+describe('deletion threshold', () => {
+  it('stages deletions above the threshold, quarantines TooManyDeletes, and approval sends them', async () => {
+    const { appId, app, handle } = await h.startJob();
+    await h.waitForStatus(appId, idleAfter(1));
+    app.deletions = 600;
+    await handle.signal(runNowSignal);
+    let s = await h.waitForStatus(appId, (x) => idleAfter(2)(x) && x.state === 'quarantined', 'TooManyDeletes');
+    expect(s.quarantine?.reason).toBe('TooManyDeletes');
+    expect(s.pendingDeletions).toBe(600);
+    expect(s.lastCycle?.counts.stagedDeletes).toBe(600);
+    expect(h.fakes.callsOf('notify', appId)).toHaveLength(1);
+
+    await handle.signal(approveDeletionsSignal);
+    s = await h.waitForStatus(appId, (x) => idleAfter(3)(x) && x.state === 'steady', 'approved cycle');
+    const guards = h.fakes.callsOf('deletionGuard', appId).map((c) => c.input as { deletionsApproved: boolean });
+    expect(guards.map((g) => g.deletionsApproved)).toEqual([false, false, true]);
+    expect(beginCalls(appId)[2].deletionsApproved).toBe(true);
+    expect(s.pendingDeletions).toBe(0);
+    expect(s.lastCycle?.counts.disabled).toBe(600);
+  });
+
+  it('rejection drops the staged deletions, releases the job, and the next cycle is told', async () => {
+    const { appId, app, handle } = await h.startJob();
+    await h.waitForStatus(appId, idleAfter(1));
+    app.deletions = 600;
+    await handle.signal(runNowSignal);
+    await h.waitForStatus(appId, (x) => idleAfter(2)(x) && x.state === 'quarantined', 'TooManyDeletes');
+    await handle.signal(rejectDeletionsSignal);
+    let s = await h.waitForStatus(appId, (x) => x.state === 'steady', 'rejected');
+    expect(s.pendingDeletions).toBe(0);
+    expect(s.quarantine).toBeNull();
+    await h.env.skipTime(gapToNext(s));
+    s = await h.waitForStatus(appId, idleAfter(3), 'cycle after rejection');
+    expect(beginCalls(appId)[2]).toMatchObject({ deletionsRejected: true, deletionsApproved: false });
+    expect(s.lastCycle?.counts.disabled).toBe(0);
+    expect(s.state).toBe('steady');
+  });
+});

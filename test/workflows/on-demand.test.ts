@@ -1,0 +1,71 @@
+// On-demand provisioning as a child of the job, and what the status query shows while a cycle runs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OnDemandReport } from '../../activities/types.ts';
+import { provisionOnDemandSignal, runNowSignal } from '../../workflows/messages.ts';
+import { startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('on-demand', () => {
+  it('the job starts the on-demand child on the signal and the API gets the step report by its id', async () => {
+    const { appId, handle } = await h.startJob();
+    await h.waitForStatus(appId, (s) => s.lastCycle?.number === 1 && s.cycle === null);
+    await handle.signal(provisionOnDemandSignal, { requestId: 'req-1', objectType: 'user', objectId: 'u-42' });
+    const report = await h.onDemandResult(appId, 'req-1');
+    expect(report).toMatchObject<Partial<OnDemandReport>>({
+      requestId: 'req-1',
+      objectType: 'user',
+      objectId: 'u-42',
+      action: 'Create',
+      targetId: 'target-u-42',
+    });
+    expect(report.steps.map((s) => s.name)).toEqual(['testConnection', 'import', 'scoping', 'matching', 'action']);
+    expect(h.fakes.callsOf('provisionOnDemand', appId)).toHaveLength(1);
+  });
+
+  it('runs immediately even while a cycle is running, and the status shows that cycle in progress', async () => {
+    const { appId, handle } = await h.startJob({ users: 500, groups: 20 }, { batchSize: 100 });
+    await h.waitForStatus(appId, (s) => s.lastCycle?.number === 1 && s.cycle === null);
+    const gate = h.fakes.gate(appId);
+    try {
+      await handle.signal(runNowSignal);
+      const running = await h.waitForStatus(appId, (s) => s.cycle !== null && s.cycle.total > 0, 'running cycle');
+      expect(running.cycle).toMatchObject({ kind: 'incremental', number: 2, total: 520, processed: 0, percent: 0 });
+      expect(running.nextCycleAt).toBeNull();
+      expect(running.state).toBe('steady');
+
+      await handle.signal(provisionOnDemandSignal, { requestId: 'req-2', objectType: 'group', objectId: 'g-7' });
+      const report = await h.onDemandResult(appId, 'req-2');
+      expect(report).toMatchObject({ requestId: 'req-2', objectType: 'group', objectId: 'g-7' });
+      expect((await h.status(appId)).cycle?.number).toBe(2);
+    } finally {
+      gate.release();
+    }
+    const done = await h.waitForStatus(appId, (s) => s.lastCycle?.number === 2 && s.cycle === null, 'cycle end');
+    expect(done.lastCycle?.counts.updated).toBe(520);
+    // one batch at a time: users in 5 batches, groups in 1, references in 1
+    const batches = h.fakes
+      .callsOf('processBatch', appId)
+      .map((c) => c.input as { cycleId: string; phase: string })
+      .filter((b) => b.cycleId.endsWith('#2'));
+    expect(batches.map((b) => b.phase)).toEqual(['users', 'users', 'users', 'users', 'users', 'groups', 'references']);
+  });
+
+  it('a repeated signal for the same request starts one child only', async () => {
+    const { appId, handle } = await h.startJob();
+    await h.waitForStatus(appId, (s) => s.lastCycle?.number === 1 && s.cycle === null);
+    const request = { requestId: 'req-3', objectType: 'user' as const, objectId: 'u-1' };
+    await handle.signal(provisionOnDemandSignal, request);
+    await h.onDemandResult(appId, 'req-3');
+    await handle.signal(provisionOnDemandSignal, request);
+    await handle.signal(runNowSignal);
+    await h.waitForStatus(appId, (s) => s.lastCycle?.number === 2 && s.cycle === null);
+    expect(h.fakes.callsOf('provisionOnDemand', appId)).toHaveLength(1);
+  });
+});
