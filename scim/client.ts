@@ -643,7 +643,20 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
           ? [{ op, path: 'members', value: ids.map((value) => ({ value })) }]
           : // RFC 7644 §3.5.2.2: removal of specific values uses a value filter in the path.
             ids.map((id) => ({ op: 'remove', path: `members[value eq ${JSON.stringify(id)}]` }));
-      await patch('Groups', groupId, operations);
+      try {
+        await patch('Groups', groupId, operations);
+      } catch (error) {
+        // A retried removal (first answer lost) finds some members already gone; RFC 7644 answers
+        // that with 400 noTarget and rejects the whole PatchOp. Remove one by one; gone is done.
+        if (!(op === 'remove' && error instanceof PermanentError && error.scimType === 'noTarget')) throw error;
+        for (const operation of operations.length > 1 ? operations : []) {
+          try {
+            await patch('Groups', groupId, [operation]);
+          } catch (single) {
+            if (!(single instanceof PermanentError && single.scimType === 'noTarget')) throw single;
+          }
+        }
+      }
     }
   }
 

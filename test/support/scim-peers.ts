@@ -172,6 +172,13 @@ function declareHandlers(): void {
     typed.ingress((resource, instance, ctx) => {
       const table = ctx.store[type];
       const data = plain(instance);
+      if (Array.isArray(data.members)) {
+        // Membership is a set: adding a member twice (a retried PATCH whose answer was lost) keeps one.
+        const seen = new Set<unknown>();
+        data.members = data.members.filter(
+          (member: { value?: unknown }) => !seen.has(member.value) && seen.add(member.value),
+        );
+      }
       const key = uniqueKey(type, data);
       const clash = [...table.values()].find(
         (stored) => stored.id !== resource.id && uniqueKey(type, stored.data) === key,
