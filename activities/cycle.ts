@@ -265,8 +265,9 @@ export async function recordOutcomes(tx: Repositories, appId: string, cycleId: s
   for (const { seq, outcome } of outcomes) {
     if (seq === null) continue;
     const detail = outcome.unresolvedPaths.length > 0 ? { unresolved: outcome.unresolvedPaths } : null;
-    const key = JSON.stringify([outcome.status, outcome.action, detail]);
-    const group = groups.get(key) ?? { seqs: [] as number[], status: outcome.status as string, action: outcome.action as string, detail };
+    const action = outcome.workAction ?? outcome.action;
+    const key = JSON.stringify([outcome.status, action, detail]);
+    const group = groups.get(key) ?? { seqs: [] as number[], status: outcome.status as string, action, detail };
     group.seqs.push(seq);
     groups.set(key, group);
   }
@@ -392,7 +393,9 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
           const link = links.get(item.objectId);
           const paths = (item.detail?.unresolved as string[] | undefined) ?? [];
           const outcome = user && link ? await resolveReferences(ctx, user, link, paths) : null;
-          outcomes.push({ seq: item.seq, outcome: outcome ?? settled(item) });
+          const result = outcome ?? settled(item);
+          result.workAction = item.action ?? undefined;
+          outcomes.push({ seq: item.seq, outcome: result });
         } else {
           outcomes.push({ seq: item.seq, outcome: await provisionObject(ctx, sourceOf(item, loaded), links.get(item.objectId) ?? null) });
         }
@@ -404,8 +407,9 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     const written = outcomes.filter((o) => o.outcome.log.id !== '');
     await store.transaction(async (tx) => {
       await recordOutcomes(tx, input.appId, input.cycleId, written);
-      const settledOnly = outcomes.filter((o) => o.outcome.log.id === '').map((o) => o.seq);
-      if (settledOnly.length > 0) await tx.cycleWork.mark(input.cycleId, settledOnly, { status: 'done', action: 'Skip' });
+      for (const o of outcomes.filter((x) => x.outcome.log.id === '')) {
+        await tx.cycleWork.mark(input.cycleId, [o.seq], { status: 'done', action: o.outcome.workAction ?? 'Skip', detail: null });
+      }
       const operations = outcomes.reduce((n, o) => n + o.outcome.operations, 0);
       if (operations > 0) {
         const current = await tx.cycles.get(input.cycleId);

@@ -50,6 +50,21 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
   };
   const logger = deps.logger ?? silentLogger;
 
+  /**
+   * A cycle with nothing to export must send nothing at all, not even a test connection: no
+   * directory change since the watermark, no escrow due, and the last cycle went well.
+   */
+  async function nothingToDo(appId: string): Promise<boolean> {
+    const app = await store.apps.require(appId);
+    if (app.watermark === null) return false;
+    const [latestSeq, last, due] = await Promise.all([
+      store.changes.latestSeq(),
+      store.cycles.latest(appId),
+      store.links.escrowDue(appId, services.now(), 1),
+    ]);
+    return latestSeq === app.watermark && due.length === 0 && last?.status === 'succeeded' && !last.deletionThresholdExceeded;
+  }
+
   const activities: FerryActivities = {
     async loadApp({ appId }) {
       const app = await store.apps.require(appId);
@@ -67,6 +82,7 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
 
     async checkTarget({ appId }) {
       try {
+        if (await nothingToDo(appId)) return null;
         const runtime = await runtimes.get(appId);
         const result = await runtime.client.testConnection();
         if (result.ok) return null;

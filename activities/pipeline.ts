@@ -68,6 +68,8 @@ export interface ObjectOutcome {
   objectId: string;
   status: WorkStatusOutcome;
   action: ProvisioningAction;
+  /** The action recorded on the cycle's work item when it differs (references keep the first pass's). */
+  workAction?: string;
   targetId: string | null;
   link: LinkWrite;
   log: ProvisioningLogEntry;

@@ -1,0 +1,97 @@
+// The activities against a real Postgres and the scimmy peer, called directly (no workflow).
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
+import { openStore, type Store } from '../../store/index.ts';
+import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
+import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
+import { createApp, expectedState, seedDirectory, targetState, upn, userId } from '../provisioning/fixtures.ts';
+import { runCycleDirect } from './helpers.ts';
+
+describe('cycle activities', () => {
+  let db: TestDatabase;
+  let store: Store;
+  let peer: ScimPeer;
+  let handle: FerryActivityHandle;
+  let appId: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('activities');
+    store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY, poolSize: 6 });
+    await store.migrate();
+    peer = await startScimmyPeer();
+    handle = createFerryActivities({ store, allowInsecureLoopback: true });
+    await seedDirectory(store);
+    appId = await createApp(store, peer);
+  });
+
+  afterAll(async () => {
+    await handle?.close();
+    await peer?.close();
+    await store?.close();
+    await db?.drop();
+  });
+
+  const requestsSince = (from: number) => peer.requestLog.slice(from).filter((r) => !r.path.includes('filter=id'));
+
+  it('an initial cycle creates every user and group with managers and flattened nested members', async () => {
+    const summary = await runCycleDirect(handle.activities, { appId, cycleNumber: 1, kind: 'initial', watermark: null });
+    expect(summary.status).toBe('succeeded');
+    expect(summary.counts.created).toBe(220);
+    expect(summary.counts.failed).toBe(0);
+    const state = targetState(await peer.users(), await peer.groups());
+    const expected = expectedState();
+    expect(state.users.size).toBe(200);
+    for (const [name, facts] of expected.users) {
+      expect(state.users.get(name), name).toMatchObject({ active: true, displayName: facts.displayName, manager: facts.manager });
+    }
+    expect(state.groups.size).toBe(20);
+    for (const [name, members] of expected.groups) expect(state.groups.get(name), name).toEqual(members);
+    const logs = await store.logs.query({ appId, cycleId: summary.cycleId, action: 'Create', limit: 1000 });
+    expect(logs.items).toHaveLength(220);
+    const entry = logs.items.find((l) => l.sourceId === userId(5));
+    expect(entry?.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['import', 'scoping', 'matching', 'processing', 'export']));
+    expect(entry?.modifiedAttributes.find((m) => m.name === 'userName')?.newValue).toBe(upn(5));
+  });
+
+  it('an incremental cycle without directory changes sends no request', async () => {
+    const before = peer.requestLog.length;
+    const app = await store.apps.require(appId);
+    const summary = await runCycleDirect(handle.activities, { appId, cycleNumber: 2, kind: 'incremental', watermark: app.watermark });
+    expect(summary.status).toBe('succeeded');
+    // checkTarget's test connection is the only request (a filter on a random id).
+    expect(requestsSince(before)).toEqual([]);
+  });
+
+  it('an attribute change is sent as a PATCH of just that attribute', async () => {
+    await store.directory.patchUser(userId(7), { jobTitle: 'Director' });
+    const app = await store.apps.require(appId);
+    const before = peer.requestLog.length;
+    const summary = await runCycleDirect(handle.activities, { appId, cycleNumber: 3, kind: 'incremental', watermark: app.watermark });
+    expect(summary.counts.updated).toBe(1);
+    const writes = requestsSince(before).filter((r) => r.method !== 'GET');
+    expect(writes.map((r) => r.method)).toEqual(['PATCH']);
+    const logs = await store.logs.query({ appId, cycleId: summary.cycleId, limit: 100 });
+    const update = logs.items.find((l) => l.action === 'Update');
+    expect(update?.modifiedAttributes).toEqual([{ name: 'title', oldValue: 'Engineer', newValue: 'Director' }]);
+  });
+
+  it('processBatch run twice writes the same links and logs and sends nothing the second time', async () => {
+    await store.directory.patchUser(userId(8), { jobTitle: 'Architect' });
+    const app = await store.apps.require(appId);
+    const begun = await handle.activities.beginCycle({ appId, cycleNumber: 4, kind: 'incremental', watermark: app.watermark, deletionsApproved: false, deletionsRejected: false });
+    const env = new MockActivityEnvironment();
+    const input = { appId, cycleId: begun.cycleId, phase: 'users' as const, cursor: 0, batchSize: 100 };
+    const first = await env.run(handle.activities.processBatch, input);
+    const afterFirst = peer.requestLog.length;
+    const linksFirst = await store.links.get(appId, 'user', userId(8));
+    const logsFirst = await store.logs.query({ appId, cycleId: begun.cycleId, limit: 100 });
+    const second = await env.run(handle.activities.processBatch, input);
+    expect(second).toEqual(first);
+    expect(peer.requestLog.length).toBe(afterFirst);
+    expect((await store.links.get(appId, 'user', userId(8)))?.exportedHash).toBe(linksFirst?.exportedHash);
+    const logsSecond = await store.logs.query({ appId, cycleId: begun.cycleId, limit: 100 });
+    expect(logsSecond.items.map((l) => l.id)).toEqual(logsFirst.items.map((l) => l.id));
+    await handle.activities.finishCycle({ appId, cycleId: begun.cycleId, failure: null });
+  });
+});

@@ -1,0 +1,34 @@
+// Runs a cycle the way provisioningCycleWorkflow does, calling the activities directly.
+import type { CyclePhase, CycleSummary, FerryActivities } from '../../activities/types.ts';
+
+export async function runCycleDirect(
+  activities: FerryActivities,
+  input: { appId: string; cycleNumber: number; kind: 'initial' | 'incremental'; watermark: number | null; batchSize?: number; deletionsApproved?: boolean; deletionsRejected?: boolean },
+): Promise<CycleSummary> {
+  const failure = await activities.checkTarget({ appId: input.appId });
+  const begun = await activities.beginCycle({
+    appId: input.appId,
+    cycleNumber: input.cycleNumber,
+    kind: input.kind,
+    watermark: input.watermark,
+    deletionsApproved: input.deletionsApproved ?? false,
+    deletionsRejected: input.deletionsRejected ?? false,
+  });
+  let stop = failure;
+  if (!stop) {
+    await activities.deletionGuard({ appId: input.appId, cycleId: begun.cycleId, deletionsApproved: input.deletionsApproved ?? false });
+    outer: for (const phase of ['users', 'groups', 'references'] as CyclePhase[]) {
+      let cursor = 0;
+      for (;;) {
+        const r = await activities.processBatch({ appId: input.appId, cycleId: begun.cycleId, phase, cursor, batchSize: input.batchSize ?? 50 });
+        if (r.failure) {
+          stop = r.failure;
+          break outer;
+        }
+        cursor = r.nextCursor;
+        if (r.done) break;
+      }
+    }
+  }
+  return activities.finishCycle({ appId: input.appId, cycleId: begun.cycleId, failure: stop });
+}
