@@ -1,0 +1,1 @@
+export { startScimTarget, type ScimTarget, type ScimTargetOptions, type ScimTargetStats } from './server.ts';
