@@ -51,6 +51,8 @@ export interface ScimClientOptions {
   /** Receives request/retry/throttle events; never receives headers, tokens or bodies. */
   logger?: (event: ScimClientEvent) => void;
   retry?: Partial<RetryOptions>;
+  /** Clock for OAuth token expiry (tests move it forward). Default Date.now. */
+  clock?: () => number;
 }
 
 export type ScimClientEvent =
@@ -261,7 +263,7 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
     allowInsecureLoopback,
   });
   const gate = new RateGate({ requestsPerSecond: options.requestsPerSecond ?? 25, concurrency });
-  const auth = createAuthProvider(options.auth, transport);
+  const auth = createAuthProvider(options.auth, transport, options.clock);
   const counters = { requests: 0, retries: 0, throttled: 0, failures: 0, created: 0, adopted: 0 };
   /** Errors after which a POST may or may not have been processed. */
   const outcomeUnknown = new WeakSet<Error>();

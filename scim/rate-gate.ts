@@ -2,7 +2,7 @@
 // app back after a 429/503 Retry-After. One RateGate per ScimClient (= per app).
 
 export interface RateGateOptions {
-  /** Requests started per second; spaced evenly (no burst beyond one request). */
+  /** Requests started per second; spaced evenly (no bursts). */
   requestsPerSecond: number;
   /** Requests in flight at once. */
   concurrency: number;
@@ -19,7 +19,8 @@ export class RateGate {
   private readonly concurrency: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private nextSlot = 0;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private queue: Promise<void> = Promise.resolve();
   private pausedUntilMs = 0;
   private inFlight = 0;
   private readonly waiters: Array<() => void> = [];
@@ -73,14 +74,23 @@ export class RateGate {
   }
 
   private async takeRateSlot(): Promise<void> {
-    // A slot is reserved before sleeping so concurrent callers queue behind each other; if a pause
-    // was set while we slept, the slot is void and we reserve again after the pause.
-    for (;;) {
-      const now = this.now();
-      const slot = Math.max(now, this.nextSlot, this.pausedUntilMs);
-      this.nextSlot = slot + this.intervalMs;
-      if (slot > now) await this.sleep(slot - now);
-      if (this.pausedUntilMs <= slot) return;
+    // Waiters queue in a chain and each measures its distance from the previous request's actual
+    // start, so a stalled event loop (late timers) cannot release a burst of overdue slots at once.
+    // A pause set while waiting is seen on the next turn of the loop.
+    const previous = this.queue;
+    let done!: () => void;
+    this.queue = new Promise<void>((resolve) => (done = resolve));
+    await previous;
+    try {
+      for (;;) {
+        const now = this.now();
+        const at = Math.max(this.lastStart + this.intervalMs, this.pausedUntilMs);
+        if (at <= now) break;
+        await this.sleep(at - now);
+      }
+      this.lastStart = this.now();
+    } finally {
+      done();
     }
   }
 

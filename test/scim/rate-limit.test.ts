@@ -1,0 +1,104 @@
+// The per-app rate limit holds at the target, and a 429's Retry-After holds back the whole app.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createScimClient, type ScimClient } from '../../scim/index.ts';
+import { type ScimPeer, startScimmyPeer } from '../support/scim-peers.ts';
+import { EMPTY_LIST_RESPONSE, type ScimStub, sendJson, startScimStub } from '../support/scim-stub.ts';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()?.();
+});
+
+function track<T extends { close(): Promise<void> }>(thing: T): T {
+  cleanups.push(() => thing.close());
+  return thing;
+}
+
+/** Most requests that arrived in any window of `windowMs`. */
+function maxInWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let start = 0, end = 0; end < sorted.length; end++) {
+    while (sorted[end] - sorted[start] >= windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}
+
+describe('rate limit', () => {
+  it('sends no more requests per second than configured, measured at the target', async () => {
+    const peer: ScimPeer = track(await startScimmyPeer());
+    const client: ScimClient = track(
+      createScimClient({
+        baseUrl: peer.baseUrl,
+        auth: { type: 'bearer', token: peer.token },
+        allowInsecureLoopback: true,
+        requestsPerSecond: 20,
+        concurrency: 16,
+      }),
+    );
+    await client.discover();
+    peer.requestLog.length = 0;
+    await Promise.all(Array.from({ length: 50 }, (_, n) => client.findBy('Users', 'userName', `nobody.${n}`)));
+
+    const times = peer.requestLog.map((entry) => entry.time);
+    expect(times).toHaveLength(50);
+    const spanMs = Math.max(...times) - Math.min(...times);
+    // 50 requests at 20/s need 49 intervals of 50 ms; allow 5 % for arrival jitter on a busy machine.
+    expect(spanMs).toBeGreaterThanOrEqual(49 * 50 * 0.95);
+    // Evenly spaced: any one-second window holds 20, one more when a request arrives late.
+    expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(21);
+  });
+});
+
+describe('Retry-After', () => {
+  async function throttlingTarget(retryAfter: () => string): Promise<{ stub: ScimStub; throttledAt: number[] }> {
+    const throttledAt: number[] = [];
+    const stub = await startScimStub((request, res) => {
+      if (throttledAt.length === 0) {
+        sendJson(
+          res,
+          429,
+          { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '429' },
+          { 'retry-after': retryAfter() },
+        );
+        throttledAt.push(performance.now());
+        return;
+      }
+      sendJson(res, 200, EMPTY_LIST_RESPONSE);
+    });
+    return { stub: track(stub), throttledAt };
+  }
+
+  it.each([
+    { form: 'delta-seconds', retryAfter: () => '1', minimumMs: 1000 },
+    // An HTTP date has one-second resolution: "2 s from now" can mean anything above 1 s.
+    { form: 'HTTP date', retryAfter: () => new Date(Date.now() + 2000).toUTCString(), minimumMs: 1000 },
+  ])(
+    'after a 429 with Retry-After as $form, nothing at all reaches the target until it has passed',
+    async ({ retryAfter, minimumMs }) => {
+      const { stub, throttledAt } = await throttlingTarget(retryAfter);
+      const client = track(
+        createScimClient({
+          baseUrl: `${stub.origin}/scim`,
+          auth: { type: 'bearer', token: 't' },
+          allowInsecureLoopback: true,
+          requestsPerSecond: 1000,
+          concurrency: 4,
+        }),
+      );
+      const first = client.list('Users', { filter: 'userName eq "a"' });
+      while (throttledAt.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Other work of the same app, started while it is paused.
+      const others = Promise.all([1, 2, 3].map((n) => client.list('Users', { filter: `userName eq "${n}"` })));
+      await Promise.all([first, others]);
+
+      const after = stub.requests.slice(1).map((request) => request.time - throttledAt[0]);
+      expect(after).toHaveLength(4);
+      for (const elapsed of after) expect(elapsed).toBeGreaterThanOrEqual(minimumMs - 5);
+      expect(client.stats().throttled).toBe(1);
+      expect(client.stats().retries).toBe(1);
+    },
+  );
+});
