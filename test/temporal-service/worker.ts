@@ -1,9 +1,18 @@
 // One real Worker per test file, on a fresh task queue, serving the fixture workflows.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createTemporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { root } from '../../dev/temporal-service/proto.ts';
 import { createActivities } from '../fixtures/temporal-workflows/activities.ts';
+
+const EventType = root.lookupEnum('temporal.api.enums.v1.EventType');
+
+/** A run's history as event type names without the prefix (`ACTIVITY_TASK_STARTED`, …). */
+export async function eventTypes(env: TemporalTestEnv, workflowId: string, runId?: string): Promise<string[]> {
+  const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return (history.events ?? []).map((e) => EventType.valuesById[Number(e.eventType)].replace('EVENT_TYPE_', ''));
+}
 
 export const workflowsPath = fileURLToPath(new URL('../fixtures/temporal-workflows/index.ts', import.meta.url));
 
@@ -16,7 +25,14 @@ export interface TestWorld {
   stop(): Promise<void>;
 }
 
+let runtimeInstalled = false;
+
 export async function startWorld(options: { timeSkipping?: boolean } = {}): Promise<TestWorld> {
+  if (!runtimeInstalled) {
+    // Activity failures are expected here by the dozen; keep the output for real errors.
+    runtimeInstalled = true;
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  }
   const env = await createTemporalTestEnv(options);
   const taskQueue = `tq-${randomUUID()}`;
   const fixtures = createActivities();
