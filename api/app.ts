@@ -15,6 +15,7 @@ import { createRouter } from './router.ts';
 import { docsRouter } from './routes/docs.ts';
 import { healthRouter, type HealthCheck } from './routes/health.ts';
 import { provisioningRouter, type AppLookup } from './routes/provisioning.ts';
+import { resourceRouters, storeAppLookup, type ResourceOptions } from './resources.ts';
 
 export const API_VERSION = '0.1.0';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -38,6 +39,8 @@ export interface ApiDeps {
   provisioning: ProvisioningControl;
   /** When given, provisioning routes answer 404 for unknown apps and name the job after the app. */
   apps?: AppLookup;
+  /** The store-backed resource routes (directory, gallery, apps, assignments, on-demand, cycles, logs). */
+  resources?: ResourceOptions;
   /** Named readiness checks run by GET /healthz (database, Temporal…); each throws when unhealthy. */
   healthChecks?: Record<string, HealthCheck>;
   logger?: Logger;
@@ -127,7 +130,9 @@ export function createApp(deps: ApiDeps) {
 
   app.route('/', healthRouter(deps.healthChecks ?? {}));
   app.route('/', docsRouter());
-  app.route('/api/v1', provisioningRouter({ provisioning: deps.provisioning, apps: deps.apps }));
+  const apps = deps.apps ?? (deps.resources ? storeAppLookup(deps.resources.store) : undefined);
+  app.route('/api/v1', provisioningRouter({ provisioning: deps.provisioning, apps }));
+  if (deps.resources) app.route('/api/v1', resourceRouters({ ...deps.resources, provisioning: deps.provisioning }));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

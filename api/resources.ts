@@ -1,0 +1,71 @@
+// The resource routers (directory, gallery, apps, assignments, on-demand, cycles, logs) mounted
+// under /api/v1, and the pieces of the composition root that tie the API to the store.
+import type { ScimClient, ScimClientOptions } from '../scim/index.ts';
+import type { Store } from '../store/index.ts';
+import type { ProvisioningControl } from './provisioning-control.ts';
+import { createRouter } from './router.ts';
+import type { AppLookup } from './routes/provisioning.ts';
+import { appsRouter } from './routes/apps.ts';
+import { assignmentsRouter } from './routes/assignments.ts';
+import { cyclesRouter } from './routes/cycles.ts';
+import { directoryImportRouter } from './routes/directory-import.ts';
+import { directoryRouter } from './routes/directory.ts';
+import { galleryRouter } from './routes/gallery.ts';
+import { logsRouter } from './routes/logs.ts';
+import { onDemandRouter } from './routes/on-demand.ts';
+
+export interface ResourceOptions {
+  store: Store;
+  /** SCIM client factory used by test-connection. */
+  createScimClient?: (options: ScimClientOptions) => ScimClient;
+  /** How long provision-on-demand waits for its report (ms). */
+  onDemandTimeoutMs?: number;
+}
+
+export function resourceRouters(options: ResourceOptions & { provisioning: ProvisioningControl }) {
+  const { store, provisioning } = options;
+  const router = createRouter();
+  router.route('/', directoryImportRouter({ store }));
+  router.route('/', directoryRouter({ store }));
+  router.route('/', galleryRouter());
+  router.route('/', appsRouter({ store, provisioning, createScimClient: options.createScimClient }));
+  router.route('/', assignmentsRouter({ store }));
+  router.route('/', onDemandRouter({ store, provisioning, timeoutMs: options.onDemandTimeoutMs }));
+  router.route('/', cyclesRouter({ store }));
+  router.route('/', logsRouter({ store }));
+  return router;
+}
+
+/** The provisioning routes' app lookup, backed by the store. */
+export const storeAppLookup = (store: Store): AppLookup => ({
+  findApp: async (appId) => {
+    const app = await store.apps.get(appId);
+    return app ? { id: app.id, name: app.name } : null;
+  },
+});
+
+/**
+ * Keeps the app's `provisioningEnabled` flag in step with the job: on after start/resume, off
+ * after pause. At process start every app whose flag is on gets its job ensured, so an in-memory
+ * Temporal that lost its workflows loses no job (the database remembers).
+ */
+export function trackProvisioningEnabled(control: ProvisioningControl, store: Store): ProvisioningControl {
+  const setFlag = async (appId: string, enabled: boolean) => {
+    if (await store.apps.get(appId)) await store.apps.setProvisioningEnabled(appId, enabled);
+  };
+  return {
+    ...control,
+    async start(appId, options) {
+      await control.start(appId, options);
+      await setFlag(appId, true);
+    },
+    async resume(appId) {
+      await control.resume(appId);
+      await setFlag(appId, true);
+    },
+    async pause(appId) {
+      await control.pause(appId);
+      await setFlag(appId, false);
+    },
+  };
+}

@@ -1,0 +1,310 @@
+// Turning an API request (template + target + settings + mappings) into the app configuration the
+// store keeps and the worker runs, checked by the engine's parseAppConfig so every problem names
+// its path IN THE REQUEST (`mappings.user[2].expression`, `settings.cycleIntervalMinutes`).
+// Secrets (bearer token, OAuth client secret) are split off here: they go to the store's
+// encrypted secrets and are never part of the configuration, a response or a log line.
+import { z } from '@hono/zod-openapi';
+import {
+  appConfigFromTemplate,
+  deletionThresholdSchema,
+  parseAppConfig,
+  type AppConfig,
+  type AppTemplate,
+  type ConfigIssue,
+} from '../../engine/config/index.ts';
+import type { AppRecord, AppSecrets } from '../../store/index.ts';
+import { ApiError, type ErrorDetail } from '../errors.ts';
+
+export const PROFILES = ['strict', 'entra-2017', 'put-only'] as const;
+
+const oauthSchema = z
+  .object({
+    tokenUrl: z.url().openapi({ example: 'https://login.example.com/oauth2/token' }),
+    clientId: z.string().min(1).max(512),
+    clientSecret: z.string().min(1).max(4096).openapi({ description: 'Write-only' }),
+    scope: z.string().max(1024).optional(),
+  })
+  .strict()
+  .openapi('OAuthClientCredentials');
+
+const targetFields = {
+  url: z.url().max(2048).openapi({ example: 'https://app.example.com/scim/v2' }),
+  token: z.string().min(1).max(8192).openapi({ description: 'Bearer token (write-only: answers say `hasToken`)' }),
+  oauth: oauthSchema,
+};
+
+export const newTargetSchema = z
+  .object(targetFields)
+  .partial({ token: true, oauth: true })
+  .strict()
+  .refine((t) => (t.token === undefined) !== (t.oauth === undefined), {
+    message: 'give exactly one of token or oauth',
+    path: ['token'],
+  })
+  .openapi('NewTarget');
+
+export const targetPatchSchema = z
+  .object({ ...targetFields, oauth: oauthSchema.partial({ clientSecret: true }) })
+  .partial()
+  .strict()
+  .refine((t) => !(t.token !== undefined && t.oauth !== undefined), {
+    message: 'give at most one of token or oauth',
+    path: ['token'],
+  })
+  .openapi('TargetPatch');
+
+export const settingsSchema = z
+  .object({
+    scope: z
+      .enum(['assigned', 'all'])
+      .openapi({ description: '`assigned` (default): only assigned users and groups; `all`: the whole directory' }),
+    notificationEmail: z.email().nullable().openapi({ description: 'Receives quarantine e-mails' }),
+    cycleIntervalMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .openapi({ description: 'Minutes between incremental cycles (default 40)' }),
+    deletionThreshold: deletionThresholdSchema.openapi({
+      description: '`{ "count": 500 }` (default) or `{ "percent": 10 }`: more disables/deletes in one cycle are staged',
+    }),
+    profile: z.enum(PROFILES).openapi({ description: 'SCIM compatibility profile (default strict)' }),
+    allowInsecureLoopback: z
+      .boolean()
+      .openapi({ description: 'Allow plain http to a 127.0.0.1/localhost target (development and demos only)' }),
+  })
+  .partial()
+  .strict()
+  .openapi('AppSettings');
+
+const perObjectType = (description: string) =>
+  z
+    .object({ user: z.array(z.unknown()), group: z.array(z.unknown()) })
+    .partial()
+    .strict()
+    .openapi({ description });
+
+export const mappingsSchema = perObjectType(
+  "Attribute mappings per object type, replacing the template's (DESIGN.md §3); checked when saved",
+).openapi('AppMappings');
+export const scopingFiltersSchema = perObjectType(
+  'Scoping filters per object type: filters are ORed, clauses within one ANDed',
+).openapi('AppScopingFilters');
+
+export type NewAppTarget = z.infer<typeof newTargetSchema>;
+export type TargetPatch = z.infer<typeof targetPatchSchema>;
+export type AppSettings = z.infer<typeof settingsSchema>;
+
+export interface AppChanges {
+  name?: string;
+  target?: TargetPatch;
+  settings?: AppSettings;
+  mappings?: { user?: unknown[]; group?: unknown[] };
+  scopingFilters?: { user?: unknown[]; group?: unknown[] };
+}
+
+/** The configuration the store keeps: a parsed AppConfig without secret values, plus Ferry's own flags. */
+export type StoredConfiguration = Omit<AppConfig, 'auth'> & {
+  auth: { type: 'bearer' } | { type: 'oauth2'; tokenUrl: string; clientId: string; scope?: string };
+  allowInsecureLoopback?: boolean;
+};
+
+const SETTINGS_PATHS: Record<string, string> = {
+  scope: 'settings.scope',
+  notificationEmail: 'settings.notificationEmail',
+  cycleIntervalMinutes: 'settings.cycleIntervalMinutes',
+  deletionThreshold: 'settings.deletionThreshold',
+  compatibilityProfile: 'settings.profile',
+};
+
+/** A configuration path → the request field it came from. */
+export function requestPath(path: string): string {
+  const objectType = /^objectTypes\.(user|group)\.(mappings|scopingFilters)(.*)$/.exec(path);
+  if (objectType) return `${objectType[2]}.${objectType[1]}${objectType[3]}`;
+  const auth = /^auth\.(\w+)(.*)$/.exec(path);
+  if (auth) return auth[1] === 'token' || auth[1] === 'type' ? 'target.token' : `target.oauth.${auth[1]}${auth[2]}`;
+  const head = /^(\w+)(.*)$/.exec(path);
+  if (head && SETTINGS_PATHS[head[1]]) return `${SETTINGS_PATHS[head[1]]}${head[2]}`;
+  return path;
+}
+
+const configError = (issues: ConfigIssue[]): ApiError => {
+  const details: ErrorDetail[] = issues.map((i) => ({ path: requestPath(i.path), message: i.message, in: 'body' }));
+  const first = details[0];
+  return new ApiError(
+    'validation_failed',
+    `Invalid app configuration: ${first.path || '(root)'}: ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`,
+    { details },
+  );
+};
+
+const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+
+/** Plain http only to loopback with allowInsecureLoopback (the SCIM client enforces the same). */
+function checkUrl(url: string, allowInsecureLoopback: boolean, path: string, issues: ConfigIssue[]): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return; // the schema reports it
+  }
+  if (parsed.protocol === 'https:') return;
+  if (parsed.protocol === 'http:' && isLoopback(parsed.hostname)) {
+    if (!allowInsecureLoopback) issues.push({ path, message: 'plain http needs settings.allowInsecureLoopback (loopback targets only)' });
+    return;
+  }
+  issues.push({ path, message: 'must be an https URL' });
+}
+
+/**
+ * Applies changes to a configuration (the template's defaults for a new app) and checks the result.
+ * Returns the configuration to store (no secrets) and the secrets to merge (null removes one).
+ */
+export function applyAppChanges(
+  base: StoredConfiguration,
+  currentSecrets: AppSecrets,
+  changes: AppChanges,
+  template: AppTemplate | undefined,
+): { configuration: StoredConfiguration; secrets: Record<string, string | null> } {
+  const next = structuredClone(base) as StoredConfiguration & Record<string, unknown>;
+  const secrets: Record<string, string | null> = {};
+  if (changes.name !== undefined) next.name = changes.name;
+  const target = changes.target;
+  if (target?.url !== undefined) next.target = { url: target.url };
+  if (target?.token !== undefined) {
+    next.auth = { type: 'bearer' };
+    secrets.token = target.token;
+    if (currentSecrets.clientSecret !== undefined) secrets.clientSecret = null;
+  } else if (target?.oauth !== undefined) {
+    const { clientSecret, ...rest } = target.oauth;
+    const previous = next.auth.type === 'oauth2' ? next.auth : null;
+    next.auth = {
+      type: 'oauth2',
+      tokenUrl: rest.tokenUrl ?? previous?.tokenUrl ?? '',
+      clientId: rest.clientId ?? previous?.clientId ?? '',
+      ...(rest.scope !== undefined ? { scope: rest.scope } : previous?.scope ? { scope: previous.scope } : {}),
+    };
+    if (clientSecret !== undefined) secrets.clientSecret = clientSecret;
+    if (currentSecrets.token !== undefined) secrets.token = null;
+  }
+  const s = changes.settings ?? {};
+  if (s.scope !== undefined) next.scope = s.scope;
+  if (s.notificationEmail !== undefined) next.notificationEmail = s.notificationEmail;
+  if (s.cycleIntervalMinutes !== undefined) next.cycleIntervalMinutes = s.cycleIntervalMinutes;
+  if (s.deletionThreshold !== undefined) next.deletionThreshold = s.deletionThreshold;
+  if (s.profile !== undefined) next.compatibilityProfile = s.profile;
+  if (s.allowInsecureLoopback !== undefined) next.allowInsecureLoopback = s.allowInsecureLoopback;
+  const objectTypes = next.objectTypes as Record<string, Record<string, unknown> | undefined>;
+  for (const key of ['mappings', 'scopingFilters'] as const) {
+    for (const objectType of ['user', 'group'] as const) {
+      const value = changes[key]?.[objectType];
+      if (value === undefined) continue;
+      objectTypes[objectType] = { ...(objectTypes[objectType] ?? { mappings: [] }), [key]: value };
+    }
+  }
+
+  const merged: AppSecrets = { ...currentSecrets };
+  for (const [k, v] of Object.entries(secrets)) {
+    if (v === null) delete merged[k];
+    else merged[k] = v;
+  }
+  const withSecrets = {
+    ...next,
+    auth: {
+      ...next.auth,
+      ...(next.auth.type === 'bearer' ? { token: merged.token } : { clientSecret: merged.clientSecret }),
+    },
+  };
+  const parsed = parseAppConfig(withSecrets, template);
+  const issues: ConfigIssue[] = parsed.ok ? [] : [...parsed.errors];
+  const insecure = next.allowInsecureLoopback === true;
+  checkUrl(next.target.url, insecure, 'target.url', issues);
+  if (next.auth.type === 'oauth2') checkUrl(next.auth.tokenUrl, insecure, 'target.oauth.tokenUrl', issues);
+  if (issues.length > 0 || !parsed.ok) throw configError(issues);
+
+  const { auth, ...config } = parsed.config;
+  const storedAuth: StoredConfiguration['auth'] =
+    auth.type === 'bearer'
+      ? { type: 'bearer' }
+      : { type: 'oauth2', tokenUrl: auth.tokenUrl, clientId: auth.clientId, ...(auth.scope ? { scope: auth.scope } : {}) };
+  return {
+    configuration: { ...config, auth: storedAuth, ...(insecure ? { allowInsecureLoopback: true } : {}) },
+    secrets,
+  };
+}
+
+/** The template's defaults as a stored configuration (auth decided by the request's target). */
+export function templateConfiguration(template: AppTemplate, name: string, url: string): StoredConfiguration {
+  const input = appConfigFromTemplate(template, { name, target: { url }, auth: { type: 'bearer', token: '' } });
+  return { ...(input as unknown as StoredConfiguration), auth: { type: 'bearer' } };
+}
+
+/** What the API shows of an app: never a secret value. */
+export function appView(app: AppRecord) {
+  const config = app.configuration as Partial<StoredConfiguration>;
+  const auth = config.auth ?? { type: 'bearer' as const };
+  const objectTypes = (config.objectTypes ?? {}) as Partial<Record<'user' | 'group', { mappings?: unknown[]; scopingFilters?: unknown[] }>>;
+  const perType = (key: 'mappings' | 'scopingFilters') => ({
+    user: objectTypes.user?.[key] ?? [],
+    ...(objectTypes.group ? { group: objectTypes.group[key] ?? [] } : {}),
+  });
+  return {
+    id: app.id,
+    name: app.name,
+    template: app.template,
+    target: {
+      url: config.target?.url ?? '',
+      auth: auth.type,
+      hasToken: app.hasToken,
+      hasClientSecret: app.hasClientSecret,
+      ...(auth.type === 'oauth2'
+        ? { oauth: { tokenUrl: auth.tokenUrl, clientId: auth.clientId, ...(auth.scope ? { scope: auth.scope } : {}) } }
+        : {}),
+    },
+    hasToken: app.hasToken,
+    settings: {
+      scope: config.scope ?? 'assigned',
+      notificationEmail: config.notificationEmail ?? null,
+      cycleIntervalMinutes: config.cycleIntervalMinutes ?? 40,
+      deletionThreshold: config.deletionThreshold ?? { count: 500 },
+      profile: config.compatibilityProfile ?? 'strict',
+      allowInsecureLoopback: config.allowInsecureLoopback === true,
+    },
+    mappings: perType('mappings'),
+    scopingFilters: perType('scopingFilters'),
+    provisioningEnabled: app.provisioningEnabled,
+    configVersion: app.configVersion,
+    createdAt: app.createdAt,
+    updatedAt: app.updatedAt,
+  };
+}
+
+export const appViewSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    template: z.string(),
+    target: z.object({
+      url: z.string(),
+      auth: z.enum(['bearer', 'oauth2']),
+      hasToken: z.boolean(),
+      hasClientSecret: z.boolean(),
+      oauth: z.object({ tokenUrl: z.string(), clientId: z.string(), scope: z.string().optional() }).optional(),
+    }),
+    hasToken: z.boolean().openapi({ description: 'A bearer token is stored (its value is never returned)' }),
+    settings: z.object({
+      scope: z.enum(['assigned', 'all']),
+      notificationEmail: z.string().nullable(),
+      cycleIntervalMinutes: z.number().int(),
+      deletionThreshold: z.union([z.object({ count: z.number() }), z.object({ percent: z.number() })]),
+      profile: z.enum(PROFILES),
+      allowInsecureLoopback: z.boolean(),
+    }),
+    mappings: z.object({ user: z.array(z.unknown()), group: z.array(z.unknown()).optional() }),
+    scopingFilters: z.object({ user: z.array(z.unknown()), group: z.array(z.unknown()).optional() }),
+    provisioningEnabled: z.boolean(),
+    configVersion: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('App');

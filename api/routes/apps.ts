@@ -1,0 +1,252 @@
+// /api/v1/apps — apps created from a gallery template: target, credentials, settings, mappings.
+// Secrets go to the store's encrypted secrets and never come back (`hasToken: true`). Changing
+// mappings, scoping filters or scope tells a running job (`configChanged`), which then runs an
+// initial cycle.
+import { createRoute, z } from '@hono/zod-openapi';
+import { findTemplate } from '../../gallery/index.ts';
+import { createScimClient, type ScimAuth, type ScimClientOptions, type ScimClient } from '../../scim/index.ts';
+import type { Store } from '../../store/index.ts';
+import { ApiError, errorResponses } from '../errors.ts';
+import { pageQuerySchema, pageSchema } from '../pagination.ts';
+import type { ProvisioningControl } from '../provisioning-control.ts';
+import { idParams, jsonBody, jsonContent } from '../resource-schemas.ts';
+import { createRouter } from '../router.ts';
+import { storeCursor } from '../store-cursor.ts';
+import {
+  appView,
+  appViewSchema,
+  applyAppChanges,
+  mappingsSchema,
+  newTargetSchema,
+  scopingFiltersSchema,
+  settingsSchema,
+  targetPatchSchema,
+  templateConfiguration,
+  type StoredConfiguration,
+} from './apps-config.ts';
+
+const TAG = 'apps';
+
+const nameSchema = z.string().trim().min(1).max(200).openapi({ example: 'GroupTalk for Contoso' });
+
+const newAppSchema = z
+  .object({
+    name: nameSchema,
+    template: z.string().min(1).max(100).openapi({ example: 'grouptalk', description: 'A gallery template id' }),
+    target: newTargetSchema,
+    settings: settingsSchema.optional(),
+    mappings: mappingsSchema.optional(),
+    scopingFilters: scopingFiltersSchema.optional(),
+  })
+  .strict()
+  .openapi('NewApp');
+
+const appPatchSchema = z
+  .object({
+    name: nameSchema,
+    target: targetPatchSchema,
+    settings: settingsSchema,
+    mappings: mappingsSchema,
+    scopingFilters: scopingFiltersSchema,
+  })
+  .partial()
+  .strict()
+  .openapi('AppPatch');
+
+const testConnectionSchema = z
+  .object({
+    ok: z.boolean(),
+    reason: z
+      .string()
+      .optional()
+      .openapi({ description: 'dns, refused, tls, timeout, network, insecure, unauthorized, forbidden, notFound, notScim, unavailable, unexpected' }),
+    message: z.string().optional(),
+  })
+  .openapi('TestConnectionResult');
+
+export interface AppsRouterDeps {
+  store: Store;
+  provisioning: ProvisioningControl;
+  /** SCIM client factory for test-connection (tests may inject one). */
+  createScimClient?: (options: ScimClientOptions) => ScimClient;
+}
+
+export function appsRouter({ store, provisioning, createScimClient: factory = createScimClient }: AppsRouterDeps) {
+  const router = createRouter();
+
+  const requireApp = async (id: string) => {
+    const app = await store.apps.get(id);
+    if (!app) throw new ApiError('not_found', `App ${id} not found`);
+    return app;
+  };
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/apps',
+      tags: [TAG],
+      summary: 'Create an app from a gallery template',
+      description:
+        'The template gives the default mappings; `mappings` and `scopingFilters` replace them per object type. The whole configuration is checked (expressions compile, matching attributes are filterable on the target); every problem is listed in `details` with its path. Provisioning is off until `POST /apps/{id}/provisioning/start`.',
+      request: { body: jsonBody(newAppSchema) },
+      responses: { 201: jsonContent(appViewSchema, 'Created'), ...errorResponses(400, 401, 413, 429) },
+    }),
+    async (c) => {
+      const input = c.req.valid('json');
+      const template = findTemplate(input.template);
+      if (!template) {
+        throw new ApiError('validation_failed', `Unknown template ${input.template}`, {
+          details: [{ path: 'template', message: 'not a gallery template (see GET /api/v1/gallery)', in: 'body' }],
+        });
+      }
+      const base = templateConfiguration(template, input.name, input.target.url);
+      const { configuration, secrets } = applyAppChanges(base, {}, { ...input, target: input.target }, template);
+      const app = await store.apps.create({
+        name: input.name,
+        template: template.id,
+        configuration,
+        secrets: Object.fromEntries(Object.entries(secrets).filter((e): e is [string, string] => e[1] !== null)),
+      });
+      return c.json(appView(app), 201);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/apps',
+      tags: [TAG],
+      summary: 'List apps',
+      request: { query: pageQuerySchema },
+      responses: { 200: jsonContent(pageSchema(appViewSchema, 'AppPage'), 'A page of apps'), ...errorResponses(400, 401, 429) },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid('query');
+      const page = await store.apps.list({ limit, cursor: storeCursor(cursor, 'id') });
+      return c.json({ items: page.items.map(appView), nextCursor: page.nextCursor }, 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/apps/{id}',
+      tags: [TAG],
+      summary: 'Get an app',
+      request: { params: idParams },
+      responses: { 200: jsonContent(appViewSchema, 'The app'), ...errorResponses(400, 401, 404, 429) },
+    }),
+    async (c) => c.json(appView(await requireApp(c.req.valid('param').id)), 200),
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/apps/{id}',
+      tags: [TAG],
+      summary: 'Change an app',
+      description:
+        'Fields given replace the current ones (`settings` field by field). A new `target.token` replaces the stored token. Changing `mappings`, `scopingFilters` or `settings.scope` signals `configChanged` to a running job: its next cycle is initial.',
+      request: { params: idParams, body: jsonBody(appPatchSchema) },
+      responses: { 200: jsonContent(appViewSchema, 'The changed app'), ...errorResponses(400, 401, 404, 413, 429, 503) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const changes = c.req.valid('json');
+      const app = await requireApp(id);
+      const base = app.configuration as StoredConfiguration;
+      const { configuration, secrets } = applyAppChanges(
+        base,
+        await store.apps.getSecrets(id),
+        changes,
+        findTemplate(app.template),
+      );
+      const updated = await store.apps.update(id, {
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        configuration,
+        ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+      });
+      const scopingChanged =
+        changes.mappings !== undefined ||
+        changes.scopingFilters !== undefined ||
+        (changes.settings?.scope !== undefined && changes.settings.scope !== base.scope);
+      if (scopingChanged) {
+        try {
+          await provisioning.configChanged(id);
+        } catch (error) {
+          // No job running: the next start runs an initial cycle anyway.
+          if (!(error instanceof ApiError && error.code === 'conflict')) throw error;
+        }
+      }
+      return c.json(appView(updated), 200);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/apps/{id}',
+      tags: [TAG],
+      summary: 'Delete an app',
+      description:
+        'Pauses its job and removes the app with its assignments, links, cycles and logs. Accounts in the target are left as they are.',
+      request: { params: idParams },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 404, 429) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await requireApp(id);
+      try {
+        await provisioning.pause(id);
+      } catch {
+        // Not running, or Temporal away: the job finds no app at its next cycle and stops there.
+      }
+      await store.apps.delete(id);
+      return c.body(null, 204);
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/apps/{id}/test-connection',
+      tags: [TAG],
+      summary: 'Test the connection to the target',
+      description:
+        'Filters users on a random GUID with the stored credentials; expects 200 and an empty list. Answers 200 with `ok: false` and a reason when the target is unreachable, rejects the credentials or does not speak SCIM.',
+      request: { params: idParams },
+      responses: { 200: jsonContent(testConnectionSchema, 'The result'), ...errorResponses(400, 401, 404, 429) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const app = await requireApp(id);
+      const config = app.configuration as StoredConfiguration;
+      const secrets = await store.apps.getSecrets(id);
+      const auth: ScimAuth =
+        config.auth.type === 'oauth2'
+          ? {
+              type: 'oauth',
+              tokenUrl: config.auth.tokenUrl,
+              clientId: config.auth.clientId,
+              clientSecret: secrets.clientSecret ?? '',
+              scope: config.auth.scope,
+            }
+          : { type: 'bearer', token: secrets.token ?? '' };
+      const client = factory({
+        baseUrl: config.target.url,
+        auth,
+        profile: config.compatibilityProfile,
+        allowInsecureLoopback: config.allowInsecureLoopback === true,
+        retry: { attempts: 1 },
+      });
+      try {
+        const result = await client.testConnection();
+        return c.json(result.ok ? { ok: true } : { ok: false, reason: result.reason, message: result.message }, 200);
+      } finally {
+        await client.close().catch(() => {});
+      }
+    },
+  );
+
+  return router;
+}
