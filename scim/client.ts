@@ -270,9 +270,12 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
   let discovery: Promise<ServiceProviderConfig> | undefined;
 
   function urlFor(path: string, query?: Record<string, string | undefined>): URL {
-    const url = new URL(baseUrl.origin + basePath + path);
-    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
-    return url;
+    // encodeURIComponent, not URLSearchParams: some targets do not read `+` as a space in filters.
+    const search = Object.entries(query ?? {})
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([key, value]) => `${key}=${encodeURIComponent(value)}`)
+      .join('&');
+    return new URL(baseUrl.origin + basePath + path + (search ? `?${search}` : ''));
   }
 
   /** One HTTP attempt, through the rate gate; never throws for network errors. */
