@@ -45,17 +45,15 @@ export async function recordChanges(tx: Executor, items: NewChange[]): Promise<v
   if (items.length === 0) return;
   await advisoryXactLock(tx, LOCK_DIRECTORY_CHANGES);
   for (const part of chunk(items, 2000)) {
-    await tx
-      .insert(changes)
-      .values(
-        part.map((c) => ({
-          objectType: c.objectType,
-          objectId: c.objectId,
-          op: c.op,
-          appId: c.appId ?? null,
-          detail: c.detail ?? {},
-        })),
-      );
+    await tx.insert(changes).values(
+      part.map((c) => ({
+        objectType: c.objectType,
+        objectId: c.objectId,
+        op: c.op,
+        appId: c.appId ?? null,
+        detail: c.detail ?? {},
+      })),
+    );
   }
 }
 

@@ -3,7 +3,7 @@
 // Staging runs as INSERT … SELECT in the database: 100k objects never travel through Node.
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
-import { chunk, type Executor } from './db.ts';
+import { affectedRows, chunk, type Executor } from './db.ts';
 import { notFound } from './errors.ts';
 import { cycles, cycleWork } from './schema.ts';
 
@@ -49,12 +49,6 @@ const toItem = (r: WorkRow): WorkItem => ({
   action: r.action,
   detail: r.detail,
 });
-
-/** Affected-row count of a raw statement on either driver. */
-function affected(result: unknown): number {
-  const r = result as { rowCount?: number | null; affectedRows?: number };
-  return Number(r.rowCount ?? r.affectedRows ?? 0);
-}
 
 const statusWhere = (status: WorkStatus | WorkStatus[] | undefined) =>
   status === undefined
@@ -119,7 +113,7 @@ export class CycleWorkRepository {
       insert into cycle_work (cycle_id, object_type, object_id)
       select ${cycleId}, object_type, object_id from candidates order by object_type desc, object_id
       on conflict (cycle_id, object_type, object_id) do nothing`);
-    return affected(result);
+    return affectedRows(result);
   }
 
   /**
@@ -162,7 +156,7 @@ export class CycleWorkRepository {
       from affected a left join seeds s on s.object_type = a.object_type and s.object_id = a.object_id
       order by a.object_type desc, a.object_id
       on conflict (cycle_id, object_type, object_id) do nothing`);
-    return affected(result);
+    return affectedRows(result);
   }
 
   /** Escrowed objects of the app whose retry is due at `now`. */
@@ -174,7 +168,7 @@ export class CycleWorkRepository {
       where app_id = ${appId} and next_retry_at is not null and next_retry_at <= ${now.toISOString()}::timestamptz
       order by object_type desc, source_id
       on conflict (cycle_id, object_type, object_id) do nothing`);
-    return affected(result);
+    return affectedRows(result);
   }
 
   /** The next batch after a cursor, in staging order. */

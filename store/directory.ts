@@ -6,11 +6,13 @@ import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../e
 import { recordChanges, type NewChange } from './changes.ts';
 import {
   advisoryXactLock,
+  affectedRows,
   chunk,
   decodeCursor,
   encodeCursor,
   inTransaction,
   iso,
+  jsonRows,
   LOCK_DIRECTORY_CHANGES,
   query,
   toDate,
@@ -290,17 +292,10 @@ export class DirectoryRepository {
    * Creates or replaces users in multi-row chunks (imports, benchmarks), one change each.
    * Runs in one transaction: a conflicting userPrincipalName fails the whole call.
    */
-  async bulkUpsertUsers(inputs: readonly UserInput[], chunkSize = 1000): Promise<number> {
+  async bulkUpsertUsers(inputs: readonly UserInput[], chunkSize = 5000): Promise<number> {
     const all = inputs.map(completeUser);
-    const updatable = excludedSet(users);
     await this.write(async (tx) => {
-      for (const part of chunk(all, chunkSize)) {
-        await tx.insert(users).values(part.map(userValues)).onConflictDoUpdate({ target: users.id, set: updatable });
-        await recordChanges(
-          tx,
-          part.map((u) => ({ objectType: 'user', objectId: u.id, op: 'upsert' })),
-        );
-      }
+      for (const part of chunk(all, chunkSize)) await bulkUpsert(tx, users, 'user', part.map(userValues));
     });
     return all.length;
   }
@@ -417,17 +412,10 @@ export class DirectoryRepository {
     });
   }
 
-  async bulkUpsertGroups(inputs: readonly GroupInput[], chunkSize = 1000): Promise<number> {
+  async bulkUpsertGroups(inputs: readonly GroupInput[], chunkSize = 5000): Promise<number> {
     const all = inputs.map(completeGroup);
-    const updatable = excludedSet(groups);
     await this.write(async (tx) => {
-      for (const part of chunk(all, chunkSize)) {
-        await tx.insert(groups).values(part.map(groupValues)).onConflictDoUpdate({ target: groups.id, set: updatable });
-        await recordChanges(
-          tx,
-          part.map((g) => ({ objectType: 'group', objectId: g.id, op: 'upsert' })),
-        );
-      }
+      for (const part of chunk(all, chunkSize)) await bulkUpsert(tx, groups, 'group', part.map(groupValues));
     });
     return all.length;
   }
@@ -456,20 +444,22 @@ export class DirectoryRepository {
   }
 
   /** Adds many memberships (imports, benchmarks); member types must be given. Returns how many were new. */
-  async bulkAddMembers(items: readonly Membership[], chunkSize = 2000): Promise<number> {
+  async bulkAddMembers(items: readonly Membership[], chunkSize = 10_000): Promise<number> {
     let added = 0;
     await this.write(async (tx) => {
       for (const part of chunk(items, chunkSize)) {
-        const inserted = await tx
-          .insert(memberships)
-          .values(part.map((m) => ({ groupId: m.groupId, memberId: m.memberId, memberType: m.memberType })))
-          .onConflictDoNothing()
-          .returning();
-        added += inserted.length;
-        await recordChanges(
-          tx,
-          inserted.map((m) => memberChange('memberAdd', m)),
+        const rows = jsonRows(
+          memberships,
+          part.map((m) => ({ groupId: m.groupId, memberId: m.memberId, memberType: m.memberType })),
         );
+        const result = await tx.execute(sql`
+          with added as (
+            insert into directory_memberships (${rows.columns}) ${rows.select}
+            on conflict do nothing returning group_id, member_id, member_type
+          )
+          insert into directory_changes (object_type, object_id, op, detail)
+          select 'group', group_id, 'memberAdd', jsonb_build_object('memberId', member_id, 'memberType', member_type) from added`);
+        added += affectedRows(result);
       }
     });
     return added;
@@ -586,11 +576,24 @@ async function detachPrincipal(tx: Executor, id: string): Promise<NewChange[]> {
   ];
 }
 
-/** Property name → SQL column of every column an upsert overwrites (all but id and createdAt). */
-function excludedSet(table: typeof users | typeof groups): Record<string, SQL> {
-  return Object.fromEntries(
-    Object.entries(getTableColumns(table))
-      .filter(([key]) => key !== 'id' && key !== 'createdAt')
-      .map(([key, column]) => [key, sql.raw(`excluded."${column.name}"`)]),
+/** Multi-row upsert of users or groups with one `upsert` change per row, in one statement. */
+async function bulkUpsert(
+  tx: Executor,
+  table: typeof users | typeof groups,
+  objectType: ObjectType,
+  values: Record<string, unknown>[],
+): Promise<void> {
+  const rows = jsonRows(table, values);
+  const set = sql.join(
+    Object.values(getTableColumns(table))
+      .filter((c) => c.name !== 'id' && c.name !== 'created_at')
+      .map((c) => sql`${sql.identifier(c.name)} = excluded.${sql.identifier(c.name)}`),
+    sql`, `,
   );
+  await tx.execute(sql`
+    with written as (
+      insert into ${table} (${rows.columns}) ${rows.select}
+      on conflict (id) do update set ${set} returning id
+    )
+    insert into directory_changes (object_type, object_id, op) select ${objectType}, id, 'upsert' from written`);
 }

@@ -2,7 +2,7 @@
 // exported, active flag, and escrow state (failure count, first failure, next retry, last error).
 import { and, asc, count, eq, gt, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
 import type { Link, ObjectType } from '../engine/types.ts';
-import { chunk, decodeCursor, encodeCursor, iso, toDate, type Executor } from './db.ts';
+import { chunk, decodeCursor, encodeCursor, iso, jsonRows, toDate, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
 import { links } from './schema.ts';
 
@@ -119,26 +119,30 @@ export class LinkRepository {
     return toLink(row);
   }
 
-  /** Upserts many links with the same fields given (multi-row, chunked). */
-  async bulkUpsert(items: readonly LinkUpsert[], chunkSize = 1000): Promise<number> {
+  /** Upserts many links, each with the same fields given as the first (one statement per chunk). */
+  async bulkUpsert(items: readonly LinkUpsert[], chunkSize = 5000): Promise<number> {
     if (items.length === 0) return 0;
-    const fields = Object.keys(columnsOf(items[0])) as (keyof typeof links.$inferInsert)[];
-    const set: Record<string, unknown> = { updatedAt: new Date() };
-    for (const field of fields)
-      set[field] = sql.raw(`excluded."${links[field as keyof typeof links.$inferSelect].name}"`);
+    const given = Object.keys(columnsOf(items[0])) as (keyof typeof links.$inferSelect)[];
+    const set = sql.join(
+      [...given, 'updatedAt' as const].map(
+        (field) => sql`${sql.identifier(links[field].name)} = excluded.${sql.identifier(links[field].name)}`,
+      ),
+      sql`, `,
+    );
+    const now = new Date();
     for (const part of chunk(items, chunkSize)) {
-      await this.db
-        .insert(links)
-        .values(
-          part.map((l) => ({
-            appId: l.appId,
-            objectType: l.objectType,
-            sourceId: l.sourceId,
-            ...columnsOf(l),
-            updatedAt: new Date(),
-          })),
-        )
-        .onConflictDoUpdate({ target: [links.appId, links.objectType, links.sourceId], set });
+      const rows = jsonRows(
+        links,
+        part.map((l) => ({
+          appId: l.appId,
+          objectType: l.objectType,
+          sourceId: l.sourceId,
+          ...columnsOf(l),
+          updatedAt: now,
+        })),
+      );
+      await this.db.execute(sql`insert into links (${rows.columns}) ${rows.select}
+        on conflict (app_id, object_type, source_id) do update set ${set}`);
     }
     return items.length;
   }

@@ -12,7 +12,7 @@ import type {
   ProvisioningLogEntry,
 } from '../engine/types.ts';
 import type { PgColumn } from 'drizzle-orm/pg-core';
-import { chunk, decodeCursor, encodeCursor, iso, type Executor } from './db.ts';
+import { affectedRows, chunk, decodeCursor, encodeCursor, iso, jsonRows, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
 import { provisioningLogs } from './schema.ts';
 
@@ -71,22 +71,17 @@ export class LogRepository {
   constructor(private readonly db: Executor) {}
 
   /** Inserts entries; ids already present are skipped. Returns how many were new. */
-  async insert(entries: readonly ProvisioningLogEntry[], chunkSize = 1000): Promise<number> {
+  async insert(entries: readonly ProvisioningLogEntry[], chunkSize = 2000): Promise<number> {
     let added = 0;
     for (const part of chunk(entries, chunkSize)) {
-      const rows = await this.db
-        .insert(provisioningLogs)
-        .values(
-          part.map((e) => ({
-            ...e,
-            time: new Date(e.time),
-            steps: e.steps as unknown[],
-            modifiedAttributes: e.modifiedAttributes as unknown[],
-          })),
-        )
-        .onConflictDoNothing({ target: provisioningLogs.id })
-        .returning({ id: provisioningLogs.id });
-      added += rows.length;
+      const rows = jsonRows(
+        provisioningLogs,
+        part.map((e) => ({ ...e, time: new Date(e.time).toISOString() })),
+      );
+      const result = await this.db.execute(
+        sql`insert into provisioning_logs (${rows.columns}) ${rows.select} on conflict (id) do nothing`,
+      );
+      added += affectedRows(result);
     }
     return added;
   }
