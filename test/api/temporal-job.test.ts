@@ -1,0 +1,113 @@
+// The Temporal adapter against the REAL job workflow (workflows/) on the in-repo Temporal test
+// service, through the real SDK Worker and Client (activities are the workflow tests' recording
+// fakes). Proves the signal/query names, ids, task queue and start arguments the API uses are
+// those the workflow understands.
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../api/errors.ts';
+import type { ProvisioningControl } from '../../api/provisioning-control.ts';
+import {
+  JOB_SIGNALS,
+  JOB_STATUS_QUERY,
+  JOB_WORKFLOW_TYPE,
+  createTemporalProvisioningControl,
+} from '../../api/temporal.ts';
+import * as messages from '../../workflows/messages.ts';
+import { startHarness, type Harness } from '../workflows/harness.ts';
+
+let h: Harness;
+let control: ProvisioningControl;
+const jobs: string[] = [];
+
+beforeAll(async () => {
+  h = await startHarness();
+  control = createTemporalProvisioningControl({
+    client: h.client.workflow,
+    taskQueue: h.taskQueue,
+    pollIntervalMs: 20,
+  });
+});
+afterEach(async () => {
+  await Promise.all(
+    jobs.splice(0).map((appId) =>
+      h.client.workflow
+        .getHandle(messages.jobWorkflowId(appId))
+        .terminate('test over')
+        .catch(() => undefined),
+    ),
+  );
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function newApp(): string {
+  const appId = `app-${randomUUID().slice(0, 8)}`;
+  h.fakes.addApp(appId, {});
+  jobs.push(appId);
+  return appId;
+}
+
+describe('Temporal provisioning control on the real job workflow', () => {
+  it('uses the wire names of workflows/messages.ts', () => {
+    expect(JOB_SIGNALS).toEqual({
+      pause: messages.pauseSignal.name,
+      resume: messages.resumeSignal.name,
+      runNow: messages.runNowSignal.name,
+      restart: messages.restartSignal.name,
+      configChanged: messages.configChangedSignal.name,
+      quarantine: messages.quarantineSignal.name,
+      release: messages.releaseSignal.name,
+      approveDeletions: messages.approveDeletionsSignal.name,
+      rejectDeletions: messages.rejectDeletionsSignal.name,
+      provisionOnDemand: messages.provisionOnDemandSignal.name,
+    });
+    expect(JOB_STATUS_QUERY).toBe(messages.statusQuery.name);
+    expect(JOB_WORKFLOW_TYPE).toBe('provisioningJobWorkflow');
+  });
+
+  it('starts a job that runs its initial cycle, reports status, pauses, resumes and is quarantined and released', async () => {
+    const appId = newApp();
+    expect(await control.status(appId)).toBeNull();
+    await control.start(appId, { appName: 'Contoso GroupTalk' });
+    const first = await h.waitForStatus(appId, (s) => s.lastCycle?.number === 1 && s.cycle === null, 'initial cycle');
+    expect(first).toMatchObject({ appId, state: 'steady' });
+    expect(await control.status(appId)).toMatchObject({ appId, state: 'steady' });
+
+    // start again: idempotent, same job
+    await control.start(appId);
+    await control.ensure(appId);
+    expect((await control.status(appId))?.lastCycle?.number).toBe(1);
+
+    await control.pause(appId);
+    await h.waitForStatus(appId, (s) => s.state === 'paused', 'paused');
+    await control.resume(appId);
+    await h.waitForStatus(appId, (s) => s.state === 'steady', 'resumed');
+
+    await control.quarantine(appId, 'Target migration');
+    const quarantined = await h.waitForStatus(appId, (s) => s.state === 'quarantined', 'quarantined');
+    // The job records a manual quarantine under the reason code `Manual` (engine/policies/quarantine.ts).
+    expect(quarantined.quarantine?.reason).toBe('Manual');
+    await control.release(appId);
+    await h.waitForStatus(appId, (s) => s.state !== 'quarantined' && s.quarantine === null, 'released');
+  });
+
+  it('runs a cycle now, and returns the on-demand report of the child workflow', async () => {
+    const appId = newApp();
+    await control.start(appId);
+    await h.waitForStatus(appId, (s) => s.lastCycle?.number === 1 && s.cycle === null, 'initial cycle');
+    await control.runNow(appId);
+    await h.waitForStatus(appId, (s) => s.lastCycle?.number === 2 && s.cycle === null, 'second cycle');
+
+    const report = await control.provisionOnDemand(appId, { requestId: 'req-1', objectType: 'user', objectId: 'u-1' });
+    expect(report).toMatchObject({ requestId: 'req-1', objectType: 'user', objectId: 'u-1' });
+    expect(report.steps.map((s) => s.name)).toEqual(['testConnection', 'import', 'scoping', 'matching', 'action']);
+  });
+
+  it('answers 409 for signals to an app without a running job', async () => {
+    const appId = `app-none-${randomUUID().slice(0, 8)}`;
+    const error = await control.pause(appId).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).code).toBe('conflict');
+  });
+});
