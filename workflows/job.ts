@@ -260,6 +260,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
     const note = message ?? kept;
     m.quarantine = decision.quarantine ? { ...decision.quarantine, ...(note ? { message: note } : {}) } : null;
     if (decision.disable) m.disabled = true;
+    schedule();
     if (decision.notify && m.quarantine) await sendQuarantineNotice(m.quarantine);
   };
 
@@ -298,13 +299,11 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
           evaluateQuarantine({ current: m.quarantine, manual: 'quarantine', now: new Date() }),
           intent.reason,
         );
-        schedule();
         return false;
       case 'release':
-        await applyQuarantine(evaluateQuarantine({ current: m.quarantine, manual: 'release', now: new Date() }));
         m.disabled = false;
         m.consecutiveFailures = 0;
-        schedule();
+        await applyQuarantine(evaluateQuarantine({ current: m.quarantine, manual: 'release', now: new Date() }));
         return false;
       case 'approveDeletions':
         if (m.pendingDeletions === 0) return false;
@@ -357,7 +356,8 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       kind,
       status: summary.status,
       startedAt: summary.startedAt,
-      endedAt: summary.endedAt,
+      // The job's clock, not the activity's: the next cycle and a quarantine's `since` count from here.
+      endedAt: new Date().toISOString(),
       counts: summary.counts,
       failure: summary.failure ? { code: summary.failure.code, message: summary.failure.message } : null,
     };
@@ -373,7 +373,6 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
     m.pendingDeletions = summary.deletionThresholdExceeded ? summary.pendingDeletions : 0;
 
     await applyQuarantine(evaluateQuarantine({ current: m.quarantine, cycle: summary, now: new Date() }));
-    schedule();
   };
 
   await refreshApp();

@@ -35,6 +35,7 @@ export async function startHarness() {
   });
   const running = worker.run();
 
+  const started: WorkflowHandle[] = [];
   const jobHandle = (appId: string): WorkflowHandle => env.client.workflow.getHandle(jobWorkflowId(appId));
 
   return {
@@ -51,6 +52,7 @@ export async function startHarness() {
         taskQueue,
         args: [{ appId, appName: fake.appName, ...input }],
       });
+      started.push(handle);
       return { appId, app: fake, handle };
     },
     status(appId: string): Promise<JobStatus> {
@@ -85,6 +87,21 @@ export async function startHarness() {
         await new Promise((r) => setTimeout(r, 25));
       }
       throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}`);
+    },
+    /**
+     * Terminates the jobs started so far: they never end on their own, and their timers would fire
+     * during the next test's skipTime.
+     */
+    async stopJobs() {
+      const handles = started.splice(0);
+      await Promise.all(
+        handles.map((handle) =>
+          env.client.workflow
+            .getHandle(handle.workflowId)
+            .terminate('test over')
+            .catch(() => undefined),
+        ),
+      );
     },
     async close() {
       worker.shutdown();

@@ -1,6 +1,6 @@
 // The provisioning job's orchestration, through the real Worker and Client on the in-repo test service
 // with time skipping. Activities are recording fakes (test/workflows/fake-activities.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BeginCycleInput, NotifyInput } from '../../activities/types.ts';
 import {
   approveDeletionsSignal,
@@ -24,6 +24,9 @@ const DAY = 24 * HOUR;
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
+});
+afterEach(async () => {
+  await h.stopJobs();
 });
 afterAll(async () => {
   await h?.close();

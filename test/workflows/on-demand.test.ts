@@ -1,5 +1,5 @@
 // On-demand provisioning as a child of the job, and what the status query shows while a cycle runs.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OnDemandReport } from '../../activities/types.ts';
 import { provisionOnDemandSignal, runNowSignal } from '../../workflows/messages.ts';
 import { startHarness, type Harness } from './harness.ts';
@@ -7,6 +7,9 @@ import { startHarness, type Harness } from './harness.ts';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
+});
+afterEach(async () => {
+  await h.stopJobs();
 });
 afterAll(async () => {
   await h?.close();
