@@ -127,7 +127,7 @@ export function compileMappings(mappings: readonly Mapping[], objectType: Object
   };
 }
 
-function rawValue(mapping: CompiledMapping, attributes: SourceAttributes, env: MappingEnv): unknown {
+function rawValue(mapping: CompiledMapping, attributes: SourceAttributes, env: () => ExpressionEnv): unknown {
   const definition = mapping.mapping;
   switch (definition.type) {
     case 'direct':
@@ -135,7 +135,7 @@ function rawValue(mapping: CompiledMapping, attributes: SourceAttributes, env: M
     case 'constant':
       return definition.value;
     case 'expression':
-      return (mapping.expression as CompiledExpression).evaluate({ ...env, attributes });
+      return (mapping.expression as CompiledExpression).evaluate(env());
   }
 }
 
@@ -150,12 +150,14 @@ export function applyMappings(
   const createOnlyPaths: string[] = [];
   const unresolvedReferences: UnresolvedReference[] = [];
   const errors: MappingError[] = [];
+  let expressionEnv: ExpressionEnv | null = null;
+  const env = () => (expressionEnv ??= { ...context.env, attributes });
 
   for (const mapping of compiled.mappings) {
     if (mapping.apply === 'create' && context.operation !== 'create') continue;
     let value: unknown;
     try {
-      value = rawValue(mapping, attributes, context.env);
+      value = rawValue(mapping, attributes, env);
     } catch (error) {
       errors.push({ target: mapping.target, code: 'ExpressionError', message: errorMessage(error) });
       continue;

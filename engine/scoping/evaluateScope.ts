@@ -28,6 +28,8 @@ export interface ScopeContext {
   readonly assignments: ReadonlyMap<string, readonly AppRoleAssignment[]>;
   readonly memberships: MembershipIndex;
   readonly filters: readonly CompiledScopingFilter[];
+  /** groupId → assignments reaching its members; filled lazily (same answer every time, so still pure). */
+  readonly groupAssignmentCache: Map<string, readonly { groupId: string; assignment: AppRoleAssignment }[]>;
 }
 
 export interface ScopeContextInput {
@@ -94,7 +96,52 @@ export function createScopeContext(input: ScopeContextInput): ScopeContext {
     assignments,
     memberships: isMembershipIndex(input.memberships) ? input.memberships : buildMembershipIndex(input.memberships),
     filters: compileScopingFilters(input.scopingFilters),
+    groupAssignmentCache: new Map(),
   };
+}
+
+interface GroupAssignment {
+  groupId: string;
+  assignment: AppRoleAssignment;
+}
+
+function assignmentsAbove(context: ScopeContext, groupIds: readonly string[]): GroupAssignment[] {
+  const result: GroupAssignment[] = [];
+  for (const groupId of groupIds) {
+    for (const assignment of context.assignments.get(groupId) ?? []) result.push({ groupId, assignment });
+  }
+  return result;
+}
+
+/**
+ * Assignments that reach an object through the groups it belongs to (nested included). Users are
+ * many and share groups, so each group's answer is computed once per context.
+ */
+function assignmentsThroughGroups(
+  context: ScopeContext,
+  objectType: 'user' | 'group',
+  objectId: string,
+): GroupAssignment[] {
+  if (objectType === 'group') return assignmentsAbove(context, ancestorGroups(context.memberships, objectId));
+  const direct = context.memberships.parentsOf.get(objectId);
+  if (!direct) return [];
+  const result: GroupAssignment[] = [];
+  const seen = new Set<string>();
+  for (const parent of direct) {
+    let cached = context.groupAssignmentCache.get(parent);
+    if (!cached) {
+      cached = assignmentsAbove(context, [parent, ...ancestorGroups(context.memberships, parent)]);
+      context.groupAssignmentCache.set(parent, cached);
+    }
+    if (direct.length === 1) return cached as GroupAssignment[];
+    for (const entry of cached) {
+      const key = `${entry.groupId}\u0000${entry.assignment.role}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      result.push(entry);
+    }
+  }
+  return result;
 }
 
 function evaluateFilters(filters: readonly CompiledScopingFilter[], attributes: SourceAttributes): FilterResult[] {
@@ -134,10 +181,7 @@ export function evaluateScope(subject: ScopeSubject, context: ScopeContext): Sco
     checks.push({ check: 'assigned', passed: true, detail: 'scope is all users and groups' });
   } else {
     const direct = context.assignments.get(object.id) ?? [];
-    const viaGroups: { groupId: string; assignment: AppRoleAssignment }[] = [];
-    for (const groupId of ancestorGroups(context.memberships, object.id)) {
-      for (const assignment of context.assignments.get(groupId) ?? []) viaGroups.push({ groupId, assignment });
-    }
+    const viaGroups = assignmentsThroughGroups(context, subject.objectType, object.id);
     const all = [...direct, ...viaGroups.map((v) => v.assignment)];
     const how = [
       ...(direct.length > 0 ? ['directly'] : []),
