@@ -33,6 +33,8 @@ export interface CompiledMapping {
   /** Source attributes this mapping reads. */
   readonly sourceAttributes: readonly string[];
   readonly expression: CompiledExpression | null;
+  /** Its values never appear in provisioning logs: Redact() expressions and `password`. */
+  readonly redacted: boolean;
 }
 
 export interface CompiledMappings {
@@ -75,6 +77,8 @@ export interface MappingResult {
   managedPaths: string[];
   /** The managed paths that only a create sets (`apply: 'create'`); empty on update. */
   createOnlyPaths: string[];
+  /** Managed paths whose values must show as redacted in logs. */
+  redactedPaths: string[];
   unresolvedReferences: UnresolvedReference[];
   errors: MappingError[];
 }
@@ -111,6 +115,7 @@ export function compileMapping(mapping: Mapping, index: number, objectType: Obje
     isMembers,
     sourceAttributes,
     expression,
+    redacted: (expression?.redacted ?? false) || (path.urn === null && path.attribute.toLowerCase() === 'password'),
   };
 }
 
@@ -148,6 +153,7 @@ export function applyMappings(
   const resource: ScimResource = { schemas: [compiled.objectType === 'user' ? SCIM_USER_SCHEMA : SCIM_GROUP_SCHEMA] };
   const managedPaths: string[] = [];
   const createOnlyPaths: string[] = [];
+  const redactedPaths: string[] = [];
   const unresolvedReferences: UnresolvedReference[] = [];
   const errors: MappingError[] = [];
   let expressionEnv: ExpressionEnv | null = null;
@@ -163,6 +169,7 @@ export function applyMappings(
       continue;
     }
     if (value === IGNORE_FLOW) continue;
+    if (mapping.redacted) redactedPaths.push(mapping.target);
     if (isNullOrEmpty(value) && mapping.mapping.default !== undefined && mapping.mapping.default !== null) {
       value = mapping.mapping.default;
     }
@@ -176,7 +183,8 @@ export function applyMappings(
       coerced = coerceValue(value, mapping.targetType);
     } catch (error) {
       if (!(error instanceof CoercionError)) throw error;
-      errors.push({ target: mapping.target, code: 'BadRequest', message: `${mapping.target}: ${error.message}` });
+      const reason = mapping.redacted ? `cannot convert the (redacted) value to ${mapping.targetType}` : error.message;
+      errors.push({ target: mapping.target, code: 'BadRequest', message: `${mapping.target}: ${reason}` });
       continue;
     }
     if (mapping.targetType === 'Reference') {
@@ -195,7 +203,7 @@ export function applyMappings(
   for (const key in resource) {
     if (key.startsWith('urn:') && !resource.schemas.includes(key)) resource.schemas.push(key);
   }
-  return { resource, managedPaths, createOnlyPaths, unresolvedReferences, errors };
+  return { resource, managedPaths, createOnlyPaths, redactedPaths, unresolvedReferences, errors };
 }
 
 function errorMessage(error: unknown): string {

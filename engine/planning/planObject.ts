@@ -2,6 +2,7 @@
 // request for it. Pure: the caller supplies the scope result, the link, the current target resource
 // and the mapping result; the caller performs the request and records the log.
 import type { ObjectActions } from '../config/schema.ts';
+import { REDACTED } from '../expressions/index.ts';
 import type { MappingResult } from '../mapping/compileMappings.ts';
 import type { Link, ModifiedAttribute, ObjectType, PatchOperation, ScimResource } from '../types.ts';
 import { desiredHash } from './desiredHash.ts';
@@ -50,6 +51,20 @@ export interface Plan {
   stagedAction?: 'Disable' | 'Delete';
   /** Update only: the target must be fetched and the object planned again to compute the PATCH. */
   needsTarget?: boolean;
+}
+
+/** Secrets and Redact()ed values show as `[Redact]` in the modified attributes of the log. */
+function redact(attributes: ModifiedAttribute[], redactedPaths: readonly string[]): ModifiedAttribute[] {
+  if (redactedPaths.length === 0) return attributes;
+  return attributes.map((attribute) =>
+    redactedPaths.includes(attribute.name)
+      ? {
+          name: attribute.name,
+          oldValue: attribute.oldValue === null ? null : REDACTED,
+          newValue: attribute.newValue === null ? null : REDACTED,
+        }
+      : attribute,
+  );
 }
 
 function plan(action: PlannedAction, reason: string, targetId: string | null, extra: Partial<Plan> = {}): Plan {
@@ -116,9 +131,12 @@ export function planObject(input: PlanInput): Plan {
       return plan('Skip', 'in scope and not in the target; creates are turned off for this app', null);
     return plan('Create', 'in scope and not found in the target', null, {
       resource: desired.resource,
-      modifiedAttributes: desired.managedPaths
-        .map((name) => ({ name, oldValue: null, newValue: valueAt(desired.resource, name) }))
-        .filter((m) => m.newValue !== null),
+      modifiedAttributes: redact(
+        desired.managedPaths
+          .map((name) => ({ name, oldValue: null, newValue: valueAt(desired.resource, name) }))
+          .filter((m) => m.newValue !== null),
+        desired.redactedPaths,
+      ),
       desiredHash: hash,
     });
   }
@@ -146,7 +164,7 @@ export function planObject(input: PlanInput): Plan {
   if (!actions.update) return plan('Skip', 'differs from the target; updates are turned off for this app', targetId);
   return plan('Update', reEnable ? 'back in scope: re-enable and update' : 'differs from the target', targetId, {
     operations: diff.operations,
-    modifiedAttributes: diff.modifiedAttributes,
+    modifiedAttributes: redact(diff.modifiedAttributes, desired.redactedPaths),
     desiredHash: hash,
   });
 }

@@ -61,6 +61,12 @@ describe('planObject', () => {
     expect(plan.action).toBe('Create');
     expect(plan.resource?.password).toBe('Initial#1');
     expect(plan.modifiedAttributes.map((m) => m.name)).toContain('userName');
+    // Secrets never reach the provisioning log.
+    expect(plan.modifiedAttributes.find((m) => m.name === 'password')).toEqual({
+      name: 'password',
+      oldValue: null,
+      newValue: '[Redact]',
+    });
     // The hash equals the next cycle's update view, so that cycle skips without a request.
     expect(plan.desiredHash).toBe(desiredHash(desired(user, 'update')));
   });
@@ -205,6 +211,23 @@ describe('planObject', () => {
       if (action === 'StagedDelete') expect(plan.stagedAction).toBe('Delete');
     });
   });
+});
+
+it('redacts the values of a Redact() mapping in the modified attributes, not in the request', () => {
+  const secretMappings = compileMappings(
+    [
+      { target: 'userName', type: 'direct', source: 'userPrincipalName', matchingPrecedence: 1 },
+      { target: 'nickName', type: 'expression', expression: 'Redact([employeeId])' },
+    ].map((m) => mappingSchema.parse(m)),
+    'user',
+  );
+  const d = applyMappings(secretMappings, userSourceAttributes(makeUser({ employeeId: 'S3CRET' })), {
+    operation: 'update',
+    env: testEnv,
+  });
+  const plan = planObject(input({ desired: d, target: { ...current, nickName: 'old' } }));
+  expect(plan.operations).toEqual([{ op: 'replace', path: 'nickName', value: 'S3CRET' }]);
+  expect(plan.modifiedAttributes).toEqual([{ name: 'nickName', oldValue: '[Redact]', newValue: '[Redact]' }]);
 });
 
 describe('diffResource', () => {
