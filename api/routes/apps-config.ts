@@ -69,6 +69,14 @@ export const settingsSchema = z
       description: '`{ "count": 500 }` (default) or `{ "percent": 10 }`: more disables/deletes in one cycle are staged',
     }),
     profile: z.enum(PROFILES).openapi({ description: 'SCIM compatibility profile (default strict)' }),
+    rateLimit: z
+      .object({
+        requestsPerSecond: z.number().positive().max(10_000),
+        concurrency: z.number().int().min(1).max(256),
+      })
+      .partial()
+      .strict()
+      .openapi({ description: 'Requests per second (default 25) and in flight (default 5) to the target' }),
     allowInsecureLoopback: z
       .boolean()
       .openapi({ description: 'Allow plain http to a 127.0.0.1/localhost target (development and demos only)' }),
@@ -115,6 +123,7 @@ const SETTINGS_PATHS: Record<string, string> = {
   cycleIntervalMinutes: 'settings.cycleIntervalMinutes',
   deletionThreshold: 'settings.deletionThreshold',
   compatibilityProfile: 'settings.profile',
+  rateLimit: 'settings.rateLimit',
 };
 
 /** A configuration path → the request field it came from. */
@@ -193,6 +202,7 @@ export function applyAppChanges(
   if (s.cycleIntervalMinutes !== undefined) next.cycleIntervalMinutes = s.cycleIntervalMinutes;
   if (s.deletionThreshold !== undefined) next.deletionThreshold = s.deletionThreshold;
   if (s.profile !== undefined) next.compatibilityProfile = s.profile;
+  if (s.rateLimit !== undefined) next.rateLimit = { ...next.rateLimit, ...s.rateLimit } as StoredConfiguration['rateLimit'];
   if (s.allowInsecureLoopback !== undefined) next.allowInsecureLoopback = s.allowInsecureLoopback;
   const objectTypes = next.objectTypes as Record<string, Record<string, unknown> | undefined>;
   for (const key of ['mappings', 'scopingFilters'] as const) {
@@ -268,6 +278,7 @@ export function appView(app: AppRecord) {
       cycleIntervalMinutes: config.cycleIntervalMinutes ?? 40,
       deletionThreshold: config.deletionThreshold ?? { count: 500 },
       profile: config.compatibilityProfile ?? 'strict',
+      rateLimit: config.rateLimit ?? { requestsPerSecond: 25, concurrency: 5 },
       allowInsecureLoopback: config.allowInsecureLoopback === true,
     },
     mappings: perType('mappings'),
@@ -298,6 +309,7 @@ export const appViewSchema = z
       cycleIntervalMinutes: z.number().int(),
       deletionThreshold: z.union([z.object({ count: z.number() }), z.object({ percent: z.number() })]),
       profile: z.enum(PROFILES),
+      rateLimit: z.object({ requestsPerSecond: z.number(), concurrency: z.number().int() }),
       allowInsecureLoopback: z.boolean(),
     }),
     mappings: z.object({ user: z.array(z.unknown()), group: z.array(z.unknown()).optional() }),

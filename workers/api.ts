@@ -1,0 +1,60 @@
+// `npm run api`: the control API as its own process (docker-compose), with the store-backed
+// resource routes. Needs TEMPORAL_ADDRESS, FERRY_API_KEYS, FERRY_ENCRYPTION_KEY and (normally)
+// DATABASE_URL; migrations are the worker's job but are applied here too (idempotent, locked).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { createApp } from '../api/app.ts';
+import { createLogger } from '../api/logger.ts';
+import { trackProvisioningEnabled } from '../api/resources.ts';
+import { serveApi } from '../api/server.ts';
+import { createTemporalProvisioningControl } from '../api/temporal.ts';
+import { loadEnv } from './env.ts';
+import { openStoreFromEnv } from './worker.ts';
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const logger = createLogger({ level: env.logLevel, base: { service: 'ferry-api' } });
+  if (env.apiKeys.length === 0) throw new Error('FERRY_API_KEYS is required to run the API on its own');
+  if (!env.temporal.address) throw new Error('TEMPORAL_ADDRESS is required to run the API on its own');
+  const store = await openStoreFromEnv(env);
+  await store.migrate();
+  const connection = await Connection.connect({ address: env.temporal.address });
+  const client = new Client({ connection, namespace: env.temporal.namespace });
+  const provisioning = trackProvisioningEnabled(
+    createTemporalProvisioningControl({ client: client.workflow, taskQueue: env.temporal.taskQueue }),
+    store,
+  );
+  const app = createApp({
+    apiKeys: env.apiKeys,
+    provisioning,
+    resources: { store },
+    healthChecks: {
+      database: async () => {
+        await store.apps.list({ limit: 1 });
+      },
+      temporal: async () => {
+        await connection.workflowService.getSystemInfo({});
+      },
+    },
+    logger,
+  });
+  const server = await serveApi(app, { host: env.host, port: env.port });
+  logger.info('Ferry API listening', { url: server.url, docs: `${server.url}/docs` });
+  const stop = async (signal: string) => {
+    logger.info('shutting down', { signal });
+    await server.close();
+    await connection.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', (s) => void stop(s));
+  process.once('SIGTERM', (s) => void stop(s));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`ferry-api: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
