@@ -48,7 +48,7 @@ export interface ProvisioningHarness {
   smtp: Awaited<ReturnType<typeof startSmtpServer>>;
   taskQueue: string;
   ferry: FerryWorker;
-  startJob(appId: string): Promise<WorkflowHandle>;
+  startJob(appId: string, options?: { batchSize?: number; taskQueue?: string }): Promise<WorkflowHandle>;
   status(appId: string): Promise<JobStatus>;
   /** Polls the job's status until `accept` holds (real time, up to 60 s). */
   waitFor(appId: string, accept: (s: JobStatus) => boolean, what: string): Promise<JobStatus>;
@@ -100,11 +100,11 @@ export async function startProvisioningHarness(): Promise<ProvisioningHarness> {
     smtp,
     taskQueue,
     ferry,
-    startJob: (appId) =>
+    startJob: (appId, options = {}) =>
       env.client.workflow.start('provisioningJobWorkflow', {
         workflowId: jobWorkflowId(appId),
-        taskQueue,
-        args: [{ appId, appName: 'Test app', batchSize: 50 }],
+        taskQueue: options.taskQueue ?? taskQueue,
+        args: [{ appId, appName: 'Test app', batchSize: options.batchSize ?? 50 }],
       }),
     status,
     waitFor,

@@ -1,0 +1,135 @@
+// A worker PROCESS killed with SIGKILL in the middle of the initial cycle, three times, and
+// restarted: the cycle finishes with exactly the expected target state and no duplicate account.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowsPath } from '../../workers/worker.ts';
+import { cycleWorkflowId } from '../../workflows/messages.ts';
+import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
+import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
+import { createApp, expectedState, seedDirectory, targetState } from './fixtures.ts';
+import { startProvisioningHarness, type ProvisioningHarness } from './harness.ts';
+
+describe('a worker killed mid-cycle', () => {
+  let h: ProvisioningHarness;
+  let peer: ScimPeer;
+  let dir: string;
+  let bundlePath: string;
+  const children = new Set<ChildProcess>();
+  const taskQueue = `ferry-crash-${process.pid}-${Date.now()}`;
+
+  beforeAll(async () => {
+    h = await startProvisioningHarness();
+    peer = await startScimmyPeer();
+    await seedDirectory(h.store);
+    dir = await mkdtemp(path.join(tmpdir(), 'ferry-crash-'));
+    // Bundle the workflows once, so each restarted process starts in a second or two.
+    const bundle = await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+    bundlePath = path.join(dir, 'workflows.js');
+    await writeFile(bundlePath, bundle.code);
+  });
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await h?.close();
+    await peer?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Starts `workers/worker.ts` as its own process; resolves once it polls the task queue. */
+  function startWorkerProcess(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: h.env.address,
+        DATABASE_URL: h.db.url,
+        FERRY_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+        FERRY_TASK_QUEUE: taskQueue,
+        FERRY_ALLOW_INSECURE_LOOPBACK: '1',
+        FERRY_WORKFLOW_BUNDLE: bundlePath,
+        SMTP_URL: '',
+        SMTP_HOST: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    return new Promise((resolve, reject) => {
+      let output = '';
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('polling task queue')) resolve(child);
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+      child.on('exit', (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
+    });
+  }
+
+  async function killHard(child: ChildProcess): Promise<void> {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /**
+   * The dead worker's activity would be retried after its 1-minute heartbeat timeout; failing it by
+   * id does the same at once, so the test does not wait minutes of real time.
+   */
+  async function failOrphanedActivities(appId: string): Promise<void> {
+    const workflowId = cycleWorkflowId(appId, 1);
+    const description = await h.env.client.workflow.getHandle(workflowId).describe();
+    for (const pending of description.raw.pendingActivities ?? []) {
+      if (!pending.activityId) continue;
+      await h.env.client.activity
+        .fail({ workflowId, runId: description.runId, activityId: pending.activityId }, new Error('worker process killed'))
+        .catch(() => {});
+    }
+  }
+
+  async function waitForProcessed(appId: string, atLeast: number): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const row = await h.store.cycles.getByNumber(appId, 1);
+      if (row && row.processed >= atLeast) return;
+      if (Date.now() > deadline) throw new Error(`cycle did not reach ${atLeast} processed objects`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('finishes the cycle with the exact target state and no duplicate', async () => {
+    const appId = await createApp(h.store, peer);
+    // Stop the in-process worker from taking this job: it runs on its own task queue.
+    await h.startJob(appId, { batchSize: 20, taskQueue });
+    let worker = await startWorkerProcess();
+    for (const mark of [30, 90, 160]) {
+      await waitForProcessed(appId, mark);
+      await killHard(worker);
+      await failOrphanedActivities(appId);
+      worker = await startWorkerProcess();
+    }
+    const status = await h.waitForCycle(appId, 1);
+    expect(status.lastCycle).toMatchObject({ number: 1, status: 'succeeded' });
+
+    const users = await peer.users();
+    const userNames = users.map((u) => String(u.userName).toLowerCase());
+    expect(new Set(userNames).size).toBe(userNames.length);
+    const groups = await peer.groups();
+    expect(new Set(groups.map((g) => g.displayName)).size).toBe(groups.length);
+    const actual = targetState(users, groups);
+    const expected = expectedState();
+    expect(actual.users.size).toBe(200);
+    for (const [name, facts] of expected.users) expect(actual.users.get(name), name).toMatchObject(facts);
+    expect(actual.groups.size).toBe(20);
+    for (const [name, members] of expected.groups) expect(actual.groups.get(name), name).toEqual(members);
+    const row = await h.store.cycles.getByNumber(appId, 1);
+    const logs = await h.store.logs.query({ appId, cycleId: row?.id, limit: 5000 });
+    const firstPass = logs.items.filter((l) => !l.steps.every((s) => s.name === 'referenceResolution' || s.name === 'export') || l.action === 'Create');
+    expect(new Set(firstPass.map((l) => `${l.objectType}:${l.sourceId}`)).size).toBe(220);
+    await killHard(worker);
+  }, 180_000);
+});
