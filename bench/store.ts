@@ -64,15 +64,13 @@ async function run(name: string, store: Store): Promise<void> {
   });
   await timed('bulk upsert links', USERS / 2, () =>
     store.links.bulkUpsert(
-      users
-        .slice(0, USERS / 2)
-        .map((u) => ({
-          appId: app.id,
-          objectType: 'user' as const,
-          sourceId: u.id,
-          targetId: u.id,
-          exportedHash: 'h',
-        })),
+      users.slice(0, USERS / 2).map((u) => ({
+        appId: app.id,
+        objectType: 'user' as const,
+        sourceId: u.id,
+        targetId: u.id,
+        exportedHash: 'h',
+      })),
     ),
   );
 

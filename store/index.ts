@@ -1,5 +1,7 @@
 // openStore: the one entry point to Ferry's database. The same repositories run on PGlite
 // (embedded: a directory, or in memory) and on Postgres (node-postgres pool) when a URL is given.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -82,6 +84,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     close = () => pool.end();
     backend = 'postgres';
   } else {
+    // PGlite creates the data directory itself but not its parents (e.g. `./.ferry/`).
+    if (options.dataDir) mkdirSync(dirname(resolve(options.dataDir)), { recursive: true });
     const client = await PGlite.create(options.dataDir);
     db = drizzlePglite(client);
     close = () => client.close();

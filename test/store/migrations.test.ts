@@ -34,17 +34,17 @@ describe('migrations', () => {
     }
   });
 
-  it('on PGlite with a data directory: the data survives a restart', async () => {
+  it('on PGlite with a data directory (parents created): the data survives a restart', async () => {
     const { mkdtemp, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'ferry-store-'));
     try {
-      const first = await openStore({ dataDir: join(dir, 'db'), encryptionKey: TEST_ENCRYPTION_KEY });
+      const first = await openStore({ dataDir: join(dir, '.ferry', 'db'), encryptionKey: TEST_ENCRYPTION_KEY });
       await first.migrate();
       const user = await first.directory.createUser({ userPrincipalName: 'kept@contoso.com' });
       await first.close();
-      const second = await openStore({ dataDir: join(dir, 'db'), encryptionKey: TEST_ENCRYPTION_KEY });
+      const second = await openStore({ dataDir: join(dir, '.ferry', 'db'), encryptionKey: TEST_ENCRYPTION_KEY });
       expect(await second.migrate()).toEqual([]);
       expect((await second.directory.getUser(user.id))?.userPrincipalName).toBe('kept@contoso.com');
       await second.close();
