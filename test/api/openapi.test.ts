@@ -1,3 +1,4 @@
+import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { DOCS_CSP } from '../../api/routes/docs.ts';
 import { auth, testApp, read } from './helpers.ts';
@@ -80,5 +81,15 @@ describe('/docs', () => {
     const html = await (await app.request('/docs')).text();
     expect(html).not.toContain('/api/v1');
     expect((await app.request('/openapi.json')).status).toBe(401);
+  });
+
+  it('carries a script that parses and fetches the spec with the bearer key', async () => {
+    const { app } = testApp();
+    const html = await (await app.request('/docs')).text();
+    const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+    expect(scripts).toHaveLength(1);
+    expect(() => new Script(scripts[0])).not.toThrow();
+    expect(scripts[0]).toContain("fetch('/openapi.json'");
+    expect(scripts[0]).toContain("'Bearer '");
   });
 });
