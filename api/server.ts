@@ -1,4 +1,4 @@
-// Serves the API over node:http (used by api/main.ts and by npm start).
+// Serves the API over node:http (used by workers/api.ts — npm run api — and by npm start).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
