@@ -7,7 +7,7 @@ import type { Cluster } from './cluster.ts';
 import { alreadyStarted } from './errors.ts';
 import { isOpen, type Execution, type ParentRef } from './execution.ts';
 import { History } from './history.ts';
-import { durationMs, toTimestamp, type Msg } from './proto.ts';
+import { durationMs, toDuration, toTimestamp, type Msg } from './proto.ts';
 import { cancelAllTimers } from './timers.ts';
 import { appendEvent, deliver, routeQuery, scheduleWorkflowTask } from './workflow-tasks.ts';
 
@@ -221,10 +221,6 @@ function startRun(cluster: Cluster, spec: RunSpec): Execution {
     scheduleWorkflowTask(cluster, execution);
   }
   return execution;
-}
-
-function toDuration(ms: number): Msg {
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
 }
 
 function timeOutWorkflow(cluster: Cluster, execution: Execution): void {
