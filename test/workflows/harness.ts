@@ -38,6 +38,28 @@ export async function startHarness() {
   const started: WorkflowHandle[] = [];
   const jobHandle = (appId: string): WorkflowHandle => env.client.workflow.getHandle(jobWorkflowId(appId));
 
+  /** A compact dump of every run of a workflow id, to diagnose a test that timed out. */
+  const describeRuns = async (workflowId: string): Promise<string> => {
+    const lines: string[] = [];
+    try {
+      for await (const run of env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+        const history = await env.client.workflow.getHandle(workflowId, run.runId).fetchHistory();
+        const events = (history.events ?? []).map((e) => {
+          const detail =
+            e.workflowExecutionSignaledEventAttributes?.signalName ??
+            e.activityTaskScheduledEventAttributes?.activityType?.name ??
+            e.workflowTaskFailedEventAttributes?.cause ??
+            '';
+          return `${e.eventId}:${e.eventType}${detail ? `(${detail})` : ''}`;
+        });
+        lines.push(`run ${run.runId} ${run.status.name}: ${events.join(' ')}`);
+      }
+    } catch (err) {
+      lines.push(`(history unavailable: ${String(err)})`);
+    }
+    return lines.join('\n');
+  };
+
   return {
     env,
     fakes,
@@ -74,19 +96,32 @@ export async function startHarness() {
       }
     },
     /** Polls the job's status (real time) until `accept` holds. */
-    async waitForStatus(appId: string, accept: (s: JobStatus) => boolean, what = 'status'): Promise<JobStatus> {
+    async waitForStatus(
+      appId: string,
+      accept: (s: JobStatus) => boolean,
+      what = 'status',
+      { settle = true }: { settle?: boolean } = {},
+    ): Promise<JobStatus> {
       const deadline = Date.now() + 30_000;
       let last: JobStatus | undefined;
       while (Date.now() < deadline) {
         try {
           last = await jobHandle(appId).query(statusQuery);
-          if (accept(last)) return last;
+          if (accept(last)) {
+            if (!settle) return last;
+            // Let the job finish what it does after the status changed (notify, continue-as-new) so
+            // the test's next signal finds it waiting, as a signal from a person would.
+            await env.skipTime(0);
+            return await jobHandle(appId).query(statusQuery);
+          }
         } catch {
           // the job may be between runs (continue-as-new) for a moment
         }
         await new Promise((r) => setTimeout(r, 25));
       }
-      throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}`);
+      throw new Error(
+        `timed out waiting for ${what}; last status: ${JSON.stringify(last)}\n${await describeRuns(jobWorkflowId(appId))}`,
+      );
     },
     /**
      * Terminates the jobs started so far: they never end on their own, and their timers would fire

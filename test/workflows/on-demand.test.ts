@@ -38,7 +38,9 @@ describe('on-demand', () => {
     const gate = h.fakes.gate(appId);
     try {
       await handle.signal(runNowSignal);
-      const running = await h.waitForStatus(appId, (s) => s.cycle !== null && s.cycle.total > 0, 'running cycle');
+      const running = await h.waitForStatus(appId, (s) => s.cycle !== null && s.cycle.total > 0, 'running cycle', {
+        settle: false,
+      });
       expect(running.cycle).toMatchObject({ kind: 'incremental', number: 2, total: 520, processed: 0, percent: 0 });
       expect(running.nextCycleAt).toBeNull();
       expect(running.state).toBe('steady');
