@@ -382,12 +382,12 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
         const pauseMs = error.retryAfterMs ?? (outcome.status === 429 ? backoff(attemptNumber) : 0);
         if (pauseMs > 0) {
           counters.throttled++;
-          gate.pauseUntil(Date.now() + pauseMs);
+          gate.pauseFor(pauseMs);
           log({
             type: 'throttled',
             status: outcome.status,
             retryAfterMs: pauseMs,
-            pausedUntil: new Date(gate.pausedUntil).toISOString(),
+            pausedUntil: new Date(Date.now() + gate.pauseRemainingMs).toISOString(),
           });
         }
       }
@@ -401,7 +401,7 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
           outcomeUnknown.add(error);
         throw error;
       }
-      const delayMs = Math.max(backoff(attemptNumber), Math.max(0, gate.pausedUntil - Date.now()));
+      const delayMs = Math.max(backoff(attemptNumber), gate.pauseRemainingMs);
       counters.retries++;
       log({
         type: 'retry',

@@ -31,7 +31,8 @@ export class RateGate {
     if (!(options.concurrency >= 1)) throw new RangeError('concurrency must be at least 1');
     this.intervalMs = 1000 / options.requestsPerSecond;
     this.concurrency = Math.floor(options.concurrency);
-    this.now = options.now ?? Date.now;
+    // Sub-millisecond epoch time: at high rates Date.now() would round every interval up to 1 ms.
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
     this.sleep = options.sleep ?? defaultSleep;
   }
 
@@ -52,16 +53,19 @@ export class RateGate {
     };
   }
 
-  /** Hold every request of this app back until `untilMs` (epoch ms), e.g. from a Retry-After. */
-  pauseUntil(untilMs: number): void {
+  /** Hold every request of this app back for `ms` from now (e.g. a Retry-After); never shortens a pause. */
+  pauseFor(ms: number): void {
+    const now = this.now();
+    const untilMs = now + ms;
     if (untilMs > this.pausedUntilMs) {
-      this.throttledMs += untilMs - Math.max(this.pausedUntilMs, this.now());
+      this.throttledMs += untilMs - Math.max(this.pausedUntilMs, now);
       this.pausedUntilMs = untilMs;
     }
   }
 
-  get pausedUntil(): number {
-    return this.pausedUntilMs;
+  /** Milliseconds left of the current pause (0 when not paused). */
+  get pauseRemainingMs(): number {
+    return Math.max(0, this.pausedUntilMs - this.now());
   }
 
   /** Total milliseconds the app was held back by Retry-After pauses. */
@@ -88,7 +92,12 @@ export class RateGate {
         if (at <= now) break;
         await this.sleep(at - now);
       }
-      this.lastStart = this.now();
+      // A timer that fired a little late (timers have 1 ms granularity) keeps the schedule, so the
+      // rate is not lost to rounding; after an idle spell or a stall the schedule restarts from now,
+      // so overdue slots are never released as a burst.
+      const now = this.now();
+      const scheduled = this.lastStart + this.intervalMs;
+      this.lastStart = now - scheduled < this.intervalMs ? scheduled : now;
     } finally {
       done();
     }

@@ -44,8 +44,9 @@ describe('rate limit', () => {
     const times = peer.requestLog.map((entry) => entry.time);
     expect(times).toHaveLength(50);
     const spanMs = Math.max(...times) - Math.min(...times);
-    // 50 requests at 20/s need 49 intervals of 50 ms; allow 5 % for arrival jitter on a busy machine.
-    expect(spanMs).toBeGreaterThanOrEqual(49 * 50 * 0.95);
+    // 50 requests at 20/s need 49 intervals of 50 ms; one may be shortened by a late timer, and
+    // arrival jitter on a busy machine takes a few per cent more.
+    expect(spanMs).toBeGreaterThanOrEqual(48 * 50 * 0.95);
     // Evenly spaced: any one-second window holds 20, one more when a request arrives late.
     expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(21);
   });

@@ -107,6 +107,8 @@ interface StoredResource {
 interface ScimmyStore {
   Users: Map<string, StoredResource>;
   Groups: Map<string, StoredResource>;
+  /** Lower-cased userName / displayName → id, for the uniqueness check. */
+  unique: { Users: Map<string, string>; Groups: Map<string, string> };
 }
 
 /** Context handed by scimmy-routers to our handlers: which peer, and the filter we took over. */
@@ -171,6 +173,7 @@ function declareHandlers(): void {
     };
     typed.ingress((resource, instance, ctx) => {
       const table = ctx.store[type];
+      const index = ctx.store.unique[type];
       const data = plain(instance);
       if (Array.isArray(data.members)) {
         // Membership is a set: adding a member twice (a retried PATCH whose answer was lost) keeps one.
@@ -180,10 +183,8 @@ function declareHandlers(): void {
         );
       }
       const key = uniqueKey(type, data);
-      const clash = [...table.values()].find(
-        (stored) => stored.id !== resource.id && uniqueKey(type, stored.data) === key,
-      );
-      if (key !== undefined && clash) {
+      const owner = key === undefined ? undefined : index.get(key);
+      if (owner !== undefined && owner !== resource.id) {
         throw new SCIMMY.Types.Error(
           409,
           'uniqueness',
@@ -191,16 +192,21 @@ function declareHandlers(): void {
         );
       }
       const now = new Date().toISOString();
+      let stored: StoredResource;
       if (resource.id) {
         const existing = table.get(resource.id);
         if (!existing)
           throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
+        const previousKey = uniqueKey(type, existing.data);
+        if (previousKey !== undefined) index.delete(previousKey);
         existing.data = data;
         existing.lastModified = now;
-        return outbound(existing);
+        stored = existing;
+      } else {
+        stored = { id: randomUUID(), created: now, lastModified: now, data };
+        table.set(stored.id, stored);
       }
-      const stored: StoredResource = { id: randomUUID(), created: now, lastModified: now, data };
-      table.set(stored.id, stored);
+      if (key !== undefined) index.set(key, stored.id);
       return outbound(stored);
     });
     typed.egress((resource, ctx) => {
@@ -210,13 +216,18 @@ function declareHandlers(): void {
         if (!stored) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
         return outbound(stored);
       }
-      const all = [...table.values()].map(outbound);
-      return ctx.filter ? all.filter(ctx.filter) : all;
+      // Filter on a shallow view and copy only the hits: cloning every stored resource for each
+      // filtered GET made the peer slow at thousands of users.
+      const filter = ctx.filter;
+      const hits = [...table.values()].filter((stored) => !filter || filter({ ...stored.data, id: stored.id }));
+      return hits.map(outbound);
     });
     typed.degress((resource, ctx) => {
-      if (!resource.id || !ctx.store[type].delete(resource.id)) {
-        throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
-      }
+      const stored = resource.id ? ctx.store[type].get(resource.id) : undefined;
+      if (!stored) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
+      ctx.store[type].delete(stored.id);
+      const key = uniqueKey(type, stored.data);
+      if (key !== undefined) ctx.store.unique[type].delete(key);
     });
     SCIMMY.Resources.declare(resourceClass);
   }
@@ -245,7 +256,7 @@ export async function startScimmyPeer(options: ScimmyPeerOptions = {}): Promise<
   declareHandlers();
   for (const extension of options.extensions ?? []) declareExtension(extension);
   const token = options.token ?? `scimmy-${randomUUID()}`;
-  const store: ScimmyStore = { Users: new Map(), Groups: new Map() };
+  const store: ScimmyStore = { Users: new Map(), Groups: new Map(), unique: { Users: new Map(), Groups: new Map() } };
   const requestLog: RequestLogEntry[] = [];
   const app = express();
   app.use(requestLogger(requestLog));
