@@ -52,5 +52,24 @@ describe('smoke: the real Worker and Client run a workflow end to end', () => {
     await env.client.workflow.getHandle(handle.workflowId).signal(proceedSignal, 'again');
     expect(await waitForResult).toBe('hello 2|child:again|run true');
     expect(fixtures.calls).toEqual(['hello 1', 'hello 2']);
+
+    // The histories the service wrote replay in the SDK without a determinism error.
+    const runs = [];
+    for await (const info of env.client.workflow.list({ query: `WorkflowId STARTS_WITH '${handle.workflowId}'` })) {
+      runs.push(info);
+    }
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    const histories = await Promise.all(
+      runs.map(async (info) => ({
+        workflowId: info.workflowId,
+        history: await env.client.workflow.getHandle(info.workflowId, info.runId).fetchHistory(),
+      })),
+    );
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowsPath }, histories)) {
+      expect(result.error).toBeUndefined();
+      replayed++;
+    }
+    expect(replayed).toBe(runs.length);
   });
 });

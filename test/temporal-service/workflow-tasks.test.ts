@@ -166,6 +166,24 @@ describe('workflow tasks', () => {
     expect(ids(onNormal).at(-1)).toBe(onNormal.startedEventId);
   });
 
+  it("ShutdownWorker ends the worker's polls and moves its sticky tasks to the normal queue", async () => {
+    const queue = `q-${randomUUID()}`;
+    const sticky = `sticky-${randomUUID()}`;
+    const { workflowId } = await startOn(queue);
+    await complete(await poll(queue), {
+      stickyAttributes: {
+        workerTaskQueue: { name: sticky, kind: 'TASK_QUEUE_KIND_STICKY' },
+        scheduleToStartTimeout: { seconds: 30 },
+      },
+    });
+    const idle = raw.call('PollActivityTaskQueue', { namespace, taskQueue: { name: queue }, identity: 'leaving' });
+    await signal(workflowId);
+    await raw.call('ShutdownWorker', { namespace, stickyTaskQueue: sticky, identity: 'leaving' });
+    expect((await idle).taskToken?.length ?? 0).toBe(0);
+    const moved = await poll(queue);
+    expect(ids(moved)[0]).toBe(1);
+  });
+
   it('pages a long history in the task and serves the rest through GetWorkflowExecutionHistory', async () => {
     const queue = `q-${randomUUID()}`;
     const { workflowId } = await startOn(queue);
