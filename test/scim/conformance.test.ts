@@ -171,6 +171,15 @@ describe.each(setups)('SCIM validator operations: $peer, $profile profile', ({ p
     }
   });
 
+  it('adopts the existing user when a create clashes on userName (409), without a second account', async () => {
+    const first = await client.create('Users', user('clash.me'));
+    const result = await client.createOrAdopt('Users', user('CLASH.me'), [
+      { attribute: 'userName', value: 'CLASH.me' },
+    ]);
+    expect(result).toMatchObject({ adopted: true, resource: { id: first.id } });
+    expect(await client.findBy('Users', 'userName', 'clash.me')).toHaveLength(1);
+  });
+
   it('escapes quotes, backslashes and unicode in userName filters', async () => {
     const names = ['quo"te', 'back\\slash', 'both\\"mixed', 'ünïcødé.名前'];
     const created = await Promise.all(names.map((name) => client.create('Users', user(name))));
