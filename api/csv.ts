@@ -87,7 +87,10 @@ export function parseCsv(text: string): CsvRecord[] {
 }
 
 /** Records as objects keyed by the header row's names (trimmed); extra cells are an error the caller reports. */
-export function csvObjects(text: string): { header: string[]; rows: { line: number; cells: Record<string, string>; extra: boolean }[] } {
+export function csvObjects(text: string): {
+  header: string[];
+  rows: { line: number; cells: Record<string, string>; extra: boolean }[];
+} {
   const [head, ...rest] = parseCsv(text);
   if (!head) return { header: [], rows: [] };
   const header = head.values.map((h) => h.trim());

@@ -12,9 +12,46 @@ import { startFerry, type RunningFerry } from './start.ts';
 
 const USERS = 1000;
 const GROUPS = 50;
-const DEPARTMENTS = ['Sales', 'Marketing', 'Engineering', 'Finance', 'Support', 'Legal', 'Operations', 'Design', 'HR', 'Research'];
-const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Dennis', 'Frances', 'Edsger', 'Radia', 'Tim'];
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Thompson', 'Liskov', 'Ritchie', 'Allen', 'Dijkstra', 'Perlman', 'Berners-Lee'];
+const DEPARTMENTS = [
+  'Sales',
+  'Marketing',
+  'Engineering',
+  'Finance',
+  'Support',
+  'Legal',
+  'Operations',
+  'Design',
+  'HR',
+  'Research',
+];
+const FIRST = [
+  'Ada',
+  'Alan',
+  'Grace',
+  'Linus',
+  'Margaret',
+  'Ken',
+  'Barbara',
+  'Dennis',
+  'Frances',
+  'Edsger',
+  'Radia',
+  'Tim',
+];
+const LAST = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Hamilton',
+  'Thompson',
+  'Liskov',
+  'Ritchie',
+  'Allen',
+  'Dijkstra',
+  'Perlman',
+  'Berners-Lee',
+];
 const CYCLE_TIMEOUT_MS = 5 * 60_000;
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
@@ -54,11 +91,14 @@ export function demoDirectory() {
   }
   const memberships: { groupId: string; memberId: string }[] = [];
   for (let d = 0; d < DEPARTMENTS.length; d++) memberships.push({ groupId: groupId(1), memberId: groupId(2 + d) });
-  for (let i = 1; i <= USERS; i++) memberships.push({ groupId: groupId(2 + (i % DEPARTMENTS.length)), memberId: userId(i) });
+  for (let i = 1; i <= USERS; i++)
+    memberships.push({ groupId: groupId(2 + (i % DEPARTMENTS.length)), memberId: userId(i) });
   for (let g = 2 + DEPARTMENTS.length; g <= GROUPS; g++) {
-    for (let k = 0; k < 20; k++) memberships.push({ groupId: groupId(g), memberId: userId(1 + ((g * 37 + k * 13) % USERS)) });
+    for (let k = 0; k < 20; k++)
+      memberships.push({ groupId: groupId(g), memberId: userId(1 + ((g * 37 + k * 13) % USERS)) });
     // The first project teams sit inside a department too (nesting two levels deep).
-    if (g < 2 + DEPARTMENTS.length + 8) memberships.push({ groupId: groupId(2 + (g % DEPARTMENTS.length)), memberId: groupId(g) });
+    if (g < 2 + DEPARTMENTS.length + 8)
+      memberships.push({ groupId: groupId(2 + (g % DEPARTMENTS.length)), memberId: groupId(g) });
   }
   return { users, groups, memberships };
 }
@@ -89,7 +129,9 @@ function progressPrinter(out: NodeJS.WriteStream) {
     if (out.isTTY) {
       const width = 30;
       const filled = Math.round((percent / 100) * width);
-      out.write(`\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pad(percent, 3)}%  ${processed}/${total}${eta !== null ? `  ETA ${Math.ceil(eta)}s` : ''}   `);
+      out.write(
+        `\r  [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pad(percent, 3)}%  ${processed}/${total}${eta !== null ? `  ETA ${Math.ceil(eta)}s` : ''}   `,
+      );
     } else if (Math.floor(percent / 10) > lastDecile) {
       lastDecile = Math.floor(percent / 10);
       out.write(`  progress ${percent}% (${processed}/${total})\n`);
@@ -121,17 +163,25 @@ async function main(): Promise<void> {
 
     say(`\n1. Demo directory: ${USERS} users with managers, ${GROUPS} groups (nested), through POST /directory/import`);
     const report = await api('POST', '/directory/import', demoDirectory());
-    say(`   users ${report.users.created} created, groups ${report.groups.created} created, memberships ${report.memberships.created} added, ${report.errors.length} errors`);
+    say(
+      `   users ${report.users.created} created, groups ${report.groups.created} created, memberships ${report.memberships.created} added, ${report.errors.length} errors`,
+    );
 
     say(`2. App "Demo target" from the generic SCIM template → ${target.baseUrl}`);
     const app = await api('POST', '/apps', {
       name: 'Demo target',
       template: 'generic-scim',
       target: { url: target.baseUrl, token: target.token },
-      settings: { allowInsecureLoopback: true, notificationEmail: null, rateLimit: { requestsPerSecond: 1000, concurrency: 16 } },
+      settings: {
+        allowInsecureLoopback: true,
+        notificationEmail: null,
+        rateLimit: { requestsPerSecond: 1000, concurrency: 16 },
+      },
     });
     const connection = await api('POST', `/apps/${app.id}/test-connection`);
-    say(`   app id ${app.id}; test connection: ${connection.ok ? 'ok' : `${connection.reason} — ${connection.message}`}`);
+    say(
+      `   app id ${app.id}; test connection: ${connection.ok ? 'ok' : `${connection.reason} — ${connection.message}`}`,
+    );
 
     say('3. Assign the group "All staff" (every department through nesting)');
     await api('POST', `/apps/${app.id}/assignments`, { principalId: groupId(1) });
@@ -144,9 +194,11 @@ async function main(): Promise<void> {
     for (;;) {
       const provisioning = await api('GET', `/apps/${app.id}/provisioning`);
       status = provisioning.status;
-      if (status?.cycle && status.cycle.total > 0) show(status.cycle.processed, status.cycle.total, status.cycle.etaSeconds);
+      if (status?.cycle && status.cycle.total > 0)
+        show(status.cycle.processed, status.cycle.total, status.cycle.etaSeconds);
       if (status?.lastCycle) break;
-      if (Date.now() - cycleStarted > CYCLE_TIMEOUT_MS) throw new Error('the initial cycle did not finish within 5 minutes');
+      if (Date.now() - cycleStarted > CYCLE_TIMEOUT_MS)
+        throw new Error('the initial cycle did not finish within 5 minutes');
       await new Promise((r) => setTimeout(r, 250));
     }
     const last = status.lastCycle;
@@ -155,16 +207,24 @@ async function main(): Promise<void> {
     const seconds = (Date.now() - cycleStarted) / 1000;
     const counts = last.counts;
     say(`\nInitial cycle ${last.status} in ${seconds.toFixed(1)} s`);
-    say(`   created ${counts.created}, updated ${counts.updated}, skipped ${counts.skipped}, failed ${counts.failed}, escrowed ${counts.escrowed}`);
+    say(
+      `   created ${counts.created}, updated ${counts.updated}, skipped ${counts.skipped}, failed ${counts.failed}, escrowed ${counts.escrowed}`,
+    );
     const stats = target.stats();
-    say(`   target now holds ${target.users().length} users and ${target.groups().length} groups (${stats.requests} SCIM requests)`);
+    say(
+      `   target now holds ${target.users().length} users and ${target.groups().length} groups (${stats.requests} SCIM requests)`,
+    );
     say(`   job state: ${status.state}; next cycle at ${status.nextCycleAt ?? '—'}`);
     if (last.status !== 'succeeded') throw new Error(`the initial cycle failed: ${last.failure?.message ?? 'unknown'}`);
 
     const auth = `-H "Authorization: Bearer ${ferry.apiKey}"`;
     say('\nTry next (with --keep-running):');
-    say(`   curl ${auth} -X PATCH -H "Content-Type: application/json" -d '{"department":"Research"}' ${ferry.url}/api/v1/directory/users/${userId(42)}`);
-    say(`   curl ${auth} -X POST -H "Content-Type: application/json" -d '{"objectId":"${userId(42)}"}' ${ferry.url}/api/v1/apps/${app.id}/provision-on-demand`);
+    say(
+      `   curl ${auth} -X PATCH -H "Content-Type: application/json" -d '{"department":"Research"}' ${ferry.url}/api/v1/directory/users/${userId(42)}`,
+    );
+    say(
+      `   curl ${auth} -X POST -H "Content-Type: application/json" -d '{"objectId":"${userId(42)}"}' ${ferry.url}/api/v1/apps/${app.id}/provision-on-demand`,
+    );
     say(`   curl ${auth} -H "Accept: text/csv" "${ferry.url}/api/v1/apps/${app.id}/logs?action=Create&limit=10"`);
     say(`   curl ${auth} ${ferry.url}/api/v1/apps/${app.id}/provisioning`);
     say(`   API docs: ${ferry.url}/docs`);

@@ -102,7 +102,11 @@ interface TemporalServer {
   stop(): Promise<void>;
 }
 
-async function startTemporal(env: FerryEnv, options: StartOptions, print: (l: string) => void): Promise<TemporalServer> {
+async function startTemporal(
+  env: FerryEnv,
+  options: StartOptions,
+  print: (l: string) => void,
+): Promise<TemporalServer> {
   if (env.temporal.address) return { mode: 'address', address: env.temporal.address, stop: async () => {} };
   const cli = options.skipTemporalCli ? null : onPath('temporal');
   if (cli) {
@@ -148,7 +152,12 @@ async function startTemporal(env: FerryEnv, options: StartOptions, print: (l: st
   return { mode: 'test-service', address: service.address, stop: () => service.close() };
 }
 
-const TEMPORAL_LEVEL: Record<LogLevel, TemporalLogLevel> = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
+const TEMPORAL_LEVEL: Record<LogLevel, TemporalLogLevel> = {
+  debug: 'DEBUG',
+  info: 'INFO',
+  warn: 'WARN',
+  error: 'ERROR',
+};
 
 /** The Temporal SDK logs (worker state, bundling) at Ferry's level; only possible before the first worker. */
 function installTemporalLogger(level: LogLevel): void {
@@ -177,7 +186,9 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
     const kept = keptSecret(path.join(env.dataDir, 'encryption-key'), generateEncryptionKey);
     encryptionKey = kept.value;
     if (kept.generated) {
-      print(`Generated the secret-encryption key in ${path.join(env.dataDir, 'encryption-key')} — back it up: app secrets cannot be read without it.`);
+      print(
+        `Generated the secret-encryption key in ${path.join(env.dataDir, 'encryption-key')} — back it up: app secrets cannot be read without it.`,
+      );
     }
   }
 
@@ -246,9 +257,17 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
     print(`Ferry API   ${server.url}/api/v1`);
     print(`API docs    ${server.url}/docs   (OpenAPI: ${server.url}/openapi.json)`);
     print(`Health      ${server.url}/healthz`);
-    print(`Database    ${env.databaseUrl ? 'Postgres (DATABASE_URL)' : options.inMemoryDatabase ? 'PGlite in memory' : `PGlite in ${path.join(env.dataDir, 'db')}`}`);
+    print(
+      `Database    ${env.databaseUrl ? 'Postgres (DATABASE_URL)' : options.inMemoryDatabase ? 'PGlite in memory' : `PGlite in ${path.join(env.dataDir, 'db')}`}`,
+    );
     print(`Temporal    ${temporal.address} (${temporal.mode})`);
-    return { url: server.url, apiKey: apiKeys[0], store, temporal: { mode: temporal.mode, address: temporal.address }, close };
+    return {
+      url: server.url,
+      apiKey: apiKeys[0],
+      store,
+      temporal: { mode: temporal.mode, address: temporal.address },
+      close,
+    };
   } catch (error) {
     await close();
     throw error;

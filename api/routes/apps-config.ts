@@ -159,7 +159,8 @@ function checkUrl(url: string, allowInsecureLoopback: boolean, path: string, iss
   }
   if (parsed.protocol === 'https:') return;
   if (parsed.protocol === 'http:' && isLoopback(parsed.hostname)) {
-    if (!allowInsecureLoopback) issues.push({ path, message: 'plain http needs settings.allowInsecureLoopback (loopback targets only)' });
+    if (!allowInsecureLoopback)
+      issues.push({ path, message: 'plain http needs settings.allowInsecureLoopback (loopback targets only)' });
     return;
   }
   issues.push({ path, message: 'must be an https URL' });
@@ -202,7 +203,8 @@ export function applyAppChanges(
   if (s.cycleIntervalMinutes !== undefined) next.cycleIntervalMinutes = s.cycleIntervalMinutes;
   if (s.deletionThreshold !== undefined) next.deletionThreshold = s.deletionThreshold;
   if (s.profile !== undefined) next.compatibilityProfile = s.profile;
-  if (s.rateLimit !== undefined) next.rateLimit = { ...next.rateLimit, ...s.rateLimit } as StoredConfiguration['rateLimit'];
+  if (s.rateLimit !== undefined)
+    next.rateLimit = { ...next.rateLimit, ...s.rateLimit } as StoredConfiguration['rateLimit'];
   if (s.allowInsecureLoopback !== undefined) next.allowInsecureLoopback = s.allowInsecureLoopback;
   const objectTypes = next.objectTypes as Record<string, Record<string, unknown> | undefined>;
   for (const key of ['mappings', 'scopingFilters'] as const) {
@@ -236,7 +238,12 @@ export function applyAppChanges(
   const storedAuth: StoredConfiguration['auth'] =
     auth.type === 'bearer'
       ? { type: 'bearer' }
-      : { type: 'oauth2', tokenUrl: auth.tokenUrl, clientId: auth.clientId, ...(auth.scope ? { scope: auth.scope } : {}) };
+      : {
+          type: 'oauth2',
+          tokenUrl: auth.tokenUrl,
+          clientId: auth.clientId,
+          ...(auth.scope ? { scope: auth.scope } : {}),
+        };
   return {
     configuration: { ...config, auth: storedAuth, ...(insecure ? { allowInsecureLoopback: true } : {}) },
     secrets,
@@ -253,7 +260,9 @@ export function templateConfiguration(template: AppTemplate, name: string, url: 
 export function appView(app: AppRecord) {
   const config = app.configuration as Partial<StoredConfiguration>;
   const auth = config.auth ?? { type: 'bearer' as const };
-  const objectTypes = (config.objectTypes ?? {}) as Partial<Record<'user' | 'group', { mappings?: unknown[]; scopingFilters?: unknown[] }>>;
+  const objectTypes = (config.objectTypes ?? {}) as Partial<
+    Record<'user' | 'group', { mappings?: unknown[]; scopingFilters?: unknown[] }>
+  >;
   const perType = (key: 'mappings' | 'scopingFilters') => ({
     user: objectTypes.user?.[key] ?? [],
     ...(objectTypes.group ? { group: objectTypes.group[key] ?? [] } : {}),

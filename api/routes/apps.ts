@@ -59,7 +59,10 @@ const testConnectionSchema = z
     reason: z
       .string()
       .optional()
-      .openapi({ description: 'dns, refused, tls, timeout, network, insecure, unauthorized, forbidden, notFound, notScim, unavailable, unexpected' }),
+      .openapi({
+        description:
+          'dns, refused, tls, timeout, network, insecure, unauthorized, forbidden, notFound, notScim, unavailable, unexpected',
+      }),
     message: z.string().optional(),
   })
   .openapi('TestConnectionResult');
@@ -118,7 +121,10 @@ export function appsRouter({ store, provisioning, createScimClient: factory = cr
       tags: [TAG],
       summary: 'List apps',
       request: { query: pageQuerySchema },
-      responses: { 200: jsonContent(pageSchema(appViewSchema, 'AppPage'), 'A page of apps'), ...errorResponses(400, 401, 429) },
+      responses: {
+        200: jsonContent(pageSchema(appViewSchema, 'AppPage'), 'A page of apps'),
+        ...errorResponses(400, 401, 429),
+      },
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid('query');
@@ -148,7 +154,10 @@ export function appsRouter({ store, provisioning, createScimClient: factory = cr
       description:
         'Fields given replace the current ones (`settings` field by field). A new `target.token` replaces the stored token. Changing `mappings`, `scopingFilters` or `settings.scope` signals `configChanged` to a running job: its next cycle is initial.',
       request: { params: idParams, body: jsonBody(appPatchSchema) },
-      responses: { 200: jsonContent(appViewSchema, 'The changed app'), ...errorResponses(400, 401, 404, 413, 429, 503) },
+      responses: {
+        200: jsonContent(appViewSchema, 'The changed app'),
+        ...errorResponses(400, 401, 404, 413, 429, 503),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

@@ -28,7 +28,9 @@ const newAssignmentSchema = z
       .min(1)
       .max(200)
       .optional()
-      .openapi({ description: `Default ${DEFAULT_ROLE}. \`msiam_access\` (Default Access) does not put the principal in scope.` }),
+      .openapi({
+        description: `Default ${DEFAULT_ROLE}. \`msiam_access\` (Default Access) does not put the principal in scope.`,
+      }),
   })
   .strict()
   .openapi('NewAssignment');
@@ -37,10 +39,15 @@ const principalParams = idParams.extend({
   principalId: idSchema.openapi({ param: { name: 'principalId', in: 'path' } }),
 });
 const roleQuery = z.object({
-  role: z.string().min(1).max(200).optional().openapi({
-    param: { name: 'role', in: 'query' },
-    description: 'Remove only this role (default: every role of the principal)',
-  }),
+  role: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({
+      param: { name: 'role', in: 'query' },
+      description: 'Remove only this role (default: every role of the principal)',
+    }),
 });
 const cursorShape = z.tuple([z.string(), z.string()]);
 
@@ -57,7 +64,8 @@ export function assignmentsRouter({ store }: { store: Store }) {
       path: '/apps/{id}/assignments',
       tags: [TAG],
       summary: 'Assign a user or group to the app',
-      description: 'Members of an assigned group (nested included) are in scope. Idempotent: 200 when the assignment existed.',
+      description:
+        'Members of an assigned group (nested included) are in scope. Idempotent: 200 when the assignment existed.',
       request: { params: idParams, body: jsonBody(newAssignmentSchema) },
       responses: {
         201: jsonContent(assignmentSchema, 'Assigned'),
@@ -99,7 +107,10 @@ export function assignmentsRouter({ store }: { store: Store }) {
       const rest = after
         ? all.filter((a) => a.principalId > after[0] || (a.principalId === after[0] && a.role > after[1]))
         : all;
-      return c.json(toPage(rest.slice(0, limit + 1), limit, (a) => [a.principalId, a.role]), 200);
+      return c.json(
+        toPage(rest.slice(0, limit + 1), limit, (a) => [a.principalId, a.role]),
+        200,
+      );
     },
   );
 

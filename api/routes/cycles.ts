@@ -36,7 +36,10 @@ export function cyclesRouter({ store }: { store: Store }) {
       tags: ['provisioning'],
       summary: "The app's cycles, newest first",
       request: { params: idParams, query: pageQuerySchema },
-      responses: { 200: jsonContent(pageSchema(cycleSchema, 'CyclePage'), 'A page of cycles'), ...errorResponses(400, 401, 404, 429) },
+      responses: {
+        200: jsonContent(pageSchema(cycleSchema, 'CyclePage'), 'A page of cycles'),
+        ...errorResponses(400, 401, 404, 429),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

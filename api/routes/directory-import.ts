@@ -51,12 +51,16 @@ const jsonImportSchema = z
       .array(z.unknown())
       .max(MAX_ROWS)
       .optional()
-      .openapi({ description: '`{ groupId, memberId }`; groupId may be a group displayName, memberId a userPrincipalName' }),
+      .openapi({
+        description: '`{ groupId, memberId }`; groupId may be a group displayName, memberId a userPrincipalName',
+      }),
   })
   .strict()
   .openapi('DirectoryImport');
 
-const membershipRowSchema = z.object({ groupId: z.string().trim().min(1), memberId: z.string().trim().min(1) }).strict();
+const membershipRowSchema = z
+  .object({ groupId: z.string().trim().min(1), memberId: z.string().trim().min(1) })
+  .strict();
 
 const countsSchema = z.object({
   received: z.number().int(),
@@ -106,8 +110,13 @@ function csvUser(cells: Record<string, string>): Record<string, unknown> {
     if (name === '') continue;
     if (name === 'id' || USER_COLUMNS.has(name)) {
       if (value === '') continue;
-      if (name === 'accountEnabled') out[name] = /^(true|1|yes)$/i.test(value) ? true : /^(false|0|no)$/i.test(value) ? false : value;
-      else if (name === 'businessPhones') out[name] = value.split(';').map((p) => p.trim()).filter(Boolean);
+      if (name === 'accountEnabled')
+        out[name] = /^(true|1|yes)$/i.test(value) ? true : /^(false|0|no)$/i.test(value) ? false : value;
+      else if (name === 'businessPhones')
+        out[name] = value
+          .split(';')
+          .map((p) => p.trim())
+          .filter(Boolean);
       else out[name] = value;
     } else if (value !== '') extensions[name] = value;
   }
@@ -149,11 +158,16 @@ export function directoryImportRouter({ store }: { store: Store }) {
           required: true,
           content: {
             'application/json': { schema: jsonImportSchema },
-            'text/csv': { schema: z.string().openapi({ example: 'userPrincipalName,displayName\nada@contoso.com,Ada' }) },
+            'text/csv': {
+              schema: z.string().openapi({ example: 'userPrincipalName,displayName\nada@contoso.com,Ada' }),
+            },
           },
         },
       },
-      responses: { 200: jsonContent(reportSchema, 'What was imported and what was not'), ...errorResponses(400, 401, 413, 415, 429) },
+      responses: {
+        200: jsonContent(reportSchema, 'What was imported and what was not'),
+        ...errorResponses(400, 401, 413, 415, 429),
+      },
     }),
     async (c) => {
       const contentType = (c.req.header('content-type') ?? '').toLowerCase();
@@ -174,11 +188,14 @@ export function directoryImportRouter({ store }: { store: Store }) {
           }
           throw error;
         }
-        if (parsed.rows.length > MAX_ROWS) throw new ApiError('validation_failed', `At most ${MAX_ROWS} rows per import`);
-        const toValue = type === 'users' ? csvUser : type === 'groups' ? csvGroup : (cells: Record<string, string>) => cells;
+        if (parsed.rows.length > MAX_ROWS)
+          throw new ApiError('validation_failed', `At most ${MAX_ROWS} rows per import`);
+        const toValue =
+          type === 'users' ? csvUser : type === 'groups' ? csvGroup : (cells: Record<string, string>) => cells;
         const rows: Row[] = [];
         for (const r of parsed.rows) {
-          if (r.extra) errors.push({ section: type, row: r.line, field: '(row)', message: 'more cells than header columns' });
+          if (r.extra)
+            errors.push({ section: type, row: r.line, field: '(row)', message: 'more cells than header columns' });
           else rows.push({ row: r.line, value: toValue(r.cells) });
         }
         if (type === 'users') users = rows;
@@ -313,7 +330,12 @@ class DirectoryImporter {
     const known = (id: string) => ids.has(id) || seenIds.has(id);
     const writable = accepted.filter(({ row, input }) => {
       if (input.managerId && (!known(input.managerId) || input.managerId === input.id)) {
-        this.fail('users', row, 'managerId', input.managerId === input.id ? 'a user cannot be their own manager' : `no user ${input.managerId}`);
+        this.fail(
+          'users',
+          row,
+          'managerId',
+          input.managerId === input.id ? 'a user cannot be their own manager' : `no user ${input.managerId}`,
+        );
         return false;
       }
       return true;
@@ -372,8 +394,7 @@ class DirectoryImporter {
     const groupNames = uniqueNames(groupsById);
     const userIds = this.userIds!;
     const userByName = this.userIdByName!;
-    const resolveGroup = (ref: string): string | null =>
-      groupsById.has(ref) ? ref : (groupNames.get(ref) ?? null);
+    const resolveGroup = (ref: string): string | null => (groupsById.has(ref) ? ref : (groupNames.get(ref) ?? null));
     const items: Membership[] = [];
     for (const { row, value } of rows) {
       const parsed = membershipRowSchema.safeParse(value);

@@ -109,7 +109,8 @@ export function directoryRouter({ store }: { store: Store }) {
   const router = createRouter();
   const dir = store.directory;
 
-  const missing = (kind: Kind, id: string) => new ApiError('not_found', `${kind === 'user' ? 'User' : 'Group'} ${id} not found`);
+  const missing = (kind: Kind, id: string) =>
+    new ApiError('not_found', `${kind === 'user' ? 'User' : 'Group'} ${id} not found`);
 
   const checkManager = async (managerId: string | null | undefined, selfId?: string) => {
     if (managerId === undefined || managerId === null) return;
@@ -150,11 +151,17 @@ export function directoryRouter({ store }: { store: Store }) {
       summary: 'List users',
       description: 'Ordered by id; pass `nextCursor` back as `cursor` for the next page.',
       request: { query: listQuery },
-      responses: { 200: jsonContent(pageSchema(userSchema, 'UserPage'), 'A page of users'), ...errorResponses(400, 401, 429) },
+      responses: {
+        200: jsonContent(pageSchema(userSchema, 'UserPage'), 'A page of users'),
+        ...errorResponses(400, 401, 429),
+      },
     }),
     async (c) => {
       const { limit, cursor, deleted } = c.req.valid('query');
-      return c.json(await dir.listUsers({ limit, cursor: storeCursor(cursor, 'id'), deleted: deleted as DeletedFilter }), 200);
+      return c.json(
+        await dir.listUsers({ limit, cursor: storeCursor(cursor, 'id'), deleted: deleted as DeletedFilter }),
+        200,
+      );
     },
   );
 
@@ -264,7 +271,10 @@ export function directoryRouter({ store }: { store: Store }) {
     }),
     async (c) => {
       const { limit, cursor, deleted } = c.req.valid('query');
-      return c.json(await dir.listGroups({ limit, cursor: storeCursor(cursor, 'id'), deleted: deleted as DeletedFilter }), 200);
+      return c.json(
+        await dir.listGroups({ limit, cursor: storeCursor(cursor, 'id'), deleted: deleted as DeletedFilter }),
+        200,
+      );
     },
   );
 
@@ -307,7 +317,8 @@ export function directoryRouter({ store }: { store: Store }) {
       path: '/directory/groups/{id}',
       tags: [TAG],
       summary: 'Delete a group',
-      description: 'Soft delete by default (restorable); `?permanent=true` removes it with its memberships and assignments.',
+      description:
+        'Soft delete by default (restorable); `?permanent=true` removes it with its memberships and assignments.',
       request: { params: idParams, query: deleteQuery },
       responses: {
         200: jsonContent(groupSchema, 'Soft-deleted'),
@@ -405,7 +416,8 @@ export function directoryRouter({ store }: { store: Store }) {
     async (c) => {
       const { id, memberId } = c.req.valid('param');
       if (!(await dir.getGroup(id))) throw missing('group', id);
-      if (!(await dir.removeMember(id, memberId))) throw new ApiError('not_found', `${memberId} is not a member of ${id}`);
+      if (!(await dir.removeMember(id, memberId)))
+        throw new ApiError('not_found', `${memberId} is not a member of ${id}`);
       return c.body(null, 204);
     },
   );

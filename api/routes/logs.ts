@@ -18,14 +18,26 @@ const CSV_PAGE = 1000;
 const listOf = <T extends readonly [string, ...string[]]>(values: T, name: string) =>
   z
     .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(values)).min(1))
     .optional()
     .openapi({ param: { name, in: 'query' }, description: `One or more of ${values.join(', ')}, comma-separated` });
 
 const logsQuery = pageQuerySchema.extend({
-  cycleId: z.string().min(1).max(200).optional().openapi({ param: { name: 'cycleId', in: 'query' } }),
-  objectId: idSchema.optional().openapi({ param: { name: 'objectId', in: 'query' }, description: 'Source or target id' }),
+  cycleId: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'cycleId', in: 'query' } }),
+  objectId: idSchema
+    .optional()
+    .openapi({ param: { name: 'objectId', in: 'query' }, description: 'Source or target id' }),
   action: listOf(ACTIONS, 'action'),
   status: listOf(STATUSES, 'status'),
   since: z.iso
@@ -103,9 +115,13 @@ export function logsRouter({ store }: { store: Store }) {
         ...(q.since !== undefined ? { since: q.since } : {}),
         ...(q.until !== undefined ? { until: q.until } : {}),
       };
-      const wantsCsv = q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/i.test(c.req.header('accept') ?? ''));
+      const wantsCsv =
+        q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/i.test(c.req.header('accept') ?? ''));
       if (!wantsCsv) {
-        return c.json(await store.logs.query({ ...filter, limit: q.limit, cursor: storeCursor(q.cursor, 'timeAndId') }), 200);
+        return c.json(
+          await store.logs.query({ ...filter, limit: q.limit, cursor: storeCursor(q.cursor, 'timeAndId') }),
+          200,
+        );
       }
       const encoder = new TextEncoder();
       let cursor: string | null = null;

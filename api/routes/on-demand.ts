@@ -47,7 +47,12 @@ export function onDemandRouter({ store, provisioning, timeoutMs }: OnDemandRoute
         'Runs test connection, import, scoping, matching and the action for one object (a group with its members) and answers with each step. Needs a running job (409 otherwise). Never races a cycle on the same object.',
       request: {
         params: idParams,
-        body: jsonBody(z.object({ objectId: idSchema.openapi({ description: 'A user or group id' }) }).strict().openapi('OnDemandRequest')),
+        body: jsonBody(
+          z
+            .object({ objectId: idSchema.openapi({ description: 'A user or group id' }) })
+            .strict()
+            .openapi('OnDemandRequest'),
+        ),
       },
       responses: {
         200: jsonContent(reportSchema, 'The step report'),

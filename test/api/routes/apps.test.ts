@@ -30,14 +30,24 @@ describe('gallery', () => {
     const res = await req('/gallery', send('GET'));
     expect(res.status).toBe(200);
     const body = await read(res);
-    expect(body.items.map((t: { id: string }) => t.id).sort()).toEqual(['generic-scim', 'grouptalk', 'ipass-smartconnect', 'mediusflow']);
-    expect(body.items.find((t: { id: string }) => t.id === 'grouptalk').objectTypes.user.mappings.length).toBeGreaterThan(3);
+    expect(body.items.map((t: { id: string }) => t.id).sort()).toEqual([
+      'generic-scim',
+      'grouptalk',
+      'ipass-smartconnect',
+      'mediusflow',
+    ]);
+    expect(
+      body.items.find((t: { id: string }) => t.id === 'grouptalk').objectTypes.user.mappings.length,
+    ).toBeGreaterThan(3);
   });
 });
 
 describe('apps', () => {
   it('creates an app from a template and never returns the token', async () => {
-    const res = await req('/apps', send('POST', newApp({ settings: { cycleIntervalMinutes: 30, notificationEmail: 'it@contoso.com' } })));
+    const res = await req(
+      '/apps',
+      send('POST', newApp({ settings: { cycleIntervalMinutes: 30, notificationEmail: 'it@contoso.com' } })),
+    );
     expect(res.status).toBe(201);
     const text = await res.text();
     expect(text).not.toContain(TOKEN);
@@ -56,7 +66,9 @@ describe('apps', () => {
 
   it('keeps the token encrypted at rest', async () => {
     const app = await read(await req('/apps', send('POST', newApp({ name: 'Encrypted' }))));
-    const rows = (await ctx.store.db.execute(sql`select * from apps where id = ${app.id}`)) as unknown as { rows: unknown[] };
+    const rows = (await ctx.store.db.execute(sql`select * from apps where id = ${app.id}`)) as unknown as {
+      rows: unknown[];
+    };
     expect(JSON.stringify(rows.rows)).not.toContain(TOKEN);
     expect(await ctx.store.apps.getSecrets(app.id)).toEqual({ token: TOKEN });
   });
@@ -64,7 +76,14 @@ describe('apps', () => {
   it('names the path of an invalid mapping expression and of a bad setting', async () => {
     const res = await req(
       '/apps',
-      send('POST', newApp({ mappings: { user: [{ target: 'userName', type: 'expression', expression: 'Foo([x]', matchingPrecedence: 1 }] } })),
+      send(
+        'POST',
+        newApp({
+          mappings: {
+            user: [{ target: 'userName', type: 'expression', expression: 'Foo([x]', matchingPrecedence: 1 }],
+          },
+        }),
+      ),
     );
     expect(res.status).toBe(400);
     const error = (await read(res)).error;
@@ -77,26 +96,58 @@ describe('apps', () => {
   it('refuses a matching attribute the target cannot filter on', async () => {
     const res = await req(
       '/apps',
-      send('POST', newApp({ mappings: { user: [{ target: 'userName', type: 'direct', source: 'userPrincipalName' }, { target: 'displayName', type: 'direct', source: 'displayName', matchingPrecedence: 1 }] } })),
+      send(
+        'POST',
+        newApp({
+          mappings: {
+            user: [
+              { target: 'userName', type: 'direct', source: 'userPrincipalName' },
+              { target: 'displayName', type: 'direct', source: 'displayName', matchingPrecedence: 1 },
+            ],
+          },
+        }),
+      ),
     );
     expect(res.status).toBe(400);
-    expect((await read(res)).error.details.map((d: { path: string }) => d.path)).toContain('mappings.user[1].matchingPrecedence');
+    expect((await read(res)).error.details.map((d: { path: string }) => d.path)).toContain(
+      'mappings.user[1].matchingPrecedence',
+    );
   });
 
   it('accepts plain http only for loopback with allowInsecureLoopback', async () => {
-    const plain = await req('/apps', send('POST', newApp({ target: { url: 'http://scim.example.com/scim', token: TOKEN } })));
+    const plain = await req(
+      '/apps',
+      send('POST', newApp({ target: { url: 'http://scim.example.com/scim', token: TOKEN } })),
+    );
     expect((await read(plain)).error.details[0]).toMatchObject({ path: 'target.url' });
     const loopback = await req('/apps', send('POST', newApp({ target: { url: target.baseUrl, token: TOKEN } })));
     expect((await read(loopback)).error.details[0]).toMatchObject({ path: 'target.url' });
-    const allowed = await req('/apps', send('POST', newApp({ target: { url: target.baseUrl, token: TOKEN }, settings: { allowInsecureLoopback: true } })));
+    const allowed = await req(
+      '/apps',
+      send(
+        'POST',
+        newApp({ target: { url: target.baseUrl, token: TOKEN }, settings: { allowInsecureLoopback: true } }),
+      ),
+    );
     expect(allowed.status).toBe(201);
   });
 
   it('refuses an unknown template, a target with both token and oauth, and unknown fields', async () => {
-    expect((await read(await req('/apps', send('POST', newApp({ template: 'nope' }))))).error.details[0].path).toBe('template');
+    expect((await read(await req('/apps', send('POST', newApp({ template: 'nope' }))))).error.details[0].path).toBe(
+      'template',
+    );
     const both = await req(
       '/apps',
-      send('POST', newApp({ target: { url: 'https://x.example', token: 't', oauth: { tokenUrl: 'https://x.example/t', clientId: 'c', clientSecret: 's' } } })),
+      send(
+        'POST',
+        newApp({
+          target: {
+            url: 'https://x.example',
+            token: 't',
+            oauth: { tokenUrl: 'https://x.example/t', clientId: 'c', clientSecret: 's' },
+          },
+        }),
+      ),
     );
     expect(both.status).toBe(400);
     expect((await req('/apps', send('POST', newApp({ colour: 'blue' })))).status).toBe(400);
@@ -105,12 +156,26 @@ describe('apps', () => {
   it('stores OAuth client credentials with the secret hidden', async () => {
     const res = await req(
       '/apps',
-      send('POST', newApp({ name: 'OAuth app', target: { url: 'https://x.example/scim', oauth: { tokenUrl: 'https://x.example/token', clientId: 'ferry', clientSecret: 'cs_very_secret_1234' } } })),
+      send(
+        'POST',
+        newApp({
+          name: 'OAuth app',
+          target: {
+            url: 'https://x.example/scim',
+            oauth: { tokenUrl: 'https://x.example/token', clientId: 'ferry', clientSecret: 'cs_very_secret_1234' },
+          },
+        }),
+      ),
     );
     expect(res.status).toBe(201);
     const text = await res.text();
     expect(text).not.toContain('cs_very_secret_1234');
-    expect(JSON.parse(text).target).toMatchObject({ auth: 'oauth2', hasClientSecret: true, hasToken: false, oauth: { clientId: 'ferry' } });
+    expect(JSON.parse(text).target).toMatchObject({
+      auth: 'oauth2',
+      hasClientSecret: true,
+      hasToken: false,
+      oauth: { clientId: 'ferry' },
+    });
   });
 
   it('signals configChanged when mappings change, not when only the name changes', async () => {
@@ -137,7 +202,19 @@ describe('apps', () => {
   });
 
   it('tests the connection with the stored credentials', async () => {
-    const app = await read(await req('/apps', send('POST', newApp({ name: 'Live', target: { url: target.baseUrl, token: TOKEN }, settings: { allowInsecureLoopback: true } }))));
+    const app = await read(
+      await req(
+        '/apps',
+        send(
+          'POST',
+          newApp({
+            name: 'Live',
+            target: { url: target.baseUrl, token: TOKEN },
+            settings: { allowInsecureLoopback: true },
+          }),
+        ),
+      ),
+    );
     const ok = await req(`/apps/${app.id}/test-connection`, send('POST'));
     expect(await read(ok)).toEqual({ ok: true });
     await req(`/apps/${app.id}`, send('PATCH', { target: { token: 'tok_wrong_0000000000' } }));
@@ -160,6 +237,7 @@ describe('apps', () => {
   it('logs no secret while doing all this', () => {
     const all = ctx.lines.join('\n');
     expect(all.length).toBeGreaterThan(0);
-    for (const secret of [TOKEN, 'cs_very_secret_1234', 'tok_rotated_0123456789', 'tok_wrong_0000000000']) expect(all).not.toContain(secret);
+    for (const secret of [TOKEN, 'cs_very_secret_1234', 'tok_rotated_0123456789', 'tok_wrong_0000000000'])
+      expect(all).not.toContain(secret);
   });
 });

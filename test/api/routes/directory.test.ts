@@ -13,7 +13,10 @@ const req = (path: string, init?: RequestInit) => ctx.app.request(`/api/v1${path
 
 describe('directory users', () => {
   it('creates, reads, patches a user and keeps what was not patched', async () => {
-    const created = await req('/directory/users', send('POST', { userPrincipalName: 'ada@contoso.com', department: 'Sales' }));
+    const created = await req(
+      '/directory/users',
+      send('POST', { userPrincipalName: 'ada@contoso.com', department: 'Sales' }),
+    );
     expect(created.status).toBe(201);
     const user = await read(created);
     expect(user.accountEnabled).toBe(true);
@@ -45,13 +48,18 @@ describe('directory users', () => {
   });
 
   it('rejects a manager that does not exist', async () => {
-    const res = await req('/directory/users', send('POST', { userPrincipalName: 'm@contoso.com', managerId: 'nobody' }));
+    const res = await req(
+      '/directory/users',
+      send('POST', { userPrincipalName: 'm@contoso.com', managerId: 'nobody' }),
+    );
     expect(res.status).toBe(400);
     expect((await read(res)).error.details[0].path).toBe('managerId');
   });
 
   it('soft-deletes into the recycle bin, restores, and deletes permanently', async () => {
-    const user = await read(await req('/directory/users', send('POST', { id: 'u-del', userPrincipalName: 'del@contoso.com' })));
+    const user = await read(
+      await req('/directory/users', send('POST', { id: 'u-del', userPrincipalName: 'del@contoso.com' })),
+    );
     const soft = await req(`/directory/users/${user.id}`, send('DELETE'));
     expect(soft.status).toBe(200);
     expect((await read(soft)).deletedDateTime).not.toBeNull();
@@ -67,7 +75,8 @@ describe('directory users', () => {
   });
 
   it('pages through users with the cursor, each user once', async () => {
-    for (let i = 0; i < 5; i++) await req('/directory/users', send('POST', { id: `page-${i}`, userPrincipalName: `page${i}@contoso.com` }));
+    for (let i = 0; i < 5; i++)
+      await req('/directory/users', send('POST', { id: `page-${i}`, userPrincipalName: `page${i}@contoso.com` }));
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -114,7 +123,9 @@ describe('directory groups and members', () => {
 
   it('patches, soft-deletes, restores and permanently deletes a group', async () => {
     await req('/directory/groups', send('POST', { id: 'g-life', displayName: 'Life' }));
-    expect(await read(await req('/directory/groups/g-life', send('PATCH', { description: 'd' })))).toMatchObject({ description: 'd' });
+    expect(await read(await req('/directory/groups/g-life', send('PATCH', { description: 'd' })))).toMatchObject({
+      description: 'd',
+    });
     expect((await read(await req('/directory/groups/g-life', send('DELETE')))).deletedDateTime).not.toBeNull();
     expect((await read(await req('/directory/groups/g-life/restore', send('POST')))).deletedDateTime).toBeNull();
     expect((await req('/directory/groups/g-life?permanent=true', send('DELETE'))).status).toBe(204);
@@ -146,8 +157,16 @@ describe('directory import', () => {
     expect(report.users).toEqual({ received: 5, created: 2, updated: 0, failed: 3 });
     expect(report.groups).toMatchObject({ received: 2, created: 1, failed: 1 });
     expect(report.memberships).toMatchObject({ received: 2, created: 1, failed: 1 });
-    const errorsAt = report.errors.map((e: { section: string; row: number; field: string }) => `${e.section}:${e.row}:${e.field}`);
-    expect(errorsAt).toEqual(['users:3:userPrincipalName', 'users:4:userPrincipalName', 'users:5:managerId', 'groups:2:displayName', 'memberships:2:memberId']);
+    const errorsAt = report.errors.map(
+      (e: { section: string; row: number; field: string }) => `${e.section}:${e.row}:${e.field}`,
+    );
+    expect(errorsAt).toEqual([
+      'users:3:userPrincipalName',
+      'users:4:userPrincipalName',
+      'users:5:managerId',
+      'groups:2:displayName',
+      'memberships:2:memberId',
+    ]);
     expect((await read(await req('/directory/users/imp-2', send('GET')))).managerId).toBe('imp-1');
     const members = await read(await req('/directory/groups/imp-g/members', send('GET')));
     expect(members.items.map((m: { memberId: string }) => m.memberId)).toEqual(['imp-2']);
@@ -157,7 +176,10 @@ describe('directory import', () => {
     const body = { users: [{ userPrincipalName: 'again@contoso.com', department: 'A' }] };
     expect((await read(await req('/directory/import', send('POST', body)))).users.created).toBe(1);
     const second = await read(
-      await req('/directory/import', send('POST', { users: [{ userPrincipalName: 'again@contoso.com', department: 'B' }] })),
+      await req(
+        '/directory/import',
+        send('POST', { users: [{ userPrincipalName: 'again@contoso.com', department: 'B' }] }),
+      ),
     );
     expect(second.users).toMatchObject({ created: 0, updated: 1 });
   });
@@ -179,9 +201,16 @@ describe('directory import', () => {
     expect(ok.status).toBe(200);
     const report = await read(ok);
     expect(report.users).toEqual({ received: 4, created: 2, updated: 0, failed: 2 });
-    expect(report.errors.map((e: { row: number; field: string }) => `${e.row}:${e.field}`)).toEqual(['3:userPrincipalName', '4:accountEnabled']);
+    expect(report.errors.map((e: { row: number; field: string }) => `${e.row}:${e.field}`)).toEqual([
+      '3:userPrincipalName',
+      '4:accountEnabled',
+    ]);
     const user = await read(await req('/directory/users/csv-1', send('GET')));
-    expect(user).toMatchObject({ displayName: 'Vance, Adele', businessPhones: ['+1 555', '+1 556'], extensions: { extension_costCenter: 'CC-7' } });
+    expect(user).toMatchObject({
+      displayName: 'Vance, Adele',
+      businessPhones: ['+1 555', '+1 556'],
+      extensions: { extension_costCenter: 'CC-7' },
+    });
     expect((await read(await req('/directory/users/csv-4', send('GET')))).accountEnabled).toBe(false);
   });
 

@@ -14,7 +14,9 @@ afterAll(async () => {
 describe('OpenAPI of the resource routes', () => {
   it('documents every resource route with its methods', async () => {
     const doc = await read(await ctx.app.request('/openapi.json', send('GET')));
-    const routes = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const routes = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(routes).toEqual(
       expect.arrayContaining([
         'POST /api/v1/directory/users',
@@ -34,7 +36,10 @@ describe('OpenAPI of the resource routes', () => {
         'GET /api/v1/apps/{id}/logs',
       ]),
     );
-    expect(Object.keys(doc.paths['/api/v1/apps/{id}/logs'].get.responses['200'].content)).toEqual(['application/json', 'text/csv']);
+    expect(Object.keys(doc.paths['/api/v1/apps/{id}/logs'].get.responses['200'].content)).toEqual([
+      'application/json',
+      'text/csv',
+    ]);
   });
 });
 

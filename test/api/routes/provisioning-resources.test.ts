@@ -54,7 +54,9 @@ describe('assignments', () => {
     expect(first.status).toBe(201);
     expect(await read(first)).toEqual({ appId, principalId: 'g1', principalType: 'group', role: 'User' });
     expect((await req(`/apps/${appId}/assignments`, send('POST', { principalId: 'g1' }))).status).toBe(200);
-    expect((await req(`/apps/${appId}/assignments`, send('POST', { principalId: 'u1', role: 'Admin' }))).status).toBe(201);
+    expect((await req(`/apps/${appId}/assignments`, send('POST', { principalId: 'u1', role: 'Admin' }))).status).toBe(
+      201,
+    );
     expect((await req(`/apps/${appId}/assignments`, send('POST', { principalId: 'u2' }))).status).toBe(201);
   });
 
@@ -100,7 +102,11 @@ describe('cycles and logs', () => {
     const { cycle } = await ctx.store.cycles.create({ appId, number: 1, kind: 'initial' });
     cycleId = cycle.id;
     await ctx.store.cycles.create({ appId, number: 2, kind: 'incremental' });
-    const entry = (i: number, action: ProvisioningLogEntry['action'], status: ProvisioningLogEntry['status']): ProvisioningLogEntry => ({
+    const entry = (
+      i: number,
+      action: ProvisioningLogEntry['action'],
+      status: ProvisioningLogEntry['status'],
+    ): ProvisioningLogEntry => ({
       id: logEntryId(cycleId, i),
       time: new Date(Date.UTC(2026, 0, 1, 10, i)).toISOString(),
       appId,
@@ -119,7 +125,12 @@ describe('cycles and logs', () => {
       durationMs: 5,
       onDemand: false,
     });
-    await ctx.store.logs.insert([entry(1, 'Create', 'Success'), entry(2, 'Update', 'Success'), entry(3, 'Create', 'Failure'), entry(4, 'Skip', 'Skipped')]);
+    await ctx.store.logs.insert([
+      entry(1, 'Create', 'Success'),
+      entry(2, 'Update', 'Success'),
+      entry(3, 'Create', 'Failure'),
+      entry(4, 'Skip', 'Skipped'),
+    ]);
   });
 
   it('lists cycles newest first', async () => {
@@ -137,14 +148,21 @@ describe('cycles and logs', () => {
     expect(failed.items.map((e: { sourceId: string }) => e.sourceId)).toEqual(['u4', 'u3']);
     const one = await read(await req(`/apps/${appId}/logs?objectId=t2&cycleId=${cycleId}`, send('GET')));
     expect(one.items.map((e: { sourceId: string }) => e.sourceId)).toEqual(['u2']);
-    const window = await read(await req(`/apps/${appId}/logs?since=2026-01-01T10:02:00Z&until=2026-01-01T10:04:00Z`, send('GET')));
+    const window = await read(
+      await req(`/apps/${appId}/logs?since=2026-01-01T10:02:00Z&until=2026-01-01T10:04:00Z`, send('GET')),
+    );
     expect(window.items.map((e: { sourceId: string }) => e.sourceId)).toEqual(['u3', 'u2']);
   });
 
   it('pages logs with the cursor', async () => {
     const first = await read(await req(`/apps/${appId}/logs?limit=3`, send('GET')));
     const second = await read(await req(`/apps/${appId}/logs?limit=3&cursor=${first.nextCursor}`, send('GET')));
-    expect([...first.items, ...second.items].map((e: { sourceId: string }) => e.sourceId)).toEqual(['u4', 'u3', 'u2', 'u1']);
+    expect([...first.items, ...second.items].map((e: { sourceId: string }) => e.sourceId)).toEqual([
+      'u4',
+      'u3',
+      'u2',
+      'u1',
+    ]);
   });
 
   it('exports every matching entry as CSV with Accept: text/csv, cells escaped', async () => {
