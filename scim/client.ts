@@ -214,7 +214,7 @@ interface ExchangeResult {
 
 type AttemptOutcome =
   | { kind: 'response'; status: number; body: unknown; text: string; retryAfter: string | null; contentType: string }
-  | { kind: 'network'; error: unknown };
+  | { kind: 'network'; error: unknown; unsent?: boolean };
 
 const SCIM_CONTENT_TYPE = 'application/scim+json';
 /** Failures that prove the request never reached the target's application logic. */
@@ -281,7 +281,13 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
   /** One HTTP attempt, through the rate gate; never throws for network errors. */
   async function attempt(exchange: Exchange, attemptNumber: number): Promise<AttemptOutcome> {
     const url = urlFor(exchange.path, exchange.query);
-    const authorization = await auth.authorization();
+    let authorization: string;
+    try {
+      authorization = await auth.authorization();
+    } catch (error) {
+      // The OAuth token endpoint failed: nothing was sent to the target.
+      return { kind: 'network', error, unsent: true };
+    }
     const release = await gate.acquire();
     const started = Date.now();
     const logPath = url.pathname + url.search;
@@ -341,7 +347,8 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
   }
 
   function provesUnsent(outcome: AttemptOutcome): boolean {
-    if (outcome.kind === 'network') return UNSENT_NETWORK_CODES.has(networkErrorCode(outcome.error) ?? '');
+    if (outcome.kind === 'network')
+      return outcome.unsent === true || UNSENT_NETWORK_CODES.has(networkErrorCode(outcome.error) ?? '');
     return outcome.status === 429 || outcome.status === 503;
   }
 

@@ -191,6 +191,37 @@ describe.each(setups)('SCIM validator operations: $peer, $profile profile', ({ p
   });
 });
 
+describe.each(setups)('Wire shape: $peer, $profile profile', ({ profile, start }) => {
+  it(
+    profile === 'put-only' ? 'changes resources with GET + PUT and never sends PATCH' : 'changes resources with PATCH',
+    async () => {
+      const peer = await start();
+      const client = createScimClient({
+        baseUrl: peer.baseUrl,
+        auth: { type: 'bearer', token: peer.token },
+        profile,
+        allowInsecureLoopback: true,
+      });
+      try {
+        const created = await client.create('Users', user('wire.shape'));
+        await client.patch('Users', created.id as string, [{ op: 'replace', path: 'active', value: false }]);
+        expect((await client.get('Users', created.id as string)).active).toBe(false);
+        const methods = peer.requestLog.map((entry) => entry.method);
+        if (profile === 'put-only') {
+          expect(methods).not.toContain('PATCH');
+          expect(methods).toContain('PUT');
+        } else {
+          expect(methods).toContain('PATCH');
+          expect(methods).not.toContain('PUT');
+        }
+      } finally {
+        await client.close();
+        await peer.close();
+      }
+    },
+  );
+});
+
 describe.each(setups.filter((setup) => setup.extensions))(
   'Custom extension schemas: $peer, $profile profile',
   ({ profile, start }) => {
