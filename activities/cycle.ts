@@ -6,7 +6,7 @@ import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/dele
 import { planObject } from '../engine/planning/index.ts';
 import { evaluateScope } from '../engine/scoping/index.ts';
 import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
-import { EMPTY_COUNTS, logEntryId, type LinkRecord, type Repositories, type Store, type WorkItem } from '../store/index.ts';
+import { EMPTY_COUNTS, logEntryId, type LinkRecord, type LinkUpsert, type Repositories, type Store, type WorkItem } from '../store/index.ts';
 import type { AppRuntime, AppRuntimes } from './app-runtime.ts';
 import type { CycleContexts, DirectoryContext } from './cycle-context.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -26,6 +26,8 @@ import type {
 const LOCK_TTL_MS = 5 * 60_000;
 /** Work items read per page in the references phase, which only acts on a few of them. */
 const REFERENCES_SCAN = 5000;
+/** Outcomes per write transaction while a batch is exported. */
+const FLUSH_EVERY = 100;
 
 export interface CycleServices {
   deps: ActivityDeps;
@@ -250,11 +252,20 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 
 /** Writes the outcomes of a batch in ONE transaction: links, log entries, work status. */
 export async function recordOutcomes(tx: Repositories, appId: string, cycleId: string | null, outcomes: readonly { seq: number | null; outcome: ObjectOutcome }[]): Promise<void> {
+  // Link upserts go in multi-row statements, one per set of fields written.
+  const upserts = new Map<string, LinkUpsert[]>();
+  for (const { outcome } of outcomes) {
+    if (outcome.link.kind !== 'upsert') continue;
+    const fields = Object.keys(outcome.link.link).sort().join(',');
+    const list = upserts.get(fields) ?? [];
+    list.push(outcome.link.link);
+    upserts.set(fields, list);
+  }
+  for (const list of upserts.values()) await tx.links.bulkUpsert(list);
   for (const { outcome } of outcomes) {
     const key = { appId, objectType: outcome.objectType, sourceId: outcome.objectId };
     const write = outcome.link;
-    if (write.kind === 'upsert') await tx.links.upsert(write.link);
-    else if (write.kind === 'delete') await tx.links.delete(key);
+    if (write.kind === 'delete') await tx.links.delete(key);
     else if (write.kind === 'failure') {
       await tx.links.markFailure(key, { error: write.error, errorCode: write.errorCode, nextRetryAt: write.nextRetryAt });
     }
@@ -370,11 +381,31 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
           })
         : null;
     const now = s.now();
-    const outcomes: { seq: number; outcome: ObjectOutcome }[] = [];
     let failure: CycleFailure | null = null;
+    // Outcomes are written while later objects are still being exported: each chunk of decisions
+    // commits in one transaction with its links and log entries, one chunk at a time.
+    const ready: { seq: number; outcome: ObjectOutcome }[] = [];
+    let writing: Promise<void> = Promise.resolve();
+    let writeError: unknown = null;
+    const flush = (all: boolean) => {
+      if (ready.length === 0 || (!all && ready.length < FLUSH_EVERY)) return;
+      const chunk = ready.splice(0);
+      writing = writing
+        .then(async () => {
+          if (writeError === null) await writeOutcomes(store, input.appId, input.cycleId, chunk);
+          heartbeat({ cursor: input.cursor, written: chunk.length });
+        })
+        .catch((error: unknown) => {
+          writeError ??= error;
+        });
+    };
+    const push = (seq: number, outcome: ObjectOutcome) => {
+      ready.push({ seq, outcome });
+      flush(false);
+    };
     const concurrency = s.deps.exportConcurrency ?? runtime.config.rateLimit.concurrency;
     await mapLimit(claimed, concurrency, async (item) => {
-      if (failure) return;
+      if (failure || writeError) return;
       const ctx = {
         runtime,
         directory,
@@ -395,27 +426,24 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
           const outcome = user && link ? await resolveReferences(ctx, user, link, paths) : null;
           const result = outcome ?? settled(item);
           result.workAction = item.action ?? undefined;
-          outcomes.push({ seq: item.seq, outcome: result });
+          push(item.seq, result);
         } else {
-          outcomes.push({ seq: item.seq, outcome: await provisionObject(ctx, sourceOf(item, loaded), links.get(item.objectId) ?? null) });
+          const outcome = await provisionObject(ctx, sourceOf(item, loaded), links.get(item.objectId) ?? null);
+          // Later objects of this batch (reports of this manager) resolve through the new link,
+          // which commits in the same transaction as theirs or before it.
+          if (objectType === 'user' && outcome.link.kind === 'upsert' && outcome.targetId) {
+            userLinks.set(item.objectId, provisionalLink(input.appId, item.objectId, outcome.targetId));
+          }
+          push(item.seq, outcome);
         }
       } catch (error) {
         if (error instanceof CycleStop) failure = error.failure;
         else throw error;
       }
     });
-    const written = outcomes.filter((o) => o.outcome.log.id !== '');
-    await store.transaction(async (tx) => {
-      await recordOutcomes(tx, input.appId, input.cycleId, written);
-      for (const o of outcomes.filter((x) => x.outcome.log.id === '')) {
-        await tx.cycleWork.mark(input.cycleId, [o.seq], { status: 'done', action: o.outcome.workAction ?? 'Skip', detail: null });
-      }
-      const operations = outcomes.reduce((n, o) => n + o.outcome.operations, 0);
-      if (operations > 0) {
-        const current = await tx.cycles.get(input.cycleId);
-        await tx.cycles.update(input.cycleId, { operations: (current?.operations ?? 0) + operations });
-      }
-    });
+    flush(true);
+    await writing;
+    if (writeError !== null) throw writeError;
     heartbeat({ cursor: nextCursor });
     await updateProgress(store, input.cycleId, references);
     if (failure) return { nextCursor: input.cursor, processed: 0, done: false, failure };
@@ -423,6 +451,43 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   } finally {
     await releaseClaims(store, input.appId, objectType, ids, holder);
   }
+}
+
+/** Writes a chunk of a batch's outcomes in ONE transaction (links, logs, work status, operation count). */
+async function writeOutcomes(store: Store, appId: string, cycleId: string, chunk: { seq: number; outcome: ObjectOutcome }[]): Promise<void> {
+  await store.transaction(async (tx) => {
+    await recordOutcomes(
+      tx,
+      appId,
+      cycleId,
+      chunk.filter((o) => o.outcome.log.id !== ''),
+    );
+    for (const o of chunk.filter((x) => x.outcome.log.id === '')) {
+      await tx.cycleWork.mark(cycleId, [o.seq], { status: 'done', action: o.outcome.workAction ?? 'Skip', detail: null });
+    }
+    const operations = chunk.reduce((n, o) => n + o.outcome.operations, 0);
+    if (operations > 0) {
+      const current = await tx.cycles.get(cycleId);
+      await tx.cycles.update(cycleId, { operations: (current?.operations ?? 0) + operations });
+    }
+  });
+}
+
+function provisionalLink(appId: string, sourceId: string, targetId: string): LinkRecord {
+  return {
+    appId,
+    objectType: 'user',
+    sourceId,
+    targetId,
+    exportedHash: null,
+    active: true,
+    failureCount: 0,
+    nextRetryAt: null,
+    lastError: null,
+    firstFailedAt: null,
+    lastErrorCode: null,
+    updatedAt: new Date().toISOString(),
+  };
 }
 
 /** A references item with nothing left to resolve: closes it without a log entry. */

@@ -417,9 +417,8 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
     }
 
     // Manager and other references not linked yet: the references phase sets them.
-    const unresolvedPaths = desiredUpdate.unresolvedReferences
-      .filter((r) => ctx.userLinks.get(r.sourceId) === undefined || ctx.userLinks.get(r.sourceId)?.targetId === null)
-      .map((r) => r.target);
+    // Unresolved when mapped means not sent, even if the referenced user got linked meanwhile.
+    const unresolvedPaths = desiredUpdate.unresolvedReferences.map((r) => r.target);
     if (desiredUpdate.unresolvedReferences.length > 0) {
       rec.step('referenceResolution', 'Warning', {
         unresolved: desiredUpdate.unresolvedReferences.map((r) => `${r.target} → ${r.sourceId}`),

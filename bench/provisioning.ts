@@ -1,0 +1,324 @@
+// The full provisioning path, measured: the in-repo Temporal test service, the Ferry worker in its
+// own process (workers/worker.ts: real workflows + activities), Postgres, and the fast loopback
+// SCIM target (dev/scim-target). For a directory of N users with groups it measures the initial
+// cycle, the same creates in a bare undici loop against the same target at the same concurrency,
+// a no-change incremental cycle and a 1 % change incremental cycle. Prints figures; asserts nothing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { startScimTarget } from '../dev/scim-target/index.ts';
+import { startTemporalTestService } from '../dev/temporal-service/index.ts';
+import { genericScimTemplate } from '../gallery/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { jobWorkflowId, runNowSignal, statusQuery, type JobStatus } from '../workflows/messages.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ENCRYPTION_KEY = randomBytes(32).toString('hex');
+
+export interface ProvisioningBenchOptions {
+  users: number;
+  /** Users per group (default 50); every other group is nested in the next one. */
+  groupSize?: number;
+  /** SCIM requests in flight (the app's concurrency), also used by the bare loop. Default 16. */
+  concurrency?: number;
+  /** Objects per processBatch call. Default 500. */
+  batchSize?: number;
+}
+
+export interface ProvisioningBenchResult {
+  users: number;
+  groups: number;
+  seedSeconds: number;
+  initialSeconds: number;
+  usersPerSecond: number;
+  initialRequests: number;
+  bareSeconds: number;
+  bareUsersPerSecond: number;
+  ratio: number;
+  noChangeSeconds: number;
+  noChangeRequests: number;
+  changeSeconds: number;
+  changeRequests: number;
+  changedUsers: number;
+  workerPeakRssMb: number | null;
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(BASE_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+const pad = (n: number) => String(n).padStart(7, '0');
+
+function userRecord(i: number, jobTitle = 'Engineer') {
+  // A top-down org chart: a user's manager has a lower number, so most are linked before their reports.
+  const manager = i > 10 ? Math.floor(i / 10) : null;
+  return {
+    id: `u${pad(i)}`,
+    userPrincipalName: `user${pad(i)}@contoso.example`,
+    mail: `user${pad(i)}@contoso.example`,
+    mailNickname: `user${pad(i)}`,
+    displayName: `User ${i}`,
+    givenName: 'User',
+    surname: String(i),
+    department: i % 2 === 0 ? 'Sales' : 'Engineering',
+    jobTitle,
+    city: 'Oslo',
+    country: 'NO',
+    managerId: manager === null ? null : `u${pad(manager)}`,
+  };
+}
+
+async function seed(store: Store, appId: string, users: number, groupSize: number): Promise<number> {
+  const chunk = 5000;
+  for (let start = 1; start <= users; start += chunk) {
+    const end = Math.min(users, start + chunk - 1);
+    await store.directory.bulkUpsertUsers(Array.from({ length: end - start + 1 }, (_, k) => userRecord(start + k)));
+  }
+  const groups = Math.max(1, Math.ceil(users / groupSize));
+  await store.directory.bulkUpsertGroups(
+    Array.from({ length: groups }, (_, k) => ({ id: `g${pad(k + 1)}`, displayName: `Group ${k + 1}` })),
+  );
+  const memberships: { groupId: string; memberId: string; memberType: 'user' | 'group' }[] = [];
+  for (let i = 1; i <= users; i++) {
+    memberships.push({ groupId: `g${pad(Math.ceil(i / groupSize))}`, memberId: `u${pad(i)}`, memberType: 'user' });
+  }
+  for (let k = 2; k <= groups; k += 2) memberships.push({ groupId: `g${pad(k)}`, memberId: `g${pad(k - 1)}`, memberType: 'group' });
+  await store.directory.bulkAddMembers(memberships);
+  for (let k = 1; k <= groups; k++) await store.assignments.assign(appId, `g${pad(k)}`, 'User');
+  return groups;
+}
+
+function peakRssMb(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kb ? Math.round(Number(kb) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      output += c.toString();
+      if (output.includes('polling task queue')) resolve(child);
+    });
+    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('exit', (code) => reject(new Error(`worker exited with ${code}: ${output.slice(-2000)}`)));
+  });
+}
+
+async function bareCreates(baseUrl: string, token: string, users: number, concurrency: number): Promise<number> {
+  const url = new URL(baseUrl);
+  const pool = new Pool(url.origin, { connections: concurrency });
+  let next = 1;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next <= users) {
+        const u = userRecord(next++);
+        const response = await pool.request({
+          method: 'POST',
+          path: `${url.pathname}/Users`,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+          body: JSON.stringify({
+            schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+            userName: u.userPrincipalName,
+            active: true,
+            displayName: u.displayName,
+            title: u.jobTitle,
+            name: { givenName: u.givenName, familyName: u.surname, formatted: `${u.givenName} ${u.surname}` },
+            emails: [{ type: 'work', value: u.mail }],
+            externalId: u.mailNickname,
+            addresses: [{ type: 'work', locality: u.city, country: u.country }],
+            'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: u.department },
+          }),
+        });
+        const body = (await response.body.json()) as { id?: string };
+        if (response.statusCode !== 201 || !body.id) throw new Error(`bare create failed: ${response.statusCode}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  return seconds;
+}
+
+export async function runProvisioningBench(options: ProvisioningBenchOptions): Promise<ProvisioningBenchResult> {
+  const users = options.users;
+  const groupSize = options.groupSize ?? 50;
+  const concurrency = options.concurrency ?? 16;
+  const batchSize = options.batchSize ?? 500;
+  const dbName = `ferry_bench_${randomBytes(6).toString('hex')}`;
+  await admin(`create database "${dbName}"`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'ferry-bench-'));
+  const service = await startTemporalTestService({ timeSkipping: true });
+  const target = await startScimTarget();
+  const store = await openStore({ databaseUrl: databaseUrl(dbName), encryptionKey: ENCRYPTION_KEY });
+  let worker: ChildProcess | undefined;
+  const connection = await Connection.connect({ address: service.address });
+  const client = new Client({ connection, namespace: 'default' });
+  try {
+    await store.migrate();
+    const template = genericScimTemplate;
+    const app = await store.apps.create({
+      name: 'Bench app',
+      template: template.id,
+      configuration: {
+        templateId: template.id,
+        name: 'Bench app',
+        target: { url: target.baseUrl },
+        auth: { type: 'bearer' },
+        scope: 'assigned',
+        objectTypes: {
+          user: { mappings: template.objectTypes.user.mappings },
+          group: { mappings: template.objectTypes.group?.mappings ?? [] },
+        },
+        deletionThreshold: { percent: 50 },
+        rateLimit: { requestsPerSecond: 1_000_000, concurrency },
+      },
+      secrets: { token: target.token },
+      provisioningEnabled: true,
+    });
+    const seedStarted = performance.now();
+    const groups = await seed(store, app.id, users, groupSize);
+    const seedSeconds = (performance.now() - seedStarted) / 1000;
+
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: path.join(ROOT, 'workflows/index.ts'),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+    });
+    const bundlePath = path.join(dir, 'workflows.js');
+    await writeFile(bundlePath, bundle.code);
+    const taskQueue = 'ferry';
+    worker = await startWorkerProcess({
+      TEMPORAL_ADDRESS: service.address,
+      DATABASE_URL: databaseUrl(dbName),
+      FERRY_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      FERRY_TASK_QUEUE: taskQueue,
+      FERRY_ALLOW_INSECURE_LOOPBACK: '1',
+      FERRY_WORKFLOW_BUNDLE: bundlePath,
+      SMTP_URL: '',
+      SMTP_HOST: '',
+    });
+
+    const handle = client.workflow.getHandle(jobWorkflowId(app.id));
+    const waitForCycle = async (n: number): Promise<JobStatus> => {
+      for (;;) {
+        try {
+          const status = await handle.query(statusQuery);
+          if ((status.lastCycle?.number ?? 0) >= n && status.cycle === null) return status;
+        } catch {
+          // between runs (continue-as-new)
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const cycle = async (n: number, trigger: () => Promise<unknown>) => {
+      const requestsBefore = target.stats().requests;
+      const started = performance.now();
+      await trigger();
+      const status = await waitForCycle(n);
+      if (status.lastCycle?.status !== 'succeeded') throw new Error(`cycle ${n} failed: ${JSON.stringify(status.lastCycle)}`);
+      return { seconds: (performance.now() - started) / 1000, requests: target.stats().requests - requestsBefore, status };
+    };
+
+    const initial = await cycle(1, () =>
+      client.workflow.start('provisioningJobWorkflow', {
+        workflowId: jobWorkflowId(app.id),
+        taskQueue,
+        args: [{ appId: app.id, appName: 'Bench app', batchSize }],
+      }),
+    );
+    const provisioned = target.users().length;
+    if (provisioned !== users) throw new Error(`expected ${users} users at the target, found ${provisioned}`);
+
+    const noChange = await cycle(2, () => handle.signal(runNowSignal));
+
+    const changedUsers = Math.max(1, Math.floor(users / 100));
+    const step = Math.floor(users / changedUsers);
+    await store.directory.bulkUpsertUsers(Array.from({ length: changedUsers }, (_, k) => userRecord(1 + k * step, 'Principal Engineer')));
+    const change = await cycle(3, () => handle.signal(runNowSignal));
+    const workerPeakRssMb = peakRssMb(worker.pid);
+
+    // The same creates, bare: a fresh target state, one undici pool, the same concurrency.
+    target.reset();
+    const bareSeconds = await bareCreates(target.baseUrl, target.token, users, concurrency);
+
+    await handle.terminate('bench done').catch(() => {});
+    const usersPerSecond = users / initial.seconds;
+    const bareUsersPerSecond = users / bareSeconds;
+    return {
+      users,
+      groups,
+      seedSeconds,
+      initialSeconds: initial.seconds,
+      usersPerSecond,
+      initialRequests: initial.requests,
+      bareSeconds,
+      bareUsersPerSecond,
+      ratio: usersPerSecond / bareUsersPerSecond,
+      noChangeSeconds: noChange.seconds,
+      noChangeRequests: noChange.requests,
+      changeSeconds: change.seconds,
+      changeRequests: change.requests,
+      changedUsers,
+      workerPeakRssMb,
+    };
+  } finally {
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((resolve) => worker?.once('exit', resolve));
+      worker.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    }
+    await connection.close();
+    await store.close();
+    await target.close();
+    await service.close();
+    await rm(dir, { recursive: true, force: true });
+    await admin(`drop database if exists "${dbName}" with (force)`);
+  }
+}
+
+export function formatResult(r: ProvisioningBenchResult): string {
+  const f = (n: number, d = 1) => n.toFixed(d);
+  return [
+    `provisioning ${r.users} users + ${r.groups} groups (seeded in ${f(r.seedSeconds)} s)`,
+    `  initial cycle: ${f(r.initialSeconds)} s, ${f(r.usersPerSecond, 0)} users/s, ${r.initialRequests} requests`,
+    `  bare creates:  ${f(r.bareSeconds)} s, ${f(r.bareUsersPerSecond, 0)} users/s`,
+    `  ratio ferry/bare: ${f(r.ratio, 2)} (goal ≥ 0.8)`,
+    `  no-change cycle: ${f(r.noChangeSeconds, 2)} s, ${r.noChangeRequests} requests (goal < 2 s, 0 requests)`,
+    `  1 % change cycle (${r.changedUsers} users): ${f(r.changeSeconds, 2)} s, ${r.changeRequests} requests (goal < 10 s)`,
+    `  worker peak RSS: ${r.workerPeakRssMb === null ? 'n/a' : `${r.workerPeakRssMb} MB`}`,
+  ].join('\n');
+}
