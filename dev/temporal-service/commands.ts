@@ -3,7 +3,7 @@ import { requestCancelActivity, scheduleActivity } from './activities.ts';
 import { requestCancelExternal, signalExternal, startChild } from './children.ts';
 import type { Cluster } from './cluster.ts';
 import type { Execution } from './execution.ts';
-import { closeExecution, continueAsNew } from './lifecycle.ts';
+import { closeExecution, continueAsNew, failWorkflow } from './lifecycle.ts';
 import type { Msg } from './proto.ts';
 import { cancelTimer, startTimer } from './timers.ts';
 import { appendEvent } from './workflow-tasks.ts';
@@ -62,11 +62,12 @@ function applyCommand(
         ...wftId,
       });
     case 'COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION':
-      return closeExecution(cluster, execution, 'WorkflowExecutionFailed', 'WORKFLOW_EXECUTION_STATUS_FAILED', {
-        failure: command.failWorkflowExecutionCommandAttributes?.failure,
-        retryState: 'RETRY_STATE_RETRY_POLICY_NOT_SET',
-        ...wftId,
-      });
+      return failWorkflow(
+        cluster,
+        execution,
+        command.failWorkflowExecutionCommandAttributes?.failure,
+        completedEventId,
+      );
     case 'COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION':
       return closeExecution(cluster, execution, 'WorkflowExecutionCanceled', 'WORKFLOW_EXECUTION_STATUS_CANCELED', {
         details: command.cancelWorkflowExecutionCommandAttributes?.details,

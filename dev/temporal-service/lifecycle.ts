@@ -7,7 +7,8 @@ import type { Cluster } from './cluster.ts';
 import { alreadyStarted } from './errors.ts';
 import { isOpen, type Execution, type ParentRef } from './execution.ts';
 import { History } from './history.ts';
-import { durationMs, toDuration, toTimestamp, type Msg } from './proto.ts';
+import { durationMs, timestampMs, toDuration, toTimestamp, type Msg } from './proto.ts';
+import { decideRetry, withRetryDefaults } from './retry-policy.ts';
 import { cancelAllTimers } from './timers.ts';
 import { appendEvent, deliver, routeQuery, scheduleWorkflowTask } from './workflow-tasks.ts';
 
@@ -108,6 +109,7 @@ interface RunSpec {
   previous?: Execution;
   signal?: Msg;
   delayMs?: number;
+  attempt?: number;
 }
 
 function startRun(cluster: Cluster, spec: RunSpec): Execution {
@@ -148,7 +150,7 @@ function startRun(cluster: Cluster, spec: RunSpec): Execution {
     originalExecutionRunId: spec.runId,
     firstExecutionRunId: firstRunId,
     retryPolicy: attributes.retryPolicy,
-    attempt: 1,
+    attempt: spec.attempt ?? 1,
     workflowExecutionExpirationTime: expirationMs ? toTimestamp(expirationMs) : undefined,
     header: attributes.header,
     memo,
@@ -254,8 +256,58 @@ export function closeExecution(
   execution.history.markClosed(event);
   for (const query of [...wft.queries.splice(0), ...execution.waitingQueries.splice(0)])
     routeQuery(cluster, execution, query);
-  if (status !== 'WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW') notifyParent(cluster, execution, attributes);
+  // A run continued by continue-as-new or a retry is not the end of the workflow for its parent.
+  if (!attributes.newExecutionRunId) notifyParent(cluster, execution, attributes);
   applyParentClosePolicy(cluster, execution);
+}
+
+/** The workflow failed: retried as a new run when it has a retry policy that allows it. */
+export function failWorkflow(
+  cluster: Cluster,
+  execution: Execution,
+  failure: Msg | undefined,
+  completedEventId: number,
+): void {
+  const policy = execution.started.retryPolicy as Msg | undefined;
+  const attempt = Number(execution.started.attempt ?? 1);
+  const decision = policy
+    ? decideRetry({
+        policy: withRetryDefaults(policy),
+        attempt,
+        failure,
+        nowMs: cluster.now(),
+        expirationMs: timestampMs(execution.started.workflowExecutionExpirationTime),
+      })
+    : ({ retry: false, retryState: 'RETRY_STATE_RETRY_POLICY_NOT_SET' } as const);
+  const newRunId = decision.retry ? randomUUID() : undefined;
+  closeExecution(cluster, execution, 'WorkflowExecutionFailed', 'WORKFLOW_EXECUTION_STATUS_FAILED', {
+    failure,
+    retryState: decision.retry ? 'RETRY_STATE_IN_PROGRESS' : decision.retryState,
+    workflowTaskCompletedEventId: completedEventId,
+    newExecutionRunId: newRunId,
+  });
+  if (!decision.retry || !newRunId) return;
+  execution.newRunId = newRunId;
+  const started = execution.started;
+  startRun(cluster, {
+    namespace: execution.namespace,
+    workflowId: execution.workflowId,
+    runId: newRunId,
+    attributes: {
+      workflowType: started.workflowType,
+      taskQueue: started.taskQueue,
+      input: started.input,
+      workflowRunTimeout: started.workflowRunTimeout,
+      workflowTaskTimeout: started.workflowTaskTimeout,
+      retryPolicy: policy,
+      header: started.header,
+      backoffStartInterval: toDuration(decision.delayMs),
+      initiator: 'CONTINUE_AS_NEW_INITIATOR_RETRY',
+      failure,
+    },
+    previous: execution,
+    attempt: attempt + 1,
+  });
 }
 
 export function continueAsNew(cluster: Cluster, execution: Execution, attributes: Msg, completedEventId: number): void {

@@ -96,6 +96,18 @@ describe('workflow commands', () => {
     expect(events).toContain('WORKFLOW_TASK_FAILED');
   });
 
+  it('retries a failed workflow as a new run under its retry policy', async () => {
+    const handle = await start('failsUntilAttemptWorkflow', [3], {
+      retry: { initialInterval: '1 minute', maximumAttempts: 5 },
+    });
+    expect(await handle.result()).toBe(3);
+    const runs = [];
+    for await (const info of world.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+      runs.push(info.status.name);
+    }
+    expect(runs.sort()).toEqual(['COMPLETED', 'FAILED', 'FAILED']);
+  });
+
   it('times out a run after its run timeout', async () => {
     const handle = await start('sleeper', [24 * 3600_000], { workflowRunTimeout: '1 hour' });
     const error = await failureOf(handle.result());
