@@ -29,8 +29,8 @@ import {
   type QuarantineDecision,
 } from '../engine/policies/index.ts';
 import {
-  SEARCH_ATTRIBUTE_APP_ID,
-  SEARCH_ATTRIBUTE_JOB_STATE,
+  appIdSearchAttribute,
+  jobStateSearchAttribute,
   approveDeletionsSignal,
   configChangedSignal,
   cycleProgressSignal,
@@ -226,13 +226,20 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   };
 
   let lastPublishedState: JobState | null = null;
+  const searchAttributes = (state: JobState) => [
+    { key: appIdSearchAttribute, value: appId },
+    { key: jobStateSearchAttribute, value: state },
+  ];
   const publish = (): void => {
     const state = jobState(m);
     if (state === lastPublishedState) return;
     lastPublishedState = state;
+    // The untyped view reads both encodings (with and without type metadata) the same way.
     const current = workflowInfo().searchAttributes ?? {};
-    const same = current[SEARCH_ATTRIBUTE_JOB_STATE]?.[0] === state && current[SEARCH_ATTRIBUTE_APP_ID]?.[0] === appId;
-    if (!same) upsertSearchAttributes({ [SEARCH_ATTRIBUTE_APP_ID]: [appId], [SEARCH_ATTRIBUTE_JOB_STATE]: [state] });
+    const has = (name: string, value: string) => current[name]?.[0] === value;
+    if (!has(jobStateSearchAttribute.name, state) || !has(appIdSearchAttribute.name, appId)) {
+      upsertSearchAttributes(searchAttributes(state));
+    }
   };
 
   const sendQuarantineNotice = async (q: QuarantineStatus): Promise<void> => {
@@ -413,10 +420,9 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   // Hand over: every queued on-demand request started, every handler done, then a fresh run.
   await condition(() => m.onDemandQueue.length === 0 && !dispatching);
   await condition(allHandlersFinished);
-  const state = jobState(m);
   const next = makeContinueAsNewFunc<typeof provisioningJobWorkflow>({
     memo: { appName },
-    searchAttributes: { [SEARCH_ATTRIBUTE_APP_ID]: [appId], [SEARCH_ATTRIBUTE_JOB_STATE]: [state] },
+    typedSearchAttributes: searchAttributes(jobState(m)),
   });
   await next({ appId, appName, ...(batchSize ? { batchSize } : {}), ...m });
 }

@@ -1,5 +1,6 @@
 // Signals, queries and ids of the provisioning workflows. The wire names (the strings) are recorded in
 // histories and used by the API: they never change. The API imports this file (it holds no workflow code).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { CycleKind, CycleCounts, JobState, ObjectType } from '../engine/types.ts';
 
@@ -104,6 +105,9 @@ export function onDemandWorkflowId(appId: string, requestId: string): string {
   return `provisioning:${appId}:ondemand:${requestId}`;
 }
 
-/** Search attributes (Keyword) the job keeps up to date for the Web UI and for listing jobs. */
-export const SEARCH_ATTRIBUTE_APP_ID = 'FerryAppId';
-export const SEARCH_ATTRIBUTE_JOB_STATE = 'FerryJobState';
+/**
+ * Search attributes (Keyword) the job keeps up to date for the Web UI and for listing jobs, e.g.
+ * `FerryJobState = 'quarantined'`. A real cluster must have them registered (docker-compose does).
+ */
+export const appIdSearchAttribute = defineSearchAttributeKey('FerryAppId', SearchAttributeType.KEYWORD);
+export const jobStateSearchAttribute = defineSearchAttributeKey('FerryJobState', SearchAttributeType.KEYWORD);
