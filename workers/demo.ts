@@ -124,7 +124,11 @@ function client(ferry: RunningFerry) {
 
 function progressPrinter(out: NodeJS.WriteStream) {
   let lastDecile = -1;
-  return (processed: number, total: number, eta: number | null) => {
+  let lastTotal = 0;
+  return (processedOrDone: number | 'done', totalNow = lastTotal, eta: number | null = null) => {
+    const total = totalNow;
+    const processed = processedOrDone === 'done' ? total : processedOrDone;
+    lastTotal = total;
     const percent = total > 0 ? Math.min(100, Math.floor((processed / total) * 100)) : 0;
     if (out.isTTY) {
       const width = 30;
@@ -202,7 +206,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
     const last = status.lastCycle;
-    show(1, 1, null);
+    show('done');
     if (process.stdout.isTTY) say('');
     const seconds = (Date.now() - cycleStarted) / 1000;
     const counts = last.counts;

@@ -19,9 +19,11 @@ import { serveApi } from '../api/server.ts';
 import { createTemporalProvisioningControl } from '../api/temporal.ts';
 import { startTemporalTestService } from '../dev/temporal-service/index.ts';
 import { generateEncryptionKey, openStore, type Store } from '../store/index.ts';
-import { SEARCH_ATTRIBUTE_APP_ID, SEARCH_ATTRIBUTE_JOB_STATE } from '../workflows/messages.ts';
 import { loadEnv, type FerryEnv } from './env.ts';
 import { createFerryWorker, mailerFromEnv } from './worker.ts';
+
+/** Keyword search attributes the job upserts (workflows/messages.ts); a dev server must know them. */
+const SEARCH_ATTRIBUTES = ['FerryAppId', 'FerryJobState'];
 
 export type TemporalMode = 'address' | 'cli' | 'test-service';
 
@@ -125,10 +127,7 @@ async function startTemporal(
       path.resolve(env.dataDir, 'temporal.db'),
       '--namespace',
       env.temporal.namespace,
-      '--search-attribute',
-      `${SEARCH_ATTRIBUTE_APP_ID}=Keyword`,
-      '--search-attribute',
-      `${SEARCH_ATTRIBUTE_JOB_STATE}=Keyword`,
+      ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ];
     const child = spawn(cli, args, { stdio: 'ignore' });
     const address = `127.0.0.1:${port}`;
