@@ -28,18 +28,15 @@ export class TaskQueues<T> {
   /** Adds a task: hands it to the oldest waiting poll that accepts it, or keeps it. */
   offer(name: string, task: T): void {
     const queue = this.queue(name);
-    while (queue.waiters.length > 0) {
-      const waiter = queue.waiters.shift() as Waiter<T>;
-      const response = waiter.claim(task);
-      if (response !== undefined) {
-        waiter.resolve(response);
-        return;
-      }
-      // The task is stale (claim refused it): drop it and keep the waiter.
-      queue.waiters.unshift(waiter);
+    const waiter = queue.waiters.shift();
+    if (!waiter) {
+      queue.tasks.push(task);
       return;
     }
-    queue.tasks.push(task);
+    const response = waiter.claim(task);
+    // A stale task (claim refused it) is dropped; the waiter keeps waiting.
+    if (response === undefined) queue.waiters.unshift(waiter);
+    else waiter.resolve(response);
   }
 
   /**
