@@ -27,7 +27,7 @@ const LOCK_TTL_MS = 5 * 60_000;
 /** Work items read per page in the references phase, which only acts on a few of them. */
 const REFERENCES_SCAN = 5000;
 /** Outcomes per write transaction while a batch is exported. */
-const FLUSH_EVERY = 100;
+const FLUSH_EVERY = 250;
 
 export interface CycleServices {
   deps: ActivityDeps;

@@ -1,0 +1,73 @@
+// On-demand provisioning never runs at the same time as a cycle on the same object, and a
+// notification is mailed at most once per notificationId.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFerryActivities, createSmtpMailer, type FerryActivityHandle } from '../../activities/index.ts';
+import { releaseClaims, tryClaim } from '../../activities/object-locks.ts';
+import { openStore, type Store } from '../../store/index.ts';
+import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
+import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
+import { createApp, groupId } from '../provisioning/fixtures.ts';
+import { startSmtpServer } from '../provisioning/harness.ts';
+
+describe('on-demand and notify activities', () => {
+  let db: TestDatabase;
+  let store: Store;
+  let peer: ScimPeer;
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+  let mailer: ReturnType<typeof createSmtpMailer>;
+  let handle: FerryActivityHandle;
+  let appId: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('ondemand');
+    store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY, poolSize: 4 });
+    await store.migrate();
+    peer = await startScimmyPeer();
+    smtp = await startSmtpServer();
+    mailer = createSmtpMailer({ host: '127.0.0.1', port: smtp.port, from: 'ferry@localhost' });
+    handle = createFerryActivities({ store, mailer, allowInsecureLoopback: true, lockWaitMs: 20_000 });
+    await store.directory.createGroup({ id: groupId(1), displayName: 'Group 01' });
+    await store.directory.createUser({ id: 'x1', userPrincipalName: 'x1@contoso.com', displayName: 'X One' });
+    await store.directory.addMember(groupId(1), 'x1');
+    appId = await createApp(store, peer, { shape: { users: 0, groups: 1 } });
+  });
+
+  afterAll(async () => {
+    await handle?.close();
+    mailer?.close();
+    await smtp?.close();
+    await peer?.close();
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('waits for a cycle batch that holds the object, then provisions it', async () => {
+    const cycleHolder = 'cycle:test';
+    expect(await tryClaim(store, appId, 'user', ['x1'], cycleHolder, 60_000)).toEqual(new Set(['x1']));
+    let finishedAt = 0;
+    const running = handle.activities
+      .provisionOnDemand({ appId, requestId: 'r1', objectType: 'user', objectId: 'x1' })
+      .then((report) => {
+        finishedAt = Date.now();
+        return report;
+      });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(finishedAt).toBe(0);
+    expect(peer.requestLog.some((r) => r.method === 'POST')).toBe(false);
+    const releasedAt = Date.now();
+    await releaseClaims(store, appId, 'user', ['x1'], cycleHolder);
+    const report = await running;
+    expect(finishedAt).toBeGreaterThanOrEqual(releasedAt);
+    expect(report).toMatchObject({ action: 'Create', status: 'Success' });
+    const log = await store.logs.query({ appId, onDemand: true });
+    expect(log.items.map((l) => [l.sourceId, l.action])).toEqual([['x1', 'Create']]);
+  });
+
+  it('sends a notification once, however often the activity runs', async () => {
+    const input = { appId, to: 'admin@contoso.com', subject: 'Ferry: quarantined', text: 'Unauthorized', notificationId: `q-${appId}-1` };
+    await handle.activities.notify(input);
+    await handle.activities.notify(input);
+    expect(smtp.messages).toHaveLength(1);
+    expect(smtp.messages[0].to).toEqual(['admin@contoso.com']);
+  });
+});
