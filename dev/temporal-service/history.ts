@@ -1,11 +1,15 @@
 // One run's event history: contiguous ids from 1, with waiters for new events and for the close.
-import { eventAttributesField, eventTypeEnum, toTimestamp, type Msg } from './proto.ts';
+import { eventAttributesField, eventTypeEnum, lookupType, toTimestamp, type Msg } from './proto.ts';
+
+const HistoryEvent = lookupType('temporal.api.history.v1.HistoryEvent');
 
 export class History {
   readonly events: Msg[] = [];
   private newEventWaiters = new Set<() => void>();
   private closeWaiters = new Set<() => void>();
   closeEvent: Msg | undefined;
+  /** Encoded size of all events (what the SDK shows as `workflowInfo().historySize`). */
+  sizeBytes = 0;
 
   get lastEventId(): number {
     return this.events.length;
@@ -21,6 +25,7 @@ export class History {
       [eventAttributesField(type)]: attributes,
     };
     this.events.push(event);
+    this.sizeBytes += HistoryEvent.encode(HistoryEvent.fromObject(event)).finish().length;
     for (const wake of [...this.newEventWaiters]) wake();
     return event;
   }

@@ -7,6 +7,10 @@ import { isOpen, type Execution, type PendingEvent, type PendingQuery } from './
 import { toDuration, toTimestamp, type Msg } from './proto.ts';
 import { decodeToken, encodePageToken, encodeToken, runKey } from './tokens.ts';
 
+/** When WorkflowTaskStarted suggests continue-as-new (`workflowInfo().continueAsNewSuggested`). */
+export const SUGGEST_CONTINUE_AS_NEW_EVENTS = 4096;
+export const SUGGEST_CONTINUE_AS_NEW_BYTES = 4 * 1024 * 1024;
+
 /** Events per page when a workflow task carries the full history. */
 export const HISTORY_PAGE_SIZE = 1000;
 
@@ -114,7 +118,10 @@ export function claimWorkflowQueueTask(
     scheduledEventId: wft.scheduledEventId,
     identity,
     requestId,
-    historySizeBytes: 0,
+    historySizeBytes: execution.history.sizeBytes,
+    suggestContinueAsNew:
+      execution.history.lastEventId >= SUGGEST_CONTINUE_AS_NEW_EVENTS ||
+      execution.history.sizeBytes >= SUGGEST_CONTINUE_AS_NEW_BYTES,
   });
   const generation = wft.generation;
   wft.cancelTimeout = cluster.realTimers.set(execution.workflowTaskTimeoutMs, () => {

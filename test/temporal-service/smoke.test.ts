@@ -33,6 +33,16 @@ afterAll(async () => {
 });
 
 describe('smoke: the real Worker and Client run a workflow end to end', () => {
+  it('tells the workflow its history length and size', async () => {
+    const info = await env.client.workflow.execute('historyInfoWorkflow', {
+      taskQueue,
+      workflowId: `history-${randomUUID()}`,
+    });
+    expect(info.length).toBe(8);
+    expect(info.size).toBeGreaterThan(100);
+    expect(info.suggested).toBe(false);
+  });
+
   it('runs activity, timer, signal, query, child and continue-as-new', async () => {
     const handle = await env.client.workflow.start('smokeWorkflow', {
       taskQueue,
