@@ -5,6 +5,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   getExternalWorkflowHandle,
+  makeContinueAsNewFunc,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -32,11 +33,27 @@ export interface CycleInput {
   batchSize?: number;
   /** Least workflow time between two progress reports to the job (default 5 s). */
   progressIntervalMs?: number;
+  /** processBatch calls per run before the cycle continues-as-new (default 500), to keep histories small. */
+  maxBatchesPerRun?: number;
+  /** Set only by the cycle itself when it continues-as-new in the middle of its export. */
+  resume?: CycleResume;
+}
+
+/** Where a long cycle stands when it continues-as-new. */
+export interface CycleResume {
+  cycleId: string;
+  total: number;
+  phase: CyclePhase;
+  cursor: number;
+  /** Objects processed so far in the users and groups phases. */
+  processed: number;
+  startedAt: string;
 }
 
 export const CYCLE_PHASES: readonly CyclePhase[] = ['users', 'groups', 'references'];
 const DEFAULT_BATCH_SIZE = 200;
 const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
+const DEFAULT_MAX_BATCHES_PER_RUN = 500;
 
 const short = proxyActivities<FerryActivities>(shortActivity);
 const staging = proxyActivities<FerryActivities>(stagingActivity);
@@ -45,40 +62,58 @@ const batch = proxyActivities<FerryActivities>(batchActivity);
 export async function provisioningCycleWorkflow(input: CycleInput): Promise<CycleSummary> {
   const { appId, cycleNumber } = input;
   const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
-  const progress = progressReporter(cycleNumber, input.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
+  const maxBatches = input.maxBatchesPerRun ?? DEFAULT_MAX_BATCHES_PER_RUN;
+  let at = input.resume;
 
-  let failure = await failureOf(() => short.checkTarget({ appId }));
-  // The cycle is recorded even when the target is down, so the failure shows in its history.
-  const begun = await staging.beginCycle({
-    appId,
-    cycleNumber,
-    kind: input.kind,
-    watermark: input.watermark,
-    deletionsApproved: input.deletionsApproved,
-    deletionsRejected: input.deletionsRejected,
-  });
-  const { cycleId, total } = begun;
-
-  if (failure === null) {
-    failure = await failureOf(async () => {
+  if (!at) {
+    const failure = await failureOf(() => short.checkTarget({ appId }));
+    // The cycle is recorded even when the target is down, so the failure shows in its history.
+    const { cycleId, total } = await staging.beginCycle({
+      appId,
+      cycleNumber,
+      kind: input.kind,
+      watermark: input.watermark,
+      deletionsApproved: input.deletionsApproved,
+      deletionsRejected: input.deletionsRejected,
+    });
+    if (failure) return short.finishCycle({ appId, cycleId, failure });
+    const guardFailure = await failureOf(async () => {
       await short.deletionGuard({ appId, cycleId, deletionsApproved: input.deletionsApproved });
-      progress.report(0, total, true);
-      let processed = 0;
-      for (const phase of CYCLE_PHASES) {
-        let cursor = 0;
-        for (;;) {
-          const result = await batch.processBatch({ appId, cycleId, phase, cursor, batchSize });
-          if (result.failure) return result.failure;
-          // The references pass revisits objects already counted.
-          if (phase !== 'references') processed += result.processed;
-          cursor = result.nextCursor;
-          if (result.done) break;
-          progress.report(processed, total, false);
-        }
-      }
       return null;
     });
+    if (guardFailure) return short.finishCycle({ appId, cycleId, failure: guardFailure });
+    at = { cycleId, total, phase: CYCLE_PHASES[0], cursor: 0, processed: 0, startedAt: new Date().toISOString() };
   }
+
+  const { cycleId, total } = at;
+  const progress = progressReporter(
+    cycleNumber,
+    at.startedAt,
+    input.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
+  );
+  progress.report(at.processed, total, true);
+  const position: CycleResume = { ...at };
+  let batches = 0;
+  const failure = await failureOf(async () => {
+    for (let p = CYCLE_PHASES.indexOf(position.phase); p < CYCLE_PHASES.length; p++) {
+      const phase = CYCLE_PHASES[p];
+      if (phase !== position.phase) Object.assign(position, { phase, cursor: 0 });
+      for (;;) {
+        if (batches >= maxBatches || workflowInfo().continueAsNewSuggested) {
+          await makeContinueAsNewFunc<typeof provisioningCycleWorkflow>()({ ...input, resume: position });
+        }
+        const result = await batch.processBatch({ appId, cycleId, phase, cursor: position.cursor, batchSize });
+        batches += 1;
+        if (result.failure) return result.failure;
+        // The references pass revisits objects already counted.
+        if (phase !== 'references') position.processed += result.processed;
+        position.cursor = result.nextCursor;
+        if (result.done) break;
+        progress.report(position.processed, total, false);
+      }
+    }
+    return null;
+  });
   return short.finishCycle({ appId, cycleId, failure });
 }
 
@@ -115,9 +150,8 @@ export function cycleFailureFrom(err: ActivityFailure): CycleFailure {
   return { kind: 'transient', code: 'Timeout', message: cause?.message ?? err.message };
 }
 
-function progressReporter(cycleNumber: number, intervalMs: number) {
+function progressReporter(cycleNumber: number, startedAt: string, intervalMs: number) {
   const parent = workflowInfo().parent;
-  const startedAt = new Date().toISOString();
   let lastReportAt = -Infinity;
   return {
     report(processed: number, total: number, force: boolean): void {

@@ -99,6 +99,8 @@ export interface JobInput extends Partial<JobMemory> {
   appName?: string;
   /** Objects per processBatch call, passed to every cycle (default: the cycle's). */
   batchSize?: number;
+  /** Batches per cycle run before the cycle continues-as-new (default: the cycle's). */
+  maxBatchesPerRun?: number;
 }
 
 const { loadApp, resetApp, notify } = proxyActivities<FerryActivities>(shortActivity);
@@ -131,7 +133,8 @@ export function jobState(m: JobMemory): JobState {
 }
 
 export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
-  const { appId, batchSize } = input;
+  const { appId, batchSize, maxBatchesPerRun } = input;
+  const cycleOptions = { ...(batchSize ? { batchSize } : {}), ...(maxBatchesPerRun ? { maxBatchesPerRun } : {}) };
   const m: JobMemory = { ...initialJobMemory(), ...stripUndefined(input) };
   let appName = input.appName ?? memoAppName() ?? appId;
   let app: AppSummary | null = null;
@@ -347,7 +350,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
             watermark: kind === 'initial' ? null : m.watermark,
             deletionsApproved: m.deletionsApproved,
             deletionsRejected: m.deletionsRejected,
-            ...(batchSize ? { batchSize } : {}),
+            ...cycleOptions,
           },
         ],
       });
@@ -424,7 +427,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
     memo: { appName },
     typedSearchAttributes: searchAttributes(jobState(m)),
   });
-  await next({ appId, appName, ...(batchSize ? { batchSize } : {}), ...m });
+  await next({ appId, appName, ...cycleOptions, ...m });
 }
 
 function failedSummary(
@@ -457,7 +460,7 @@ function memoAppName(): string | undefined {
 function stripUndefined(input: JobInput): Partial<JobMemory> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (value !== undefined && key !== 'appId' && key !== 'appName' && key !== 'batchSize') out[key] = value;
+    if (value !== undefined && !['appId', 'appName', 'batchSize', 'maxBatchesPerRun'].includes(key)) out[key] = value;
   }
   return out as Partial<JobMemory>;
 }

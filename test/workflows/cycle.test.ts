@@ -1,7 +1,9 @@
-// On-demand provisioning as a child of the job, and what the status query shows while a cycle runs.
+// The cycle child (batches, phases, continue-as-new of long cycles, failures) and on-demand provisioning
+// as a child of the job, with what the status query shows while a cycle runs.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OnDemandReport } from '../../activities/types.ts';
-import { provisionOnDemandSignal, runNowSignal } from '../../workflows/messages.ts';
+import type { ProcessBatchInput } from '../../activities/types.ts';
+import { cycleWorkflowId, provisionOnDemandSignal, runNowSignal } from '../../workflows/messages.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -13,6 +15,55 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await h?.close();
+});
+
+describe('cycle', () => {
+  it('exports phase by phase, one batch at a time, and a long cycle continues-as-new without losing its place', async () => {
+    const { appId } = await h.startJob({ users: 10, groups: 3 }, { batchSize: 2, maxBatchesPerRun: 3 });
+    const s = await h.waitForStatus(appId, (x) => x.lastCycle?.number === 1 && x.cycle === null, 'initial cycle');
+    expect(s.lastCycle).toMatchObject({ kind: 'initial', status: 'succeeded' });
+    expect(s.lastCycle?.counts.created).toBe(13);
+
+    const batches = h.fakes.callsOf('processBatch', appId).map((c) => c.input as ProcessBatchInput);
+    expect(batches.map((b) => `${b.phase}@${b.cursor}`)).toEqual([
+      'users@0',
+      'users@2',
+      'users@4',
+      'users@6',
+      'users@8',
+      'groups@0',
+      'groups@2',
+      'references@0',
+    ]);
+    expect(new Set(batches.map((b) => b.cycleId)).size).toBe(1);
+    // staged once, finished once, although the cycle ran in three workflow runs
+    expect(h.fakes.callsOf('beginCycle', appId)).toHaveLength(1);
+    expect(h.fakes.callsOf('finishCycle', appId)).toHaveLength(1);
+    const child = await h.client.workflow.getHandle(cycleWorkflowId(appId, 1)).describe();
+    expect(child.runId).not.toBe(child.raw.workflowExecutionInfo?.firstRunId);
+  });
+
+  it('a target that fails mid-cycle stops the cycle there and the failure reaches the job', async () => {
+    const { appId, app } = await h.startJob({ users: 10 }, { batchSize: 2 });
+    await h.waitForStatus(appId, (x) => x.lastCycle?.number === 1 && x.cycle === null);
+    const gate = h.fakes.gate(appId);
+    await h.jobHandle(appId).signal(runNowSignal);
+    await h.waitForStatus(appId, (x) => x.cycle?.number === 2 && x.cycle.total > 0, 'cycle 2 running', {
+      settle: false,
+    });
+    app.target = 'unauthorized';
+    gate.release();
+    const s = await h.waitForStatus(appId, (x) => x.lastCycle?.number === 2 && x.cycle === null, 'cycle 2 end');
+    expect(s.lastCycle).toMatchObject({ status: 'failed', failure: { code: 'Unauthorized' } });
+    expect(s.state).toBe('quarantined');
+    const second = h.fakes
+      .callsOf('processBatch', appId)
+      .map((c) => c.input as ProcessBatchInput)
+      .filter((b) => b.cycleId.endsWith('#2'));
+    expect(second).toHaveLength(1);
+    const finish = h.fakes.callsOf('finishCycle', appId).at(-1)?.input as { failure: { code: string } | null };
+    expect(finish.failure?.code).toBe('Unauthorized');
+  });
 });
 
 describe('on-demand', () => {
