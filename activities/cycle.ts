@@ -85,7 +85,12 @@ export async function beginCycle(s: CycleServices, input: BeginCycleInput): Prom
     await store.cycleWork.stageInitial(cycleId, runtime.config.scope);
   } else {
     await store.cycleWork.stageChanges(cycleId, watermark, watermarkTo);
+    // Escrowed objects due for a retry, and the groups containing them (their members may change).
+    const due = await store.links.escrowDue(input.appId, s.now(), 100_000);
     await store.cycleWork.stageEscrowDue(cycleId, s.now());
+    const groups = new Set<string>();
+    for (const link of due) for (const g of await store.directory.transitiveGroupsOf(link.sourceId)) groups.add(g);
+    await store.cycleWork.stage(cycleId, [...groups].sort().map((objectId) => ({ objectType: 'group' as const, objectId })));
   }
   const total = await store.cycleWork.count(cycleId);
   await store.cycles.update(cycleId, { total });
