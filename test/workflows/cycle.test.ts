@@ -64,6 +64,17 @@ describe('cycle', () => {
     const finish = h.fakes.callsOf('finishCycle', appId).at(-1)?.input as { failure: { code: string } | null };
     expect(finish.failure?.code).toBe('Unauthorized');
   });
+
+  it('an activity that fails for good with a ConfigurationError ends the cycle with its code, without retries', async () => {
+    const { appId } = await h.startJob({
+      batchError: { type: 'ConfigurationError', code: 'NonScimResponse', status: 404 },
+    });
+    const s = await h.waitForStatus(appId, (x) => x.lastCycle?.number === 1 && x.cycle === null, 'failed cycle');
+    expect(s.lastCycle).toMatchObject({ status: 'failed', failure: { code: 'NonScimResponse' } });
+    expect(s.quarantine?.reason).toBe('NonScimResponse');
+    expect(h.fakes.callsOf('processBatch', appId)).toHaveLength(1);
+    expect(h.fakes.callsOf('finishCycle', appId)).toHaveLength(1);
+  });
 });
 
 describe('on-demand', () => {

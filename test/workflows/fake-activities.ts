@@ -1,5 +1,6 @@
 // In-test implementations of FerryActivities: they record every call and answer from a small,
 // controllable model of each app, so the workflow tests exercise the ORCHESTRATION only.
+import { ApplicationFailure } from '@temporalio/common';
 import type {
   AppSummary,
   BeginCycleInput,
@@ -27,6 +28,8 @@ export interface FakeApp {
   deletionThreshold: number;
   /** Change-log sequence of the directory (becomes the cycle's watermarkTo). */
   changeSeq: number;
+  /** processBatch throws this Ferry error (as activities/failures.ts converts it), non-retryable. */
+  batchError: { type: 'ConfigurationError' | 'PermanentError'; code: string; status: number } | null;
 }
 
 export interface RecordedCall {
@@ -138,6 +141,15 @@ export function createFakeActivities(now: () => Date): FakeActivities {
       const gate = gates.get(input.appId);
       if (gate) await gate;
       const app = appOf(input.appId);
+      if (app.batchError) {
+        const { type, code, status } = app.batchError;
+        throw ApplicationFailure.create({
+          type,
+          message: `${status} from the target`,
+          nonRetryable: true,
+          details: [{ kind: type === 'ConfigurationError' ? 'configuration' : 'permanent', code, status }],
+        });
+      }
       const row = cycles.get(input.cycleId)!;
       const failure = health(app);
       if (failure) return { nextCursor: input.cursor, processed: 0, done: true, failure };
@@ -223,6 +235,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         deletions: 0,
         deletionThreshold: 500,
         changeSeq: 1,
+        batchError: null,
         ...app,
       };
       apps.set(appId, full);
