@@ -8,6 +8,7 @@ import {
   WorkflowIdReusePolicy,
   allHandlersFinished,
   condition,
+  log,
   makeContinueAsNewFunc,
   executeChild,
   proxyActivities,
@@ -23,6 +24,7 @@ import { shortActivity } from './activity-options.ts';
 import { provisioningCycleWorkflow } from './cycle.ts';
 import { provisionOnDemandWorkflow } from './on-demand.ts';
 import {
+  DEFAULT_INTERVAL_MINUTES,
   backoffLevel,
   evaluateQuarantine,
   nextCycleDelayMs,
@@ -90,6 +92,8 @@ export interface JobMemory {
   nextCycleAt: string | null;
   /** Last configuration version seen; a different one makes the next cycle initial. */
   configVersion: string | null;
+  /** The app as last loaded (interval, notification address); kept when a reload fails. */
+  app: AppSummary | null;
   inbox: JobIntent[];
   onDemandQueue: OnDemandRequest[];
 }
@@ -120,6 +124,7 @@ export function initialJobMemory(): JobMemory {
     lastCycle: null,
     nextCycleAt: null,
     configVersion: null,
+    app: null,
     inbox: [],
     onDemandQueue: [],
   };
@@ -137,7 +142,6 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   const cycleOptions = { ...(batchSize ? { batchSize } : {}), ...(maxBatchesPerRun ? { maxBatchesPerRun } : {}) };
   const m: JobMemory = { ...initialJobMemory(), ...stripUndefined(input) };
   let appName = input.appName ?? memoAppName() ?? appId;
-  let app: AppSummary | null = null;
   let running: CurrentCycleStatus | null = null;
   let dispatching = false;
 
@@ -195,8 +199,11 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         });
       } catch (err) {
-        // A repeated signal for the same request: the first child answers it.
-        if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) throw err;
+        // A repeated signal for the same request: the first child answers it. Anything else is logged
+        // and the request dropped: one bad request must not stop the job.
+        if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) {
+          log.warn('on-demand child not started', { appId, requestId: request.requestId, error: String(err) });
+        }
       }
       m.onDemandQueue.shift();
       dispatching = false;
@@ -204,13 +211,21 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   };
   void dispatcher();
 
+  /** Reloads the app; a failure (database down, app gone) must not end the job, so it keeps the last copy. */
   const refreshApp = async (): Promise<void> => {
-    app = await loadApp({ appId });
+    let app: AppSummary;
+    try {
+      app = await loadApp({ appId });
+    } catch (err) {
+      log.warn('loadApp failed; keeping the last known app settings', { appId, error: String(err) });
+      return;
+    }
+    m.app = app;
     appName = app.appName;
     if (m.configVersion !== null && m.configVersion !== app.configVersion) m.initialDue = true;
     m.configVersion = app.configVersion;
   };
-  const intervalMinutes = (): number => app?.cycleIntervalMinutes ?? 40;
+  const intervalMinutes = (): number => m.app?.cycleIntervalMinutes ?? DEFAULT_INTERVAL_MINUTES;
   const continueAsNewSuggested = (): boolean => workflowInfo().continueAsNewSuggested;
 
   /** Next cycle time from the end of the last cycle (or now) and the cadence of the current state. */
@@ -246,9 +261,9 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   };
 
   const sendQuarantineNotice = async (q: QuarantineStatus): Promise<void> => {
-    const to = app?.notificationEmail;
+    const to = m.app?.notificationEmail;
     if (!to) return;
-    await notify({
+    const sent = notify({
       appId,
       to,
       subject: `Ferry: provisioning of ${appName} is quarantined (${q.reason})`,
@@ -262,6 +277,12 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
         .join('\n'),
       notificationId: `quarantine:${appId}:${q.since}:${q.reason}`,
     });
+    try {
+      await sent;
+    } catch (err) {
+      // A mail server that is down must not stop provisioning; the quarantine is visible in the status.
+      log.warn('quarantine notification failed', { appId, error: String(err) });
+    }
   };
 
   /** Applies the engine's quarantine decision; `message` is an admin's words for a manual quarantine. */
@@ -291,7 +312,12 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
         m.initialDue = true;
         return true;
       case 'restart':
-        await resetApp({ appId, reset: intent.reset });
+        try {
+          await resetApp({ appId, reset: intent.reset });
+        } catch (err) {
+          // The initial cycle that follows still re-reads everything from no watermark.
+          log.warn('resetApp failed; running the initial cycle anyway', { appId, error: String(err) });
+        }
         Object.assign(m, {
           initialDue: true,
           watermark: null,
@@ -355,7 +381,12 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
         ],
       });
     } catch (err) {
-      if (!(err instanceof ChildWorkflowFailure)) throw err;
+      // A failed/terminated cycle, or a cycle id still taken: a whole-cycle failure, the job backs off.
+      if (
+        !(err instanceof ChildWorkflowFailure) &&
+        !(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')
+      )
+        throw err;
       summary = failedSummary(number, kind, startedAt, err);
     }
     running = null;
@@ -430,12 +461,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   await next({ appId, appName, ...cycleOptions, ...m });
 }
 
-function failedSummary(
-  number: number,
-  kind: 'initial' | 'incremental',
-  startedAt: string,
-  err: ChildWorkflowFailure,
-): CycleSummary {
+function failedSummary(number: number, kind: 'initial' | 'incremental', startedAt: string, err: Error): CycleSummary {
   return {
     cycleId: '',
     cycleNumber: number,
@@ -446,7 +472,11 @@ function failedSummary(
     counts: { created: 0, updated: 0, disabled: 0, deleted: 0, skipped: 0, failed: 0, escrowed: 0, stagedDeletes: 0 },
     operations: 0,
     watermarkTo: 0,
-    failure: { kind: 'transient', code: 'Unknown', message: err.cause?.message ?? err.message },
+    failure: {
+      kind: 'transient',
+      code: 'Unknown',
+      message: err.cause instanceof Error ? err.cause.message : err.message,
+    },
     pendingDeletions: 0,
     deletionThresholdExceeded: false,
   };

@@ -30,6 +30,9 @@ export interface FakeApp {
   changeSeq: number;
   /** processBatch throws this Ferry error (as activities/failures.ts converts it), non-retryable. */
   batchError: { type: 'ConfigurationError' | 'PermanentError'; code: string; status: number } | null;
+  /** loadApp / notify fail for good (database or mail server down). */
+  loadFails: boolean;
+  notifyFails: boolean;
 }
 
 export interface RecordedCall {
@@ -94,6 +97,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
     async loadApp({ appId }): Promise<AppSummary> {
       record('loadApp', { appId });
       const app = appOf(appId);
+      if (app.loadFails) throw ApplicationFailure.create({ message: 'database unavailable', nonRetryable: true });
       return {
         appId,
         appName: app.appName,
@@ -216,6 +220,9 @@ export function createFakeActivities(now: () => Date): FakeActivities {
     },
     async notify(input: NotifyInput) {
       record('notify', input);
+      if (appOf(input.appId).notifyFails) {
+        throw ApplicationFailure.create({ message: 'SMTP connection refused', nonRetryable: true });
+      }
     },
   };
 
@@ -236,6 +243,8 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         deletionThreshold: 500,
         changeSeq: 1,
         batchError: null,
+        loadFails: false,
+        notifyFails: false,
         ...app,
       };
       apps.set(appId, full);

@@ -238,3 +238,26 @@ describe('deletion threshold', () => {
     expect(s.state).toBe('steady');
   });
 });
+
+describe('resilience', () => {
+  it('a mail server that is down does not stop the job: it stays quarantined and keeps its daily cycle', async () => {
+    const { appId, handle } = await h.startJob({ target: 'unauthorized', notifyFails: true });
+    let s = await h.waitForStatus(appId, (x) => idleAfter(1)(x) && x.state === 'quarantined', 'quarantine');
+    expect(h.fakes.callsOf('notify', appId)).toHaveLength(1);
+    await h.env.skipTime(DAY);
+    s = await h.waitForStatus(appId, idleAfter(2), 'daily cycle');
+    expect(s.state).toBe('quarantined');
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+  });
+
+  it('an app that cannot be reloaded keeps the last settings and the cadence', async () => {
+    const { appId, app, handle } = await h.startJob({ cycleIntervalMinutes: 30 });
+    await h.waitForStatus(appId, idleAfter(1));
+    app.loadFails = true;
+    await handle.signal(runNowSignal);
+    const s = await h.waitForStatus(appId, idleAfter(2), 'cycle with a failing loadApp');
+    expect(gapToNext(s)).toBe(30 * MINUTE);
+    expect(s.appName).toBe(app.appName);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+  });
+});
