@@ -126,6 +126,19 @@ describe('quarantine', () => {
     expect(gapToNext(s)).toBe(40 * MINUTE);
   });
 
+  it('e-mails again when the quarantine reason changes, keeping the time it began', async () => {
+    const { appId, app } = await h.startJob({ target: 'unauthorized' });
+    const first = await h.waitForStatus(appId, (x) => idleAfter(1)(x) && x.state === 'quarantined');
+    app.target = 'healthy';
+    app.batchError = { type: 'ConfigurationError', code: 'NonScimResponse', status: 404 };
+    await h.env.skipTime(DAY);
+    const s = await h.waitForStatus(appId, idleAfter(2), 'second cycle');
+    expect(s.quarantine).toEqual({ reason: 'NonScimResponse', since: first.quarantine?.since });
+    const subjects = h.fakes.callsOf('notify', appId).map((c) => (c.input as NotifyInput).subject);
+    expect(subjects).toHaveLength(2);
+    expect(subjects[1]).toContain('NonScimResponse');
+  });
+
   it('disables the job after 4 weeks in quarantine and runs no more cycles', async () => {
     const { appId } = await h.startJob({ target: 'unauthorized' });
     await h.waitForStatus(appId, (x) => idleAfter(1)(x) && x.state === 'quarantined', 'quarantine');
