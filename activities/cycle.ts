@@ -1,7 +1,7 @@
 // The cycle activities: stage the work, guard deletions, export batch by batch, close the cycle.
 // Every one can run twice with the same result: staging ignores objects already staged, a batch
 // skips work items already decided, and links + logs + work outcomes commit in one transaction.
-import { heartbeat as temporalHeartbeat } from '@temporalio/activity';
+import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
 import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/deletionThreshold.ts';
 import { planObject } from '../engine/planning/index.ts';
 import { evaluateScope } from '../engine/scoping/index.ts';
@@ -42,6 +42,15 @@ function heartbeat(details: unknown): void {
     temporalHeartbeat(details);
   } catch {
     // Not inside an activity (direct calls in tests and on-demand): nothing to report to.
+  }
+}
+
+/** The activity's cancellation (heartbeat timeout, workflow cancelled), or null outside an activity. */
+function cancellation(): AbortSignal | null {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return null;
   }
 }
 
@@ -409,8 +418,10 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
       flush(false);
     };
     const concurrency = s.deps.exportConcurrency ?? runtime.config.rateLimit.concurrency;
+    const cancelled = cancellation();
     await mapLimit(claimed, concurrency, async (item) => {
-      if (failure || writeError) return;
+      // A cancelled attempt (e.g. its heartbeat timed out and a retry runs elsewhere) stops exporting.
+      if (failure || writeError || cancelled?.aborted) return;
       const ctx = {
         runtime,
         directory,
@@ -449,6 +460,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     flush(true);
     await writing;
     if (writeError !== null) throw writeError;
+    if (cancelled?.aborted) throw cancelled.reason ?? new Error('processBatch was cancelled');
     heartbeat({ cursor: nextCursor });
     await updateProgress(store, input.cycleId, references);
     if (failure) return { nextCursor: input.cursor, processed: 0, done: false, failure };

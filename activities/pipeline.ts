@@ -2,7 +2,7 @@
 // batches and by on-demand provisioning. It performs the SCIM requests and RETURNS what must be
 // written (link change, log entry, work outcome); the caller writes it in one transaction.
 import { randomUUID } from 'node:crypto';
-import { FerryError } from '../engine/errors.ts';
+import { FerryError, PermanentError } from '../engine/errors.ts';
 import { checkConnectorLimitations } from '../engine/config/index.ts';
 import { hashResource } from '../engine/hash.ts';
 import { applyMappings, groupSourceAttributes, userSourceAttributes, type MappingResult } from '../engine/mapping/index.ts';
@@ -268,15 +268,20 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
     }
 
     // In scope: the mapping decides what the target should hold.
-    const desiredUpdate = mapFor('update') as MappingResult;
-    const desiredCreate = mapFor('create') as MappingResult;
-    const mappingErrors = [...desiredCreate.errors];
+    // Mapped lazily: a linked object needs the update mapping, a new one the create mapping.
+    let createResult: MappingResult | undefined;
+    let updateResult: MappingResult | undefined;
+    const desiredCreate = () => (createResult ??= mapFor('create') as MappingResult);
+    const desiredUpdate = () => (updateResult ??= mapFor('update') as MappingResult);
+    let linked = link !== null && link.targetId !== null;
+    const primary = linked ? desiredUpdate() : desiredCreate();
+    const mappingErrors = [...primary.errors];
     if (mappingErrors.length > 0) {
       rec.step('processing', 'Failure', { mappingErrors: mappingErrors.map((e) => `${e.target}: ${e.message}`) });
       planned = 'Other';
       return finish('Other', 'failed', { kind: 'none' }, { errorCode: mappingErrors[0].code, errorMessage: mappingErrors[0].message });
     }
-    const limitation = checkConnectorLimitations(runtime.config, desiredCreate.resource);
+    const limitation = checkConnectorLimitations(runtime.config, primary.resource);
     if (!limitation.ok) {
       rec.step('processing', 'Skipped', { reason: limitation.message });
       return finish('Skip', 'done', { kind: 'none' }, { errorCode: limitation.code, errorMessage: limitation.message });
@@ -284,12 +289,12 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
 
     // 3. matching
     let target: ScimResource | null | undefined = undefined;
-    let linked = link !== null && link.targetId !== null;
-    const candidates = matchCandidates(compiled, desiredCreate.resource);
+    let candidateList: MatchCandidate[] | undefined;
+    const candidates = () => (candidateList ??= matchCandidates(compiled, desiredCreate().resource));
     if (linked) {
       rec.step('matching', 'Success', { detail: `linked to target id ${link?.targetId}` });
     } else {
-      matching = await match(candidates);
+      matching = await match(candidates());
       target = outcomeTarget(matching);
     }
 
@@ -300,7 +305,7 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
       inScope: true,
       link: linked ? planLink : null,
       target,
-      desired: target === null ? desiredCreate : desiredUpdate,
+      desired: target === null ? desiredCreate() : desiredUpdate(),
       settings,
     });
     const membersDirty = source.type === 'group' && compiled.membersMapping !== null;
@@ -315,7 +320,7 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
         rec.step('matching', 'Warning', { detail: `linked target id ${targetId} no longer exists; matching again` });
         linked = false;
         targetId = null;
-        matching = await match(candidates);
+        matching = await match(candidates());
         current = outcomeTarget(matching);
       }
       plan = planObject({
@@ -324,7 +329,7 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
         inScope: true,
         link: linked ? planLink : null,
         target: current,
-        desired: current === null ? desiredCreate : desiredUpdate,
+        desired: current === null ? desiredCreate() : desiredUpdate(),
         settings,
       });
     }
@@ -345,7 +350,7 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
       const created = await client.createOrAdopt(
         T,
         body,
-        candidates.map((c) => ({ attribute: c.attribute, value: c.value })),
+        candidates().map((c) => ({ attribute: c.attribute, value: c.value })),
       );
       rec.operations++;
       targetId = created.resource.id ?? null;
@@ -353,7 +358,7 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
       if (created.adopted) {
         // Someone (or a lost response) created it already: bring the adopted account up to date.
         current = created.resource;
-        const again = planObject({ objectType: source.type, source: 'present', inScope: true, link: null, target: current, desired: desiredUpdate, settings });
+        const again = planObject({ objectType: source.type, source: 'present', inScope: true, link: null, target: current, desired: desiredUpdate(), settings });
         rec.step('export', 'Warning', { detail: `adopted existing target resource ${targetId}` });
         if (again.action === 'Update') {
           await client.patch(T, targetId as string, again.operations);
@@ -418,10 +423,11 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
 
     // Manager and other references not linked yet: the references phase sets them.
     // Unresolved when mapped means not sent, even if the referenced user got linked meanwhile.
-    const unresolvedPaths = desiredUpdate.unresolvedReferences.map((r) => r.target);
-    if (desiredUpdate.unresolvedReferences.length > 0) {
+    const references = (plan.action === 'Create' ? desiredCreate() : desiredUpdate()).unresolvedReferences;
+    const unresolvedPaths = references.map((r) => r.target);
+    if (references.length > 0) {
       rec.step('referenceResolution', 'Warning', {
-        unresolved: desiredUpdate.unresolvedReferences.map((r) => `${r.target} → ${r.sourceId}`),
+        unresolved: references.map((r) => `${r.target} → ${r.sourceId}`),
       });
     }
     const exportedHash = source.type === 'group' ? `${resourceHash}|${membersPart ?? ''}` : resourceHash;
@@ -523,7 +529,7 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
         outcome: outcome.outcome,
       });
       if (outcome.outcome === 'duplicate') {
-        throw new DuplicateError(outcome.message);
+        throw new PermanentError(outcome.message, { code: 'DuplicateTargetEntries' });
       }
       return decision;
     }
@@ -540,14 +546,6 @@ function memberIdsOf(resource: ScimResource): string[] {
   return members
     .map((m) => (m && typeof m === 'object' ? (m as { value?: unknown }).value : undefined))
     .filter((v): v is string => typeof v === 'string');
-}
-
-/** More than one target resource matches: a permanent failure for this object. */
-class DuplicateError extends FerryError {
-  readonly kind = 'permanent' as const;
-  constructor(message: string) {
-    super(message, { code: 'DuplicateTargetEntries' });
-  }
 }
 
 /**
