@@ -105,7 +105,11 @@ export interface JobInput extends Partial<JobMemory> {
   batchSize?: number;
   /** Batches per cycle run before the cycle continues-as-new (default: the cycle's). */
   maxBatchesPerRun?: number;
+  /** Least workflow time between two progress reports of a cycle (default: the cycle's). */
+  progressIntervalMs?: number;
 }
+
+const CYCLE_OPTION_KEYS = ['batchSize', 'maxBatchesPerRun', 'progressIntervalMs'] as const;
 
 const { loadApp, resetApp, notify } = proxyActivities<FerryActivities>(shortActivity);
 
@@ -138,8 +142,10 @@ export function jobState(m: JobMemory): JobState {
 }
 
 export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
-  const { appId, batchSize, maxBatchesPerRun } = input;
-  const cycleOptions = { ...(batchSize ? { batchSize } : {}), ...(maxBatchesPerRun ? { maxBatchesPerRun } : {}) };
+  const { appId } = input;
+  // Cycle tuning passed through to every cycle and to the next run.
+  const cycleOptions: Pick<JobInput, 'batchSize' | 'maxBatchesPerRun' | 'progressIntervalMs'> = {};
+  for (const key of CYCLE_OPTION_KEYS) if (input[key] !== undefined) cycleOptions[key] = input[key];
   const m: JobMemory = { ...initialJobMemory(), ...stripUndefined(input) };
   let appName = input.appName ?? memoAppName() ?? appId;
   let running: CurrentCycleStatus | null = null;
@@ -490,7 +496,14 @@ function memoAppName(): string | undefined {
 function stripUndefined(input: JobInput): Partial<JobMemory> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (value !== undefined && !['appId', 'appName', 'batchSize', 'maxBatchesPerRun'].includes(key)) out[key] = value;
+    if (
+      value !== undefined &&
+      key !== 'appId' &&
+      key !== 'appName' &&
+      !(CYCLE_OPTION_KEYS as readonly string[]).includes(key)
+    ) {
+      out[key] = value;
+    }
   }
   return out as Partial<JobMemory>;
 }

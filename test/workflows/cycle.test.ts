@@ -43,6 +43,22 @@ describe('cycle', () => {
     expect(child.runId).not.toBe(child.raw.workflowExecutionInfo?.firstRunId);
   });
 
+  it('the status shows processed, total, percent and an ETA while the cycle exports', async () => {
+    const { appId, handle } = await h.startJob({ users: 500, groups: 20 }, { batchSize: 100, progressIntervalMs: 0 });
+    await h.waitForStatus(appId, (x) => x.lastCycle?.number === 1 && x.cycle === null);
+    const gate = h.fakes.gate(appId, 2);
+    try {
+      await handle.signal(runNowSignal);
+      const s = await h.waitForStatus(appId, (x) => x.cycle?.processed === 200, 'two batches done', { settle: false });
+      expect(s.cycle).toMatchObject({ number: 2, kind: 'incremental', processed: 200, total: 520, percent: 38 });
+      expect(s.cycle?.etaSeconds).toBeGreaterThanOrEqual(0);
+    } finally {
+      gate.release();
+    }
+    const done = await h.waitForStatus(appId, (x) => x.lastCycle?.number === 2 && x.cycle === null);
+    expect(done.lastCycle?.counts.updated).toBe(520);
+  });
+
   it('a target that fails mid-cycle stops the cycle there and the failure reaches the job', async () => {
     const { appId, app } = await h.startJob({ users: 10 }, { batchSize: 2 });
     await h.waitForStatus(appId, (x) => x.lastCycle?.number === 1 && x.cycle === null);

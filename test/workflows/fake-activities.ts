@@ -58,8 +58,11 @@ export interface FakeActivities {
   apps: Map<string, FakeApp>;
   addApp(appId: string, app?: Partial<FakeApp>): FakeApp;
   callsOf(name: keyof FerryActivities, appId?: string): RecordedCall[];
-  /** Lets a test hold processBatch of an app until released (to observe a running cycle). */
-  gate(appId: string): { release(): void };
+  /**
+   * Lets a test hold processBatch of an app until released (to observe a running cycle); the first
+   * `passing` calls from now on still go through.
+   */
+  gate(appId: string, passing?: number): { release(): void };
 }
 
 const zeroCounts = () => ({
@@ -77,7 +80,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
   const calls: RecordedCall[] = [];
   const apps = new Map<string, FakeApp>();
   const cycles = new Map<string, CycleRow>();
-  const gates = new Map<string, Promise<void>>();
+  const gates = new Map<string, { passing: number; closed: Promise<void> }>();
 
   const record = (name: keyof FerryActivities, input: unknown) => calls.push({ name, input, at: calls.length });
   const appOf = (appId: string): FakeApp => {
@@ -143,7 +146,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
     async processBatch(input) {
       record('processBatch', input);
       const gate = gates.get(input.appId);
-      if (gate) await gate;
+      if (gate && gate.passing-- <= 0) await gate.closed;
       const app = appOf(input.appId);
       if (app.batchError) {
         const { type, code, status } = app.batchError;
@@ -255,14 +258,12 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         (c) => c.name === name && (appId === undefined || (c.input as { appId?: string }).appId === appId),
       );
     },
-    gate(appId) {
+    gate(appId, passing = 0) {
       let release!: () => void;
-      gates.set(
-        appId,
-        new Promise<void>((resolve) => {
-          release = resolve;
-        }),
-      );
+      const closed = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      gates.set(appId, { passing, closed });
       return {
         release() {
           gates.delete(appId);
