@@ -22,6 +22,18 @@ export const WORK_EMAIL: MappingInput = { target: 'emails[type eq "work"].value'
 export const GIVEN_NAME: MappingInput = { target: 'name.givenName', type: 'direct', source: 'givenName' };
 export const FAMILY_NAME: MappingInput = { target: 'name.familyName', type: 'direct', source: 'surname' };
 export const EXTERNAL_ID: MappingInput = { target: 'externalId', type: 'direct', source: 'mailNickname' };
+export const DISPLAY_NAME: MappingInput = { target: 'displayName', type: 'direct', source: 'displayName' };
+export const FORMATTED_NAME: MappingInput = {
+  target: 'name.formatted',
+  type: 'expression',
+  expression: 'Join(" ", [givenName], [surname])',
+};
+export const MANAGER: MappingInput = {
+  target: `${ENTERPRISE_USER}:manager`,
+  type: 'direct',
+  source: 'manager',
+  targetType: 'Reference',
+};
 
 export const GROUP_DISPLAY_NAME: MappingInput = {
   target: 'displayName',
@@ -36,3 +48,6 @@ export const GROUP_MEMBERS: MappingInput = {
   source: 'members',
   targetType: 'Reference',
 };
+
+/** A plain SCIM group: matched on its display name, with its members. */
+export const GROUP_MAPPINGS: readonly MappingInput[] = [GROUP_DISPLAY_NAME, GROUP_EXTERNAL_ID, GROUP_MEMBERS];

@@ -2,7 +2,15 @@
 // only user names whose domain is registered in the iPass admin console are accepted; Ferry skips
 // the others with InvalidDomain instead of letting the target reject them.
 import type { AppTemplate } from '../engine/config/index.ts';
-import { ACTIVE_FROM_SOFT_DELETE, EXTERNAL_ID, FAMILY_NAME, GIVEN_NAME, USER_NAME, WORK_EMAIL } from './defaults.ts';
+import {
+  ACTIVE_FROM_SOFT_DELETE,
+  DISPLAY_NAME,
+  EXTERNAL_ID,
+  FAMILY_NAME,
+  GIVEN_NAME,
+  USER_NAME,
+  WORK_EMAIL,
+} from './defaults.ts';
 
 export const ipassSmartConnectTemplate: AppTemplate = {
   id: 'ipass-smartconnect',
@@ -12,15 +20,7 @@ export const ipassSmartConnectTemplate: AppTemplate = {
   supportsGroups: false,
   objectTypes: {
     user: {
-      mappings: [
-        USER_NAME,
-        ACTIVE_FROM_SOFT_DELETE,
-        { target: 'displayName', type: 'direct', source: 'displayName' },
-        WORK_EMAIL,
-        GIVEN_NAME,
-        FAMILY_NAME,
-        EXTERNAL_ID,
-      ],
+      mappings: [USER_NAME, ACTIVE_FROM_SOFT_DELETE, DISPLAY_NAME, WORK_EMAIL, GIVEN_NAME, FAMILY_NAME, EXTERNAL_ID],
       filterableAttributes: ['userName'],
     },
   },
