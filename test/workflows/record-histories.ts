@@ -60,6 +60,11 @@ export async function recordHistories(): Promise<string[]> {
     await h.waitForStatus(c.appId, (s) => idle(3)(s) && s.state === 'steady');
     runs['job-approve-deletions'] = { workflowId: c.handle.workflowId, runId: approving };
 
+    // D: a long cycle that continues-as-new twice; the last run starts from `resume`.
+    const d = await h.startJob({ users: 10, groups: 3 }, { batchSize: 2, maxBatchesPerRun: 3 });
+    await h.waitForStatus(d.appId, idle(1));
+    runs['cycle-resumed'] = { workflowId: cycleWorkflowId(d.appId, 1) };
+
     const written: string[] = [];
     for (const [name, { workflowId, runId }] of Object.entries(runs)) {
       const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
