@@ -179,10 +179,30 @@ function startedActivityById(cluster: Cluster, request: Msg): [Execution, Activi
   return [execution, activity];
 }
 
+/** The started activity a worker's request names, by task token or (the `...ById` RPCs) by activity id. */
+function startedActivityOf(cluster: Cluster, request: Msg, byId: boolean): [Execution, ActivityState] {
+  return byId ? startedActivityById(cluster, request) : startedActivity(cluster, request.taskToken);
+}
+
+/** Closes a started activity with the worker's outcome: `attributes` plus the ids every closing event carries. */
+function finishStarted(
+  cluster: Cluster,
+  execution: Execution,
+  activity: ActivityState,
+  type: string,
+  request: Msg,
+  attributes: Msg,
+): void {
+  finish(cluster, execution, activity, true, type, (startedEventId) => ({
+    ...attributes,
+    scheduledEventId: activity.scheduledEventId,
+    startedEventId,
+    identity: request.identity,
+  }));
+}
+
 export function recordHeartbeat(cluster: Cluster, request: Msg, byId = false): Msg {
-  const [execution, activity] = byId
-    ? startedActivityById(cluster, request)
-    : startedActivity(cluster, request.taskToken);
+  const [execution, activity] = startedActivityOf(cluster, request, byId);
   activity.heartbeatDetails = request.details ?? activity.heartbeatDetails;
   activity.lastHeartbeatTimeMs = cluster.now();
   armHeartbeatTimeout(cluster, execution, activity);
@@ -190,22 +210,13 @@ export function recordHeartbeat(cluster: Cluster, request: Msg, byId = false): M
 }
 
 export function completeActivity(cluster: Cluster, request: Msg, byId = false): Msg {
-  const [execution, activity] = byId
-    ? startedActivityById(cluster, request)
-    : startedActivity(cluster, request.taskToken);
-  finish(cluster, execution, activity, true, 'ActivityTaskCompleted', (startedEventId) => ({
-    result: request.result,
-    scheduledEventId: activity.scheduledEventId,
-    startedEventId,
-    identity: request.identity,
-  }));
+  const [execution, activity] = startedActivityOf(cluster, request, byId);
+  finishStarted(cluster, execution, activity, 'ActivityTaskCompleted', request, { result: request.result });
   return {};
 }
 
 export function failActivity(cluster: Cluster, request: Msg, byId = false): Msg {
-  const [execution, activity] = byId
-    ? startedActivityById(cluster, request)
-    : startedActivity(cluster, request.taskToken);
+  const [execution, activity] = startedActivityOf(cluster, request, byId);
   if (request.lastHeartbeatDetails) activity.heartbeatDetails = request.lastHeartbeatDetails;
   const failure = request.failure as Msg | undefined;
   const decision = decideRetry({
@@ -219,27 +230,19 @@ export function failActivity(cluster: Cluster, request: Msg, byId = false): Msg 
     retryLater(cluster, execution, activity, failure, decision.delayMs);
     return {};
   }
-  finish(cluster, execution, activity, true, 'ActivityTaskFailed', (startedEventId) => ({
+  finishStarted(cluster, execution, activity, 'ActivityTaskFailed', request, {
     failure,
-    scheduledEventId: activity.scheduledEventId,
-    startedEventId,
-    identity: request.identity,
     retryState: decision.retryState,
-  }));
+  });
   return {};
 }
 
 export function cancelActivity(cluster: Cluster, request: Msg, byId = false): Msg {
-  const [execution, activity] = byId
-    ? startedActivityById(cluster, request)
-    : startedActivity(cluster, request.taskToken);
-  finish(cluster, execution, activity, true, 'ActivityTaskCanceled', (startedEventId) => ({
+  const [execution, activity] = startedActivityOf(cluster, request, byId);
+  finishStarted(cluster, execution, activity, 'ActivityTaskCanceled', request, {
     details: request.details,
     latestCancelRequestedEventId: activity.cancelRequestedEventId,
-    scheduledEventId: activity.scheduledEventId,
-    startedEventId,
-    identity: request.identity,
-  }));
+  });
   return {};
 }
 

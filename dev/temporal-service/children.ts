@@ -2,7 +2,7 @@
 // parent's side of a child's close and the parent-close policy.
 import type { Cluster } from './cluster.ts';
 import { RpcError } from './errors.ts';
-import { isOpen, type ChildState, type Execution } from './execution.ts';
+import { isOpen, type ChildState, type Execution, type PendingEvent } from './execution.ts';
 import { requestCancelWorkflow, signalWorkflow, startWorkflow, terminateWorkflow } from './lifecycle.ts';
 import type { Msg } from './proto.ts';
 import { appendEvent, deliver } from './workflow-tasks.ts';
@@ -121,6 +121,28 @@ function firstRunOf(cluster: Cluster, child: ChildState): string | undefined {
   return cluster.findRun(child.namespace, child.workflowId, child.runId)?.firstRunId;
 }
 
+/** The failed event of a signal or cancel request to an external workflow that has no open run. */
+function externalNotFound(
+  type: string,
+  operation: 'SIGNAL' | 'CANCEL',
+  namespace: string,
+  target: Msg,
+  attributes: Msg,
+  ids: { initiatedEventId: number; completedEventId: number },
+): PendingEvent {
+  return {
+    type,
+    attributes: () => ({
+      cause: `${operation}_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND`,
+      workflowTaskCompletedEventId: ids.completedEventId,
+      namespace,
+      workflowExecution: target,
+      initiatedEventId: ids.initiatedEventId,
+      control: attributes.control,
+    }),
+  };
+}
+
 export function signalExternal(
   cluster: Cluster,
   execution: Execution,
@@ -142,17 +164,10 @@ export function signalExternal(
   const run = cluster.findOpenRun(namespace, target.workflowId, target.runId);
   if (!run) {
     deliver(cluster, execution, [
-      {
-        type: 'SignalExternalWorkflowExecutionFailed',
-        attributes: () => ({
-          cause: 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
-          workflowTaskCompletedEventId: completedEventId,
-          namespace,
-          workflowExecution: target,
-          initiatedEventId,
-          control: attributes.control,
-        }),
-      },
+      externalNotFound('SignalExternalWorkflowExecutionFailed', 'SIGNAL', namespace, target, attributes, {
+        initiatedEventId,
+        completedEventId,
+      }),
     ]);
     return;
   }
@@ -194,17 +209,10 @@ export function requestCancelExternal(
   const run = cluster.findOpenRun(namespace, target.workflowId, target.runId);
   if (!run || !isOpen(run)) {
     deliver(cluster, execution, [
-      {
-        type: 'RequestCancelExternalWorkflowExecutionFailed',
-        attributes: () => ({
-          cause: 'CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND',
-          workflowTaskCompletedEventId: completedEventId,
-          namespace,
-          workflowExecution: target,
-          initiatedEventId,
-          control: attributes.control,
-        }),
-      },
+      externalNotFound('RequestCancelExternalWorkflowExecutionFailed', 'CANCEL', namespace, target, attributes, {
+        initiatedEventId,
+        completedEventId,
+      }),
     ]);
     return;
   }
