@@ -252,6 +252,26 @@ describe('deletion threshold', () => {
   });
 });
 
+describe('continue-as-new', () => {
+  it('continues-as-new while waiting when Temporal suggests it, keeping the schedule and the state', async () => {
+    const { appId, handle } = await h.startJob();
+    const before = await h.waitForStatus(appId, idleAfter(1));
+    const runBefore = (await handle.describe()).runId;
+    // Signals that change nothing still grow the history, past the service's 4,096-event suggestion.
+    for (let sent = 0; sent < 4_200; sent += 100) {
+      await Promise.all(Array.from({ length: 100 }, () => handle.signal(approveDeletionsSignal)));
+    }
+    const after = await h.waitForStatus(appId, (x) => x.lastCycle?.number === 1, 'after the signals');
+    const runAfter = (await handle.describe()).runId;
+    expect(runAfter).not.toBe(runBefore);
+    expect(after.nextCycleAt).toBe(before.nextCycleAt);
+    expect(after.lastCycle).toEqual(before.lastCycle);
+    expect(beginCalls(appId)).toHaveLength(1);
+    await h.env.skipTime(40 * MINUTE);
+    await h.waitForStatus(appId, idleAfter(2), 'next cycle on time');
+  });
+});
+
 describe('resilience', () => {
   it('a mail server that is down does not stop the job: it stays quarantined and keeps its daily cycle', async () => {
     const { appId, handle } = await h.startJob({ target: 'unauthorized', notifyFails: true });
