@@ -65,6 +65,16 @@ function toLink(r: LinkRow): LinkRecord {
 const keyWhere = (k: LinkKey) =>
   and(eq(links.appId, k.appId), eq(links.objectType, k.objectType), eq(links.sourceId, k.sourceId));
 
+/** The columns of a link that is not in escrow. */
+const noEscrow = () => ({
+  failureCount: 0,
+  firstFailedAt: null,
+  nextRetryAt: null,
+  lastError: null,
+  lastErrorCode: null,
+  updatedAt: new Date(),
+});
+
 function columnsOf(u: LinkUpsert): Partial<typeof links.$inferInsert> {
   const v: Partial<typeof links.$inferInsert> = {};
   if (u.targetId !== undefined) v.targetId = u.targetId;
@@ -179,17 +189,7 @@ export class LinkRepository {
 
   /** Ends escrow for an object (after a successful export). */
   async clearFailure(key: LinkKey): Promise<void> {
-    await this.db
-      .update(links)
-      .set({
-        failureCount: 0,
-        firstFailedAt: null,
-        nextRetryAt: null,
-        lastError: null,
-        lastErrorCode: null,
-        updatedAt: new Date(),
-      })
-      .where(keyWhere(key));
+    await this.db.update(links).set(noEscrow()).where(keyWhere(key));
   }
 
   /** Escrowed links whose retry is due at `now`, oldest due first. */
@@ -207,14 +207,7 @@ export class LinkRepository {
   async clearEscrows(appId: string): Promise<number> {
     const rows = await this.db
       .update(links)
-      .set({
-        failureCount: 0,
-        firstFailedAt: null,
-        nextRetryAt: null,
-        lastError: null,
-        lastErrorCode: null,
-        updatedAt: new Date(),
-      })
+      .set(noEscrow())
       .where(and(eq(links.appId, appId), or(gt(links.failureCount, 0), isNotNull(links.nextRetryAt))))
       .returning({ id: links.sourceId });
     return rows.length;

@@ -11,6 +11,13 @@ export interface ObjectLockKey {
   objectId: string;
 }
 
+const keyWhere = (key: ObjectLockKey) =>
+  and(
+    eq(objectLocks.appId, key.appId),
+    eq(objectLocks.objectType, key.objectType),
+    eq(objectLocks.objectId, key.objectId),
+  );
+
 export class ObjectLockRepository {
   constructor(private readonly db: Executor) {}
 
@@ -32,14 +39,7 @@ export class ObjectLockRepository {
   async release(key: ObjectLockKey, holder: string): Promise<boolean> {
     const rows = await this.db
       .delete(objectLocks)
-      .where(
-        and(
-          eq(objectLocks.appId, key.appId),
-          eq(objectLocks.objectType, key.objectType),
-          eq(objectLocks.objectId, key.objectId),
-          eq(objectLocks.holder, holder),
-        ),
-      )
+      .where(and(keyWhere(key), eq(objectLocks.holder, holder)))
       .returning({ holder: objectLocks.holder });
     return rows.length > 0;
   }
@@ -58,14 +58,7 @@ export class ObjectLockRepository {
     const [row] = await this.db
       .select({ holder: objectLocks.holder })
       .from(objectLocks)
-      .where(
-        and(
-          eq(objectLocks.appId, key.appId),
-          eq(objectLocks.objectType, key.objectType),
-          eq(objectLocks.objectId, key.objectId),
-          sql`${objectLocks.expiresAt} >= ${now.toISOString()}::timestamptz`,
-        ),
-      );
+      .where(and(keyWhere(key), sql`${objectLocks.expiresAt} >= ${now.toISOString()}::timestamptz`));
     return row?.holder ?? null;
   }
 }
