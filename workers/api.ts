@@ -5,28 +5,31 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { createApp } from '../api/app.ts';
-import { createLogger } from '../api/logger.ts';
+import { createLogger, type Logger } from '../api/logger.ts';
+import type { ProvisioningControl } from '../api/provisioning-control.ts';
 import { trackProvisioningEnabled } from '../api/resources.ts';
 import { serveApi } from '../api/server.ts';
 import { createTemporalProvisioningControl } from '../api/temporal.ts';
+import type { Store } from '../store/index.ts';
 import { loadEnv } from './env.ts';
 import { openStoreFromEnv } from './worker.ts';
 
-async function main(): Promise<void> {
-  const env = loadEnv();
-  const logger = createLogger({ level: env.logLevel, base: { service: 'ferry-api' } });
-  if (env.apiKeys.length === 0) throw new Error('FERRY_API_KEYS is required to run the API on its own');
-  if (!env.temporal.address) throw new Error('TEMPORAL_ADDRESS is required to run the API on its own');
-  const store = await openStoreFromEnv(env);
-  await store.migrate();
-  const connection = await Connection.connect({ address: env.temporal.address });
-  const client = new Client({ connection, namespace: env.temporal.namespace });
+/** The control API over the store and a Temporal client, with database and Temporal health checks. */
+export function createControlApi(deps: {
+  store: Store;
+  connection: Connection;
+  client: Client;
+  taskQueue: string;
+  apiKeys: string[];
+  logger: Logger;
+}): { app: ReturnType<typeof createApp>; provisioning: ProvisioningControl } {
+  const { store, connection } = deps;
   const provisioning = trackProvisioningEnabled(
-    createTemporalProvisioningControl({ client: client.workflow, taskQueue: env.temporal.taskQueue }),
+    createTemporalProvisioningControl({ client: deps.client.workflow, taskQueue: deps.taskQueue }),
     store,
   );
   const app = createApp({
-    apiKeys: env.apiKeys,
+    apiKeys: deps.apiKeys,
     provisioning,
     resources: { store },
     healthChecks: {
@@ -37,6 +40,26 @@ async function main(): Promise<void> {
         await connection.workflowService.getSystemInfo({});
       },
     },
+    logger: deps.logger,
+  });
+  return { app, provisioning };
+}
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const logger = createLogger({ level: env.logLevel, base: { service: 'ferry-api' } });
+  if (env.apiKeys.length === 0) throw new Error('FERRY_API_KEYS is required to run the API on its own');
+  if (!env.temporal.address) throw new Error('TEMPORAL_ADDRESS is required to run the API on its own');
+  const store = await openStoreFromEnv(env);
+  await store.migrate();
+  const connection = await Connection.connect({ address: env.temporal.address });
+  const client = new Client({ connection, namespace: env.temporal.namespace });
+  const { app } = createControlApi({
+    store,
+    connection,
+    client,
+    taskQueue: env.temporal.taskQueue,
+    apiKeys: env.apiKeys,
     logger,
   });
   const server = await serveApi(app, { host: env.host, port: env.port });

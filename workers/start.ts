@@ -12,13 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
-import { createApp } from '../api/app.ts';
 import { createLogger, type Logger, type LogLevel } from '../api/logger.ts';
-import { trackProvisioningEnabled } from '../api/resources.ts';
 import { serveApi } from '../api/server.ts';
-import { createTemporalProvisioningControl } from '../api/temporal.ts';
 import { startTemporalTestService } from '../dev/temporal-service/index.ts';
 import { generateEncryptionKey, openStore, type Store } from '../store/index.ts';
+import { createControlApi } from './api.ts';
 import { loadEnv, type FerryEnv } from './env.ts';
 import { createFerryWorker, mailerFromEnv } from './worker.ts';
 
@@ -228,22 +226,12 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
     running.catch((error: unknown) => logger.error('worker stopped', { error }));
     cleanups.push(() => worker.shutdown());
 
-    const provisioning = trackProvisioningEnabled(
-      createTemporalProvisioningControl({ client: client.workflow, taskQueue: env.temporal.taskQueue }),
+    const { app, provisioning } = createControlApi({
       store,
-    );
-    const app = createApp({
+      connection,
+      client,
+      taskQueue: env.temporal.taskQueue,
       apiKeys,
-      provisioning,
-      resources: { store },
-      healthChecks: {
-        database: async () => {
-          await store.apps.list({ limit: 1 });
-        },
-        temporal: async () => {
-          await connection.workflowService.getSystemInfo({});
-        },
-      },
       logger,
     });
     const server = await serveApi(app, { host: env.host, port: env.port });
