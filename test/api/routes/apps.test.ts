@@ -25,6 +25,8 @@ const newApp = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
+const postApp = (overrides: Record<string, unknown> = {}) => req('/apps', send('POST', newApp(overrides)));
+
 describe('gallery', () => {
   it('lists the four templates with their default mappings', async () => {
     const res = await req('/gallery', send('GET'));
@@ -44,10 +46,7 @@ describe('gallery', () => {
 
 describe('apps', () => {
   it('creates an app from a template and never returns the token', async () => {
-    const res = await req(
-      '/apps',
-      send('POST', newApp({ settings: { cycleIntervalMinutes: 30, notificationEmail: 'it@contoso.com' } })),
-    );
+    const res = await postApp({ settings: { cycleIntervalMinutes: 30, notificationEmail: 'it@contoso.com' } });
     expect(res.status).toBe(201);
     const text = await res.text();
     expect(text).not.toContain(TOKEN);
@@ -65,7 +64,7 @@ describe('apps', () => {
   });
 
   it('keeps the token encrypted at rest', async () => {
-    const app = await read(await req('/apps', send('POST', newApp({ name: 'Encrypted' }))));
+    const app = await read(await postApp({ name: 'Encrypted' }));
     const rows = (await ctx.store.db.execute(sql`select * from apps where id = ${app.id}`)) as unknown as {
       rows: unknown[];
     };
@@ -74,40 +73,28 @@ describe('apps', () => {
   });
 
   it('names the path of an invalid mapping expression and of a bad setting', async () => {
-    const res = await req(
-      '/apps',
-      send(
-        'POST',
-        newApp({
-          mappings: {
-            user: [{ target: 'userName', type: 'expression', expression: 'Foo([x]', matchingPrecedence: 1 }],
-          },
-        }),
-      ),
-    );
+    const res = await postApp({
+      mappings: {
+        user: [{ target: 'userName', type: 'expression', expression: 'Foo([x]', matchingPrecedence: 1 }],
+      },
+    });
     expect(res.status).toBe(400);
     const error = (await read(res)).error;
     expect(error.code).toBe('validation_failed');
     expect(error.details.map((d: { path: string }) => d.path)).toContain('mappings.user[0].expression');
-    const bad = await req('/apps', send('POST', newApp({ settings: { cycleIntervalMinutes: 0 } })));
+    const bad = await postApp({ settings: { cycleIntervalMinutes: 0 } });
     expect((await read(bad)).error.details[0].path).toBe('settings.cycleIntervalMinutes');
   });
 
   it('refuses a matching attribute the target cannot filter on', async () => {
-    const res = await req(
-      '/apps',
-      send(
-        'POST',
-        newApp({
-          mappings: {
-            user: [
-              { target: 'userName', type: 'direct', source: 'userPrincipalName' },
-              { target: 'displayName', type: 'direct', source: 'displayName', matchingPrecedence: 1 },
-            ],
-          },
-        }),
-      ),
-    );
+    const res = await postApp({
+      mappings: {
+        user: [
+          { target: 'userName', type: 'direct', source: 'userPrincipalName' },
+          { target: 'displayName', type: 'direct', source: 'displayName', matchingPrecedence: 1 },
+        ],
+      },
+    });
     expect(res.status).toBe(400);
     expect((await read(res)).error.details.map((d: { path: string }) => d.path)).toContain(
       'mappings.user[1].matchingPrecedence',
@@ -115,58 +102,38 @@ describe('apps', () => {
   });
 
   it('accepts plain http only for loopback with allowInsecureLoopback', async () => {
-    const plain = await req(
-      '/apps',
-      send('POST', newApp({ target: { url: 'http://scim.example.com/scim', token: TOKEN } })),
-    );
+    const plain = await postApp({ target: { url: 'http://scim.example.com/scim', token: TOKEN } });
     expect((await read(plain)).error.details[0]).toMatchObject({ path: 'target.url' });
-    const loopback = await req('/apps', send('POST', newApp({ target: { url: target.baseUrl, token: TOKEN } })));
+    const loopback = await postApp({ target: { url: target.baseUrl, token: TOKEN } });
     expect((await read(loopback)).error.details[0]).toMatchObject({ path: 'target.url' });
-    const allowed = await req(
-      '/apps',
-      send(
-        'POST',
-        newApp({ target: { url: target.baseUrl, token: TOKEN }, settings: { allowInsecureLoopback: true } }),
-      ),
-    );
+    const allowed = await postApp({
+      target: { url: target.baseUrl, token: TOKEN },
+      settings: { allowInsecureLoopback: true },
+    });
     expect(allowed.status).toBe(201);
   });
 
   it('refuses an unknown template, a target with both token and oauth, and unknown fields', async () => {
-    expect((await read(await req('/apps', send('POST', newApp({ template: 'nope' }))))).error.details[0].path).toBe(
-      'template',
-    );
-    const both = await req(
-      '/apps',
-      send(
-        'POST',
-        newApp({
-          target: {
-            url: 'https://x.example',
-            token: 't',
-            oauth: { tokenUrl: 'https://x.example/t', clientId: 'c', clientSecret: 's' },
-          },
-        }),
-      ),
-    );
+    expect((await read(await postApp({ template: 'nope' }))).error.details[0].path).toBe('template');
+    const both = await postApp({
+      target: {
+        url: 'https://x.example',
+        token: 't',
+        oauth: { tokenUrl: 'https://x.example/t', clientId: 'c', clientSecret: 's' },
+      },
+    });
     expect(both.status).toBe(400);
-    expect((await req('/apps', send('POST', newApp({ colour: 'blue' })))).status).toBe(400);
+    expect((await postApp({ colour: 'blue' })).status).toBe(400);
   });
 
   it('stores OAuth client credentials with the secret hidden', async () => {
-    const res = await req(
-      '/apps',
-      send(
-        'POST',
-        newApp({
-          name: 'OAuth app',
-          target: {
-            url: 'https://x.example/scim',
-            oauth: { tokenUrl: 'https://x.example/token', clientId: 'ferry', clientSecret: 'cs_very_secret_1234' },
-          },
-        }),
-      ),
-    );
+    const res = await postApp({
+      name: 'OAuth app',
+      target: {
+        url: 'https://x.example/scim',
+        oauth: { tokenUrl: 'https://x.example/token', clientId: 'ferry', clientSecret: 'cs_very_secret_1234' },
+      },
+    });
     expect(res.status).toBe(201);
     const text = await res.text();
     expect(text).not.toContain('cs_very_secret_1234');
@@ -179,7 +146,7 @@ describe('apps', () => {
   });
 
   it('signals configChanged when mappings change, not when only the name changes', async () => {
-    const app = await read(await req('/apps', send('POST', newApp({ name: 'Signals' }))));
+    const app = await read(await postApp({ name: 'Signals' }));
     ctx.calls.length = 0;
     const renamed = await req(`/apps/${app.id}`, send('PATCH', { name: 'Renamed' }));
     expect(renamed.status).toBe(200);
@@ -193,7 +160,7 @@ describe('apps', () => {
   });
 
   it('replaces the token on PATCH without ever returning it', async () => {
-    const app = await read(await req('/apps', send('POST', newApp({ name: 'Rotate' }))));
+    const app = await read(await postApp({ name: 'Rotate' }));
     const res = await req(`/apps/${app.id}`, send('PATCH', { target: { token: 'tok_rotated_0123456789' } }));
     expect(await res.text()).not.toContain('tok_rotated_0123456789');
     expect(await ctx.store.apps.getSecrets(app.id)).toEqual({ token: 'tok_rotated_0123456789' });
@@ -203,17 +170,11 @@ describe('apps', () => {
 
   it('tests the connection with the stored credentials', async () => {
     const app = await read(
-      await req(
-        '/apps',
-        send(
-          'POST',
-          newApp({
-            name: 'Live',
-            target: { url: target.baseUrl, token: TOKEN },
-            settings: { allowInsecureLoopback: true },
-          }),
-        ),
-      ),
+      await postApp({
+        name: 'Live',
+        target: { url: target.baseUrl, token: TOKEN },
+        settings: { allowInsecureLoopback: true },
+      }),
     );
     const ok = await req(`/apps/${app.id}/test-connection`, send('POST'));
     expect(await read(ok)).toEqual({ ok: true });
@@ -225,7 +186,7 @@ describe('apps', () => {
   });
 
   it('deletes an app (pausing its job) and then answers 404', async () => {
-    const app = await read(await req('/apps', send('POST', newApp({ name: 'Doomed' }))));
+    const app = await read(await postApp({ name: 'Doomed' }));
     ctx.calls.length = 0;
     expect((await req(`/apps/${app.id}`, send('DELETE'))).status).toBe(204);
     expect(ctx.calls.map((c) => c.method)).toEqual(['pause']);
