@@ -2,7 +2,7 @@
 // timeout, and the buffering of events that arrive while a task is in flight.
 import type { Cluster, WorkflowQueueTask } from './cluster.ts';
 import { applyCommands, isCloseCommand } from './commands.ts';
-import { notFound } from './errors.ts';
+import { invalidArgument, notFound } from './errors.ts';
 import { isOpen, type Execution, type PendingEvent, type PendingQuery } from './execution.ts';
 import { toDuration, toTimestamp, type Msg } from './proto.ts';
 import { decodeToken, encodePageToken, encodeToken, runKey } from './tokens.ts';
@@ -204,7 +204,9 @@ export function completeWorkflowTask(cluster: Cluster, request: Msg): Msg {
       identity,
     });
     retryAfterFailure(cluster, execution, 1);
-    return {};
+    // As the real server does: an error makes the worker drop its cached run and replay with the
+    // buffered events. An empty answer would let it re-send the same close and lose them.
+    throw invalidArgument('UnhandledCommand');
   }
   const completedEventId = appendEvent(cluster, execution, 'WorkflowTaskCompleted', {
     scheduledEventId: wft.scheduledEventId,

@@ -95,14 +95,18 @@ describe('workflow tasks', () => {
     const { workflowId } = await startOn(queue);
     const task = await poll(queue);
     await signal(workflowId);
-    await complete(task, {
-      commands: [
-        {
-          commandType: 'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION',
-          completeWorkflowExecutionCommandAttributes: { result: { payloads: [json('done')] } },
-        },
-      ],
-    });
+    // Like the real server, the completion is refused with INVALID_ARGUMENT "UnhandledCommand", which
+    // makes the SDK drop its cached run and replay with the signal instead of re-sending the close.
+    await expect(
+      complete(task, {
+        commands: [
+          {
+            commandType: 'COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION',
+            completeWorkflowExecutionCommandAttributes: { result: { payloads: [json('done')] } },
+          },
+        ],
+      }),
+    ).rejects.toMatchObject({ code: 3 });
     const events = await history(workflowId);
     expect(events.slice(3)).toEqual(['WORKFLOW_TASK_FAILED', 'WORKFLOW_EXECUTION_SIGNALED', 'WORKFLOW_TASK_SCHEDULED']);
     const response = await raw.call('GetWorkflowExecutionHistory', { namespace, execution: { workflowId } });
