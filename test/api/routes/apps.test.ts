@@ -193,6 +193,10 @@ describe('apps', () => {
     expect((await req(`/apps/${app.id}`, send('GET'))).status).toBe(404);
     expect((await req(`/apps/${app.id}`, send('DELETE'))).status).toBe(404);
     expect((await req(`/apps/${app.id}/provisioning/start`, send('POST'))).status).toBe(404);
+    expect((await req(`/apps/${app.id}`, send('PATCH', { name: 'Back' }))).status).toBe(404);
+    expect((await req(`/apps/${app.id}/test-connection`, send('POST'))).status).toBe(404);
+    const logs = await req(`/apps/${app.id}/logs`, send('GET'));
+    expect((await read(logs)).error).toMatchObject({ code: 'not_found', message: `App ${app.id} not found` });
   });
 
   it('logs no secret while doing all this', () => {
