@@ -50,6 +50,16 @@ describe('workflow commands', () => {
     expect((await handle.describe()).status.name).toBe('CANCELLED');
   });
 
+  it('loses no signal that arrives while a run hands over to the next (continue-as-new)', async () => {
+    const expected = 40;
+    const handle = await start('signalCounterWorkflow', [0, expected]);
+    // Sent in bursts so that many arrive while a run is closing.
+    for (let burst = 0; burst < expected / 8; burst++) {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => handle.signal(proceedSignal, `s${burst}-${i}`)));
+    }
+    expect(await handle.result()).toBe(expected);
+  });
+
   it('signals another workflow', async () => {
     const receiver = await start('signalReceiverWorkflow');
     const sender = await start('signalExternalWorkflow', [receiver.workflowId]);
