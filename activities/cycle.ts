@@ -6,6 +6,8 @@ import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/dele
 import { planObject } from '../engine/planning/index.ts';
 import { evaluateScope } from '../engine/scoping/index.ts';
 import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
+import { cycleWork } from '../store/schema.ts';
 import { EMPTY_COUNTS, logEntryId, type LinkRecord, type LinkUpsert, type Repositories, type Store, type WorkItem } from '../store/index.ts';
 import type { AppRuntime, AppRuntimes } from './app-runtime.ts';
 import type { CycleContexts, DirectoryContext } from './cycle-context.ts';
@@ -289,7 +291,13 @@ export async function recordOutcomes(tx: Repositories, appId: string, cycleId: s
   const groups = new Map<string, { seqs: number[]; status: string; action: string; detail: Record<string, unknown> | null }>();
   for (const { seq, outcome } of outcomes) {
     if (seq === null) continue;
-    const detail = outcome.unresolvedPaths.length > 0 ? { unresolved: outcome.unresolvedPaths } : null;
+    const detail =
+      outcome.unresolvedPaths.length > 0 || outcome.linkChanged
+        ? {
+            ...(outcome.unresolvedPaths.length > 0 ? { unresolved: outcome.unresolvedPaths } : {}),
+            ...(outcome.linkChanged ? { linkChanged: true } : {}),
+          }
+        : null;
     const action = outcome.workAction ?? outcome.action;
     const key = JSON.stringify([outcome.status, action, detail]);
     const group = groups.get(key) ?? { seqs: [] as number[], status: outcome.status as string, action, detail };
@@ -299,6 +307,70 @@ export async function recordOutcomes(tx: Repositories, appId: string, cycleId: s
   for (const group of groups.values()) {
     await tx.cycleWork.mark(cycleId, group.seqs, { status: group.status, action: group.action, detail: group.detail });
   }
+}
+
+/**
+ * The groups of a batch whose flattened members may differ from what was last exported: all of them
+ * in initial cycles; otherwise new or escrowed groups, groups changed themselves (membership), groups
+ * with a changed group below them, and groups with a user whose link changed (created, disabled,
+ * re-enabled, deleted) in this cycle.
+ */
+async function groupsNeedingMemberCheck(
+  store: Store,
+  cycle: { id: string; kind: string },
+  directory: DirectoryContext,
+  items: readonly WorkItem[],
+  links: ReadonlyMap<string, LinkRecord>,
+): Promise<Set<string>> {
+  if (cycle.kind === 'initial') return new Set(items.map((i) => i.objectId));
+  const [changedGroups, linkChangedUsers] = await Promise.all([
+    store.db
+      .select({ id: cycleWork.objectId })
+      .from(cycleWork)
+      .where(and(eq(cycleWork.cycleId, cycle.id), eq(cycleWork.objectType, 'group'), isNotNull(cycleWork.changeSeq))),
+    store.db
+      .select({ id: cycleWork.objectId })
+      .from(cycleWork)
+      .where(and(eq(cycleWork.cycleId, cycle.id), eq(cycleWork.objectType, 'user'), sql`${cycleWork.detail}->>'linkChanged' = 'true'`)),
+  ]);
+  const seeds = new Set(changedGroups.map((r) => r.id));
+  const users = new Set(linkChangedUsers.map((r) => r.id));
+  const result = new Set<string>();
+  for (const item of items) {
+    const link = links.get(item.objectId);
+    if (!link || link.targetId === null || link.failureCount > 0 || item.changeSeq !== null) {
+      result.add(item.objectId);
+      continue;
+    }
+    const below = descendantGroups(directory, item.objectId);
+    if ([...below].some((g) => seeds.has(g))) {
+      result.add(item.objectId);
+      continue;
+    }
+    for (const userId of flattenUsers(directory, item.objectId)) {
+      if (users.has(userId)) {
+        result.add(item.objectId);
+        break;
+      }
+    }
+  }
+  return result;
+}
+
+function descendantGroups(directory: DirectoryContext, groupId: string): Set<string> {
+  const seen = new Set<string>([groupId]);
+  const queue = [groupId];
+  while (queue.length > 0) {
+    const current = queue.pop() as string;
+    for (const m of directory.memberships.membersOf.get(current) ?? []) {
+      if (m.memberType === 'group' && !seen.has(m.memberId)) {
+        seen.add(m.memberId);
+        queue.push(m.memberId);
+      }
+    }
+  }
+  seen.delete(groupId);
+  return seen;
 }
 
 /** Links of the users an object refers to: managers of users, flattened members of groups. */
@@ -383,7 +455,15 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
       loadObjects(store, claimed),
       store.links.getMany(input.appId, objectType, claimed.map((i) => i.objectId)),
     ]);
-    const userLinks = await referencedUserLinks(store, input.appId, directory, claimed, loaded);
+    // Groups whose members cannot have changed are not re-planned (no member links loaded).
+    const memberCheck = objectType === 'group' ? await groupsNeedingMemberCheck(store, cycle, directory, claimed, links) : null;
+    const userLinks = await referencedUserLinks(
+      store,
+      input.appId,
+      directory,
+      memberCheck ? claimed.filter((i) => memberCheck.has(i.objectId)) : claimed,
+      loaded,
+    );
     const unlinked = claimed.length - [...links.values()].filter((l) => l.targetId !== null).length;
     const targetIndex =
       cycle.kind === 'initial' && !references
@@ -433,6 +513,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
         targetIndex,
         userLinks,
         holdDeletions: false,
+        checkMembers: memberCheck ? memberCheck.has(item.objectId) : true,
       };
       try {
         if (references) {
@@ -444,7 +525,9 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
           result.workAction = item.action ?? undefined;
           push(item.seq, result);
         } else {
-          const outcome = await provisionObject(ctx, sourceOf(item, loaded), links.get(item.objectId) ?? null);
+          const previous = links.get(item.objectId) ?? null;
+          const outcome = await provisionObject(ctx, sourceOf(item, loaded), previous);
+          outcome.linkChanged = membershipStateChanged(previous, outcome);
           // Later objects of this batch (reports of this manager) resolve through the new link,
           // which commits in the same transaction as theirs or before it.
           if (objectType === 'user' && outcome.link.kind === 'upsert' && outcome.targetId) {
@@ -468,6 +551,20 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   } finally {
     await releaseClaims(store, input.appId, objectType, ids, holder);
   }
+}
+
+/** Whether the object's standing as a group member (linked target id, active) changed. */
+function membershipStateChanged(previous: LinkRecord | null, outcome: ObjectOutcome): boolean {
+  const before = previous && previous.targetId && previous.active ? previous.targetId : null;
+  const write = outcome.link;
+  let after = before;
+  if (write.kind === 'delete') after = null;
+  else if (write.kind === 'upsert') {
+    const targetId = write.link.targetId !== undefined ? write.link.targetId : (previous?.targetId ?? null);
+    const active = write.link.active !== undefined ? write.link.active : (previous?.active ?? true);
+    after = targetId && active ? targetId : null;
+  }
+  return before !== after;
 }
 
 /** Writes a chunk of a batch's outcomes in ONE transaction (links, logs, work status, operation count). */

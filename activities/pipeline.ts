@@ -53,6 +53,11 @@ export interface ObjectContext {
   userLinks: ReadonlyMap<string, LinkRecord>;
   /** Disables/deletes are held back (the deletion guard is exceeded and not approved). */
   holdDeletions: boolean;
+  /**
+   * Groups: whether the member set may have changed (default true). False when neither the group's
+   * nesting below it nor the links of its users changed this cycle: members are then left alone.
+   */
+  checkMembers?: boolean;
 }
 
 export type LinkWrite =
@@ -70,6 +75,8 @@ export interface ObjectOutcome {
   action: ProvisioningAction;
   /** The action recorded on the cycle's work item when it differs (references keep the first pass's). */
   workAction?: string;
+  /** Its standing as a group member (linked and active) changed: groups containing it are re-planned. */
+  linkChanged?: boolean;
   targetId: string | null;
   link: LinkWrite;
   log: ProvisioningLogEntry;
@@ -308,7 +315,7 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
       desired: target === null ? desiredCreate() : desiredUpdate(),
       settings,
     });
-    const membersDirty = source.type === 'group' && compiled.membersMapping !== null;
+    const membersDirty = source.type === 'group' && compiled.membersMapping !== null && ctx.checkMembers !== false;
     let current: ScimResource | null = target ?? null;
     if (plan.needsTarget || (membersDirty && linked && plan.action === 'Skip' && membersChanged())) {
       try {
@@ -383,7 +390,9 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
 
     // Group members: nested groups flattened to linked, in-scope users.
     let membersPart: string | null = null;
-    if (source.type === 'group' && compiled.membersMapping && targetId) {
+    if (source.type === 'group' && compiled.membersMapping && targetId && !membersDirty) {
+      membersPart = hashes.members;
+    } else if (source.type === 'group' && compiled.membersMapping && targetId) {
       const groupConfig = runtime.config.objectTypes.group;
       const memberPlan = planGroupMembers({
         groupId: objectId,

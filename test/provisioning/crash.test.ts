@@ -13,7 +13,7 @@ import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
 import { createApp, expectedState, seedDirectory, targetState } from './fixtures.ts';
 import { startProvisioningHarness, type ProvisioningHarness } from './harness.ts';
 
-describe('a worker killed mid-cycle', () => {
+describe('a worker process killed mid-cycle', () => {
   let h: ProvisioningHarness;
   let peer: ScimPeer;
   let dir: string;
@@ -130,6 +130,9 @@ describe('a worker killed mid-cycle', () => {
     const logs = await h.store.logs.query({ appId, cycleId: row?.id, limit: 5000 });
     const firstPass = logs.items.filter((l) => !l.steps.every((s) => s.name === 'referenceResolution' || s.name === 'export') || l.action === 'Create');
     expect(new Set(firstPass.map((l) => `${l.objectType}:${l.sourceId}`)).size).toBe(220);
-    await killHard(worker);
+    // SIGTERM is a clean shutdown: the worker finishes what it runs and exits 0.
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
   }, 180_000);
 });

@@ -115,6 +115,17 @@ describe('provisioning a directory to a SCIM app', () => {
     expect(actual.groups.get('Group 10')?.has(upn(100))).toBe(false);
   });
 
+  it('a membership change reaches the group and the groups nesting it, and nothing else', async () => {
+    await h.store.directory.addMember(groupId(3), userId(1));
+    const { status, requests } = await nextCycle();
+    expect(status.lastCycle?.counts).toMatchObject({ failed: 0 });
+    const writes = requests.filter((r) => r.method !== 'GET');
+    expect(writes.map((r) => r.method)).toEqual(['PATCH', 'PATCH']);
+    const actual = await state();
+    expect(actual.groups.get('Group 03')?.has(upn(1))).toBe(true);
+    expect(actual.groups.get('Group 04')?.has(upn(1))).toBe(true);
+  });
+
   describe('on demand', () => {
     it('creates a new in-scope user and reports the five steps', async () => {
       await h.store.directory.createUser({ id: 'od1', userPrincipalName: 'ondemand1@contoso.com', displayName: 'On Demand', department: 'Ops' });
