@@ -27,7 +27,9 @@ export type ScimFailure =
     }
   | { kind: 'network'; error: unknown }
   /** A 2xx answer whose body is not usable SCIM JSON. */
-  | { kind: 'invalidBody'; status: number; reason: string };
+  | { kind: 'invalidBody'; status: number; reason: string }
+  /** An answer longer than the app's response cap (reading stopped there). */
+  | { kind: 'tooLarge'; maxBytes: number; cause?: unknown };
 
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -118,6 +120,13 @@ export function classifyScimFailure(failure: ScimFailure, now: number = Date.now
     return new TransientError(`Network error talking to the SCIM target${suffix}`, {
       code: 'ServiceUnavailable',
       cause: failure.error,
+    });
+  }
+
+  if (failure.kind === 'tooLarge') {
+    return new ConfigurationError(`SCIM response exceeds ${failure.maxBytes} bytes`, {
+      code: 'NonScimResponse',
+      cause: failure.cause,
     });
   }
 

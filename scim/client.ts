@@ -373,7 +373,7 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
       const error =
         outcome.kind === 'network'
           ? outcome.error instanceof ResponseTooLargeError
-            ? new ConfigurationError(outcome.error.message, { code: 'NonScimResponse', cause: outcome.error })
+            ? classifyScimFailure({ kind: 'tooLarge', maxBytes: outcome.error.limit, cause: outcome.error })
             : outcome.error instanceof FerryError
               ? outcome.error
               : classifyScimFailure({ kind: 'network', error: outcome.error })
@@ -423,10 +423,10 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
     }
   }
 
-  function toResource(body: unknown, what: string): ScimResource {
+  function toResource({ status, body }: ExchangeResult, what: string): ScimResource {
     const parsed = scimResourceSchema.safeParse(body);
     if (!parsed.success) {
-      throw new ConfigurationError(`SCIM target answered ${what} without a resource id`, { code: 'NonScimResponse' });
+      throw classifyScimFailure({ kind: 'invalidBody', status, reason: `the answer to ${what} has no resource id` });
     }
     return parsed.data as ScimResource;
   }
@@ -542,26 +542,26 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
   }
 
   async function get(type: ScimResourceType, id: string): Promise<ScimResource> {
-    const { body } = await send({ method: 'GET', path: resourcePath(type, id), resourceUrl: true, retry: 'safe' });
-    return toResource(body, `GET /${type}/{id}`);
+    const answer = await send({ method: 'GET', path: resourcePath(type, id), resourceUrl: true, retry: 'safe' });
+    return toResource(answer, `GET /${type}/{id}`);
   }
 
   async function create(type: ScimResourceType, resource: ScimResource): Promise<ScimResource> {
-    const { body } = await send({ method: 'POST', path: `/${type}`, body: resource, retry: 'unsent' });
-    const created = toResource(body, `POST /${type}`);
+    const answer = await send({ method: 'POST', path: `/${type}`, body: resource, retry: 'unsent' });
+    const created = toResource(answer, `POST /${type}`);
     counters.created++;
     return created;
   }
 
   async function replace(type: ScimResourceType, id: string, resource: ScimResource): Promise<ScimResource> {
-    const { body } = await send({
+    const answer = await send({
       method: 'PUT',
       path: resourcePath(type, id),
       body: { ...resource, id },
       resourceUrl: true,
       retry: 'safe',
     });
-    return body === undefined ? { ...resource, id } : toResource(body, `PUT /${type}/{id}`);
+    return answer.body === undefined ? { ...resource, id } : toResource(answer, `PUT /${type}/{id}`);
   }
 
   async function usePut(): Promise<boolean> {
@@ -575,14 +575,14 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
       const current = await get(type, id);
       return replace(type, id, applyPatch(current, operations));
     }
-    const { body } = await send({
+    const answer = await send({
       method: 'PATCH',
       path: resourcePath(type, id),
       body: toPatchOpMessage(operations, profile),
       resourceUrl: true,
       retry: 'safe',
     });
-    return body === undefined ? null : toResource(body, `PATCH /${type}/{id}`);
+    return answer.body === undefined ? null : toResource(answer, `PATCH /${type}/{id}`);
   }
 
   async function remove(type: ScimResourceType, id: string): Promise<void> {

@@ -37,7 +37,7 @@ export interface HttpResponse {
 /** Thrown when the response body exceeds the cap; the connection is dropped. */
 export class ResponseTooLargeError extends Error {
   readonly code = 'FERRY_RESPONSE_TOO_LARGE';
-  constructor(limit: number) {
+  constructor(readonly limit: number) {
     super(`SCIM response exceeds ${limit} bytes`);
     this.name = 'ResponseTooLargeError';
   }

@@ -120,6 +120,7 @@ describe('classifyScimFailure', () => {
       'NonScimResponse',
     ],
     ['302 redirect', { kind: 'response', status: 302 }, 'ConfigurationError', 'NonScimResponse'],
+    ['answer over the size cap', { kind: 'tooLarge', maxBytes: 10_000 }, 'ConfigurationError', 'NonScimResponse'],
   ];
 
   it.each(table)('%s → %s (%s)', (_case, failure, className, code, scimType) => {
