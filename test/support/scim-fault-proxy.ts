@@ -2,6 +2,7 @@
 // requests fails the way real targets fail. Deterministic for a given seed and request order.
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from './seeded-random.ts';
 
 export type FaultKind =
   /** Answer with this status without forwarding (the target never saw the request). */
@@ -44,18 +45,6 @@ export interface FaultProxy {
   /** Change the fault rate at run time (e.g. 0 to let verification through). */
   setFaultRate(rate: number): void;
   close(): Promise<void>;
-}
-
-/** mulberry32: small, seedable, good enough to pick faults. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -14,6 +14,7 @@ import {
 import { planObject, sameValue } from '../../../engine/planning/index.ts';
 import { SCIM_ENTERPRISE_USER_SCHEMA as ENT, type DirectoryUser, type ScimResource } from '../../../engine/types.ts';
 import { makeLink, makeUser, testEnv } from '../mapping/fixtures.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 
 const GT = 'urn:ietf:params:scim:schemas:extension:grouptalk:2.0:User';
 
@@ -41,18 +42,6 @@ const compiled = compileMappings(
   mappings.map((m) => mappingSchema.parse(m)),
   'user',
 );
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SAMPLES = ['Alice', 'Åsa', 'José', '山田', 'O"Brien', 'back\\slash', 'a b', 'Zoë', 'x'];
 
@@ -121,7 +110,7 @@ const unmappedKeys = (resource: ScimResource) => ({
 
 describe('planner PATCH, applied by scim-patch', () => {
   it('yields exactly the desired mapped attributes over thousands of generated users', () => {
-    const random = prng(20240601);
+    const random = seededRandom(20240601);
     const gen = generator(random);
     let updates = 0;
     for (let i = 0; i < 3000; i++) {
