@@ -72,6 +72,8 @@ describe('directory users', () => {
     expect((await req(`/directory/users/${user.id}?permanent=true`, send('DELETE'))).status).toBe(204);
     expect((await req(`/directory/users/${user.id}`, send('GET'))).status).toBe(404);
     expect((await req(`/directory/users/${user.id}/restore`, send('POST'))).status).toBe(404);
+    expect((await req(`/directory/users/${user.id}`, send('PATCH', { jobTitle: 'Ghost' }))).status).toBe(404);
+    expect((await req(`/directory/users/${user.id}`, send('DELETE'))).status).toBe(404);
   });
 
   it('pages through users with the cursor, each user once', async () => {
@@ -130,6 +132,9 @@ describe('directory groups and members', () => {
     expect((await read(await req('/directory/groups/g-life/restore', send('POST')))).deletedDateTime).toBeNull();
     expect((await req('/directory/groups/g-life?permanent=true', send('DELETE'))).status).toBe(204);
     expect((await req('/directory/groups/g-life', send('GET'))).status).toBe(404);
+    expect((await req('/directory/groups/g-life', send('PATCH', { description: 'e' }))).status).toBe(404);
+    expect((await req('/directory/groups/g-life', send('DELETE'))).status).toBe(404);
+    expect((await req('/directory/groups/g-life/restore', send('POST'))).status).toBe(404);
   });
 });
 
