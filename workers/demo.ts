@@ -221,8 +221,11 @@ async function main(): Promise<void> {
     say(`   job state: ${status.state}; next cycle at ${status.nextCycleAt ?? '—'}`);
     if (last.status !== 'succeeded') throw new Error(`the initial cycle failed: ${last.failure?.message ?? 'unknown'}`);
 
-    const auth = `-H "Authorization: Bearer ${ferry.apiKey}"`;
-    say('\nTry next (with --keep-running):');
+    // The key itself is never printed here: it may be a production key from FERRY_API_KEYS.
+    const auth = '-H "Authorization: Bearer $FERRY_API_KEY"';
+    const keySource =
+      env.apiKeys.length > 0 ? 'one of FERRY_API_KEYS' : `the key in ${path.join(env.dataDir, 'api-key')}`;
+    say(`\nTry next (with --keep-running; FERRY_API_KEY = ${keySource}):`);
     say(
       `   curl ${auth} -X PATCH -H "Content-Type: application/json" -d '{"department":"Research"}' ${ferry.url}/api/v1/directory/users/${userId(42)}`,
     );
