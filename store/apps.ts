@@ -42,8 +42,13 @@ export interface NewApp {
 export interface AppUpdate {
   name?: string;
   template?: string;
-  /** Replaces the whole configuration and bumps configVersion. */
+  /** Replaces the whole configuration and bumps configVersion (unless `bumpConfigVersion` is false). */
   configuration?: Record<string, unknown>;
+  /**
+   * False for a change the job need not react to (e.g. the app's name): configVersion stays, so
+   * the job does not start an initial cycle. Default true.
+   */
+  bumpConfigVersion?: boolean;
   /** Merged into the stored secrets; a null value removes that secret. */
   secrets?: Record<string, string | null>;
 }
@@ -141,7 +146,8 @@ export class AppRepository {
     if (update.template !== undefined) values.template = update.template;
     if (update.configuration !== undefined) {
       values.configuration = update.configuration;
-      values.configVersion = sql`${apps.configVersion} + 1` as unknown as number; // drizzle accepts SQL here
+      if (update.bumpConfigVersion !== false)
+        values.configVersion = sql`${apps.configVersion} + 1` as unknown as number; // drizzle accepts SQL here
     }
     if (update.secrets !== undefined) {
       const merged: AppSecrets = { ...(await this.getSecrets(id)) };

@@ -27,6 +27,15 @@ import {
 
 const TAG = 'apps';
 
+/** JSON with object keys sorted: the stored configuration comes back from jsonb in another key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 const nameSchema = z.string().trim().min(1).max(200).openapi({ example: 'GroupTalk for Contoso' });
 
 const newAppSchema = z
@@ -56,13 +65,10 @@ const appPatchSchema = z
 const testConnectionSchema = z
   .object({
     ok: z.boolean(),
-    reason: z
-      .string()
-      .optional()
-      .openapi({
-        description:
-          'dns, refused, tls, timeout, network, insecure, unauthorized, forbidden, notFound, notScim, unavailable, unexpected',
-      }),
+    reason: z.string().optional().openapi({
+      description:
+        'dns, refused, tls, timeout, network, insecure, unauthorized, forbidden, notFound, notScim, unavailable, unexpected',
+    }),
     message: z.string().optional(),
   })
   .openapi('TestConnectionResult');
@@ -170,9 +176,13 @@ export function appsRouter({ store, provisioning, createScimClient: factory = cr
         changes,
         findTemplate(app.template),
       );
+      // configVersion moves only when the configuration changes in more than its name: the job runs
+      // an initial cycle when it moves, which a rename or a new token must not cause.
+      const withoutName = ({ name: _name, ...rest }: Record<string, unknown>) => canonicalJson(rest);
       const updated = await store.apps.update(id, {
         ...(changes.name !== undefined ? { name: changes.name } : {}),
         configuration,
+        bumpConfigVersion: withoutName(configuration) !== withoutName(base),
         ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
       });
       const scopingChanged =

@@ -82,6 +82,11 @@ describe.each(storeBackends)('apps and assignments on $name', (backend) => {
     expect((await ctx.store.apps.update(app.id, { configuration: { scope: 'all' } })).configVersion).toBe(
       app.configVersion + 1,
     );
+    const quiet = await ctx.store.apps.update(app.id, {
+      configuration: { scope: 'all', name: 'Renamed' },
+      bumpConfigVersion: false,
+    });
+    expect(quiet).toMatchObject({ configVersion: app.configVersion + 1, configuration: { name: 'Renamed' } });
     await ctx.store.apps.setWatermark(app.id, 42);
     await ctx.store.apps.setProvisioningEnabled(app.id, true);
     expect(await ctx.store.apps.get(app.id)).toMatchObject({ watermark: 42, provisioningEnabled: true });

@@ -150,7 +150,10 @@ describe('apps', () => {
     ctx.calls.length = 0;
     const renamed = await req(`/apps/${app.id}`, send('PATCH', { name: 'Renamed' }));
     expect(renamed.status).toBe(200);
-    expect((await read(renamed)).name).toBe('Renamed');
+    const renamedView = await read(renamed);
+    expect(renamedView.name).toBe('Renamed');
+    // The job starts an initial cycle when configVersion moves: a rename must not move it.
+    expect(renamedView.configVersion).toBe(app.configVersion);
     expect(ctx.calls).toEqual([]);
     const mappings = app.mappings.user.filter((m: { target: string }) => !m.target.includes('label5'));
     const changed = await req(`/apps/${app.id}`, send('PATCH', { mappings: { user: mappings } }));
@@ -162,7 +165,9 @@ describe('apps', () => {
   it('replaces the token on PATCH without ever returning it', async () => {
     const app = await read(await postApp({ name: 'Rotate' }));
     const res = await req(`/apps/${app.id}`, send('PATCH', { target: { token: 'tok_rotated_0123456789' } }));
-    expect(await res.text()).not.toContain('tok_rotated_0123456789');
+    const text = await res.text();
+    expect(text).not.toContain('tok_rotated_0123456789');
+    expect(JSON.parse(text).configVersion).toBe(app.configVersion);
     expect(await ctx.store.apps.getSecrets(app.id)).toEqual({ token: 'tok_rotated_0123456789' });
     const bad = await req(`/apps/${app.id}`, send('PATCH', { settings: { profile: 'loose' } }));
     expect((await read(bad)).error.details[0].path).toBe('settings.profile');
