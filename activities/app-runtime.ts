@@ -63,7 +63,9 @@ export class AppRuntimes {
       profile: config.compatibilityProfile,
       requestsPerSecond: config.rateLimit.requestsPerSecond,
       concurrency: config.rateLimit.concurrency,
-      allowInsecureLoopback: this.deps.allowInsecureLoopback ?? false,
+      // Plain http to a loopback target: allowed for the whole worker (tests, bench) or per app,
+      // where the API stored the app's own `allowInsecureLoopback` setting.
+      allowInsecureLoopback: this.deps.allowInsecureLoopback === true || allowsInsecureLoopback(app.configuration),
       logger: recordRequestEvent,
     });
     if (cached) void cached.client.close().catch(() => {});
@@ -77,4 +79,8 @@ export class AppRuntimes {
     this.cache.clear();
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
   }
+}
+
+function allowsInsecureLoopback(configuration: unknown): boolean {
+  return (configuration as { allowInsecureLoopback?: unknown } | null)?.allowInsecureLoopback === true;
 }

@@ -76,6 +76,8 @@ const envSchema = z.object({
   SMTP_HOST: optionalText,
   SMTP_PORT: port(587),
   SMTP_FROM: withDefault('Ferry <ferry@localhost>'),
+  FERRY_ALLOW_INSECURE_LOOPBACK: optionalText.pipe(z.enum(['0', '1'], { error: 'must be 0 or 1' }).optional()),
+  FERRY_WORKFLOW_BUNDLE: optionalText,
   LOG_LEVEL: withDefault('info').pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
 });
 
@@ -109,6 +111,10 @@ export interface FerryEnv {
   encryptionKey: string | null;
   smtp: SmtpEnv | null;
   logLevel: LogLevel;
+  /** Allow plain http to loopback SCIM targets (demo, tests, bench); https is required otherwise. */
+  allowInsecureLoopback: boolean;
+  /** Prebuilt workflow bundle (skips bundling at start); null = bundle workflows/ at start. */
+  workflowBundlePath: string | null;
 }
 
 /** Thrown by loadEnv; `issues` names each bad variable (values are never included). */
@@ -151,5 +157,7 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
       ? { url: e.SMTP_URL ?? null, host: e.SMTP_HOST ?? null, port: e.SMTP_PORT, from: e.SMTP_FROM }
       : null,
     logLevel: e.LOG_LEVEL,
+    allowInsecureLoopback: e.FERRY_ALLOW_INSECURE_LOOPBACK === '1',
+    workflowBundlePath: e.FERRY_WORKFLOW_BUNDLE ?? null,
   };
 }

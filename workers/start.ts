@@ -218,9 +218,10 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
       connection: nativeConnection,
       namespace: env.temporal.namespace,
       taskQueue: env.temporal.taskQueue,
-      // The API accepts a plain-http target only for loopback with the app's allowInsecureLoopback.
-      deps: { store, mailer, allowInsecureLoopback: true, logger },
-      workflowBundlePath: process.env.FERRY_WORKFLOW_BUNDLE || undefined,
+      // Plain http to a loopback target only for apps saved with allowInsecureLoopback (the API
+      // checks it too), unless FERRY_ALLOW_INSECURE_LOOPBACK=1 allows it for every app.
+      deps: { store, mailer, allowInsecureLoopback: env.allowInsecureLoopback, logger },
+      workflowBundlePath: env.workflowBundlePath ?? undefined,
     });
     const running = worker.run();
     running.catch((error: unknown) => logger.error('worker stopped', { error }));

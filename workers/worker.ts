@@ -90,8 +90,8 @@ async function main(): Promise<void> {
     namespace: env.temporal.namespace,
     taskQueue: env.temporal.taskQueue,
     // Plain http to 127.0.0.1 targets is for demos and tests only; it must be asked for.
-    deps: { store, mailer, allowInsecureLoopback: process.env.FERRY_ALLOW_INSECURE_LOOPBACK === '1' },
-    workflowBundlePath: process.env.FERRY_WORKFLOW_BUNDLE || undefined,
+    deps: { store, mailer, allowInsecureLoopback: env.allowInsecureLoopback },
+    workflowBundlePath: env.workflowBundlePath ?? undefined,
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -27,6 +27,8 @@ describe('loadEnv', () => {
       encryptionKey: null,
       smtp: null,
       logLevel: 'info',
+      allowInsecureLoopback: false,
+      workflowBundlePath: null,
     });
   });
 
@@ -45,6 +47,8 @@ describe('loadEnv', () => {
       SMTP_PORT: '25',
       SMTP_FROM: 'ferry@contoso.example',
       LOG_LEVEL: 'debug',
+      FERRY_ALLOW_INSECURE_LOOPBACK: '1',
+      FERRY_WORKFLOW_BUNDLE: '/opt/ferry/workflow-bundle.js',
     });
     expect(env).toEqual({
       databaseUrl: 'postgres://ferry:pw@db:5432/ferry',
@@ -56,7 +60,15 @@ describe('loadEnv', () => {
       encryptionKey: KEY_HEX,
       smtp: { url: null, host: 'mail.internal', port: 25, from: 'ferry@contoso.example' },
       logLevel: 'debug',
+      allowInsecureLoopback: true,
+      workflowBundlePath: '/opt/ferry/workflow-bundle.js',
     });
+  });
+
+  it('names FERRY_ALLOW_INSECURE_LOOPBACK when it is neither 0 nor 1', () => {
+    expect(failure({ FERRY_ALLOW_INSECURE_LOOPBACK: 'yes' }).issues).toEqual([
+      { variable: 'FERRY_ALLOW_INSECURE_LOOPBACK', message: 'must be 0 or 1' },
+    ]);
   });
 
   it('treats empty strings as unset (docker-compose passes VAR= for blanks)', () => {
