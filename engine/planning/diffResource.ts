@@ -23,6 +23,8 @@ export function cachedPath(path: string): ScimPath {
   let parsed = pathCache.get(path);
   if (!parsed) {
     parsed = parseScimPath(path);
+    // Bounded like the expression pattern cache: paths come from mappings, but a process may see many apps.
+    if (pathCache.size >= 1000) pathCache.clear();
     pathCache.set(path, parsed);
   }
   return parsed;
