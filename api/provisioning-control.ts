@@ -9,6 +9,8 @@ export type { JobStatus, OnDemandRequest, RestartReset };
 export interface StartOptions {
   /** Shown in the Temporal Web UI (memo). */
   appName?: string;
+  /** `ensure` only: a job it creates starts paused (the app was paused before a restart). */
+  paused?: boolean;
 }
 
 /**
@@ -32,6 +34,11 @@ export interface ProvisioningControl {
   rejectDeletions(appId: string): Promise<void>;
   /** Signals the job, then awaits the on-demand child workflow's report (ApiError `timeout` after timeoutMs). */
   provisionOnDemand(appId: string, request: OnDemandRequest, options?: { timeoutMs?: number }): Promise<OnDemandReport>;
+  /**
+   * Ends the job for good (the app is being deleted): terminates the job workflow and its running
+   * children. A job that is not running is no error.
+   */
+  stop(appId: string): Promise<void>;
   /** The job's `status` query, or null when no job is running for the app. */
   status(appId: string): Promise<JobStatus | null>;
 }

@@ -37,6 +37,8 @@ export const JOB_STATUS_QUERY = 'status';
 export interface JobWorkflowInput {
   appId: string;
   appName?: string;
+  /** The job starts paused (JobMemory.paused). */
+  paused?: boolean;
 }
 
 export interface TemporalProvisioningControlOptions {
@@ -88,7 +90,13 @@ export function createTemporalProvisioningControl(options: TemporalProvisioningC
   const startOptions = (appId: string, start?: StartOptions) => ({
     taskQueue,
     workflowId: jobWorkflowId(appId),
-    args: [{ appId, ...(start?.appName ? { appName: start.appName } : {}) } satisfies JobWorkflowInput],
+    args: [
+      {
+        appId,
+        ...(start?.appName ? { appName: start.appName } : {}),
+        ...(start?.paused ? { paused: true } : {}),
+      } satisfies JobWorkflowInput,
+    ],
     ...(start?.appName ? { memo: { appName: start.appName } } : {}),
   });
 
@@ -149,6 +157,39 @@ export function createTemporalProvisioningControl(options: TemporalProvisioningC
           if (!isNotFound(error)) translate(appId, error);
           await sleep(Math.min(pollIntervalMs, Math.max(0, deadline - Date.now())));
         }
+      }
+    },
+
+    async stop(appId) {
+      const reason = `App ${appId} deleted`;
+      const terminate = async (workflowId: string) => {
+        try {
+          // The latest run: a cycle may have continued-as-new since it was listed.
+          await client.getHandle(workflowId).terminate(reason);
+        } catch (error) {
+          // Already closed (or never started): nothing to end.
+          if (!isNotFound(error)) translate(appId, error);
+        }
+      };
+      try {
+        // The job first, so it starts no new child; cycle children close with it (parent close
+        // policy TERMINATE), but on-demand children are abandoned by design and end here.
+        const children = new Set<string>();
+        try {
+          const description = await client.getHandle(jobWorkflowId(appId)).describe();
+          for (const child of description.raw.pendingChildren ?? []) {
+            if (child.workflowId) children.add(child.workflowId);
+          }
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        await terminate(jobWorkflowId(appId));
+        // Children of earlier runs (before a continue-as-new) are found by their id prefix.
+        const query = `WorkflowId STARTS_WITH '${jobWorkflowId(appId)}:' AND ExecutionStatus = 'Running'`;
+        for await (const run of client.list({ query })) children.add(run.workflowId);
+        for (const workflowId of children) await terminate(workflowId);
+      } catch (error) {
+        translate(appId, error);
       }
     },
 

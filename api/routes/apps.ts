@@ -208,18 +208,16 @@ export function appsRouter({ store, provisioning, createScimClient: factory = cr
       tags: [TAG],
       summary: 'Delete an app',
       description:
-        'Pauses its job and removes the app with its assignments, links, cycles and logs. Accounts in the target are left as they are.',
+        'Stops its provisioning job for good (the job workflow and its running cycle or on-demand children end) and removes the app with its assignments, links, cycles and logs. Accounts in the target are left as they are. 503 when Temporal cannot be reached (nothing is deleted then).',
       request: { params: idParams },
-      responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 404, 429) },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 404, 429, 503) },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
       await requireApp(id);
-      try {
-        await provisioning.pause(id);
-      } catch {
-        // Not running, or Temporal away: the job finds no app at its next cycle and stops there.
-      }
+      // The job ends first (a job not running is fine); with Temporal away the app stays, so the
+      // delete can be retried rather than leave a job behind.
+      await provisioning.stop(id);
       await store.apps.delete(id);
       return c.body(null, 204);
     },

@@ -30,6 +30,7 @@ export function recordingProvisioning(status: JobStatus | null = null) {
     release: record('release'),
     approveDeletions: record('approveDeletions'),
     rejectDeletions: record('rejectDeletions'),
+    stop: record('stop'),
     async provisionOnDemand() {
       throw new Error('not used');
     },

@@ -104,6 +104,32 @@ describe('Temporal provisioning control on the real job workflow', () => {
     expect(report.steps.map((s) => s.name)).toEqual(['testConnection', 'import', 'scoping', 'matching', 'action']);
   });
 
+  it('stops a job for good: the job and its running cycle are terminated, and stopping again is no error', async () => {
+    const appId = newApp();
+    await control.start(appId);
+    await h.waitForStatus(appId, (s) => s.lastCycle?.number === 1 && s.cycle === null, 'initial cycle');
+    const gate = h.fakes.gate(appId);
+    try {
+      await control.runNow(appId);
+      await h.waitForStatus(appId, (s) => s.cycle?.number === 2, 'cycle 2 running', { settle: false });
+      await control.stop(appId);
+      const job = await h.client.workflow.getHandle(messages.jobWorkflowId(appId)).describe();
+      expect(job.status.name).toBe('TERMINATED');
+      const cycle = await h.client.workflow.getHandle(messages.cycleWorkflowId(appId, 2)).describe();
+      expect(cycle.status.name).toBe('TERMINATED');
+      expect(await control.status(appId)).toBeNull();
+      await expect(control.stop(appId)).resolves.toBeUndefined();
+      // Signals now find no job: nothing keeps provisioning the app.
+      expect(await control.pause(appId).catch((e: unknown) => (e as ApiError).code)).toBe('conflict');
+    } finally {
+      gate.release();
+    }
+  });
+
+  it('stopping an app whose job never ran is no error', async () => {
+    await expect(control.stop(`app-never-${randomUUID().slice(0, 8)}`)).resolves.toBeUndefined();
+  });
+
   it('answers 409 for signals to an app without a running job', async () => {
     const appId = `app-none-${randomUUID().slice(0, 8)}`;
     const error = await control.pause(appId).catch((e: unknown) => e);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startScimTarget, type ScimTarget } from '../../../dev/scim-target/index.ts';
+import { ApiError } from '../../../api/errors.ts';
+import { recordingProvisioning } from '../helpers.ts';
 import { read, send, storeApp } from './helpers.ts';
 
 const TOKEN = 'tok_apps_test_5c1f9e2b7a8d4e6f';
@@ -190,11 +192,11 @@ describe('apps', () => {
     expect(text).not.toContain('tok_wrong_0000000000');
   });
 
-  it('deletes an app (pausing its job) and then answers 404', async () => {
+  it('deletes an app (stopping its job for good) and then answers 404', async () => {
     const app = await read(await postApp({ name: 'Doomed' }));
     ctx.calls.length = 0;
     expect((await req(`/apps/${app.id}`, send('DELETE'))).status).toBe(204);
-    expect(ctx.calls.map((c) => c.method)).toEqual(['pause']);
+    expect(ctx.calls).toEqual([{ method: 'stop', args: [app.id] }]);
     expect((await req(`/apps/${app.id}`, send('GET'))).status).toBe(404);
     expect((await req(`/apps/${app.id}`, send('DELETE'))).status).toBe(404);
     expect((await req(`/apps/${app.id}/provisioning/start`, send('POST'))).status).toBe(404);
@@ -202,6 +204,26 @@ describe('apps', () => {
     expect((await req(`/apps/${app.id}/test-connection`, send('POST'))).status).toBe(404);
     const logs = await req(`/apps/${app.id}/logs`, send('GET'));
     expect((await read(logs)).error).toMatchObject({ code: 'not_found', message: `App ${app.id} not found` });
+  });
+
+  it('keeps the app when its job cannot be stopped (Temporal away): 503, and the delete can be retried', async () => {
+    const { control } = recordingProvisioning();
+    const away = await storeApp({
+      provisioning: {
+        ...control,
+        stop: async () => {
+          throw new ApiError('unavailable', 'Temporal is unavailable');
+        },
+      },
+    });
+    try {
+      const viaAway = (path: string, init?: RequestInit) => away.app.request(`/api/v1${path}`, init);
+      const app = await read(await viaAway('/apps', send('POST', newApp({ name: 'Kept' }))));
+      expect((await viaAway(`/apps/${app.id}`, send('DELETE'))).status).toBe(503);
+      expect((await viaAway(`/apps/${app.id}`, send('GET'))).status).toBe(200);
+    } finally {
+      await away.close();
+    }
   });
 
   it('logs no secret while doing all this', () => {
