@@ -44,28 +44,46 @@ export const storeAppLookup = (store: Store): AppLookup => ({
   },
 });
 
+/** Key-value namespace of the apps whose job is paused (key: app id), kept across restarts. */
+export const PAUSED_JOBS_NAMESPACE = 'provisioning-paused';
+
+/** Whether the app's job was paused (and not resumed since): a re-created job must start paused. */
+export async function isProvisioningPaused(store: Store, appId: string): Promise<boolean> {
+  return (await store.keyValues.get(PAUSED_JOBS_NAMESPACE, appId)) !== null;
+}
+
 /**
- * Keeps the app's `provisioningEnabled` flag in step with the job: on after start/resume, off
- * after pause. At process start every app whose flag is on gets its job ensured, so an in-memory
- * Temporal that lost its workflows loses no job (the database remembers).
+ * Keeps the app's `provisioningEnabled` flag and its paused state in step with the job: enabled
+ * after start/resume, still enabled but remembered as paused after pause, off after stop. At
+ * process start every app whose flag is on gets its job ensured — paused if it was — so an
+ * in-memory Temporal that lost its workflows loses no job (the database remembers).
  */
 export function trackProvisioningEnabled(control: ProvisioningControl, store: Store): ProvisioningControl {
   const setFlag = async (appId: string, enabled: boolean) => {
     if (await store.apps.get(appId)) await store.apps.setProvisioningEnabled(appId, enabled);
   };
+  const forgetPaused = (appId: string) => store.keyValues.delete(PAUSED_JOBS_NAMESPACE, appId);
   return {
     ...control,
     async start(appId, options) {
       await control.start(appId, options);
       await setFlag(appId, true);
+      await forgetPaused(appId);
     },
     async resume(appId) {
       await control.resume(appId);
       await setFlag(appId, true);
+      await forgetPaused(appId);
     },
     async pause(appId) {
       await control.pause(appId);
+      if (await store.apps.get(appId))
+        await store.keyValues.set(PAUSED_JOBS_NAMESPACE, appId, { since: new Date().toISOString() });
+    },
+    async stop(appId) {
+      await control.stop(appId);
       await setFlag(appId, false);
+      await forgetPaused(appId);
     },
   };
 }

@@ -3,7 +3,8 @@
 // Temporal: TEMPORAL_ADDRESS, else a `temporal` CLI dev server when one is on the PATH, else the
 // in-repo test service (in memory, NOT durable: a warning says so). API key and encryption key from
 // the environment, else generated once and kept under ./.ferry/. At start every app whose
-// provisioning is on gets its job workflow ensured, so the database — not Temporal — remembers.
+// provisioning is on gets its job workflow ensured (paused if it was), so the database — not
+// Temporal — remembers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import { createLogger, type Logger, type LogLevel } from '../api/logger.ts';
+import { isProvisioningPaused } from '../api/resources.ts';
 import { serveApi } from '../api/server.ts';
 import { startTemporalTestService } from '../dev/temporal-service/index.ts';
 import { generateEncryptionKey, openStore, type Store } from '../store/index.ts';
@@ -239,7 +241,10 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
     cleanups.push(() => server.close());
 
     const enabled = await store.apps.listProvisioningEnabled();
-    for (const a of enabled) await provisioning.ensure(a.id, { appName: a.name });
+    for (const a of enabled) {
+      // A job paused before the restart comes back paused (resume then works as before).
+      await provisioning.ensure(a.id, { appName: a.name, paused: await isProvisioningPaused(store, a.id) });
+    }
     if (enabled.length > 0) print(`Ensured the provisioning job of ${enabled.length} app(s)`);
 
     print(`Ferry API   ${server.url}/api/v1`);

@@ -1,5 +1,6 @@
 // `npm start` on the in-memory Temporal test service loses every workflow when it stops; the
-// database remembers which apps are provisioning, and the next start ensures their jobs again.
+// database remembers which apps are provisioning (and which are paused), and the next start ensures
+// their jobs again.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,7 +38,7 @@ async function call(method: string, route: string, body?: unknown) {
 }
 
 describe('npm start on the in-memory test service', () => {
-  it('keeps the generated API key and re-creates the job of a provisioning app after a restart', async () => {
+  it('keeps the generated API key and re-creates the jobs of provisioning apps after a restart, a paused one paused', async () => {
     ferry = await start();
     const firstKey = ferry.apiKey;
     expect(ferry.temporal.mode).toBe('test-service');
@@ -52,15 +53,52 @@ describe('npm start on the in-memory test service', () => {
     expect(app.status).toBe(201);
     const appId = app.json!.id as string;
     expect((await call('POST', `/apps/${appId}/provisioning/start`)).status).toBe(202);
+    const pausedApp = await call('POST', '/apps', {
+      name: 'Paused before the restart',
+      template: 'generic-scim',
+      target: { url: 'http://127.0.0.1:9/scim', token: 'tok_restart_paused_0123456789' },
+      settings: { allowInsecureLoopback: true },
+    });
+    const pausedId = pausedApp.json!.id as string;
+    expect((await call('POST', `/apps/${pausedId}/provisioning/start`)).status).toBe(202);
+    expect((await call('POST', `/apps/${pausedId}/provisioning/pause`)).status).toBe(202);
     await ferry.close();
     printed.length = 0;
 
     ferry = await start();
     expect(ferry.apiKey).toBe(firstKey);
     expect(printed.some((l) => l.includes(firstKey))).toBe(false);
-    expect(printed.some((l) => l.includes('Ensured the provisioning job of 1 app'))).toBe(true);
+    expect(printed.some((l) => l.includes('Ensured the provisioning job of 2 app'))).toBe(true);
     const provisioning = await call('GET', `/apps/${appId}/provisioning`);
     expect(provisioning.status).toBe(200);
     expect(provisioning.json!.running).toBe(true);
-  }, 180_000);
+
+    // The paused app came back paused, not running cycles, and resume works on it.
+    const paused = await call('GET', `/apps/${pausedId}/provisioning`);
+    expect(paused.json).toMatchObject({ running: true, status: { state: 'paused' } });
+    expect((await call('GET', `/apps/${pausedId}`)).json!.provisioningEnabled).toBe(true);
+    expect((await call('POST', `/apps/${pausedId}/provisioning/resume`)).status).toBe(202);
+    expect(await stateOf(pausedId, (state) => state !== 'paused')).not.toBe('paused');
+
+    // A deleted app's job is gone for good: the next start does not bring it back.
+    expect((await call('DELETE', `/apps/${appId}`)).status).toBe(204);
+    await ferry.close();
+    printed.length = 0;
+    ferry = await start();
+    expect(printed.some((l) => l.includes('Ensured the provisioning job of 1 app'))).toBe(true);
+    expect((await call('GET', `/apps/${pausedId}/provisioning`)).json).toMatchObject({ running: true });
+  }, 240_000);
 });
+
+/** Polls the job's state until `accept` holds (or 30 s pass); returns the last state seen. */
+async function stateOf(appId: string, accept: (state: string) => boolean): Promise<string | undefined> {
+  const deadline = Date.now() + 30_000;
+  let state: string | undefined;
+  while (Date.now() < deadline) {
+    const res = await call('GET', `/apps/${appId}/provisioning`);
+    state = (res.json?.status as { state?: string } | null)?.state;
+    if (state !== undefined && accept(state)) return state;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return state;
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trackProvisioningEnabled } from '../../../api/resources.ts';
+import { isProvisioningPaused, trackProvisioningEnabled } from '../../../api/resources.ts';
 import { recordingProvisioning } from '../helpers.ts';
 import { read, send, storeApp } from './helpers.ts';
 
@@ -44,16 +44,23 @@ describe('OpenAPI of the resource routes', () => {
 });
 
 describe('provisioning on/off is remembered by the database', () => {
-  it('start and resume turn it on, pause turns it off', async () => {
+  it('start and resume turn it on; pause keeps it on and remembers the pause; stop turns it off', async () => {
     const app = await ctx.store.apps.create({ name: 'Flag', template: 'generic-scim', configuration: {} });
     const { control, calls } = recordingProvisioning();
     const tracked = trackProvisioningEnabled(control, ctx.store);
     await tracked.start(app.id, { appName: 'Flag' });
     expect((await ctx.store.apps.listProvisioningEnabled()).map((a) => a.id)).toEqual([app.id]);
+    expect(await isProvisioningPaused(ctx.store, app.id)).toBe(false);
     await tracked.pause(app.id);
-    expect((await ctx.store.apps.get(app.id))?.provisioningEnabled).toBe(false);
+    expect((await ctx.store.apps.get(app.id))?.provisioningEnabled).toBe(true);
+    expect(await isProvisioningPaused(ctx.store, app.id)).toBe(true);
     await tracked.resume(app.id);
     expect((await ctx.store.apps.get(app.id))?.provisioningEnabled).toBe(true);
-    expect(calls.map((c) => c.method)).toEqual(['start', 'pause', 'resume']);
+    expect(await isProvisioningPaused(ctx.store, app.id)).toBe(false);
+    await tracked.pause(app.id);
+    await tracked.stop(app.id);
+    expect((await ctx.store.apps.get(app.id))?.provisioningEnabled).toBe(false);
+    expect(await isProvisioningPaused(ctx.store, app.id)).toBe(false);
+    expect(calls.map((c) => c.method)).toEqual(['start', 'pause', 'resume', 'pause', 'stop']);
   });
 });
