@@ -3,6 +3,8 @@
 // it (backoff, quarantine, deletion threshold) and continues-as-new with compact state.
 // Signal handlers only record intent in `inbox`; the main loop acts on it, in arrival order.
 import {
+  ActivityFailure,
+  ApplicationFailure,
   ChildWorkflowFailure,
   ParentClosePolicy,
   WorkflowIdReusePolicy,
@@ -11,6 +13,7 @@ import {
   log,
   makeContinueAsNewFunc,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -112,6 +115,19 @@ export interface JobInput extends Partial<JobMemory> {
 const CYCLE_OPTION_KEYS = ['batchSize', 'maxBatchesPerRun', 'progressIntervalMs'] as const;
 
 const { loadApp, resetApp, notify } = proxyActivities<FerryActivities>(shortActivity);
+
+/**
+ * Patch id: a job whose app no longer exists (loadApp fails with NotFoundError) ends, disabled,
+ * instead of running failing cycles for ever. Histories recorded before it replay the old way.
+ */
+export const APP_GONE_ENDS_JOB_PATCH = 'app-gone-ends-job';
+
+/** loadApp failed because the app was deleted from the database (activities/failures.ts type). */
+function appGone(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'NotFoundError'
+  );
+}
 
 export function initialJobMemory(): JobMemory {
   return {
@@ -217,12 +233,23 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   };
   void dispatcher();
 
-  /** Reloads the app; a failure (database down, app gone) must not end the job, so it keeps the last copy. */
+  /** Set when the app was deleted: the job is disabled and ends instead of continuing-as-new. */
+  let ended = false;
+  /**
+   * Reloads the app; a failure (database down) must not end the job, so it keeps the last copy.
+   * An app that no longer exists ends the job.
+   */
   const refreshApp = async (): Promise<void> => {
     let app: AppSummary;
     try {
       app = await loadApp({ appId });
     } catch (err) {
+      if (appGone(err) && patched(APP_GONE_ENDS_JOB_PATCH)) {
+        log.info('the app no longer exists; the job ends', { appId });
+        m.disabled = true;
+        ended = true;
+        return;
+      }
       log.warn('loadApp failed; keeping the last known app settings', { appId, error: String(err) });
       return;
     }
@@ -428,12 +455,13 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   if (m.nextCycleAt === null) schedule();
 
   let cycleNow = false;
-  for (;;) {
-    while (m.inbox.length > 0) {
+  while (!ended) {
+    while (m.inbox.length > 0 && !ended) {
       const intent = m.inbox.shift() as JobIntent;
       if (await act(intent)) cycleNow = true;
       publish();
     }
+    if (ended) break;
     const state = jobState(m);
     if (state === 'paused' || state === 'disabled') {
       cycleNow = false;
@@ -460,6 +488,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
   // Hand over: every queued on-demand request started, every handler done, then a fresh run.
   await condition(() => m.onDemandQueue.length === 0 && !dispatching);
   await condition(allHandlersFinished);
+  if (ended) return;
   const next = makeContinueAsNewFunc<typeof provisioningJobWorkflow>({
     memo: { appName },
     typedSearchAttributes: searchAttributes(jobState(m)),

@@ -99,6 +99,15 @@ export function createFakeActivities(now: () => Date): FakeActivities {
   const activities: FerryActivities = {
     async loadApp({ appId }): Promise<AppSummary> {
       record('loadApp', { appId });
+      if (!apps.has(appId)) {
+        // What activities/failures.ts makes of the store's NotFoundError: the app was deleted.
+        throw ApplicationFailure.create({
+          type: 'NotFoundError',
+          message: `App ${appId} does not exist.`,
+          nonRetryable: true,
+          details: [{ kind: 'notFound', code: 'NotFound', status: null }],
+        });
+      }
       const app = appOf(appId);
       if (app.loadFails) throw ApplicationFailure.create({ message: 'database unavailable', nonRetryable: true });
       return {

@@ -1,11 +1,13 @@
 // The provisioning job's orchestration, through the real Worker and Client on the in-repo test service
 // with time skipping. Activities are recording fakes (test/workflows/fake-activities.ts).
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BeginCycleInput, NotifyInput } from '../../activities/types.ts';
 import {
   approveDeletionsSignal,
   configChangedSignal,
   cycleWorkflowId,
+  jobWorkflowId,
   pauseSignal,
   quarantineSignal,
   rejectDeletionsSignal,
@@ -292,5 +294,45 @@ describe('resilience', () => {
     expect(gapToNext(s)).toBe(30 * MINUTE);
     expect(s.appName).toBe(app.appName);
     expect((await handle.describe()).status.name).toBe('RUNNING');
+  });
+
+  it('a job whose app was deleted ends, disabled, instead of running failing cycles', async () => {
+    const { appId, handle } = await h.startJob();
+    await h.waitForStatus(appId, idleAfter(1));
+    h.fakes.apps.delete(appId);
+    await handle.signal(configChangedSignal);
+    await expect(h.client.workflow.getHandle(handle.workflowId).result()).resolves.toBeUndefined();
+    const job = await handle.describe();
+    expect(job.status.name).toBe('COMPLETED');
+    expect(job.searchAttributes.FerryJobState).toEqual(['disabled']);
+    // No cycle ran after the app was gone, and none comes on the timer.
+    await h.env.skipTime(DAY);
+    expect(beginCalls(appId)).toHaveLength(1);
+  });
+
+  it('a job (re-)created for an app that no longer exists ends at once, running no cycle', async () => {
+    const appId = `app-gone-${randomUUID().slice(0, 8)}`;
+    const job = await h.client.workflow.start('provisioningJobWorkflow', {
+      workflowId: jobWorkflowId(appId),
+      taskQueue: h.taskQueue,
+      args: [{ appId }],
+    });
+    await expect(job.result()).resolves.toBeUndefined();
+    expect((await job.describe()).status.name).toBe('COMPLETED');
+    expect(h.fakes.callsOf('loadApp', appId)).toHaveLength(1);
+    expect(beginCalls(appId)).toHaveLength(0);
+  });
+});
+
+describe('a job started paused (npm start re-creating a paused app)', () => {
+  it('runs no cycle until resumed', async () => {
+    const { appId, handle } = await h.startJob({}, { paused: true });
+    const s = await h.waitForStatus(appId, (x) => x.state === 'paused', 'paused from the start');
+    expect(s.nextCycleAt).toBeNull();
+    await h.env.skipTime(DAY);
+    expect(beginCalls(appId)).toHaveLength(0);
+    await handle.signal(resumeSignal);
+    const resumed = await h.waitForStatus(appId, idleAfter(1), 'initial cycle after resume');
+    expect(resumed.lastCycle?.kind).toBe('initial');
   });
 });
