@@ -579,11 +579,10 @@ async function writeOutcomes(store: Store, appId: string, cycleId: string, chunk
     for (const o of chunk.filter((x) => x.outcome.log.id === '')) {
       await tx.cycleWork.mark(cycleId, [o.seq], { status: 'done', action: o.outcome.workAction ?? 'Skip', detail: null });
     }
-    const operations = chunk.reduce((n, o) => n + o.outcome.operations, 0);
-    if (operations > 0) {
-      const current = await tx.cycles.get(cycleId);
-      await tx.cycles.update(cycleId, { operations: (current?.operations ?? 0) + operations });
-    }
+    await tx.cycles.addOperations(
+      cycleId,
+      chunk.reduce((n, o) => n + o.outcome.operations, 0),
+    );
   });
 }
 

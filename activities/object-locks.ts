@@ -1,8 +1,9 @@
 // On-demand provisioning must never race a cycle on the same object (DESIGN.md §2). Both claim
 // (app, type, object) in the store's lock table before touching the target: a cycle claims a whole
 // batch in one statement, on-demand one object; a claim held by the other is waited for.
-import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
+import { anyOf, query } from '../store/db.ts';
 import type { Store } from '../store/index.ts';
 import { objectLocks } from '../store/schema.ts';
 
@@ -18,18 +19,18 @@ export async function tryClaim(
   ttlMs: number,
 ): Promise<Set<string>> {
   if (objectIds.length === 0) return new Set();
-  const now = new Date();
-  const expiresAt = new Date(now.getTime() + ttlMs);
-  const rows = await store.db
-    .insert(objectLocks)
-    .values(objectIds.map((objectId) => ({ appId, objectType, objectId, holder, expiresAt })))
-    .onConflictDoUpdate({
-      target: [objectLocks.appId, objectLocks.objectType, objectLocks.objectId],
-      set: { holder, expiresAt },
-      setWhere: or(lt(objectLocks.expiresAt, sql`now()`), eq(objectLocks.holder, holder)),
-    })
-    .returning({ objectId: objectLocks.objectId });
-  return new Set(rows.map((r) => r.objectId));
+  const expiresAt = new Date(Date.now() + ttlMs).toISOString();
+  // One statement with the ids as ONE array parameter: a VALUES list of 5 parameters per object
+  // costs more to build, parse and plan than the claim itself.
+  const rows = await query<{ object_id: string }>(
+    store.db,
+    sql`insert into object_locks (app_id, object_type, object_id, holder, expires_at)
+      select ${appId}, ${objectType}, id, ${holder}, ${expiresAt}::timestamptz from unnest(${sql.param([...objectIds])}::text[]) as id
+      on conflict (app_id, object_type, object_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
+      where object_locks.expires_at < now() or object_locks.holder = excluded.holder
+      returning object_id`,
+  );
+  return new Set(rows.map((r) => r.object_id));
 }
 
 /** Claims all of them, waiting (up to `waitMs`) for objects another holder has. Returns the ids it could not get. */
@@ -65,7 +66,7 @@ export async function releaseClaims(
       and(
         eq(objectLocks.appId, appId),
         eq(objectLocks.objectType, objectType),
-        inArray(objectLocks.objectId, [...objectIds]),
+        anyOf(objectLocks.objectId, objectIds),
         eq(objectLocks.holder, holder),
       ),
     );

@@ -50,6 +50,8 @@ export interface ProvisioningBenchResult {
   changeRequests: number;
   changedUsers: number;
   workerPeakRssMb: number | null;
+  /** CPU seconds (user + system) the worker process spent in the initial cycle: steadier than wall time on a shared machine. */
+  workerInitialCpuSeconds: number | null;
 }
 
 function databaseUrl(name: string): string {
@@ -115,6 +117,18 @@ function peakRssMb(pid: number | undefined): number | null {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
     return kb ? Math.round(Number(kb) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return null;
   }
@@ -251,6 +265,7 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       return { seconds: (performance.now() - started) / 1000, requests: target.stats().requests - requestsBefore };
     };
 
+    const cpuBefore = cpuSeconds(worker.pid);
     const initial = await cycle(1, () =>
       client.workflow.start('provisioningJobWorkflow', {
         workflowId: jobWorkflowId(app.id),
@@ -258,6 +273,8 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
         args: [{ appId: app.id, appName: 'Bench app', batchSize }],
       }),
     );
+    const cpuAfter = cpuSeconds(worker.pid);
+    const workerInitialCpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
     const provisioned = target.users().length;
     if (provisioned !== users) throw new Error(`expected ${users} users at the target, found ${provisioned}`);
 
@@ -292,6 +309,7 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       changeRequests: change.requests,
       changedUsers,
       workerPeakRssMb,
+      workerInitialCpuSeconds,
     };
   } finally {
     if (worker && worker.exitCode === null) {
@@ -318,6 +336,7 @@ export function formatResult(r: ProvisioningBenchResult): string {
     `  ratio ferry/bare: ${f(r.ratio, 2)} (goal ≥ 0.8)`,
     `  no-change cycle: ${f(r.noChangeSeconds, 2)} s, ${r.noChangeRequests} requests (goal < 2 s, 0 requests)`,
     `  1 % change cycle (${r.changedUsers} users): ${f(r.changeSeconds, 2)} s, ${r.changeRequests} requests (goal < 10 s)`,
+    `  worker CPU in the initial cycle: ${r.workerInitialCpuSeconds === null ? 'n/a' : `${f(r.workerInitialCpuSeconds, 2)} s (${f((1000 * r.workerInitialCpuSeconds) / r.users, 3)} ms per user)`}`,
     `  worker peak RSS: ${r.workerPeakRssMb === null ? 'n/a' : `${r.workerPeakRssMb} MB`}`,
   ].join('\n');
 }

@@ -3,7 +3,7 @@
 // Staging runs as INSERT … SELECT in the database: 100k objects never travel through Node.
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
-import { affectedRows, chunk, type Executor } from './db.ts';
+import { affectedRows, anyOf, chunk, type Executor } from './db.ts';
 import { notFound } from './errors.ts';
 import { cycles, cycleWork } from './schema.ts';
 
@@ -210,7 +210,7 @@ export class CycleWorkRepository {
       const rows = await this.db
         .update(cycleWork)
         .set({ status: outcome.status, action: outcome.action, detail: outcome.detail, updatedAt: new Date() })
-        .where(and(eq(cycleWork.cycleId, cycleId), inArray(cycleWork.seq, [...part])))
+        .where(and(eq(cycleWork.cycleId, cycleId), anyOf(cycleWork.seq, part, 'bigint')))
         .returning({ seq: cycleWork.seq });
       n += rows.length;
     }

@@ -173,6 +173,15 @@ export class CycleRepository {
     return toCycle(row);
   }
 
+  /** Adds to the cycle's count of requests sent, in one statement (callers write it with the outcomes it counts). */
+  async addOperations(id: string, operations: number): Promise<void> {
+    if (operations === 0) return;
+    await this.db
+      .update(cycles)
+      .set({ operations: sql`${cycles.operations} + ${operations}` })
+      .where(eq(cycles.id, id));
+  }
+
   /** Ends a cycle: status, final counts, failure, end time. */
   async finish(
     id: string,

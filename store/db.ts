@@ -1,6 +1,6 @@
 // The database handle every repository works on: a drizzle PgDatabase over PGlite or node-postgres,
 // or a transaction of either (a PgTransaction is a PgDatabase, so repositories do not care).
-import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, getTableName, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { PgTransaction, type PgDatabase, type PgQueryResultHKT, type PgTable } from 'drizzle-orm/pg-core';
 
 export type Executor = PgDatabase<PgQueryResultHKT>;
@@ -31,6 +31,14 @@ export const iso = (date: Date | string | null | undefined): string | null =>
 
 export const toDate = (value: Date | string | null | undefined): Date | null =>
   value === null || value === undefined ? null : value instanceof Date ? value : new Date(value);
+
+/**
+ * `column = any($1::<type>[])`: membership in a list as ONE bind parameter. drizzle's `inArray`
+ * makes a parameter per value, and building, parsing and planning all scale with that count.
+ */
+export function anyOf(column: AnyColumn, values: readonly (string | number)[], type: 'text' | 'bigint' = 'text'): SQL {
+  return sql`${column} = any(${sql.param([...values])}::${sql.raw(type)}[])`;
+}
 
 /** Splits rows for multi-row inserts (Postgres allows 65535 bind parameters per statement). */
 export function chunk<T>(items: readonly T[], size: number): T[][] {

@@ -1,12 +1,13 @@
 // The source directory: users, groups, nested memberships. Every write appends to the change log
 // in the same transaction (store/changes.ts), which is what incremental cycles read.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, getTableColumns, gt, inArray, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
 import { recordChanges, type NewChange } from './changes.ts';
 import {
   advisoryXactLock,
   affectedRows,
+  anyOf,
   chunk,
   decodeCursor,
   encodeCursor,
@@ -172,7 +173,7 @@ export class DirectoryRepository {
   async getUsers(ids: readonly string[]): Promise<DirectoryUser[]> {
     const out: DirectoryUser[] = [];
     for (const part of chunk([...new Set(ids)], 5000)) {
-      const rows = await this.db.select().from(users).where(inArray(users.id, part));
+      const rows = await this.db.select().from(users).where(anyOf(users.id, part));
       out.push(...rows.map(toUser));
     }
     return out;
@@ -310,7 +311,7 @@ export class DirectoryRepository {
   async getGroups(ids: readonly string[]): Promise<DirectoryGroup[]> {
     const out: DirectoryGroup[] = [];
     for (const part of chunk([...new Set(ids)], 5000)) {
-      const rows = await this.db.select().from(groups).where(inArray(groups.id, part));
+      const rows = await this.db.select().from(groups).where(anyOf(groups.id, part));
       out.push(...rows.map(toGroup));
     }
     return out;

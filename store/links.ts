@@ -1,8 +1,8 @@
 // Links (DESIGN.md §1): per app and source object, the target id, the hash of what was last
 // exported, active flag, and escrow state (failure count, first failure, next retry, last error).
-import { and, asc, count, eq, gt, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNotNull, lte, or, sql } from 'drizzle-orm';
 import type { Link, ObjectType } from '../engine/types.ts';
-import { chunk, decodeCursor, encodeCursor, iso, jsonRows, toDate, type Executor } from './db.ts';
+import { anyOf, chunk, decodeCursor, encodeCursor, iso, jsonRows, toDate, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
 import { links } from './schema.ts';
 
@@ -103,7 +103,7 @@ export class LinkRepository {
       const rows = await this.db
         .select()
         .from(links)
-        .where(and(eq(links.appId, appId), eq(links.objectType, objectType), inArray(links.sourceId, part)));
+        .where(and(eq(links.appId, appId), eq(links.objectType, objectType), anyOf(links.sourceId, part)));
       for (const row of rows) out.set(row.sourceId, toLink(row));
     }
     return out;

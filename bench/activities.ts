@@ -1,0 +1,150 @@
+// The cycle activities in one process, without Temporal: beginCycle, deletionGuard and processBatch
+// per phase for N users (+ groups), against the fast loopback target, on Postgres (a fresh database)
+// or PGlite (FERRY_BENCH_PGLITE=1). For profiling the per-object cost:
+//   node --cpu-prof --import tsx bench/activities.ts 10000
+// Knobs: argv[2] users (default 5000), FERRY_BENCH_BATCH (default 1000), FERRY_BENCH_GROUP_SIZE
+// (default 50), FERRY_BENCH_TRACE=1 prints the SQL statements run (count, total ms) by their start.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createFerryActivities } from '../activities/index.ts';
+import { startScimTarget } from '../dev/scim-target/index.ts';
+import { genericScimTemplate } from '../gallery/index.ts';
+import { openStore } from '../store/index.ts';
+
+const users = Number(process.argv[2] ?? 5000);
+const batchSize = Number(process.env.FERRY_BENCH_BATCH ?? 1000);
+const groupSize = Number(process.env.FERRY_BENCH_GROUP_SIZE ?? 50);
+const pglite = process.env.FERRY_BENCH_PGLITE === '1';
+const base =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const dbUrl = (name: string) => Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+const admin = async (statement: string) => {
+  const client = new pg.Client({ connectionString: dbUrl('postgres') });
+  await client.connect();
+  await client.query(statement).finally(() => client.end());
+};
+
+const trace = new Map<string, { n: number; ms: number }>();
+if (process.env.FERRY_BENCH_TRACE === '1') {
+  const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string };
+    const text = (typeof first === 'string' ? first : (first?.text ?? '')).replace(/\s+/g, ' ').slice(0, 70);
+    const started = performance.now();
+    const result = original.apply(this, args);
+    if (result instanceof Promise) {
+      void result
+        .finally(() => {
+          const t = trace.get(text) ?? { n: 0, ms: 0 };
+          t.n++;
+          t.ms += performance.now() - started;
+          trace.set(text, t);
+        })
+        .catch(() => {});
+    }
+    return result;
+  } as typeof pg.Client.prototype.query;
+}
+
+const dbName = `ferry_bench_${randomBytes(4).toString('hex')}`;
+const dataDir = pglite ? await mkdtemp(path.join(tmpdir(), 'ferry-bench-')) : null;
+if (!pglite) await admin(`create database "${dbName}"`);
+const store = await openStore(
+  dataDir
+    ? { dataDir: path.join(dataDir, 'db'), encryptionKey: randomBytes(32).toString('hex') }
+    : { databaseUrl: dbUrl(dbName), encryptionKey: randomBytes(32).toString('hex') },
+);
+await store.migrate();
+const target = await startScimTarget();
+const template = genericScimTemplate;
+const app = await store.apps.create({
+  name: 'bench',
+  template: template.id,
+  configuration: {
+    templateId: template.id,
+    name: 'bench',
+    target: { url: target.baseUrl },
+    auth: { type: 'bearer' },
+    scope: 'assigned',
+    objectTypes: {
+      user: { mappings: template.objectTypes.user.mappings },
+      group: { mappings: template.objectTypes.group?.mappings ?? [] },
+    },
+    rateLimit: { requestsPerSecond: 1e6, concurrency: 16 },
+  },
+  secrets: { token: target.token },
+  provisioningEnabled: true,
+});
+const pad = (n: number) => String(n).padStart(7, '0');
+await store.directory.bulkUpsertUsers(
+  Array.from({ length: users }, (_, k) => ({
+    id: `u${pad(k + 1)}`,
+    userPrincipalName: `user${pad(k + 1)}@contoso.example`,
+    mail: `user${pad(k + 1)}@contoso.example`,
+    displayName: `User ${k + 1}`,
+    department: k % 2 === 0 ? 'Sales' : 'Engineering',
+    managerId: k + 1 > 10 ? `u${pad(Math.floor((k + 1) / 10))}` : null,
+  })),
+);
+const groups = Math.max(1, Math.ceil(users / groupSize));
+await store.directory.bulkUpsertGroups(
+  Array.from({ length: groups }, (_, k) => ({ id: `g${pad(k + 1)}`, displayName: `Group ${k + 1}` })),
+);
+await store.directory.bulkAddMembers(
+  Array.from({ length: users }, (_, k) => ({
+    groupId: `g${pad(Math.ceil((k + 1) / groupSize))}`,
+    memberId: `u${pad(k + 1)}`,
+    memberType: 'user' as const,
+  })),
+);
+for (let k = 1; k <= groups; k++) await store.assignments.assign(app.id, `g${pad(k)}`, 'User');
+trace.clear();
+
+const handle = createFerryActivities({ store, allowInsecureLoopback: true });
+const a = handle.activities;
+const cycleOf = async (number: number, kind: 'initial' | 'incremental', watermark: number | null) => {
+  const started = performance.now();
+  const begun = await a.beginCycle({
+    appId: app.id,
+    cycleNumber: number,
+    kind,
+    watermark,
+    deletionsApproved: false,
+    deletionsRejected: false,
+  });
+  await a.deletionGuard({ appId: app.id, cycleId: begun.cycleId, deletionsApproved: false });
+  const phases: string[] = [];
+  for (const phase of ['users', 'groups', 'references'] as const) {
+    const phaseStarted = performance.now();
+    for (let cursor = 0; ;) {
+      const r = await a.processBatch({ appId: app.id, cycleId: begun.cycleId, phase, cursor, batchSize });
+      if (r.failure) throw new Error(r.failure.message);
+      cursor = r.nextCursor;
+      if (r.done) break;
+    }
+    phases.push(`${phase} ${(performance.now() - phaseStarted).toFixed(0)} ms`);
+  }
+  const summary = await a.finishCycle({ appId: app.id, cycleId: begun.cycleId, failure: null });
+  return { seconds: (performance.now() - started) / 1000, phases, summary };
+};
+const requests0 = target.stats().requests;
+const initial = await cycleOf(1, 'initial', null);
+console.log(
+  `${pglite ? 'PGlite' : 'Postgres'}: initial cycle of ${users} users + ${groups} groups: ${initial.seconds.toFixed(2)} s, ` +
+    `${(users / initial.seconds).toFixed(0)} users/s, ${target.stats().requests - requests0} requests (${initial.phases.join(', ')})`,
+);
+const requests1 = target.stats().requests;
+const again = await cycleOf(2, 'incremental', initial.summary.watermarkTo);
+console.log(`no-change cycle: ${again.seconds.toFixed(2)} s, ${target.stats().requests - requests1} requests`);
+if (trace.size > 0) {
+  const rows = [...trace].sort((x, y) => y[1].ms - x[1].ms).slice(0, 25);
+  for (const [text, t] of rows) console.log(`${String(t.n).padStart(7)} ${t.ms.toFixed(0).padStart(7)} ms  ${text}`);
+}
+await handle.close();
+await target.close();
+await store.close();
+if (dataDir) await rm(dataDir, { recursive: true, force: true });
+else await admin(`drop database if exists "${dbName}" with (force)`);
