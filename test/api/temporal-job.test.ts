@@ -126,6 +126,29 @@ describe('Temporal provisioning control on the real job workflow', () => {
     }
   });
 
+  it('stops an on-demand child started by an earlier run of the job (abandoned by design)', async () => {
+    const appId = newApp();
+    await control.start(appId);
+    await h.waitForStatus(appId, (s) => s.lastCycle?.number === 1 && s.cycle === null, 'initial cycle');
+    const gate = h.fakes.gateOnDemand(appId);
+    try {
+      await h.client.workflow
+        .getHandle(messages.jobWorkflowId(appId))
+        .signal(messages.provisionOnDemandSignal, { requestId: 'held', objectType: 'user', objectId: 'u-1' });
+      const child = h.client.workflow.getHandle(messages.onDemandWorkflowId(appId, 'held'));
+      await until(async () => (await child.describe().catch(() => null))?.status.name === 'RUNNING');
+      const job = h.client.workflow.getHandle(messages.jobWorkflowId(appId));
+      const runOfChild = (await job.describe()).runId;
+      // A cycle and its continue-as-new: the child now belongs to an earlier run of the job.
+      await control.runNow(appId);
+      await until(async () => (await job.describe()).runId !== runOfChild);
+      await control.stop(appId);
+      expect((await child.describe()).status.name).toBe('TERMINATED');
+    } finally {
+      gate.release();
+    }
+  });
+
   it('stopping an app whose job never ran is no error', async () => {
     await expect(control.stop(`app-never-${randomUUID().slice(0, 8)}`)).resolves.toBeUndefined();
   });
@@ -137,3 +160,11 @@ describe('Temporal provisioning control on the real job workflow', () => {
     expect((error as ApiError).code).toBe('conflict');
   });
 });
+
+async function until(accept: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await accept())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -63,6 +63,8 @@ export interface FakeActivities {
    * `passing` calls from now on still go through.
    */
   gate(appId: string, passing?: number): { release(): void };
+  /** Holds provisionOnDemand of an app until released (to observe a running on-demand child). */
+  gateOnDemand(appId: string): { release(): void };
 }
 
 const zeroCounts = () => ({
@@ -81,6 +83,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
   const apps = new Map<string, FakeApp>();
   const cycles = new Map<string, CycleRow>();
   const gates = new Map<string, { passing: number; closed: Promise<void> }>();
+  const onDemandGates = new Map<string, Promise<void>>();
 
   const record = (name: keyof FerryActivities, input: unknown) => calls.push({ name, input, at: calls.length });
   const appOf = (appId: string): FakeApp => {
@@ -211,6 +214,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
     },
     async provisionOnDemand(input: OnDemandInput): Promise<OnDemandReport> {
       record('provisionOnDemand', input);
+      await onDemandGates.get(input.appId);
       return {
         requestId: input.requestId,
         objectType: input.objectType,
@@ -266,6 +270,21 @@ export function createFakeActivities(now: () => Date): FakeActivities {
       return calls.filter(
         (c) => c.name === name && (appId === undefined || (c.input as { appId?: string }).appId === appId),
       );
+    },
+    gateOnDemand(appId) {
+      let release!: () => void;
+      onDemandGates.set(
+        appId,
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+      );
+      return {
+        release() {
+          onDemandGates.delete(appId);
+          release();
+        },
+      };
     },
     gate(appId, passing = 0) {
       let release!: () => void;
