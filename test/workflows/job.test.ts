@@ -2,6 +2,7 @@
 // with time skipping. Activities are recording fakes (test/workflows/fake-activities.ts).
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
 import type { BeginCycleInput, NotifyInput } from '../../activities/types.ts';
 import {
   approveDeletionsSignal,
@@ -17,7 +18,7 @@ import {
   runNowSignal,
   type JobStatus,
 } from '../../workflows/messages.ts';
-import { startHarness, type Harness } from './harness.ts';
+import { startHarness, workflowsPath, type Harness } from './harness.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -308,6 +309,11 @@ describe('resilience', () => {
     // No cycle ran after the app was gone, and none comes on the timer.
     await h.env.skipTime(DAY);
     expect(beginCalls(appId)).toHaveLength(1);
+    // The new path is deterministic: its history (with the patch marker) replays.
+    const history = await h.client.workflow.getHandle(handle.workflowId).fetchHistory();
+    await expect(
+      Worker.runReplayHistory({ workflowsPath, replayName: 'app-gone' }, history, handle.workflowId),
+    ).resolves.toBeUndefined();
   });
 
   it('a job (re-)created for an app that no longer exists ends at once, running no cycle', async () => {
