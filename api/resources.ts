@@ -75,6 +75,11 @@ export function trackProvisioningEnabled(control: ProvisioningControl, store: St
       await setFlag(appId, true);
       await forgetPaused(appId);
     },
+    async restart(appId, reset) {
+      // The job's restart also un-pauses it.
+      await control.restart(appId, reset);
+      await forgetPaused(appId);
+    },
     async pause(appId) {
       await control.pause(appId);
       if (await store.apps.get(appId))

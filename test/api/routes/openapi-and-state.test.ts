@@ -44,7 +44,7 @@ describe('OpenAPI of the resource routes', () => {
 });
 
 describe('provisioning on/off is remembered by the database', () => {
-  it('start and resume turn it on; pause keeps it on and remembers the pause; stop turns it off', async () => {
+  it('start and resume turn it on; pause keeps it on and remembers the pause (resume or restart forget it); stop turns it off', async () => {
     const app = await ctx.store.apps.create({ name: 'Flag', template: 'generic-scim', configuration: {} });
     const { control, calls } = recordingProvisioning();
     const tracked = trackProvisioningEnabled(control, ctx.store);
@@ -58,9 +58,12 @@ describe('provisioning on/off is remembered by the database', () => {
     expect((await ctx.store.apps.get(app.id))?.provisioningEnabled).toBe(true);
     expect(await isProvisioningPaused(ctx.store, app.id)).toBe(false);
     await tracked.pause(app.id);
+    await tracked.restart(app.id, 'watermark');
+    expect(await isProvisioningPaused(ctx.store, app.id)).toBe(false);
+    await tracked.pause(app.id);
     await tracked.stop(app.id);
     expect((await ctx.store.apps.get(app.id))?.provisioningEnabled).toBe(false);
     expect(await isProvisioningPaused(ctx.store, app.id)).toBe(false);
-    expect(calls.map((c) => c.method)).toEqual(['start', 'pause', 'resume', 'pause', 'stop']);
+    expect(calls.map((c) => c.method)).toEqual(['start', 'pause', 'resume', 'pause', 'restart', 'pause', 'stop']);
   });
 });
