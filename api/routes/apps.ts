@@ -176,13 +176,10 @@ export function appsRouter({ store, provisioning, createScimClient: factory = cr
         changes,
         findTemplate(app.template),
       );
-      // configVersion moves only when the configuration changes in more than its name: the job runs
-      // an initial cycle when it moves, which a rename or a new token must not cause.
-      const withoutName = ({ name: _name, ...rest }: Record<string, unknown>) => canonicalJson(rest);
       const updated = await store.apps.update(id, {
         ...(changes.name !== undefined ? { name: changes.name } : {}),
         configuration,
-        bumpConfigVersion: withoutName(configuration) !== withoutName(base),
+        bumpConfigVersion: changesWhatIsProvisioned(base, configuration),
         ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
       });
       const scopingChanged =
@@ -266,4 +263,21 @@ export function appsRouter({ store, provisioning, createScimClient: factory = cr
   );
 
   return router;
+}
+
+/**
+ * configVersion moves only when what is provisioned changes — the target, the scope, the object
+ * types with their mappings, scoping filters and actions, the connector limitations: the job runs an
+ * initial cycle when it moves, which a rename, a new token, another e-mail address, interval,
+ * threshold or rate limit must not cause (DESIGN.md §2: mappings or scoping trigger it).
+ */
+function changesWhatIsProvisioned(before: StoredConfiguration, after: StoredConfiguration): boolean {
+  const shape = (c: StoredConfiguration) =>
+    canonicalJson({
+      target: c.target,
+      scope: c.scope,
+      objectTypes: c.objectTypes,
+      connectorLimitations: c.connectorLimitations ?? null,
+    });
+  return shape(before) !== shape(after);
 }

@@ -164,6 +164,25 @@ describe('apps', () => {
     expect(ctx.calls).toEqual([{ method: 'configChanged', args: [app.id] }]);
   });
 
+  it('keeps configVersion when only the e-mail, interval or threshold change (no initial cycle)', async () => {
+    const app = await read(await postApp({ name: 'Settings only' }));
+    ctx.calls.length = 0;
+    const res = await req(
+      `/apps/${app.id}`,
+      send('PATCH', {
+        settings: {
+          notificationEmail: 'ops@contoso.example',
+          cycleIntervalMinutes: 90,
+          deletionThreshold: { count: 50 },
+        },
+      }),
+    );
+    expect(res.status).toBe(200);
+    const view = await read(res);
+    expect(view.configVersion).toBe(app.configVersion);
+    expect(ctx.calls).toEqual([]);
+  });
+
   it('replaces the token on PATCH without ever returning it', async () => {
     const app = await read(await postApp({ name: 'Rotate' }));
     const res = await req(`/apps/${app.id}`, send('PATCH', { target: { token: 'tok_rotated_0123456789' } }));
