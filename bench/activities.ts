@@ -28,15 +28,16 @@ const admin = async (statement: string) => {
 };
 
 const trace = new Map<string, { n: number; ms: number }>();
-if (process.env.FERRY_BENCH_TRACE === '1') {
-  const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+// Times every statement answered as a promise (pool queries and transaction clients; the pool's own
+// callback-style call to a client is not a promise, so nothing is counted twice).
+function traced(original: (...args: unknown[]) => unknown) {
+  return function (this: unknown, ...args: unknown[]) {
     const first = args[0] as string | { text?: string };
     const text = (typeof first === 'string' ? first : (first?.text ?? '')).replace(/\s+/g, ' ').slice(0, 70);
     const started = performance.now();
     const result = original.apply(this, args);
     if (result instanceof Promise) {
-      void result
+      result
         .finally(() => {
           const t = trace.get(text) ?? { n: 0, ms: 0 };
           t.n++;
@@ -46,7 +47,15 @@ if (process.env.FERRY_BENCH_TRACE === '1') {
         .catch(() => {});
     }
     return result;
-  } as typeof pg.Client.prototype.query;
+  };
+}
+if (process.env.FERRY_BENCH_TRACE === '1') {
+  pg.Client.prototype.query = traced(
+    pg.Client.prototype.query as (...args: unknown[]) => unknown,
+  ) as typeof pg.Client.prototype.query;
+  pg.Pool.prototype.query = traced(
+    pg.Pool.prototype.query as (...args: unknown[]) => unknown,
+  ) as typeof pg.Pool.prototype.query;
 }
 
 const dbName = `ferry_bench_${randomBytes(4).toString('hex')}`;
