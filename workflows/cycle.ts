@@ -51,7 +51,9 @@ export interface CycleResume {
 }
 
 export const CYCLE_PHASES: readonly CyclePhase[] = ['users', 'groups', 'references'];
-const DEFAULT_BATCH_SIZE = 200;
+// 1,000 objects a batch: the fixed cost of a batch (reads before exporting, one write at the end)
+// is ~5 % of it; with 200 a 10k-user initial cycle took 6.7 s instead of 5.6 s (bench/provisioning.ts).
+const DEFAULT_BATCH_SIZE = 1_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
 const DEFAULT_MAX_BATCHES_PER_RUN = 500;
 
