@@ -30,7 +30,10 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'workflows/ must stay deterministic: no Node built-ins.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'workflows/ must stay deterministic: no Node built-ins.',
+          })),
           patterns: [
             {
               group: layerPatterns(['api', 'store', 'scim', 'workers', 'dev']),
@@ -53,7 +56,12 @@ export default tseslint.config(
         'error',
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'engine/ is pure: no Node built-ins.' })),
-          patterns: [{ group: [...layerPatterns(layers), '@temporalio/*'], message: 'engine/ imports none of the other layers.' }],
+          patterns: [
+            {
+              group: [...layerPatterns(layers), '@temporalio/*'],
+              message: 'engine/ imports none of the other layers.',
+            },
+          ],
         },
       ],
     },

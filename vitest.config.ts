@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'engine/**/*.test.ts', 'scim/**/*.test.ts', 'store/**/*.test.ts', 'dev/**/*.test.ts'],
+    include: [
+      'test/**/*.test.ts',
+      'engine/**/*.test.ts',
+      'scim/**/*.test.ts',
+      'store/**/*.test.ts',
+      'dev/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -29,7 +29,13 @@ function withSecrets(configuration: Record<string, unknown>, secrets: Record<str
 function scimAuth(config: AppConfig): ScimAuth {
   const auth = config.auth;
   if (auth.type === 'bearer') return { type: 'bearer', token: auth.token };
-  return { type: 'oauth', tokenUrl: auth.tokenUrl, clientId: auth.clientId, clientSecret: auth.clientSecret, scope: auth.scope };
+  return {
+    type: 'oauth',
+    tokenUrl: auth.tokenUrl,
+    clientId: auth.clientId,
+    clientSecret: auth.clientSecret,
+    scope: auth.scope,
+  };
 }
 
 export class AppRuntimes {
@@ -51,9 +57,12 @@ export class AppRuntimes {
     }
     const parsed = parseAppConfig(withSecrets(app.configuration, secrets, app.name));
     if (!parsed.ok) {
-      throw new ConfigurationError(`App ${appId} has an invalid configuration: ${parsed.errors.map(formatConfigIssue).join('; ')}`, {
-        code: 'Unknown',
-      });
+      throw new ConfigurationError(
+        `App ${appId} has an invalid configuration: ${parsed.errors.map(formatConfigIssue).join('; ')}`,
+        {
+          code: 'Unknown',
+        },
+      );
     }
     const config = parsed.config;
     const factory = this.deps.createScimClient ?? createScimClient;

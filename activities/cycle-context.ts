@@ -2,7 +2,12 @@
 // directory's memberships (scoping, group flattening), and — in initial cycles — one listing of
 // the target per object type for in-memory matching. Lost on a worker restart: then rebuilt.
 import { memberships } from '../store/schema.ts';
-import { buildMembershipIndex, createScopeContext, type MembershipIndex, type ScopeContext } from '../engine/scoping/index.ts';
+import {
+  buildMembershipIndex,
+  createScopeContext,
+  type MembershipIndex,
+  type ScopeContext,
+} from '../engine/scoping/index.ts';
 import { buildTargetIndex, type TargetIndex } from '../engine/matching/index.ts';
 import type { Membership, ObjectType } from '../engine/types.ts';
 import type { Store } from '../store/index.ts';
@@ -47,7 +52,11 @@ export class CycleContexts {
   private entry(cycleId: string, runtime: AppRuntime): CycleEntry {
     let entry = this.entries.get(cycleId);
     if (!entry || entry.fingerprint !== runtime.fingerprint) {
-      entry = { fingerprint: runtime.fingerprint, directory: loadDirectoryContext(this.store, runtime), targetIndex: {} };
+      entry = {
+        fingerprint: runtime.fingerprint,
+        directory: loadDirectoryContext(this.store, runtime),
+        targetIndex: {},
+      };
       entry.directory.catch(() => this.entries.delete(cycleId));
       this.entries.set(cycleId, entry);
       while (this.entries.size > 8) this.entries.delete(this.entries.keys().next().value as string);
@@ -60,7 +69,12 @@ export class CycleContexts {
   }
 
   /** The target listed once and indexed by the matching attributes; null when `wanted` says no. */
-  targetIndex(cycleId: string, runtime: AppRuntime, type: ObjectType, wanted: () => Promise<boolean>): Promise<TargetIndex | null> {
+  targetIndex(
+    cycleId: string,
+    runtime: AppRuntime,
+    type: ObjectType,
+    wanted: () => Promise<boolean>,
+  ): Promise<TargetIndex | null> {
     const entry = this.entry(cycleId, runtime);
     let index = entry.targetIndex[type];
     if (!index) {

@@ -8,7 +8,15 @@ import { evaluateScope } from '../engine/scoping/index.ts';
 import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
 import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { cycleWork } from '../store/schema.ts';
-import { EMPTY_COUNTS, logEntryId, type LinkRecord, type LinkUpsert, type Repositories, type Store, type WorkItem } from '../store/index.ts';
+import {
+  EMPTY_COUNTS,
+  logEntryId,
+  type LinkRecord,
+  type LinkUpsert,
+  type Repositories,
+  type Store,
+  type WorkItem,
+} from '../store/index.ts';
 import type { AppRuntime, AppRuntimes } from './app-runtime.ts';
 import type { CycleContexts, DirectoryContext } from './cycle-context.ts';
 import type { ActivityDeps } from './deps.ts';
@@ -101,7 +109,10 @@ export async function beginCycle(s: CycleServices, input: BeginCycleInput): Prom
     await store.cycleWork.stageEscrowDue(cycleId, s.now());
     const groups = new Set<string>();
     for (const link of due) for (const g of await store.directory.transitiveGroupsOf(link.sourceId)) groups.add(g);
-    await store.cycleWork.stage(cycleId, [...groups].sort().map((objectId) => ({ objectType: 'group' as const, objectId })));
+    await store.cycleWork.stage(
+      cycleId,
+      [...groups].sort().map((objectId) => ({ objectType: 'group' as const, objectId })),
+    );
   }
   const total = await store.cycleWork.count(cycleId);
   await store.cycles.update(cycleId, { total });
@@ -154,7 +165,7 @@ export async function deletionGuard(
   const directory = await s.contexts.directory(input.cycleId, runtime);
   const removals: { item: WorkItem; action: 'Disable' | 'Delete'; link: LinkRecord; reason: string }[] = [];
   let already = 0;
-  for (let cursor = 0; ; ) {
+  for (let cursor = 0; ;) {
     const items = await store.cycleWork.readBatch(input.cycleId, { afterSeq: cursor, limit: REFERENCES_SCAN });
     if (items.length === 0) break;
     cursor = items[items.length - 1].seq;
@@ -163,7 +174,11 @@ export async function deletionGuard(
     for (const type of ['user', 'group'] as const) {
       const ofType = pending.filter((i) => i.objectType === type);
       if (ofType.length === 0) continue;
-      const links = await store.links.getMany(input.appId, type, ofType.map((i) => i.objectId));
+      const links = await store.links.getMany(
+        input.appId,
+        type,
+        ofType.map((i) => i.objectId),
+      );
       const linked = ofType.filter((i) => links.get(i.objectId)?.targetId);
       if (linked.length === 0) continue;
       const loaded = await loadObjects(store, linked);
@@ -267,7 +282,12 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
 }
 
 /** Writes the outcomes of a batch in ONE transaction: links, log entries, work status. */
-export async function recordOutcomes(tx: Repositories, appId: string, cycleId: string | null, outcomes: readonly { seq: number | null; outcome: ObjectOutcome }[]): Promise<void> {
+export async function recordOutcomes(
+  tx: Repositories,
+  appId: string,
+  cycleId: string | null,
+  outcomes: readonly { seq: number | null; outcome: ObjectOutcome }[],
+): Promise<void> {
   // Link upserts go in multi-row statements, one per set of fields written.
   const upserts = new Map<string, LinkUpsert[]>();
   for (const { outcome } of outcomes) {
@@ -283,12 +303,19 @@ export async function recordOutcomes(tx: Repositories, appId: string, cycleId: s
     const write = outcome.link;
     if (write.kind === 'delete') await tx.links.delete(key);
     else if (write.kind === 'failure') {
-      await tx.links.markFailure(key, { error: write.error, errorCode: write.errorCode, nextRetryAt: write.nextRetryAt });
+      await tx.links.markFailure(key, {
+        error: write.error,
+        errorCode: write.errorCode,
+        nextRetryAt: write.nextRetryAt,
+      });
     }
   }
   await tx.logs.insert(outcomes.map((o) => o.outcome.log));
   if (cycleId === null) return;
-  const groups = new Map<string, { seqs: number[]; status: string; action: string; detail: Record<string, unknown> | null }>();
+  const groups = new Map<
+    string,
+    { seqs: number[]; status: string; action: string; detail: Record<string, unknown> | null }
+  >();
   for (const { seq, outcome } of outcomes) {
     if (seq === null) continue;
     const detail =
@@ -331,7 +358,13 @@ async function groupsNeedingMemberCheck(
     store.db
       .select({ id: cycleWork.objectId })
       .from(cycleWork)
-      .where(and(eq(cycleWork.cycleId, cycle.id), eq(cycleWork.objectType, 'user'), sql`${cycleWork.detail}->>'linkChanged' = 'true'`)),
+      .where(
+        and(
+          eq(cycleWork.cycleId, cycle.id),
+          eq(cycleWork.objectType, 'user'),
+          sql`${cycleWork.detail}->>'linkChanged' = 'true'`,
+        ),
+      ),
   ]);
   const seeds = new Set(changedGroups.map((r) => r.id));
   const users = new Set(linkChangedUsers.map((r) => r.id));
@@ -453,10 +486,15 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   try {
     const [loaded, links] = await Promise.all([
       loadObjects(store, claimed),
-      store.links.getMany(input.appId, objectType, claimed.map((i) => i.objectId)),
+      store.links.getMany(
+        input.appId,
+        objectType,
+        claimed.map((i) => i.objectId),
+      ),
     ]);
     // Groups whose members cannot have changed are not re-planned (no member links loaded).
-    const memberCheck = objectType === 'group' ? await groupsNeedingMemberCheck(store, cycle, directory, claimed, links) : null;
+    const memberCheck =
+      objectType === 'group' ? await groupsNeedingMemberCheck(store, cycle, directory, claimed, links) : null;
     const userLinks = await referencedUserLinks(
       store,
       input.appId,
@@ -568,7 +606,12 @@ function membershipStateChanged(previous: LinkRecord | null, outcome: ObjectOutc
 }
 
 /** Writes a chunk of a batch's outcomes in ONE transaction (links, logs, work status, operation count). */
-async function writeOutcomes(store: Store, appId: string, cycleId: string, chunk: { seq: number; outcome: ObjectOutcome }[]): Promise<void> {
+async function writeOutcomes(
+  store: Store,
+  appId: string,
+  cycleId: string,
+  chunk: { seq: number; outcome: ObjectOutcome }[],
+): Promise<void> {
   await store.transaction(async (tx) => {
     await recordOutcomes(
       tx,
@@ -577,7 +620,11 @@ async function writeOutcomes(store: Store, appId: string, cycleId: string, chunk
       chunk.filter((o) => o.outcome.log.id !== ''),
     );
     for (const o of chunk.filter((x) => x.outcome.log.id === '')) {
-      await tx.cycleWork.mark(cycleId, [o.seq], { status: 'done', action: o.outcome.workAction ?? 'Skip', detail: null });
+      await tx.cycleWork.mark(cycleId, [o.seq], {
+        status: 'done',
+        action: o.outcome.workAction ?? 'Skip',
+        detail: null,
+      });
     }
     await tx.cycles.addOperations(
       cycleId,
@@ -624,7 +671,9 @@ function settled(item: WorkItem): ObjectOutcome {
 
 async function updateProgress(store: Store, cycleId: string, references: boolean): Promise<void> {
   if (references) return;
-  const processed = await store.cycleWork.count(cycleId, { status: ['done', 'pendingRefs', 'failed', 'escrowed', 'staged'] });
+  const processed = await store.cycleWork.count(cycleId, {
+    status: ['done', 'pendingRefs', 'failed', 'escrowed', 'staged'],
+  });
   await store.cycles.update(cycleId, { processed });
 }
 
@@ -669,7 +718,8 @@ export async function finishCycle(
         endedAt: s.now(),
       });
       // A failed cycle keeps the old watermark: its changes are staged again next time.
-      if (status === 'succeeded' && cycle.watermarkTo !== null) await tx.apps.setWatermark(input.appId, cycle.watermarkTo);
+      if (status === 'succeeded' && cycle.watermarkTo !== null)
+        await tx.apps.setWatermark(input.appId, cycle.watermarkTo);
       return finished;
     });
   }

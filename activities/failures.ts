@@ -28,7 +28,9 @@ export function toActivityFailure(error: unknown): Error {
 }
 
 /** Wraps an activity so every throw goes through `toActivityFailure`. */
-export function withFailureConversion<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+export function withFailureConversion<A extends unknown[], R>(
+  fn: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
   return async (...args: A) => {
     try {
       return await fn(...args);

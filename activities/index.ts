@@ -62,7 +62,9 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
       store.cycles.latest(appId),
       store.links.escrowDue(appId, services.now(), 1),
     ]);
-    return latestSeq === app.watermark && due.length === 0 && last?.status === 'succeeded' && !last.deletionThresholdExceeded;
+    return (
+      latestSeq === app.watermark && due.length === 0 && last?.status === 'succeeded' && !last.deletionThresholdExceeded
+    );
   }
 
   const activities: FerryActivities = {
@@ -115,7 +117,10 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
   };
 
   const wrapped = Object.fromEntries(
-    Object.entries(activities).map(([name, fn]) => [name, withFailureConversion(fn as (...args: unknown[]) => Promise<unknown>)]),
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      withFailureConversion(fn as (...args: unknown[]) => Promise<unknown>),
+    ]),
   ) as unknown as FerryActivities;
   return { activities: wrapped, close: () => runtimes.closeAll() };
 }

@@ -52,5 +52,9 @@ export async function notify(store: Store, mailer: Mailer | null | undefined, in
     text: input.text,
     messageId: `<${input.notificationId.replace(/[^A-Za-z0-9._-]/g, '.')}@${domain}>`,
   });
-  await store.keyValues.set(NAMESPACE, input.notificationId, { appId: input.appId, to: input.to, sentAt: new Date().toISOString() });
+  await store.keyValues.set(NAMESPACE, input.notificationId, {
+    appId: input.appId,
+    to: input.to,
+    sentAt: new Date().toISOString(),
+  });
 }

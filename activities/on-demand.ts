@@ -72,7 +72,9 @@ export async function provisionOnDemand(s: CycleServices, input: OnDemandInput):
   const { store } = s;
   const runtime = await s.runtimes.get(input.appId);
   const holder = `ondemand:${input.requestId}`;
-  const report = (partial: Partial<OnDemandReport> & Pick<OnDemandReport, 'action' | 'status' | 'steps'>): OnDemandReport => ({
+  const report = (
+    partial: Partial<OnDemandReport> & Pick<OnDemandReport, 'action' | 'status' | 'steps'>,
+  ): OnDemandReport => ({
     requestId: input.requestId,
     objectType: input.objectType,
     objectId: input.objectId,
@@ -89,16 +91,27 @@ export async function provisionOnDemand(s: CycleServices, input: OnDemandInput):
     return report({
       action: 'Other',
       status: 'Failure',
-      steps: [{ name: 'testConnection', status: 'Failure', details: { reason: connection.result.reason, message: connection.result.message } }],
+      steps: [
+        {
+          name: 'testConnection',
+          status: 'Failure',
+          details: { reason: connection.result.reason, message: connection.result.message },
+        },
+      ],
       requests: connection.requests,
     });
   }
-  const connectionStep: OnDemandStep = { name: 'testConnection', status: 'Success', details: { detail: 'the target answered a SCIM query' } };
+  const connectionStep: OnDemandStep = {
+    name: 'testConnection',
+    status: 'Success',
+    details: { detail: 'the target answered a SCIM query' },
+  };
 
   const directory = await loadDirectoryContext(store, runtime);
   if (input.objectType === 'user') {
     const result = await provisionOne(s, runtime, directory, input, holder, 'user', input.objectId);
-    if ('missing' in result) return report({ action: 'Other', status: 'Failure', steps: [connectionStep, result.missing] });
+    if ('missing' in result)
+      return report({ action: 'Other', status: 'Failure', steps: [connectionStep, result.missing] });
     const { outcome, requests } = result;
     return report({
       action: outcome.action,
@@ -120,12 +133,18 @@ export async function provisionOnDemand(s: CycleServices, input: OnDemandInput):
     for (const { memberId } of users) {
       const r = await provisionOne(s, runtime, directory, input, holder, 'user', memberId);
       if ('missing' in r) continue;
-      members.push({ objectId: memberId, action: r.outcome.action, status: r.outcome.log.status, targetId: r.outcome.targetId });
+      members.push({
+        objectId: memberId,
+        action: r.outcome.action,
+        status: r.outcome.log.status,
+        targetId: r.outcome.targetId,
+      });
       allRequests.push(...r.requests);
     }
   }
   const result = await provisionOne(s, runtime, directory, input, holder, 'group', input.objectId);
-  if ('missing' in result) return report({ action: 'Other', status: 'Failure', steps: [connectionStep, result.missing], members });
+  if ('missing' in result)
+    return report({ action: 'Other', status: 'Failure', steps: [connectionStep, result.missing], members });
   allRequests.push(...result.requests);
   return report({
     action: result.outcome.action,
@@ -154,21 +173,31 @@ async function provisionOne(
     ttlMs: LOCK_TTL_MS,
     waitMs: s.deps.lockWaitMs ?? 30_000,
   });
-  if (unclaimed.length > 0) throw new Error(`${objectType} ${objectId} is being provisioned by a cycle; try again shortly`);
+  if (unclaimed.length > 0)
+    throw new Error(`${objectType} ${objectId} is being provisioned by a cycle; try again shortly`);
   try {
     const object: DirectoryUser | DirectoryGroup | null =
       objectType === 'user' ? await store.directory.getUser(objectId) : await store.directory.getGroup(objectId);
     const link = await store.links.get(appId, objectType, objectId);
     if (!object && !link) {
-      return { missing: { name: 'import', status: 'Failure', details: { detail: `${objectType} ${objectId} is not in the directory` } } };
+      return {
+        missing: {
+          name: 'import',
+          status: 'Failure',
+          details: { detail: `${objectType} ${objectId} is not in the directory` },
+        },
+      };
     }
     const source = (objectType === 'user' ? { type: 'user', object } : { type: 'group', object }) as SourceObject;
     const referenced = new Set<string>();
-    if (objectType === 'user' && object && (object as DirectoryUser).managerId) referenced.add((object as DirectoryUser).managerId as string);
+    if (objectType === 'user' && object && (object as DirectoryUser).managerId)
+      referenced.add((object as DirectoryUser).managerId as string);
     if (objectType === 'group') {
       for (const m of await store.directory.transitiveMembersOf(objectId, 'user')) referenced.add(m.memberId);
     }
-    const userLinks: Map<string, LinkRecord> = referenced.size ? await store.links.getMany(appId, 'user', [...referenced]) : new Map();
+    const userLinks: Map<string, LinkRecord> = referenced.size
+      ? await store.links.getMany(appId, 'user', [...referenced])
+      : new Map();
     const now = s.now();
     const ctx = {
       runtime,

@@ -5,7 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { FerryError, PermanentError } from '../engine/errors.ts';
 import { checkConnectorLimitations } from '../engine/config/index.ts';
 import { hashResource } from '../engine/hash.ts';
-import { applyMappings, groupSourceAttributes, userSourceAttributes, type MappingResult } from '../engine/mapping/index.ts';
+import {
+  applyMappings,
+  groupSourceAttributes,
+  userSourceAttributes,
+  type MappingResult,
+} from '../engine/mapping/index.ts';
 import {
   classifyMatch,
   lookupInIndex,
@@ -36,7 +41,8 @@ import type { AppRuntime } from './app-runtime.ts';
 import type { DirectoryContext } from './cycle-context.ts';
 import type { CycleFailure } from './types.ts';
 
-export type SourceObject = { type: 'user'; object: DirectoryUser | null } | { type: 'group'; object: DirectoryGroup | null };
+export type SourceObject =
+  { type: 'user'; object: DirectoryUser | null } | { type: 'group'; object: DirectoryGroup | null };
 
 export interface ObjectContext {
   runtime: AppRuntime;
@@ -139,7 +145,11 @@ class Recorder {
 }
 
 /** Runs the pipeline for one object. Throws CycleStop for configuration failures; other Ferry errors become escrow. */
-export async function provisionObject(ctx: ObjectContext, source: SourceObject, link: LinkRecord | null): Promise<ObjectOutcome> {
+export async function provisionObject(
+  ctx: ObjectContext,
+  source: SourceObject,
+  link: LinkRecord | null,
+): Promise<ObjectOutcome> {
   const started = Date.now();
   const rec = new Recorder();
   const objectId = source.object?.id ?? '';
@@ -194,10 +204,20 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
     if (error.kind === 'configuration') {
       throw new CycleStop({ kind: error.kind, code: error.code, message: error.message });
     }
-    rec.step('export', 'Failure', { error: error.message, code: error.code, ...(error.status ? { status: error.status } : {}) });
+    rec.step('export', 'Failure', {
+      error: error.message,
+      code: error.code,
+      ...(error.status ? { status: error.status } : {}),
+    });
     const failureCount = (link?.failureCount ?? 0) + 1;
     const firstFailedAt = link?.firstFailedAt ?? ctx.now.toISOString();
-    const decision = nextEscrowRetry({ failureCount, firstFailedAt, now: ctx.now, kind: error.kind, retryAfterMs: error.retryAfterMs });
+    const decision = nextEscrowRetry({
+      failureCount,
+      firstFailedAt,
+      now: ctx.now,
+      kind: error.kind,
+      retryAfterMs: error.retryAfterMs,
+    });
     // "Next cycle" is stored as due now, so the next cycle stages it.
     const nextRetryAt = decision.giveUp ? null : (decision.retryAt ?? ctx.now.toISOString());
     return finish(
@@ -251,9 +271,14 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
       return l && l.targetId && l.active ? l.targetId : null;
     };
     const mapFor = (operation: 'create' | 'update'): MappingResult | null =>
-      attributes ? applyMappings(compiled, attributes, { operation, env: mappingEnv(ctx.now), resolveReference }) : null;
+      attributes
+        ? applyMappings(compiled, attributes, { operation, env: mappingEnv(ctx.now), resolveReference })
+        : null;
 
-    const hashes = source.type === 'group' ? splitGroupHash(link?.exportedHash ?? null) : { resource: link?.exportedHash ?? null, members: null };
+    const hashes =
+      source.type === 'group'
+        ? splitGroupHash(link?.exportedHash ?? null)
+        : { resource: link?.exportedHash ?? null, members: null };
     const planLink = link ? { ...link, exportedHash: hashes.resource } : null;
     const hardDeleted = source.object === null;
 
@@ -270,7 +295,9 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
         deletionGuard: ctx.holdDeletions,
       });
       planned = plan.action;
-      rec.step('matching', 'Skipped', { detail: targetId ? `linked to target id ${targetId}` : 'not linked: nothing to match' });
+      rec.step('matching', 'Skipped', {
+        detail: targetId ? `linked to target id ${targetId}` : 'not linked: nothing to match',
+      });
       return exportRemoval(plan);
     }
 
@@ -286,7 +313,12 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
     if (mappingErrors.length > 0) {
       rec.step('processing', 'Failure', { mappingErrors: mappingErrors.map((e) => `${e.target}: ${e.message}`) });
       planned = 'Other';
-      return finish('Other', 'failed', { kind: 'none' }, { errorCode: mappingErrors[0].code, errorMessage: mappingErrors[0].message });
+      return finish(
+        'Other',
+        'failed',
+        { kind: 'none' },
+        { errorCode: mappingErrors[0].code, errorMessage: mappingErrors[0].message },
+      );
     }
     const limitation = checkConnectorLimitations(runtime.config, primary.resource);
     if (!limitation.ok) {
@@ -365,7 +397,15 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
       if (created.adopted) {
         // Someone (or a lost response) created it already: bring the adopted account up to date.
         current = created.resource;
-        const again = planObject({ objectType: source.type, source: 'present', inScope: true, link: null, target: current, desired: desiredUpdate(), settings });
+        const again = planObject({
+          objectType: source.type,
+          source: 'present',
+          inScope: true,
+          link: null,
+          target: current,
+          desired: desiredUpdate(),
+          settings,
+        });
         rec.step('export', 'Warning', { detail: `adopted existing target resource ${targetId}` });
         if (again.action === 'Update') {
           await client.patch(T, targetId as string, again.operations);
@@ -398,12 +438,7 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
         groupId: objectId,
         memberships: ctx.directory.memberships,
         resolveMember: resolveReference,
-        currentMemberIds:
-          plan.action === 'Create' && current === null
-            ? []
-            : current
-              ? memberIdsOf(current)
-              : null,
+        currentMemberIds: plan.action === 'Create' && current === null ? [] : current ? memberIdsOf(current) : null,
         chunkSize: groupConfig?.memberChunkSize ?? 100,
       });
       const desiredMembersHash = membersHash(memberPlan.desiredMemberIds);
@@ -424,7 +459,9 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
           members: memberPlan.desiredMemberIds.length,
           added: memberPlan.add.length,
           removed: memberPlan.remove.length,
-          ...(memberPlan.unresolvedUserIds.length > 0 ? { notProvisionedUsers: memberPlan.unresolvedUserIds.length } : {}),
+          ...(memberPlan.unresolvedUserIds.length > 0
+            ? { notProvisionedUsers: memberPlan.unresolvedUserIds.length }
+            : {}),
         });
       }
       membersPart = desiredMembersHash;
@@ -474,7 +511,10 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
     }
 
     async function exportRemoval(removal: Plan): Promise<ObjectOutcome> {
-      rec.step('processing', removal.action === 'Skip' ? 'Skipped' : 'Success', { action: removal.action, reason: removal.reason });
+      rec.step('processing', removal.action === 'Skip' ? 'Skipped' : 'Success', {
+        action: removal.action,
+        reason: removal.reason,
+      });
       if (removal.action === 'StagedDelete') {
         return finish('StagedDelete', 'staged', { kind: 'none' });
       }
@@ -493,7 +533,17 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
         rec.step('export', 'Success', { request: `PATCH /${T}/${removal.targetId}`, active: false });
         return finish('Disable', 'done', {
           kind: 'upsert',
-          link: { appId: ctx.runtime.app.id, objectType: source.type, sourceId: objectId, active: false, failureCount: 0, nextRetryAt: null, firstFailedAt: null, lastError: null, lastErrorCode: null },
+          link: {
+            appId: ctx.runtime.app.id,
+            objectType: source.type,
+            sourceId: objectId,
+            active: false,
+            failureCount: 0,
+            nextRetryAt: null,
+            firstFailedAt: null,
+            lastError: null,
+            lastErrorCode: null,
+          },
         });
       }
       if (removal.action === 'Delete') {
@@ -502,7 +552,25 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
         rec.step('export', 'Success', { request: `DELETE /${T}/${removal.targetId}` });
         return finish('Delete', 'done', { kind: 'delete' });
       }
-      return finish('Skip', 'done', link && link.failureCount > 0 ? { kind: 'upsert', link: { appId: ctx.runtime.app.id, objectType: source.type, sourceId: objectId, failureCount: 0, nextRetryAt: null, firstFailedAt: null, lastError: null, lastErrorCode: null } } : { kind: 'none' });
+      return finish(
+        'Skip',
+        'done',
+        link && link.failureCount > 0
+          ? {
+              kind: 'upsert',
+              link: {
+                appId: ctx.runtime.app.id,
+                objectType: source.type,
+                sourceId: objectId,
+                failureCount: 0,
+                nextRetryAt: null,
+                firstFailedAt: null,
+                lastError: null,
+                lastErrorCode: null,
+              },
+            }
+          : { kind: 'none' },
+      );
     }
 
     async function match(list: MatchCandidate[]): Promise<MatchDecision> {
@@ -534,7 +602,9 @@ export async function provisionObject(ctx: ObjectContext, source: SourceObject, 
       const outcome = decision.outcome;
       rec.step('matching', outcome.outcome === 'duplicate' ? 'Failure' : 'Success', {
         ...(ctx.targetIndex ? { source: 'bulk listing of the target' } : {}),
-        attempts: decision.attempts.map((a) => `${a.filter}: ${a.found} found${a.targetIds.length ? ` (${a.targetIds.join(', ')})` : ''}`),
+        attempts: decision.attempts.map(
+          (a) => `${a.filter}: ${a.found} found${a.targetIds.length ? ` (${a.targetIds.join(', ')})` : ''}`,
+        ),
         outcome: outcome.outcome,
       });
       if (outcome.outcome === 'duplicate') {

@@ -1,7 +1,15 @@
 // The contract between workflows/ and activities/: what each activity takes and returns.
 // Workflows import these with `import type` only. Everything here is small plain JSON — ids,
 // cursors and counts, never lists of users (DESIGN.md §5).
-import type { CycleCounts, CycleKind, ErrorCode, LogStep, ModifiedAttribute, ObjectType, ProvisioningAction } from '../engine/types.ts';
+import type {
+  CycleCounts,
+  CycleKind,
+  ErrorCode,
+  LogStep,
+  ModifiedAttribute,
+  ObjectType,
+  ProvisioningAction,
+} from '../engine/types.ts';
 import type { ErrorKind } from '../engine/errors.ts';
 
 /** A failure that stopped a whole cycle (target unreachable, 401/403, non-SCIM answers). */

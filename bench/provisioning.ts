@@ -21,7 +21,8 @@ import { openStore, type Store } from '../store/index.ts';
 import { jobWorkflowId, runNowSignal } from '../workflows/messages.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BASE_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const BASE_DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 
 export interface ProvisioningBenchOptions {
@@ -105,7 +106,8 @@ async function seed(store: Store, appId: string, users: number, groupSize: numbe
   for (let i = 1; i <= users; i++) {
     memberships.push({ groupId: `g${pad(Math.ceil(i / groupSize))}`, memberId: `u${pad(i)}`, memberType: 'user' });
   }
-  for (let k = 2; k <= groups; k += 2) memberships.push({ groupId: `g${pad(k)}`, memberId: `g${pad(k - 1)}`, memberType: 'group' });
+  for (let k = 2; k <= groups; k += 2)
+    memberships.push({ groupId: `g${pad(k)}`, memberId: `g${pad(k - 1)}`, memberType: 'group' });
   await store.directory.bulkAddMembers(memberships);
   for (let k = 1; k <= groups; k++) await store.assignments.assign(appId, `g${pad(k)}`, 'User');
   return groups;
@@ -282,7 +284,9 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
 
     const changedUsers = Math.max(1, Math.floor(users / 100));
     const step = Math.floor(users / changedUsers);
-    await store.directory.bulkUpsertUsers(Array.from({ length: changedUsers }, (_, k) => userRecord(1 + k * step, 'Principal Engineer')));
+    await store.directory.bulkUpsertUsers(
+      Array.from({ length: changedUsers }, (_, k) => userRecord(1 + k * step, 'Principal Engineer')),
+    );
     const change = await cycle(3, () => handle.signal(runNowSignal));
     const workerPeakRssMb = peakRssMb(worker.pid);
 

@@ -20,7 +20,9 @@ export interface FerryWorkerOptions {
   /** A bundle made with `bundleWorkflowCode` (saves bundling at every start); default: bundle `workflows/`. */
   workflowBundlePath?: string;
   /** Passed through to `Worker.create` (e.g. concurrency limits, shutdownGraceTime). */
-  workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities' | 'workflowsPath' | 'workflowBundle'>>;
+  workerOptions?: Partial<
+    Omit<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'activities' | 'workflowsPath' | 'workflowBundle'>
+  >;
 }
 
 export interface FerryWorker {
@@ -102,7 +104,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  console.log(`ferry worker: polling task queue ${env.temporal.taskQueue} on ${address} (namespace ${env.temporal.namespace})`);
+  console.log(
+    `ferry worker: polling task queue ${env.temporal.taskQueue} on ${address} (namespace ${env.temporal.namespace})`,
+  );
   try {
     await ferry.run();
   } finally {

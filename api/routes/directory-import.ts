@@ -47,13 +47,9 @@ const jsonImportSchema = z
   .object({
     users: z.array(z.unknown()).max(MAX_ROWS).optional().openapi({ description: 'NewUser objects' }),
     groups: z.array(z.unknown()).max(MAX_ROWS).optional().openapi({ description: 'NewGroup objects' }),
-    memberships: z
-      .array(z.unknown())
-      .max(MAX_ROWS)
-      .optional()
-      .openapi({
-        description: '`{ groupId, memberId }`; groupId may be a group displayName, memberId a userPrincipalName',
-      }),
+    memberships: z.array(z.unknown()).max(MAX_ROWS).optional().openapi({
+      description: '`{ groupId, memberId }`; groupId may be a group displayName, memberId a userPrincipalName',
+    }),
   })
   .strict()
   .openapi('DirectoryImport');

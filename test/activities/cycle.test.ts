@@ -35,7 +35,12 @@ describe('cycle activities', () => {
   const requestsSince = (from: number) => peer.requestLog.slice(from).filter((r) => !r.path.includes('filter=id'));
 
   it('an initial cycle creates every user and group with managers and flattened nested members', async () => {
-    const summary = await runCycleDirect(handle.activities, { appId, cycleNumber: 1, kind: 'initial', watermark: null });
+    const summary = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 1,
+      kind: 'initial',
+      watermark: null,
+    });
     expect(summary.status).toBe('succeeded');
     expect(summary.counts.created).toBe(220);
     expect(summary.counts.failed).toBe(0);
@@ -43,21 +48,32 @@ describe('cycle activities', () => {
     const expected = expectedState();
     expect(state.users.size).toBe(200);
     for (const [name, facts] of expected.users) {
-      expect(state.users.get(name), name).toMatchObject({ active: true, displayName: facts.displayName, manager: facts.manager });
+      expect(state.users.get(name), name).toMatchObject({
+        active: true,
+        displayName: facts.displayName,
+        manager: facts.manager,
+      });
     }
     expect(state.groups.size).toBe(20);
     for (const [name, members] of expected.groups) expect(state.groups.get(name), name).toEqual(members);
     const logs = await store.logs.query({ appId, cycleId: summary.cycleId, action: 'Create', limit: 1000 });
     expect(logs.items).toHaveLength(220);
     const entry = logs.items.find((l) => l.sourceId === userId(5));
-    expect(entry?.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['import', 'scoping', 'matching', 'processing', 'export']));
+    expect(entry?.steps.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['import', 'scoping', 'matching', 'processing', 'export']),
+    );
     expect(entry?.modifiedAttributes.find((m) => m.name === 'userName')?.newValue).toBe(upn(5));
   });
 
   it('an incremental cycle without directory changes sends no request', async () => {
     const before = peer.requestLog.length;
     const app = await store.apps.require(appId);
-    const summary = await runCycleDirect(handle.activities, { appId, cycleNumber: 2, kind: 'incremental', watermark: app.watermark });
+    const summary = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 2,
+      kind: 'incremental',
+      watermark: app.watermark,
+    });
     expect(summary.status).toBe('succeeded');
     // checkTarget's test connection is the only request (a filter on a random id).
     expect(requestsSince(before)).toEqual([]);
@@ -67,7 +83,12 @@ describe('cycle activities', () => {
     await store.directory.patchUser(userId(7), { jobTitle: 'Director' });
     const app = await store.apps.require(appId);
     const before = peer.requestLog.length;
-    const summary = await runCycleDirect(handle.activities, { appId, cycleNumber: 3, kind: 'incremental', watermark: app.watermark });
+    const summary = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 3,
+      kind: 'incremental',
+      watermark: app.watermark,
+    });
     expect(summary.counts.updated).toBe(1);
     const writes = requestsSince(before).filter((r) => r.method !== 'GET');
     expect(writes.map((r) => r.method)).toEqual(['PATCH']);
@@ -79,7 +100,14 @@ describe('cycle activities', () => {
   it('processBatch run twice writes the same links and logs and sends nothing the second time', async () => {
     await store.directory.patchUser(userId(8), { jobTitle: 'Architect' });
     const app = await store.apps.require(appId);
-    const begun = await handle.activities.beginCycle({ appId, cycleNumber: 4, kind: 'incremental', watermark: app.watermark, deletionsApproved: false, deletionsRejected: false });
+    const begun = await handle.activities.beginCycle({
+      appId,
+      cycleNumber: 4,
+      kind: 'incremental',
+      watermark: app.watermark,
+      deletionsApproved: false,
+      deletionsRejected: false,
+    });
     const env = new MockActivityEnvironment();
     const input = { appId, cycleId: begun.cycleId, phase: 'users' as const, cursor: 0, batchSize: 100 };
     const first = await env.run(handle.activities.processBatch, input);

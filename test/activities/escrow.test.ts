@@ -32,7 +32,11 @@ describe('escrow', () => {
         ...client,
         createOrAdopt: async (type, resource, match) => {
           if (rejecting && resource.userName === upn(3)) {
-            throw new PermanentError('userName is not acceptable', { code: 'BadRequest', status: 400, scimType: 'invalidValue' });
+            throw new PermanentError('userName is not acceptable', {
+              code: 'BadRequest',
+              status: 400,
+              scimType: 'invalidValue',
+            });
           }
           return client.createOrAdopt(type, resource, match);
         },
@@ -51,7 +55,12 @@ describe('escrow', () => {
   });
 
   it('escrows the failed object, logs the failure and provisions the rest', async () => {
-    const summary = await runCycleDirect(handle.activities, { appId, cycleNumber: 1, kind: 'initial', watermark: null });
+    const summary = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 1,
+      kind: 'initial',
+      watermark: null,
+    });
     expect(summary.status).toBe('succeeded');
     expect(summary.counts).toMatchObject({ created: 21, failed: 1, escrowed: 1 });
     const link = await store.links.get(appId, 'user', userId(3));
@@ -65,7 +74,12 @@ describe('escrow', () => {
   it('a second failure waits 6 hours', async () => {
     now = new Date(now.getTime() + 40 * 60_000);
     const app = await store.apps.require(appId);
-    const summary = await runCycleDirect(handle.activities, { appId, cycleNumber: 2, kind: 'incremental', watermark: app.watermark });
+    const summary = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 2,
+      kind: 'incremental',
+      watermark: app.watermark,
+    });
     expect(summary.counts).toMatchObject({ failed: 1, escrowed: 1 });
     const link = await store.links.get(appId, 'user', userId(3));
     expect(link?.failureCount).toBe(2);
@@ -76,11 +90,21 @@ describe('escrow', () => {
     rejecting = false;
     now = new Date(now.getTime() + 40 * 60_000);
     let app = await store.apps.require(appId);
-    const early = await runCycleDirect(handle.activities, { appId, cycleNumber: 3, kind: 'incremental', watermark: app.watermark });
+    const early = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 3,
+      kind: 'incremental',
+      watermark: app.watermark,
+    });
     expect(early.counts.created).toBe(0);
     now = new Date(now.getTime() + 6 * 3_600_000);
     app = await store.apps.require(appId);
-    const due = await runCycleDirect(handle.activities, { appId, cycleNumber: 4, kind: 'incremental', watermark: app.watermark });
+    const due = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 4,
+      kind: 'incremental',
+      watermark: app.watermark,
+    });
     expect(due.counts).toMatchObject({ created: 1, failed: 0 });
     const link = await store.links.get(appId, 'user', userId(3));
     expect(link).toMatchObject({ failureCount: 0, nextRetryAt: null, lastError: null });

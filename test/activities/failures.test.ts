@@ -3,7 +3,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { toActivityFailure } from '../../activities/failures.ts';
-import { ConfigurationError, ConflictError, NotFoundError, PermanentError, TransientError } from '../../engine/errors.ts';
+import {
+  ConfigurationError,
+  ConflictError,
+  NotFoundError,
+  PermanentError,
+  TransientError,
+} from '../../engine/errors.ts';
 
 describe('toActivityFailure', () => {
   it.each([
@@ -22,7 +28,9 @@ describe('toActivityFailure', () => {
   });
 
   it('honours Retry-After as the next retry delay', () => {
-    const failure = toActivityFailure(new TransientError('slow down', { code: 'TooManyRequests', status: 429, retryAfterMs: 7000 })) as ApplicationFailure;
+    const failure = toActivityFailure(
+      new TransientError('slow down', { code: 'TooManyRequests', status: 429, retryAfterMs: 7000 }),
+    ) as ApplicationFailure;
     expect(failure.nextRetryDelay).toBe(7000);
   });
 

@@ -3,7 +3,15 @@ import type { CyclePhase, CycleSummary, FerryActivities } from '../../activities
 
 export async function runCycleDirect(
   activities: FerryActivities,
-  input: { appId: string; cycleNumber: number; kind: 'initial' | 'incremental'; watermark: number | null; batchSize?: number; deletionsApproved?: boolean; deletionsRejected?: boolean },
+  input: {
+    appId: string;
+    cycleNumber: number;
+    kind: 'initial' | 'incremental';
+    watermark: number | null;
+    batchSize?: number;
+    deletionsApproved?: boolean;
+    deletionsRejected?: boolean;
+  },
 ): Promise<CycleSummary> {
   const failure = await activities.checkTarget({ appId: input.appId });
   const begun = await activities.beginCycle({
@@ -16,11 +24,21 @@ export async function runCycleDirect(
   });
   let stop = failure;
   if (!stop) {
-    await activities.deletionGuard({ appId: input.appId, cycleId: begun.cycleId, deletionsApproved: input.deletionsApproved ?? false });
+    await activities.deletionGuard({
+      appId: input.appId,
+      cycleId: begun.cycleId,
+      deletionsApproved: input.deletionsApproved ?? false,
+    });
     outer: for (const phase of ['users', 'groups', 'references'] as CyclePhase[]) {
       let cursor = 0;
       for (;;) {
-        const r = await activities.processBatch({ appId: input.appId, cycleId: begun.cycleId, phase, cursor, batchSize: input.batchSize ?? 50 });
+        const r = await activities.processBatch({
+          appId: input.appId,
+          cycleId: begun.cycleId,
+          phase,
+          cursor,
+          batchSize: input.batchSize ?? 50,
+        });
         if (r.failure) {
           stop = r.failure;
           break outer;

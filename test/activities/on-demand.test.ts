@@ -64,7 +64,13 @@ describe('on-demand and notify activities', () => {
   });
 
   it('sends a notification once, however often the activity runs', async () => {
-    const input = { appId, to: 'admin@contoso.com', subject: 'Ferry: quarantined', text: 'Unauthorized', notificationId: `q-${appId}-1` };
+    const input = {
+      appId,
+      to: 'admin@contoso.com',
+      subject: 'Ferry: quarantined',
+      text: 'Unauthorized',
+      notificationId: `q-${appId}-1`,
+    };
     await handle.activities.notify(input);
     await handle.activities.notify(input);
     expect(smtp.messages).toHaveLength(1);

@@ -27,7 +27,10 @@ describe('a worker process killed mid-cycle', () => {
     await seedDirectory(h.store);
     dir = await mkdtemp(path.join(tmpdir(), 'ferry-crash-'));
     // Bundle the workflows once, so each restarted process starts in a second or two.
-    const bundle = await bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } });
+    const bundle = await bundleWorkflowCode({
+      workflowsPath,
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+    });
     bundlePath = path.join(dir, 'workflows.js');
     await writeFile(bundlePath, bundle.code);
   });
@@ -86,7 +89,10 @@ describe('a worker process killed mid-cycle', () => {
     for (const pending of description.raw.pendingActivities ?? []) {
       if (!pending.activityId) continue;
       await h.env.client.activity
-        .fail({ workflowId, runId: description.runId, activityId: pending.activityId }, new Error('worker process killed'))
+        .fail(
+          { workflowId, runId: description.runId, activityId: pending.activityId },
+          new Error('worker process killed'),
+        )
         .catch(() => {});
     }
   }
@@ -128,7 +134,9 @@ describe('a worker process killed mid-cycle', () => {
     for (const [name, members] of expected.groups) expect(actual.groups.get(name), name).toEqual(members);
     const row = await h.store.cycles.getByNumber(appId, 1);
     const logs = await h.store.logs.query({ appId, cycleId: row?.id, limit: 5000 });
-    const firstPass = logs.items.filter((l) => !l.steps.every((s) => s.name === 'referenceResolution' || s.name === 'export') || l.action === 'Create');
+    const firstPass = logs.items.filter(
+      (l) => !l.steps.every((s) => s.name === 'referenceResolution' || s.name === 'export') || l.action === 'Create',
+    );
     expect(new Set(firstPass.map((l) => `${l.objectType}:${l.sourceId}`)).size).toBe(220);
     // SIGTERM is a clean shutdown: the worker finishes what it runs and exits 0.
     const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));

@@ -72,12 +72,18 @@ export function userInput(i: number, shape: DirectoryShape) {
 export async function seedDirectory(store: Store, shape: DirectoryShape = { users: 200, groups: 20 }): Promise<void> {
   await store.directory.bulkUpsertUsers(Array.from({ length: shape.users }, (_, n) => userInput(n + 1, shape)));
   await store.directory.bulkUpsertGroups(
-    Array.from({ length: shape.groups }, (_, n) => ({ id: groupId(n + 1), displayName: `Group ${pad(n + 1, 2)}`, mailNickname: `group${n + 1}` })),
+    Array.from({ length: shape.groups }, (_, n) => ({
+      id: groupId(n + 1),
+      displayName: `Group ${pad(n + 1, 2)}`,
+      mailNickname: `group${n + 1}`,
+    })),
   );
   const memberships = [];
   for (let k = 1; k <= shape.groups; k++) {
-    for (const u of directUsersOf(k, shape)) memberships.push({ groupId: groupId(k), memberId: userId(u), memberType: 'user' as const });
-    for (const n of nestedGroupsOf(k, shape)) memberships.push({ groupId: groupId(k), memberId: groupId(n), memberType: 'group' as const });
+    for (const u of directUsersOf(k, shape))
+      memberships.push({ groupId: groupId(k), memberId: userId(u), memberType: 'user' as const });
+    for (const n of nestedGroupsOf(k, shape))
+      memberships.push({ groupId: groupId(k), memberId: groupId(n), memberType: 'group' as const });
   }
   await store.directory.bulkAddMembers(memberships);
 }
@@ -144,7 +150,9 @@ export function targetState(users: ScimResource[], groups: ScimResource[]) {
     groups.map((g) => [
       String(g.displayName),
       new Set(
-        ((g.members as { value: string }[] | undefined) ?? []).map((m) => String(byId.get(m.value)?.userName ?? `?${m.value}`).toLowerCase()),
+        ((g.members as { value: string }[] | undefined) ?? []).map((m) =>
+          String(byId.get(m.value)?.userName ?? `?${m.value}`).toLowerCase(),
+        ),
       ),
     ]),
   );

@@ -1,7 +1,12 @@
 // The safety nets, end to end: the deletion threshold (stage, reject, approve) and quarantine with
 // an e-mail when the target rejects Ferry's credentials (401), released by the next healthy cycle.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveDeletionsSignal, jobWorkflowId, rejectDeletionsSignal, runNowSignal } from '../../workflows/messages.ts';
+import {
+  approveDeletionsSignal,
+  jobWorkflowId,
+  rejectDeletionsSignal,
+  runNowSignal,
+} from '../../workflows/messages.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { createApp, groupId, seedDirectory, targetState, upn } from './fixtures.ts';
 import { startProvisioningHarness, type ProvisioningHarness } from './harness.ts';
@@ -29,7 +34,8 @@ describe('deletion threshold and quarantine', () => {
     await peer?.close();
   });
 
-  const signal = (s: typeof runNowSignal | typeof rejectDeletionsSignal | typeof approveDeletionsSignal) => h.env.client.workflow.getHandle(jobWorkflowId(appId)).signal(s);
+  const signal = (s: typeof runNowSignal | typeof rejectDeletionsSignal | typeof approveDeletionsSignal) =>
+    h.env.client.workflow.getHandle(jobWorkflowId(appId)).signal(s);
   async function runCycle() {
     const before = peer.requestLog.length;
     cycle += 1;
@@ -37,7 +43,8 @@ describe('deletion threshold and quarantine', () => {
     const status = await h.waitForCycle(appId, cycle);
     return { status, writes: peer.requestLog.slice(before).filter((r) => r.method !== 'GET') };
   }
-  const activeUsers = async () => [...targetState(await peer.users(), await peer.groups()).users.values()].filter((u) => u.active).length;
+  const activeUsers = async () =>
+    [...targetState(await peer.users(), await peer.groups()).users.values()].filter((u) => u.active).length;
 
   it('holds disables above the threshold as StagedDelete and quarantines the job with TooManyDeletes', async () => {
     expect(await activeUsers()).toBe(20);

@@ -9,7 +9,13 @@ import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { createSmtpMailer } from '../../activities/index.ts';
 import type { OnDemandReport } from '../../activities/types.ts';
 import { openStore, type Store } from '../../store/index.ts';
-import { jobWorkflowId, onDemandWorkflowId, provisionOnDemandSignal, statusQuery, type JobStatus } from '../../workflows/messages.ts';
+import {
+  jobWorkflowId,
+  onDemandWorkflowId,
+  provisionOnDemandSignal,
+  statusQuery,
+  type JobStatus,
+} from '../../workflows/messages.ts';
 import { createFerryWorker, type FerryWorker } from '../../workers/worker.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { createTemporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
@@ -29,7 +35,10 @@ export async function startSmtpServer(): Promise<{ port: number; messages: Recei
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        messages.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
+        messages.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
         callback();
       });
     },
@@ -112,7 +121,9 @@ export async function startProvisioningHarness(): Promise<ProvisioningHarness> {
       waitFor(appId, (s) => (s.lastCycle?.number ?? 0) >= n && s.cycle === null, `cycle ${n} to end`),
     async onDemand(appId, objectType, objectId) {
       const requestId = randomUUID();
-      await env.client.workflow.getHandle(jobWorkflowId(appId)).signal(provisionOnDemandSignal, { requestId, objectType, objectId });
+      await env.client.workflow
+        .getHandle(jobWorkflowId(appId))
+        .signal(provisionOnDemandSignal, { requestId, objectType, objectId });
       const deadline = Date.now() + 30_000;
       for (;;) {
         try {

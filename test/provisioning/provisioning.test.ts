@@ -55,10 +55,16 @@ describe('provisioning a directory to a SCIM app', () => {
     expect(new Set(creates.map((l) => `${l.objectType}:${l.sourceId}`)).size).toBe(220);
     const alice = creates.find((l) => l.sourceId === userId(12));
     expect(alice?.status).toBe('Success');
-    expect(alice?.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['import', 'scoping', 'matching', 'processing', 'export']));
-    expect(alice?.modifiedAttributes).toEqual(expect.arrayContaining([{ name: 'userName', oldValue: null, newValue: upn(12) }]));
+    expect(alice?.steps.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['import', 'scoping', 'matching', 'processing', 'export']),
+    );
+    expect(alice?.modifiedAttributes).toEqual(
+      expect.arrayContaining([{ name: 'userName', oldValue: null, newValue: upn(12) }]),
+    );
     // Managers that were created later in the cycle are set by the references pass.
-    const references = logs.items.filter((l) => l.steps.some((s) => s.name === 'referenceResolution' && s.status === 'Success') && l.objectType === 'user');
+    const references = logs.items.filter(
+      (l) => l.steps.some((s) => s.name === 'referenceResolution' && s.status === 'Success') && l.objectType === 'user',
+    );
     expect(references.length).toBeGreaterThan(0);
   });
 
@@ -77,7 +83,9 @@ describe('provisioning a directory to a SCIM app', () => {
     expect(writes[0].method).toBe('PATCH');
     const cycleRow = await h.store.cycles.getByNumber(appId, cycle);
     const logs = await h.store.logs.query({ appId, cycleId: cycleRow?.id, action: 'Update' });
-    expect(logs.items.map((l) => l.modifiedAttributes)).toEqual([[{ name: 'title', oldValue: 'Engineer', newValue: 'Head of Sales' }]]);
+    expect(logs.items.map((l) => l.modifiedAttributes)).toEqual([
+      [{ name: 'title', oldValue: 'Engineer', newValue: 'Head of Sales' }],
+    ]);
   });
 
   it('unassigning disables the users (never deletes them) and removes the groups', async () => {
@@ -128,7 +136,12 @@ describe('provisioning a directory to a SCIM app', () => {
 
   describe('on demand', () => {
     it('creates a new in-scope user and reports the five steps', async () => {
-      await h.store.directory.createUser({ id: 'od1', userPrincipalName: 'ondemand1@contoso.com', displayName: 'On Demand', department: 'Ops' });
+      await h.store.directory.createUser({
+        id: 'od1',
+        userPrincipalName: 'ondemand1@contoso.com',
+        displayName: 'On Demand',
+        department: 'Ops',
+      });
       await h.store.directory.addMember(groupId(1), 'od1');
       const report = await h.onDemand(appId, 'user', 'od1');
       expect(report.steps.map((s) => s.name)).toEqual(['testConnection', 'import', 'scoping', 'matching', 'action']);
@@ -143,7 +156,11 @@ describe('provisioning a directory to a SCIM app', () => {
       const report = await h.onDemand(appId, 'user', 'od1');
       expect(report).toMatchObject({ action: 'Update', status: 'Success' });
       expect(report.modifiedAttributes).toEqual([
-        { name: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', oldValue: 'Ops', newValue: 'Finance' },
+        {
+          name: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department',
+          oldValue: 'Ops',
+          newValue: 'Finance',
+        },
       ]);
     });
 
