@@ -4,6 +4,7 @@
 // `objectTypes.user.mappings[3].expression: unknown function "Foo" at 5`.
 import type { z } from 'zod';
 import { ExpressionSyntaxError } from '../expressions/index.ts';
+import { compileTestPattern } from '../expressions/regex.ts';
 import {
   compileMapping,
   compileMappings,
@@ -123,11 +124,8 @@ function checkObjectType(
         return;
       }
       if (clause.operator === 'REGEX MATCH' || clause.operator === 'NOT REGEX MATCH') {
-        try {
-          new RegExp(clause.value);
-        } catch (error) {
-          issues.push({ path: at, message: `invalid regular expression: ${(error as Error).message}` });
-        }
+        const refused = compileTestPattern(clause.value);
+        if (typeof refused === 'string') issues.push({ path: at, message: `invalid regular expression: ${refused}` });
       }
       if (NUMERIC_OPERATORS.has(clause.operator) && !/^\s*[-+]?\d+\s*$/.test(clause.value)) {
         issues.push({ path: at, message: `operator ${clause.operator} needs an integer value, got "${clause.value}"` });

@@ -38,6 +38,12 @@ export function compilePattern(pattern: string): RegExp | string {
   }
 }
 
+/** The same checks for a pattern that only tests (scoping filters): no global state between calls. */
+export function compileTestPattern(pattern: string): RegExp | string {
+  const compiled = compilePattern(pattern);
+  return typeof compiled === 'string' ? compiled : new RegExp(compiled.source, compiled.flags.replace(/[gd]/g, ''));
+}
+
 /** .NET replacement syntax `${name}` becomes JS `$<name>`; `$1`, `$$` and `$&` mean the same. */
 export function translateReplacement(replacement: string): string {
   return replacement.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_m, name: string) =>

@@ -2,6 +2,7 @@
 // IS NULL. Multi-valued attributes: a positive operator needs one matching value, a negated one
 // (NOT EQUALS, NOT REGEX MATCH, !&) needs all values to pass.
 import type { ScopingClause, ScopingOperator } from '../config/schema.ts';
+import { compileTestPattern, MAX_REGEX_INPUT_LENGTH } from '../expressions/regex.ts';
 
 export interface CompiledClause {
   readonly clause: ScopingClause;
@@ -45,8 +46,7 @@ function elementTest(operator: ScopingOperator, value: string): ElementTest {
       return (element) => asBoolean(element) === false;
     case 'REGEX MATCH':
     case 'NOT REGEX MATCH': {
-      const regex = new RegExp(value);
-      return (element) => regex.test(asText(element));
+      throw new Error(`${operator} is compiled by compileRegexClause`);
     }
     case 'Greater_Than':
     case 'Greater_Than_OR_EQUALS': {
@@ -79,8 +79,28 @@ function elementTest(operator: ScopingOperator, value: string): ElementTest {
 
 const NEGATED = new Set<ScopingOperator>(['NOT EQUALS', 'NOT REGEX MATCH', '!&']);
 
+/**
+ * Admins write these patterns: the same guard as the expression language's Replace (no nested
+ * quantifiers, bounded input). A refused pattern (saving the app rejects it too) or a value too long
+ * to run it on makes the clause false, whichever of the two operators it is.
+ */
+function compileRegexClause(clause: ScopingClause): CompiledClause {
+  const regex = compileTestPattern(clause.value ?? '');
+  if (typeof regex === 'string') return { clause, test: () => false };
+  const negated = clause.operator === 'NOT REGEX MATCH';
+  return {
+    clause,
+    test: (values) => {
+      const texts = values.map(asText);
+      if (texts.length === 0 || texts.some((text) => text.length > MAX_REGEX_INPUT_LENGTH)) return false;
+      return negated ? texts.every((text) => !regex.test(text)) : texts.some((text) => regex.test(text));
+    },
+  };
+}
+
 export function compileClause(clause: ScopingClause): CompiledClause {
   const { operator } = clause;
+  if (operator === 'REGEX MATCH' || operator === 'NOT REGEX MATCH') return compileRegexClause(clause);
   if (operator === 'IS NULL') return { clause, test: (values) => values.length === 0 };
   if (operator === 'IS NOT NULL') return { clause, test: (values) => values.length > 0 };
   const test = elementTest(operator, clause.value ?? '');

@@ -149,6 +149,15 @@ describe('parseAppConfig', () => {
       /^objectTypes\.user\.scopingFilters\[0\]\.clauses\[0\]\.value: invalid regular expression/,
     ],
     [
+      'a scoping regular expression that can take exponential time',
+      bad((i) => {
+        i.objectTypes.user.scopingFilters = [
+          { clauses: [{ attribute: 'department', operator: 'REGEX MATCH', value: '^(a+)+$' }] },
+        ];
+      }),
+      /^objectTypes\.user\.scopingFilters\[0\]\.clauses\[0\]\.value: invalid regular expression: pattern has nested or overlapping quantifiers/,
+    ],
+    [
       'a non-integer value for Greater_Than',
       bad((i) => {
         i.objectTypes.user.scopingFilters = [
