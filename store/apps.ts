@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { SecretBox } from './crypto.ts';
-import { decodeCursor, encodeCursor, iso, type Executor } from './db.ts';
+import { decodeCursor, encodeCursor, inTransaction, iso, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
 import { conflict, isUniqueViolation, notFound } from './errors.ts';
 import { apps } from './schema.ts';
@@ -149,17 +149,24 @@ export class AppRepository {
       if (update.bumpConfigVersion !== false)
         values.configVersion = sql`${apps.configVersion} + 1` as unknown as number; // drizzle accepts SQL here
     }
-    if (update.secrets !== undefined) {
-      const merged: AppSecrets = { ...(await this.getSecrets(id)) };
-      for (const [name, value] of Object.entries(update.secrets)) {
-        if (value === null) delete merged[name];
-        else merged[name] = value;
+    const secrets = update.secrets;
+    // Secrets merge into the stored ones: read them under a row lock in the same transaction as the
+    // write, so two updates at once cannot lose one another's secret.
+    return inTransaction(this.db, async (tx) => {
+      if (secrets !== undefined) {
+        const [current] = await tx.select({ secrets: apps.secrets }).from(apps).where(eq(apps.id, id)).for('update');
+        if (!current) throw notFound('App', id);
+        const merged: AppSecrets = current.secrets === null ? {} : this.openSecrets(id, current.secrets);
+        for (const [name, value] of Object.entries(secrets)) {
+          if (value === null) delete merged[name];
+          else merged[name] = value;
+        }
+        Object.assign(values, this.seal(id, merged));
       }
-      Object.assign(values, this.seal(id, merged));
-    }
-    const [row] = await this.db.update(apps).set(values).where(eq(apps.id, id)).returning();
-    if (!row) throw notFound('App', id);
-    return toRecord(row);
+      const [row] = await tx.update(apps).set(values).where(eq(apps.id, id)).returning();
+      if (!row) throw notFound('App', id);
+      return toRecord(row);
+    });
   }
 
   /** Deletes the app with its assignments, links and cycles. Returns false when it did not exist. */
@@ -176,7 +183,11 @@ export class AppRepository {
     const [row] = await this.db.select({ secrets: apps.secrets }).from(apps).where(eq(apps.id, id));
     if (!row) throw notFound('App', id);
     if (row.secrets === null) return {};
-    return JSON.parse(this.box.open(row.secrets, owner(id))) as AppSecrets;
+    return this.openSecrets(id, row.secrets);
+  }
+
+  private openSecrets(id: string, sealed: string): AppSecrets {
+    return JSON.parse(this.box.open(sealed, owner(id))) as AppSecrets;
   }
 
   async setProvisioningEnabled(id: string, enabled: boolean): Promise<AppRecord> {

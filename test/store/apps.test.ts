@@ -54,6 +54,16 @@ describe.each(storeBackends)('apps and assignments on $name', (backend) => {
     expect(await ctx.store.apps.getSecrets(app.id)).toEqual({ clientSecret: CLIENT_SECRET });
   });
 
+  it('loses no secret when several updates merge secrets at the same time', async () => {
+    const app = await newApp();
+    const names = Array.from({ length: 8 }, (_, i) => `secret${i}`);
+    await Promise.all(names.map((name) => ctx.store.apps.update(app.id, { secrets: { [name]: `value-of-${name}` } })));
+    expect(await ctx.store.apps.getSecrets(app.id)).toEqual({
+      token: TOKEN,
+      ...Object.fromEntries(names.map((name) => [name, `value-of-${name}`])),
+    });
+  });
+
   it('fails clearly, without leaking the secret, when the encryption key is wrong', async () => {
     const app = await newApp();
     const sealed = new SecretBox(parseEncryptionKey('6a'.repeat(32)));
