@@ -68,18 +68,14 @@ export function createAuthProvider(auth: ScimAuth, transport: Transport, now: ()
       body = undefined;
     }
     if (response.status === 400 || response.status === 401 || response.status === 403) {
-      // invalid_client / unauthorized_client: the stored credentials are wrong, retrying cannot help.
-      throw new ConfigurationError(`OAuth token endpoint refused the client credentials (${response.status})`, {
-        code: 'Unauthorized',
-        status: response.status,
-      });
+      throw classifyScimFailure({ kind: 'tokenRefused', status: response.status });
     }
     if (response.status < 200 || response.status >= 300) {
       throw classifyScimFailure({ kind: 'response', status: response.status, body, retryAfter: null });
     }
     const parsed = tokenResponseSchema.safeParse(body);
     if (!parsed.success) {
-      throw new ConfigurationError('OAuth token endpoint answered without an access_token', { code: 'Unauthorized' });
+      throw classifyScimFailure({ kind: 'tokenRefused', status: null });
     }
     const lifetimeMs = (parsed.data.expires_in ?? 3600) * 1000;
     const header = `Bearer ${parsed.data.access_token}`;

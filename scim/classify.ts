@@ -29,7 +29,9 @@ export type ScimFailure =
   /** A 2xx answer whose body is not usable SCIM JSON. */
   | { kind: 'invalidBody'; status: number; reason: string }
   /** An answer longer than the app's response cap (reading stopped there). */
-  | { kind: 'tooLarge'; maxBytes: number; cause?: unknown };
+  | { kind: 'tooLarge'; maxBytes: number; cause?: unknown }
+  /** The OAuth token endpoint refused the client credentials (400/401/403) or gave no access_token. */
+  | { kind: 'tokenRefused'; status: number | null };
 
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -127,6 +129,18 @@ export function classifyScimFailure(failure: ScimFailure, now: number = Date.now
     return new ConfigurationError(`SCIM response exceeds ${failure.maxBytes} bytes`, {
       code: 'NonScimResponse',
       cause: failure.cause,
+    });
+  }
+
+  if (failure.kind === 'tokenRefused') {
+    // invalid_client / unauthorized_client: the stored credentials are wrong, retrying cannot help.
+    const what =
+      failure.status === null
+        ? 'answered without an access_token'
+        : `refused the client credentials (${failure.status})`;
+    return new ConfigurationError(`OAuth token endpoint ${what}`, {
+      code: 'Unauthorized',
+      ...(failure.status === null ? {} : { status: failure.status }),
     });
   }
 

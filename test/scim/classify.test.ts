@@ -121,6 +121,13 @@ describe('classifyScimFailure', () => {
     ],
     ['302 redirect', { kind: 'response', status: 302 }, 'ConfigurationError', 'NonScimResponse'],
     ['answer over the size cap', { kind: 'tooLarge', maxBytes: 10_000 }, 'ConfigurationError', 'NonScimResponse'],
+    ['OAuth token endpoint refuses (401)', { kind: 'tokenRefused', status: 401 }, 'ConfigurationError', 'Unauthorized'],
+    [
+      'OAuth token answer without a token',
+      { kind: 'tokenRefused', status: null },
+      'ConfigurationError',
+      'Unauthorized',
+    ],
   ];
 
   it.each(table)('%s → %s (%s)', (_case, failure, className, code, scimType) => {
