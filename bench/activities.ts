@@ -11,8 +11,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { createFerryActivities } from '../activities/index.ts';
 import { startScimTarget } from '../dev/scim-target/index.ts';
-import { genericScimTemplate } from '../gallery/index.ts';
 import { openStore } from '../store/index.ts';
+import { createBenchApp } from './bench-app.ts';
 
 const users = Number(process.argv[2] ?? 5000);
 const batchSize = Number(process.env.FERRY_BENCH_BATCH ?? 1000);
@@ -68,25 +68,7 @@ const store = await openStore(
 );
 await store.migrate();
 const target = await startScimTarget();
-const template = genericScimTemplate;
-const app = await store.apps.create({
-  name: 'bench',
-  template: template.id,
-  configuration: {
-    templateId: template.id,
-    name: 'bench',
-    target: { url: target.baseUrl },
-    auth: { type: 'bearer' },
-    scope: 'assigned',
-    objectTypes: {
-      user: { mappings: template.objectTypes.user.mappings },
-      group: { mappings: template.objectTypes.group?.mappings ?? [] },
-    },
-    rateLimit: { requestsPerSecond: 1e6, concurrency: 16 },
-  },
-  secrets: { token: target.token },
-  provisioningEnabled: true,
-});
+const app = await createBenchApp(store, target, { name: 'bench', concurrency: 16 });
 const pad = (n: number) => String(n).padStart(7, '0');
 await store.directory.bulkUpsertUsers(
   Array.from({ length: users }, (_, k) => ({

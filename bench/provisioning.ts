@@ -16,9 +16,9 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startScimTarget } from '../dev/scim-target/index.ts';
 import { startTemporalTestService } from '../dev/temporal-service/index.ts';
-import { genericScimTemplate } from '../gallery/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { jobWorkflowId, runNowSignal } from '../workflows/messages.ts';
+import { createBenchApp } from './bench-app.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BASE_DATABASE_URL =
@@ -207,25 +207,10 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
   const client = new Client({ connection, namespace: 'default' });
   try {
     await store.migrate();
-    const template = genericScimTemplate;
-    const app = await store.apps.create({
+    const app = await createBenchApp(store, target, {
       name: 'Bench app',
-      template: template.id,
-      configuration: {
-        templateId: template.id,
-        name: 'Bench app',
-        target: { url: target.baseUrl },
-        auth: { type: 'bearer' },
-        scope: 'assigned',
-        objectTypes: {
-          user: { mappings: template.objectTypes.user.mappings },
-          group: { mappings: template.objectTypes.group?.mappings ?? [] },
-        },
-        deletionThreshold: { percent: 50 },
-        rateLimit: { requestsPerSecond: 1_000_000, concurrency },
-      },
-      secrets: { token: target.token },
-      provisioningEnabled: true,
+      concurrency,
+      deletionThreshold: { percent: 50 },
     });
     const seedStarted = performance.now();
     const groups = await seed(store, app.id, users, groupSize);
