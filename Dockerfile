@@ -10,7 +10,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# `npm install` honours package-lock.json; `npm ci` refuses it because the lock lacks the other
+# platforms' builds of @swc/core's optional packages (see .ci/run).
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .
 

@@ -152,7 +152,7 @@ describe('Dockerfile', () => {
 
   it('builds on Node 20 with production dependencies only, running as a non-root user', () => {
     expect(dockerfile).toMatch(/^FROM node:20\b/m);
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/npm install --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
   });
 
