@@ -5,7 +5,7 @@
 // a no-change incremental cycle and a 1 % change incremental cycle. Prints figures; asserts nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,10 +33,13 @@ export interface ProvisioningBenchOptions {
   concurrency?: number;
   /** Objects per processBatch call. Default 500. */
   batchSize?: number;
+  /** Milliseconds the target waits before each answer (default 0: Ferry's own CPU is what limits). */
+  latencyMs?: number;
 }
 
 export interface ProvisioningBenchResult {
   users: number;
+  latencyMs: number;
   groups: number;
   seedSeconds: number;
   initialSeconds: number;
@@ -53,6 +56,12 @@ export interface ProvisioningBenchResult {
   workerPeakRssMb: number | null;
   /** CPU seconds (user + system) the worker process spent in the initial cycle: steadier than wall time on a shared machine. */
   workerInitialCpuSeconds: number | null;
+  /** CPU seconds of the Postgres server processes during the initial cycle. */
+  postgresInitialCpuSeconds: number;
+  /** CPU seconds of the bench process (SCIM target + Temporal test service) during the initial cycle. */
+  benchInitialCpuSeconds: number;
+  /** CPU seconds of the bench process (client loop + SCIM target) during the bare creates. */
+  bareCpuSeconds: number;
 }
 
 function databaseUrl(name: string): string {
@@ -136,6 +145,30 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
+/** CPU seconds all Postgres server processes on this machine have used so far (they serve the bench alone). */
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return total;
+}
+
+/** CPU seconds this process (the SCIM target and the Temporal test service) has used so far. */
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
   // FERRY_BENCH_NODE_ARGS: extra node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.FERRY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -196,11 +229,12 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
   const groupSize = options.groupSize ?? 50;
   const concurrency = options.concurrency ?? 16;
   const batchSize = options.batchSize ?? 500;
+  const latencyMs = options.latencyMs ?? 0;
   const dbName = `ferry_bench_${randomBytes(6).toString('hex')}`;
   await admin(`create database "${dbName}"`);
   const dir = await mkdtemp(path.join(tmpdir(), 'ferry-bench-'));
   const service = await startTemporalTestService({ timeSkipping: true });
-  const target = await startScimTarget();
+  const target = await startScimTarget({ latencyMs });
   const store = await openStore({ databaseUrl: databaseUrl(dbName), encryptionKey: ENCRYPTION_KEY });
   let worker: ChildProcess | undefined;
   const connection = await Connection.connect({ address: service.address });
@@ -240,7 +274,7 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       for (;;) {
         const row = await store.cycles.getByNumber(app.id, n);
         if (row && row.status !== 'running') return row;
-        await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 25));
       }
     };
     const cycle = async (n: number, trigger: () => Promise<unknown>) => {
@@ -253,6 +287,8 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     };
 
     const cpuBefore = cpuSeconds(worker.pid);
+    const postgresBefore = postgresCpuSeconds();
+    const benchBefore = ownCpuSeconds();
     const initial = await cycle(1, () =>
       client.workflow.start('provisioningJobWorkflow', {
         workflowId: jobWorkflowId(app.id),
@@ -261,6 +297,8 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       }),
     );
     const cpuAfter = cpuSeconds(worker.pid);
+    const postgresInitialCpuSeconds = postgresCpuSeconds() - postgresBefore;
+    const benchInitialCpuSeconds = ownCpuSeconds() - benchBefore;
     const workerInitialCpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
     const provisioned = target.users().length;
     if (provisioned !== users) throw new Error(`expected ${users} users at the target, found ${provisioned}`);
@@ -277,13 +315,16 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
 
     // The same creates, bare: a fresh target state, one undici pool, the same concurrency.
     target.reset();
+    const bareCpuBefore = ownCpuSeconds();
     const bareSeconds = await bareCreates(target.baseUrl, target.token, users, concurrency);
+    const bareCpuSeconds = ownCpuSeconds() - bareCpuBefore;
 
     await handle.terminate('bench done').catch(() => {});
     const usersPerSecond = users / initial.seconds;
     const bareUsersPerSecond = users / bareSeconds;
     return {
       users,
+      latencyMs,
       groups,
       seedSeconds,
       initialSeconds: initial.seconds,
@@ -299,6 +340,9 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       changedUsers,
       workerPeakRssMb,
       workerInitialCpuSeconds,
+      postgresInitialCpuSeconds,
+      benchInitialCpuSeconds,
+      bareCpuSeconds,
     };
   } finally {
     if (worker && worker.exitCode === null) {
@@ -319,13 +363,14 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
 export function formatResult(r: ProvisioningBenchResult): string {
   const f = (n: number, d = 1) => n.toFixed(d);
   return [
-    `provisioning ${r.users} users + ${r.groups} groups (seeded in ${f(r.seedSeconds)} s)`,
+    `provisioning ${r.users} users + ${r.groups} groups (seeded in ${f(r.seedSeconds)} s), target latency ${r.latencyMs} ms`,
     `  initial cycle: ${f(r.initialSeconds)} s, ${f(r.usersPerSecond, 0)} users/s, ${r.initialRequests} requests`,
     `  bare creates:  ${f(r.bareSeconds)} s, ${f(r.bareUsersPerSecond, 0)} users/s`,
     `  ratio ferry/bare: ${f(r.ratio, 2)} (goal ≥ 0.8)`,
     `  no-change cycle: ${f(r.noChangeSeconds, 2)} s, ${r.noChangeRequests} requests (goal < 2 s, 0 requests)`,
     `  1 % change cycle (${r.changedUsers} users): ${f(r.changeSeconds, 2)} s, ${r.changeRequests} requests (goal < 10 s)`,
     `  worker CPU in the initial cycle: ${r.workerInitialCpuSeconds === null ? 'n/a' : `${f(r.workerInitialCpuSeconds, 2)} s (${f((1000 * r.workerInitialCpuSeconds) / r.users, 3)} ms per user)`}`,
+    `  CPU per user, initial cycle: Postgres ${f((1000 * r.postgresInitialCpuSeconds) / r.users, 3)} ms, target + test service ${f((1000 * r.benchInitialCpuSeconds) / r.users, 3)} ms; bare loop (client + target) ${f((1000 * r.bareCpuSeconds) / r.users, 3)} ms`,
     `  worker peak RSS: ${r.workerPeakRssMb === null ? 'n/a' : `${r.workerPeakRssMb} MB`}`,
   ].join('\n');
 }

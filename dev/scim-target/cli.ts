@@ -1,4 +1,4 @@
-// npx tsx dev/scim-target/cli.ts [--port 0] [--host 127.0.0.1] [--token <token>]
+// npx tsx dev/scim-target/cli.ts [--port 0] [--host 127.0.0.1] [--token <token>] [--latency-ms 0]
 // Prints the base URL and token as one JSON line, then serves until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { startScimTarget } from './server.ts';
@@ -8,10 +8,16 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     host: { type: 'string', default: '127.0.0.1' },
     token: { type: 'string' },
+    'latency-ms': { type: 'string', default: '0' },
   },
 });
 
-const target = await startScimTarget({ port: Number(values.port), host: values.host, token: values.token });
+const target = await startScimTarget({
+  port: Number(values.port),
+  host: values.host,
+  token: values.token,
+  latencyMs: Number(values['latency-ms']),
+});
 process.stdout.write(`${JSON.stringify({ baseUrl: target.baseUrl, token: target.token })}\n`);
 
 const stop = () => {

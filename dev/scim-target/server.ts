@@ -24,6 +24,11 @@ export interface ScimTargetOptions {
   host?: string;
   /** Bearer token clients must send; random when omitted. */
   token?: string;
+  /**
+   * Milliseconds every answer waits before it is sent (default 0): the think time and network of a
+   * real SaaS endpoint, so a benchmark can measure a client that waits on the target, not on itself.
+   */
+  latencyMs?: number;
 }
 
 export interface ScimTargetStats {
@@ -286,7 +291,14 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
     return `${method} /${segments[0] ?? ''}${segments.length > 1 ? '/{id}' : ''}`;
   };
 
+  const latencyMs = options.latencyMs ?? 0;
+  if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new Error(`latencyMs must be a number ≥ 0, got ${latencyMs}`);
   const send = (res: ServerResponse, status: number, body: unknown) => {
+    if (latencyMs > 0) setTimeout(() => sendNow(res, status, body), latencyMs);
+    else sendNow(res, status, body);
+  };
+
+  const sendNow = (res: ServerResponse, status: number, body: unknown) => {
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
     if (body === null) {
       res.writeHead(status).end();
