@@ -74,6 +74,8 @@ export class Transport {
       headersTimeout: timeouts.headersMs ?? 30_000,
       bodyTimeout: timeouts.bodyMs ?? 30_000,
       keepAliveTimeout: 10_000,
+      // undici stops reading past the cap (a body without content-length included).
+      maxResponseSize: this.maxResponseBytes,
     });
   }
 
@@ -92,18 +94,15 @@ export class Transport {
       response.body.destroy();
       throw new ResponseTooLargeError(this.maxResponseBytes);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body) {
-      const buffer = chunk as Buffer;
-      size += buffer.length;
-      if (size > this.maxResponseBytes) {
-        response.body.destroy();
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE')
         throw new ResponseTooLargeError(this.maxResponseBytes);
-      }
-      chunks.push(buffer);
+      throw error;
     }
-    return { status: response.statusCode, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') };
+    return { status: response.statusCode, headers: response.headers, text };
   }
 
   async close(): Promise<void> {

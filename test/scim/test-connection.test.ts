@@ -144,6 +144,19 @@ describe('response validation', () => {
     expect(String(error)).toMatch(/exceeds 10000 bytes/);
   });
 
+  it('stops reading a chunked response (no content-length) larger than the cap', async () => {
+    const target = await stub((_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/scim+json' });
+      for (let i = 0; i < 20; i++) res.write(`${'x'.repeat(10_000)}`);
+      res.end();
+    });
+    const error = await client(`${target.origin}/scim`, 'token', { maxResponseBytes: 10_000 })
+      .list('Users')
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(String(error)).toMatch(/exceeds 10000 bytes/);
+  });
+
   it('tolerates list answers without schemas or itemsPerPage and with a lower-case resources key', async () => {
     const target = await stub((_request, res) =>
       sendJson(res, 200, {
