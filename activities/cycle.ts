@@ -2,6 +2,7 @@
 // Every one can run twice with the same result: staging ignores objects already staged, a batch
 // skips work items already decided, and links + logs + work outcomes commit in one transaction.
 import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
+import { TransientError } from '../engine/errors.ts';
 import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/deletionThreshold.ts';
 import { planObject } from '../engine/planning/index.ts';
 import { evaluateScope } from '../engine/scoping/index.ts';
@@ -36,6 +37,8 @@ import type {
 const LOCK_TTL_MS = 5 * 60_000;
 /** Work items read per page in the references phase, which only acts on a few of them. */
 const REFERENCES_SCAN = 5000;
+/** When a batch retries for objects on-demand provisioning held past the wait. */
+const UNCLAIMED_RETRY_MS = 5_000;
 /** Outcomes per write transaction while a batch is exported. */
 const FLUSH_EVERY = 250;
 
@@ -582,9 +585,20 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     await writing;
     if (writeError !== null) throw writeError;
     if (cancelled?.aborted) throw cancelled.reason ?? new Error('processBatch was cancelled');
+    if (failure) {
+      await updateProgress(store, input.cycleId, references);
+      return { nextCursor: input.cursor, processed: 0, done: false, failure };
+    }
+    if (unclaimed.length > 0) {
+      // Held past the wait by on-demand provisioning: passing over them would lose their changes once
+      // the watermark moves on. The retry skips what this attempt decided and claims the rest.
+      throw new TransientError(
+        `${unclaimed.length} object(s) of this batch are held by on-demand provisioning (${unclaimed.slice(0, 5).join(', ')}${unclaimed.length > 5 ? ', …' : ''}); the batch is retried when they are released`,
+        { code: 'Timeout', retryAfterMs: UNCLAIMED_RETRY_MS },
+      );
+    }
     heartbeat({ cursor: nextCursor });
     await updateProgress(store, input.cycleId, references);
-    if (failure) return { nextCursor: input.cursor, processed: 0, done: false, failure };
     return { nextCursor, processed: page.length, done, failure: null };
   } finally {
     await releaseClaims(store, input.appId, objectType, ids, holder);

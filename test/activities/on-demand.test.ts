@@ -63,6 +63,44 @@ describe('on-demand and notify activities', () => {
     expect(log.items.map((l) => [l.sourceId, l.action])).toEqual([['x1', 'Create']]);
   });
 
+  it('a cycle batch does not pass over an object on-demand holds past the wait: it fails transiently, and its retry provisions it', async () => {
+    const impatient = createFerryActivities({ store, allowInsecureLoopback: true, lockWaitMs: 100 });
+    try {
+      for (const id of ['x2', 'x3']) {
+        await store.directory.createUser({ id, userPrincipalName: `${id}@contoso.com`, displayName: id });
+        await store.directory.addMember(groupId(1), id);
+      }
+      const { cycleId } = await impatient.activities.beginCycle({
+        appId,
+        cycleNumber: 1,
+        kind: 'initial',
+        watermark: null,
+        deletionsApproved: false,
+        deletionsRejected: false,
+      });
+      const onDemandHolder = 'ondemand:someone-else';
+      expect(await tryClaim(store, appId, 'user', ['x3'], onDemandHolder, 60_000)).toEqual(new Set(['x3']));
+      const batch = { appId, cycleId, phase: 'users' as const, cursor: 0, batchSize: 100 };
+      const error = await impatient.activities.processBatch(batch).catch((e: unknown) => e);
+      expect(error).toMatchObject({ type: 'TransientError', nonRetryable: false });
+      expect(String((error as Error).message)).toMatch(/held by on-demand provisioning \(x3\)/);
+      const userNames = async () => (await peer.users()).map((u) => u.userName);
+      const posts = () => peer.requestLog.filter((r) => r.method === 'POST' && r.path.endsWith('/Users')).length;
+      expect(await userNames()).toContain('x2@contoso.com');
+      expect(await userNames()).not.toContain('x3@contoso.com');
+
+      await releaseClaims(store, appId, 'user', ['x3'], onDemandHolder);
+      const before = posts();
+      const result = await impatient.activities.processBatch(batch);
+      expect(result.failure).toBeNull();
+      expect(posts() - before).toBe(1);
+      expect(await userNames()).toContain('x3@contoso.com');
+      expect((await store.links.get(appId, 'user', 'x3'))?.targetId).toBeTruthy();
+    } finally {
+      await impatient.close();
+    }
+  });
+
   it('sends a notification once, however often the activity runs', async () => {
     const input = {
       appId,
