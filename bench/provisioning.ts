@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -371,6 +371,20 @@ export function formatResult(r: ProvisioningBenchResult): string {
     `  1 % change cycle (${r.changedUsers} users): ${f(r.changeSeconds, 2)} s, ${r.changeRequests} requests (goal < 10 s)`,
     `  worker CPU in the initial cycle: ${r.workerInitialCpuSeconds === null ? 'n/a' : `${f(r.workerInitialCpuSeconds, 2)} s (${f((1000 * r.workerInitialCpuSeconds) / r.users, 3)} ms per user)`}`,
     `  CPU per user, initial cycle: Postgres ${f((1000 * r.postgresInitialCpuSeconds) / r.users, 3)} ms, target + test service ${f((1000 * r.benchInitialCpuSeconds) / r.users, 3)} ms; bare loop (client + target) ${f((1000 * r.bareCpuSeconds) / r.users, 3)} ms`,
+    ceilingLine(r),
     `  worker peak RSS: ${r.workerPeakRssMb === null ? 'n/a' : `${r.workerPeakRssMb} MB`}`,
   ].join('\n');
+}
+
+/**
+ * What this machine could do at best: every core busy, the CPU per user of the worker, Postgres and
+ * the target (+ test service) added up. A ratio goal above this ceiling cannot be met by tuning the
+ * overlap of work; only by spending less CPU per user somewhere.
+ */
+function ceilingLine(r: ProvisioningBenchResult): string {
+  if (r.workerInitialCpuSeconds === null) return '  CPU ceiling: n/a';
+  const cpuPerUser = (r.workerInitialCpuSeconds + r.postgresInitialCpuSeconds + r.benchInitialCpuSeconds) / r.users;
+  const cores = availableParallelism();
+  const ceiling = cores / cpuPerUser;
+  return `  CPU ceiling: ${(1000 * cpuPerUser).toFixed(3)} ms CPU per user in all → at most ${ceiling.toFixed(0)} users/s on ${cores} cores, ratio ≤ ${(ceiling / r.bareUsersPerSecond).toFixed(2)}`;
 }
