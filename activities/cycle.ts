@@ -37,6 +37,8 @@ import type {
 const LOCK_TTL_MS = 5 * 60_000;
 /** Work items read per page in the references phase, which only acts on a few of them. */
 const REFERENCES_SCAN = 5000;
+/** Staged objects above which the work table's statistics are refreshed before exporting. */
+const ANALYZE_AFTER_STAGING = 1_000;
 /** When a batch retries for objects on-demand provisioning held past the wait. */
 const UNCLAIMED_RETRY_MS = 5_000;
 /** Outcomes per write transaction while a batch is exported. */
@@ -118,6 +120,7 @@ export async function beginCycle(s: CycleServices, input: BeginCycleInput): Prom
     );
   }
   const total = await store.cycleWork.count(cycleId);
+  if (total >= ANALYZE_AFTER_STAGING) await store.cycleWork.analyze();
   await store.cycles.update(cycleId, { total });
   return { cycleId, total, watermarkTo };
 }

@@ -183,7 +183,10 @@ function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> 
       output += c.toString();
       if (output.includes('polling task queue')) resolve(child);
     });
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => {
+      output += c.toString();
+      if (process.env.FERRY_BENCH_WORKER_STDERR) process.stderr.write(c);
+    });
     child.on('exit', (code) => reject(new Error(`worker exited with ${code}: ${output.slice(-2000)}`)));
   });
 }

@@ -3,6 +3,7 @@
 // directory size and the milliseconds the loopback target waits before each answer (0 = Ferry's own
 // CPU is the limit; 20 = a fast real SaaS endpoint, where Ferry must keep the target busy).
 // FERRY_BENCH_USERS (comma-separated sizes, latency 0) is still read when FERRY_BENCH_RUNS is unset.
+// FERRY_BENCH_WORKER_STDERR=1 passes the worker's stderr through (for ad-hoc tracing).
 // SCIM concurrency: FERRY_BENCH_CONCURRENCY (default 16); batch size: FERRY_BENCH_BATCH (default 1000).
 // Postgres: BENCH_DATABASE_URL or TEST_DATABASE_URL (a fresh database per run, dropped after).
 // The engine, store and SCIM-client benches run on their own: npx tsx bench/<name>.ts.

@@ -227,6 +227,14 @@ export class CycleWorkRepository {
     return rows.length;
   }
 
+  /**
+   * Refreshes the planner's statistics of the work table. Staging adds a whole cycle's rows at once;
+   * until autovacuum notices, plans made from the old statistics scan instead of seeking.
+   */
+  async analyze(): Promise<void> {
+    await this.db.execute(sql`analyze cycle_work`);
+  }
+
   async count(
     cycleId: string,
     filter: { objectType?: ObjectType; status?: WorkStatus | WorkStatus[]; action?: string } = {},

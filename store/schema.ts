@@ -163,7 +163,10 @@ export const links = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.appId, t.objectType, t.sourceId] }),
-    index('links_target_idx').on(t.appId, t.objectType, t.targetId),
+    // Led by target_id on purpose: an index led by (app_id, object_type) competes with the primary
+    // key for `source_id = any(...)` lookups, and with statistics taken while the table was small the
+    // planner picked it and filtered every link of the app (linear in links; 1.3 s per batch at 100k).
+    index('links_target_idx').on(t.targetId, t.appId, t.objectType),
     index('links_retry_idx')
       .on(t.appId, t.nextRetryAt)
       .where(sql`${t.nextRetryAt} is not null`),
