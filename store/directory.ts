@@ -264,16 +264,24 @@ export class DirectoryRepository {
     });
   }
 
+  /**
+   * Takes the user out of the recycle bin. Not deleted: unchanged, no change appended (a change would
+   * make the next incremental cycle re-stage it for nothing). Unknown id: NotFoundError.
+   */
   async restoreUser(id: string): Promise<DirectoryUser> {
     return this.write(async (tx) => {
       const [row] = await tx
         .update(users)
         .set({ deletedDateTime: null, updatedAt: new Date() })
-        .where(eq(users.id, id))
+        .where(and(eq(users.id, id), isNotNull(users.deletedDateTime)))
         .returning();
-      if (!row) throw notFound('User', id);
-      await recordChanges(tx, [{ objectType: 'user', objectId: id, op: 'restore' }]);
-      return toUser(row);
+      if (row) {
+        await recordChanges(tx, [{ objectType: 'user', objectId: id, op: 'restore' }]);
+        return toUser(row);
+      }
+      const existing = await new DirectoryRepository(tx).getUser(id);
+      if (!existing) throw notFound('User', id);
+      return existing;
     });
   }
 
@@ -384,16 +392,24 @@ export class DirectoryRepository {
     });
   }
 
+  /**
+   * Takes the group out of the recycle bin. Not deleted: unchanged, no change appended (a change would
+   * make the next incremental cycle re-stage it for nothing). Unknown id: NotFoundError.
+   */
   async restoreGroup(id: string): Promise<DirectoryGroup> {
     return this.write(async (tx) => {
       const [row] = await tx
         .update(groups)
         .set({ deletedDateTime: null, updatedAt: new Date() })
-        .where(eq(groups.id, id))
+        .where(and(eq(groups.id, id), isNotNull(groups.deletedDateTime)))
         .returning();
-      if (!row) throw notFound('Group', id);
-      await recordChanges(tx, [{ objectType: 'group', objectId: id, op: 'restore' }]);
-      return toGroup(row);
+      if (row) {
+        await recordChanges(tx, [{ objectType: 'group', objectId: id, op: 'restore' }]);
+        return toGroup(row);
+      }
+      const existing = await new DirectoryRepository(tx).getGroup(id);
+      if (!existing) throw notFound('Group', id);
+      return existing;
     });
   }
 

@@ -165,6 +165,27 @@ describe.each(storeBackends)('directory on $name', (backend) => {
     await expect(directory.hardDeleteUser(u.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('restoring a user or group that is not in the recycle bin changes nothing and appends no change', async () => {
+    const { directory, changes } = ctx.store;
+    const u = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com`, city: 'Oslo' });
+    const g = await directory.createGroup({ displayName: 'Not deleted' });
+    const before = await changes.latestSeq();
+
+    expect(await directory.restoreUser(u.id)).toEqual(await directory.getUser(u.id));
+    expect((await directory.restoreGroup(g.id)).deletedDateTime).toBeNull();
+    expect(await changes.changesSince(before)).toEqual([]);
+
+    await directory.softDeleteGroup(g.id);
+    await directory.restoreGroup(g.id);
+    expect((await changes.changesSince(before)).map((c) => c.op)).toEqual(['softDelete', 'restore']);
+  });
+
+  it('restoring an unknown id is a not-found error', async () => {
+    const { directory } = ctx.store;
+    await expect(directory.restoreUser(uid())).rejects.toBeInstanceOf(NotFoundError);
+    await expect(directory.restoreGroup(uid())).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('flattens nested groups, tolerating a cycle in the nesting', async () => {
     const { directory } = ctx.store;
     const [a, b, c] = await Promise.all(['A', 'B', 'C'].map((displayName) => directory.createGroup({ displayName })));
