@@ -285,13 +285,23 @@ export class DirectoryRepository {
     });
   }
 
-  /** Removes the user for good, with its memberships and assignments (each removal is a change too). */
+  /**
+   * Removes the user for good, with its memberships and assignments (each removal is a change too).
+   * Its reports lose their manager (an `upsert` change each), so the next cycle removes the manager
+   * at the targets instead of leaving a reference to a deleted account.
+   */
   async hardDeleteUser(id: string): Promise<void> {
     await this.write(async (tx) => {
       const [row] = await tx.delete(users).where(eq(users.id, id)).returning({ id: users.id });
       if (!row) throw notFound('User', id);
+      const reports = await tx
+        .update(users)
+        .set({ managerId: null, updatedAt: new Date() })
+        .where(eq(users.managerId, id))
+        .returning({ id: users.id });
       await recordChanges(tx, [
         ...(await detachPrincipal(tx, id)),
+        ...reports.map((r): NewChange => ({ objectType: 'user', objectId: r.id, op: 'upsert' })),
         { objectType: 'user', objectId: id, op: 'hardDelete' },
       ]);
     });
