@@ -5,7 +5,7 @@ import { ConfigurationError, ConflictError, FerryError, PermanentError, Transien
 import type { CompatibilityProfile, PatchOperation, ScimResource } from '../engine/types.ts';
 import { SCIM_LIST_RESPONSE_SCHEMA } from '../engine/types.ts';
 import { createAuthProvider, type ScimAuth } from './auth.ts';
-import { classifyScimFailure, networkErrorCode, networkFailureReason } from './classify.ts';
+import { classifyScimFailure, networkErrorCode, networkFailureReason, tlsFailureReason } from './classify.ts';
 import { eqFilter } from './filter.ts';
 import { applyPatch, toPatchOpMessage } from './patch.ts';
 import { RateGate } from './rate-gate.ts';
@@ -730,7 +730,7 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
       const messages: Record<string, string> = {
         dns: `The host name ${baseUrl.hostname} does not resolve`,
         refused: `Nothing accepts connections at ${baseUrl.host}`,
-        tls: 'The TLS handshake failed (certificate not trusted or not valid for this host)',
+        tls: `The TLS handshake with ${baseUrl.host} failed: ${tlsFailureReason(code)}`,
         timeout: 'The target did not answer in time',
         reset: 'The target closed the connection without answering',
         network: 'Network error',
