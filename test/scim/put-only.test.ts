@@ -1,7 +1,7 @@
 // Under the `put-only` profile (targets without PATCH) every change is the PUT of the whole
 // resource: attribute updates, group member chunks and the PATCH operations of a /Bulk request.
 import { afterEach, describe, expect, it } from 'vitest';
-import { SCIM_GROUP_SCHEMA, SCIM_USER_SCHEMA } from '../../engine/types.ts';
+import { SCIM_GROUP_SCHEMA, SCIM_USER_SCHEMA, type ScimResource } from '../../engine/types.ts';
 import { createScimClient } from '../../scim/index.ts';
 import { startScimmyPeer } from '../support/scim-peers.ts';
 
@@ -31,7 +31,7 @@ async function setup() {
   return { peer, client, users };
 }
 
-const memberValues = (group: { members?: unknown }) =>
+const memberValues = (group: ScimResource) =>
   ((group.members as { value: string }[] | undefined) ?? []).map((m) => m.value).sort();
 
 describe('put-only profile', () => {
