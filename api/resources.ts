@@ -20,6 +20,8 @@ export interface ResourceOptions {
   createScimClient?: (options: ScimClientOptions) => ScimClient;
   /** How long provision-on-demand waits for its report (ms). */
   onDemandTimeoutMs?: number;
+  /** How long GET /apps/{id} waits for the job's status (ms). */
+  statusTimeoutMs?: number;
 }
 
 export function resourceRouters(options: ResourceOptions & { provisioning: ProvisioningControl }) {
@@ -28,7 +30,15 @@ export function resourceRouters(options: ResourceOptions & { provisioning: Provi
   router.route('/', directoryImportRouter({ store }));
   router.route('/', directoryRouter({ store }));
   router.route('/', galleryRouter());
-  router.route('/', appsRouter({ store, provisioning, createScimClient: options.createScimClient }));
+  router.route(
+    '/',
+    appsRouter({
+      store,
+      provisioning,
+      createScimClient: options.createScimClient,
+      statusTimeoutMs: options.statusTimeoutMs,
+    }),
+  );
   router.route('/', assignmentsRouter({ store }));
   router.route('/', onDemandRouter({ store, provisioning, timeoutMs: options.onDemandTimeoutMs }));
   router.route('/', cyclesRouter({ store }));
