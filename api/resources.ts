@@ -63,6 +63,18 @@ export async function isProvisioningPaused(store: Store, appId: string): Promise
 }
 
 /**
+ * At process start (`npm start`, `npm run api`): ensures the job of every app whose provisioning is
+ * on — paused if it was paused — leaving running jobs untouched. Returns how many apps it ensured.
+ */
+export async function ensureProvisioningJobs(store: Store, provisioning: ProvisioningControl): Promise<number> {
+  const enabled = await store.apps.listProvisioningEnabled();
+  for (const app of enabled) {
+    await provisioning.ensure(app.id, { appName: app.name, paused: await isProvisioningPaused(store, app.id) });
+  }
+  return enabled.length;
+}
+
+/**
  * Keeps the app's `provisioningEnabled` flag and its paused state in step with the job: enabled
  * after start/resume, still enabled but remembered as paused after pause, off after stop. At
  * process start every app whose flag is on gets its job ensured — paused if it was — so an
