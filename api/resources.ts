@@ -20,6 +20,8 @@ export interface ResourceOptions {
   createScimClient?: (options: ScimClientOptions) => ScimClient;
   /** How long provision-on-demand waits for its report (ms). */
   onDemandTimeoutMs?: number;
+  /** How long GET /apps/{id} waits for the job's status (ms). */
+  statusTimeoutMs?: number;
 }
 
 export function resourceRouters(options: ResourceOptions & { provisioning: ProvisioningControl }) {
@@ -28,7 +30,15 @@ export function resourceRouters(options: ResourceOptions & { provisioning: Provi
   router.route('/', directoryImportRouter({ store }));
   router.route('/', directoryRouter({ store }));
   router.route('/', galleryRouter());
-  router.route('/', appsRouter({ store, provisioning, createScimClient: options.createScimClient }));
+  router.route(
+    '/',
+    appsRouter({
+      store,
+      provisioning,
+      createScimClient: options.createScimClient,
+      statusTimeoutMs: options.statusTimeoutMs,
+    }),
+  );
   router.route('/', assignmentsRouter({ store }));
   router.route('/', onDemandRouter({ store, provisioning, timeoutMs: options.onDemandTimeoutMs }));
   router.route('/', cyclesRouter({ store }));
@@ -50,6 +60,18 @@ export const PAUSED_JOBS_NAMESPACE = 'provisioning-paused';
 /** Whether the app's job was paused (and not resumed since): a re-created job must start paused. */
 export async function isProvisioningPaused(store: Store, appId: string): Promise<boolean> {
   return (await store.keyValues.get(PAUSED_JOBS_NAMESPACE, appId)) !== null;
+}
+
+/**
+ * At process start (`npm start`, `npm run api`): ensures the job of every app whose provisioning is
+ * on — paused if it was paused — leaving running jobs untouched. Returns how many apps it ensured.
+ */
+export async function ensureProvisioningJobs(store: Store, provisioning: ProvisioningControl): Promise<number> {
+  const enabled = await store.apps.listProvisioningEnabled();
+  for (const app of enabled) {
+    await provisioning.ensure(app.id, { appName: app.name, paused: await isProvisioningPaused(store, app.id) });
+  }
+  return enabled.length;
 }
 
 /**

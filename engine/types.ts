@@ -89,6 +89,8 @@ export type ErrorCode =
   | 'BadRequest'
   | 'ServiceUnavailable'
   | 'NonScimResponse'
+  /** The TLS handshake with the target failed: certificate self-signed, untrusted, expired or for another host. */
+  | 'TlsError'
   | 'TooManyDeletes'
   | 'ExpressionError'
   | 'Unknown';

@@ -55,6 +55,31 @@ export function networkErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Why a TLS handshake failed, in words an admin can act on, from the Node/OpenSSL error code. */
+export function tlsFailureReason(code: string | undefined): string {
+  switch (code) {
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+      return 'the certificate is self-signed (not issued by a trusted authority)';
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return 'the certificate is not valid for this host name (hostname mismatch)';
+    case 'CERT_HAS_EXPIRED':
+      return 'the certificate has expired';
+    case 'CERT_NOT_YET_VALID':
+      return 'the certificate is not valid yet';
+    case 'CERT_REVOKED':
+      return 'the certificate has been revoked';
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return 'the certificate chain does not lead to a trusted authority (unknown issuer or missing intermediate)';
+    default:
+      return code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_')
+        ? 'the TLS protocol negotiation failed'
+        : 'the certificate is not valid';
+  }
+}
+
 /** Network failure categories, used by test connection to give a clear reason. */
 export function networkFailureReason(error: unknown): 'dns' | 'refused' | 'tls' | 'timeout' | 'reset' | 'network' {
   const code = networkErrorCode(error) ?? '';
@@ -110,8 +135,8 @@ export function classifyScimFailure(failure: ScimFailure, now: number = Date.now
         cause: failure.error,
       });
     if (reason === 'tls')
-      return new ConfigurationError(`TLS handshake with the SCIM target failed${suffix}`, {
-        code: 'Unknown',
+      return new ConfigurationError(`TLS handshake with the SCIM target failed: ${tlsFailureReason(code)}${suffix}`, {
+        code: 'TlsError',
         cause: failure.error,
       });
     if (reason === 'dns')

@@ -5,7 +5,7 @@ import { ConfigurationError, ConflictError, FerryError, PermanentError, Transien
 import type { CompatibilityProfile, PatchOperation, ScimResource } from '../engine/types.ts';
 import { SCIM_LIST_RESPONSE_SCHEMA } from '../engine/types.ts';
 import { createAuthProvider, type ScimAuth } from './auth.ts';
-import { classifyScimFailure, networkErrorCode, networkFailureReason } from './classify.ts';
+import { classifyScimFailure, networkErrorCode, networkFailureReason, tlsFailureReason } from './classify.ts';
 import { eqFilter } from './filter.ts';
 import { applyPatch, toPatchOpMessage } from './patch.ts';
 import { RateGate } from './rate-gate.ts';
@@ -119,7 +119,10 @@ export interface BulkOperation {
   /** `/Users`, `/Users/{id}`, `/Groups/{id}` … */
   path: string;
   bulkId?: string;
-  /** Resource for POST/PUT; PatchOperation[] for PATCH (rewritten for the profile). */
+  /**
+   * Resource for POST/PUT; PatchOperation[] for PATCH (rewritten for the profile; for `put-only` or a
+   * target without PATCH, sent as the PUT of the whole resource, read first).
+   */
   data?: ScimResource | PatchOperation[];
 }
 
@@ -649,7 +652,10 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
     chunkSize: number,
   ): Promise<void> {
     if (!(chunkSize >= 1)) throw new RangeError('chunkSize must be at least 1');
-    for (const ids of chunk([...new Set(memberIds)], chunkSize)) {
+    const unique = [...new Set(memberIds)];
+    if (unique.length === 0) return;
+    // PUT-only: every PUT carries the whole member list, so chunks would only repeat GET + PUT.
+    for (const ids of (await usePut()) ? [unique] : chunk(unique, chunkSize)) {
       const operations: PatchOperation[] =
         op === 'add' || profile === 'entra-2017'
           ? [{ op, path: 'members', value: ids.map((value) => ({ value })) }]
@@ -672,6 +678,22 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
     }
   }
 
+  /** A bulk PATCH as the PUT of the whole resource (read now, operations applied here), for PUT-only targets. */
+  async function asPut(operation: BulkOperation): Promise<BulkOperation> {
+    if (operation.method !== 'PATCH') return operation;
+    const target = /^\/(Users|Groups)\/([^/?]+)$/.exec(operation.path);
+    if (!target || !Array.isArray(operation.data)) {
+      throw new RangeError(`A bulk PATCH needs a /Users/{id} or /Groups/{id} path and operations: ${operation.path}`);
+    }
+    const [, type, id] = target;
+    const current = await get(type as ScimResourceType, decodeURIComponent(id));
+    return {
+      ...operation,
+      method: 'PUT',
+      data: { ...applyPatch(current, operation.data), id: decodeURIComponent(id) },
+    };
+  }
+
   async function bulk(operations: BulkOperation[]): Promise<BulkResult[]> {
     const config = await discover();
     if (!options.bulk || !config.bulk.supported) {
@@ -679,12 +701,13 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
         code: 'BadRequest',
       });
     }
+    const wireOperations = (await usePut()) ? await Promise.all(operations.map(asPut)) : operations;
     const { body } = await send({
       method: 'POST',
       path: '/Bulk',
       body: {
         schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
-        Operations: operations.map((operation) => ({
+        Operations: wireOperations.map((operation) => ({
           method: operation.method,
           path: operation.path,
           bulkId: operation.bulkId,
@@ -730,7 +753,7 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
       const messages: Record<string, string> = {
         dns: `The host name ${baseUrl.hostname} does not resolve`,
         refused: `Nothing accepts connections at ${baseUrl.host}`,
-        tls: 'The TLS handshake failed (certificate not trusted or not valid for this host)',
+        tls: `The TLS handshake with ${baseUrl.host} failed: ${tlsFailureReason(code)}`,
         timeout: 'The target did not answer in time',
         reset: 'The target closed the connection without answering',
         network: 'Network error',

@@ -264,26 +264,44 @@ export class DirectoryRepository {
     });
   }
 
+  /**
+   * Takes the user out of the recycle bin. Not deleted: unchanged, no change appended (a change would
+   * make the next incremental cycle re-stage it for nothing). Unknown id: NotFoundError.
+   */
   async restoreUser(id: string): Promise<DirectoryUser> {
     return this.write(async (tx) => {
       const [row] = await tx
         .update(users)
         .set({ deletedDateTime: null, updatedAt: new Date() })
-        .where(eq(users.id, id))
+        .where(and(eq(users.id, id), isNotNull(users.deletedDateTime)))
         .returning();
-      if (!row) throw notFound('User', id);
-      await recordChanges(tx, [{ objectType: 'user', objectId: id, op: 'restore' }]);
-      return toUser(row);
+      if (row) {
+        await recordChanges(tx, [{ objectType: 'user', objectId: id, op: 'restore' }]);
+        return toUser(row);
+      }
+      const existing = await new DirectoryRepository(tx).getUser(id);
+      if (!existing) throw notFound('User', id);
+      return existing;
     });
   }
 
-  /** Removes the user for good, with its memberships and assignments (each removal is a change too). */
+  /**
+   * Removes the user for good, with its memberships and assignments (each removal is a change too).
+   * Its reports lose their manager (an `upsert` change each), so the next cycle removes the manager
+   * at the targets instead of leaving a reference to a deleted account.
+   */
   async hardDeleteUser(id: string): Promise<void> {
     await this.write(async (tx) => {
       const [row] = await tx.delete(users).where(eq(users.id, id)).returning({ id: users.id });
       if (!row) throw notFound('User', id);
+      const reports = await tx
+        .update(users)
+        .set({ managerId: null, updatedAt: new Date() })
+        .where(eq(users.managerId, id))
+        .returning({ id: users.id });
       await recordChanges(tx, [
         ...(await detachPrincipal(tx, id)),
+        ...reports.map((r): NewChange => ({ objectType: 'user', objectId: r.id, op: 'upsert' })),
         { objectType: 'user', objectId: id, op: 'hardDelete' },
       ]);
     });
@@ -384,16 +402,24 @@ export class DirectoryRepository {
     });
   }
 
+  /**
+   * Takes the group out of the recycle bin. Not deleted: unchanged, no change appended (a change would
+   * make the next incremental cycle re-stage it for nothing). Unknown id: NotFoundError.
+   */
   async restoreGroup(id: string): Promise<DirectoryGroup> {
     return this.write(async (tx) => {
       const [row] = await tx
         .update(groups)
         .set({ deletedDateTime: null, updatedAt: new Date() })
-        .where(eq(groups.id, id))
+        .where(and(eq(groups.id, id), isNotNull(groups.deletedDateTime)))
         .returning();
-      if (!row) throw notFound('Group', id);
-      await recordChanges(tx, [{ objectType: 'group', objectId: id, op: 'restore' }]);
-      return toGroup(row);
+      if (row) {
+        await recordChanges(tx, [{ objectType: 'group', objectId: id, op: 'restore' }]);
+        return toGroup(row);
+      }
+      const existing = await new DirectoryRepository(tx).getGroup(id);
+      if (!existing) throw notFound('Group', id);
+      return existing;
     });
   }
 

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
 import { createLogger, type Logger, type LogLevel } from '../api/logger.ts';
-import { isProvisioningPaused } from '../api/resources.ts';
+import { ensureProvisioningJobs } from '../api/resources.ts';
 import { serveApi } from '../api/server.ts';
 import { startTemporalTestService } from '../dev/temporal-service/index.ts';
 import { generateEncryptionKey, openStore, type Store } from '../store/index.ts';
@@ -240,12 +240,9 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
     const server = await serveApi(app, { host: env.host, port: env.port });
     cleanups.push(() => server.close());
 
-    const enabled = await store.apps.listProvisioningEnabled();
-    for (const a of enabled) {
-      // A job paused before the restart comes back paused (resume then works as before).
-      await provisioning.ensure(a.id, { appName: a.name, paused: await isProvisioningPaused(store, a.id) });
-    }
-    if (enabled.length > 0) print(`Ensured the provisioning job of ${enabled.length} app(s)`);
+    // A job paused before the restart comes back paused (resume then works as before).
+    const ensured = await ensureProvisioningJobs(store, provisioning);
+    if (ensured > 0) print(`Ensured the provisioning job of ${ensured} app(s)`);
 
     print(`Ferry API   ${server.url}/api/v1`);
     print(`API docs    ${server.url}/docs   (OpenAPI: ${server.url}/openapi.json)`);

@@ -73,14 +73,73 @@ const testConnectionSchema = z
   })
   .openapi('TestConnectionResult');
 
+const jobProvisioningSchema = z
+  .object({
+    state: z
+      .enum(['initial', 'steady', 'paused', 'quarantined', 'disabled'])
+      .nullable()
+      .openapi({ description: "The job's state from its status query; null when it cannot be known (see reason)" }),
+    reason: z.enum(['notRunning', 'unavailable']).nullable().openapi({
+      description:
+        'Why `state` is null: `notRunning` (no job for this app), `unavailable` (Temporal unreachable or no answer in time)',
+    }),
+    message: z.string().optional(),
+  })
+  .openapi('AppProvisioning');
+
+const appWithProvisioningSchema = appViewSchema
+  .extend({ provisioning: jobProvisioningSchema })
+  .openapi('AppWithProvisioning');
+
+type JobProvisioning = z.infer<typeof jobProvisioningSchema>;
+
+/** The job's state for GET /apps/{id}; never fails and never waits longer than `timeoutMs`. */
+async function jobProvisioning(
+  provisioning: ProvisioningControl,
+  appId: string,
+  timeoutMs: number,
+): Promise<JobProvisioning> {
+  const unavailable = (message: string): JobProvisioning => ({ state: null, reason: 'unavailable', message });
+  const status = provisioning.status(appId);
+  // After the timeout nobody awaits it; its late failure must not become an unhandled rejection.
+  status.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([status, timedOut]);
+    if (result === 'timeout') return unavailable(`Temporal did not answer within ${timeoutMs} ms`);
+    if (result === null) {
+      return { state: null, reason: 'notRunning', message: 'No provisioning job is running for this app' };
+    }
+    return { state: result.state, reason: null };
+  } catch (error) {
+    return unavailable(
+      error instanceof ApiError && error.code === 'unavailable'
+        ? 'Temporal is unavailable'
+        : 'The job status could not be read',
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface AppsRouterDeps {
   store: Store;
   provisioning: ProvisioningControl;
+  /** How long GET /apps/{id} waits for the job's status query (ms, default 2000). */
+  statusTimeoutMs?: number;
   /** SCIM client factory for test-connection (tests may inject one). */
   createScimClient?: (options: ScimClientOptions) => ScimClient;
 }
 
-export function appsRouter({ store, provisioning, createScimClient: factory = createScimClient }: AppsRouterDeps) {
+export function appsRouter({
+  store,
+  provisioning,
+  createScimClient: factory = createScimClient,
+  statusTimeoutMs = 2000,
+}: AppsRouterDeps) {
   const router = createRouter();
 
   const requireApp = async (id: string) => {
@@ -145,10 +204,21 @@ export function appsRouter({ store, provisioning, createScimClient: factory = cr
       path: '/apps/{id}',
       tags: [TAG],
       summary: 'Get an app',
+      description:
+        "With `provisioning.state`, the state of the app's job (e.g. `paused`, `quarantined`) from its status query. When the job does not exist or Temporal cannot be reached the app is still returned, with `state: null` and the `reason`; the query is given at most two seconds.",
       request: { params: idParams },
-      responses: { 200: jsonContent(appViewSchema, 'The app'), ...errorResponses(400, 401, 404, 429) },
+      responses: {
+        200: jsonContent(appWithProvisioningSchema, 'The app and its job state'),
+        ...errorResponses(400, 401, 404, 429),
+      },
     }),
-    async (c) => c.json(appView(await requireApp(c.req.valid('param').id)), 200),
+    async (c) => {
+      const app = await requireApp(c.req.valid('param').id);
+      return c.json(
+        { ...appView(app), provisioning: await jobProvisioning(provisioning, app.id, statusTimeoutMs) },
+        200,
+      );
+    },
   );
 
   router.openapi(

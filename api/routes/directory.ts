@@ -208,7 +208,7 @@ export function directoryRouter({ store }: { store: Store }) {
       tags: [TAG],
       summary: 'Delete a user',
       description:
-        'Soft delete by default: the user goes to the recycle bin and apps disable the account at the next cycle; `POST …/restore` brings it back. With `?permanent=true` the user is removed for good (with memberships and assignments) and apps delete the account when deletes are enabled.',
+        'Soft delete by default: the user goes to the recycle bin and apps disable the account at the next cycle; `POST …/restore` brings it back. With `?permanent=true` the user is removed for good (with memberships and assignments; its reports lose their manager, at the apps too) and apps delete the account when deletes are enabled.',
       request: { params: idParams, query: deleteQuery },
       responses: {
         200: jsonContent(userSchema, 'Soft-deleted'),
@@ -234,6 +234,7 @@ export function directoryRouter({ store }: { store: Store }) {
       path: '/directory/users/{id}/restore',
       tags: [TAG],
       summary: 'Restore a soft-deleted user',
+      description: 'A user that is not in the recycle bin is returned unchanged (no change for the next cycle).',
       request: { params: idParams },
       responses: { 200: jsonContent(userSchema, 'Restored'), ...errorResponses(400, 401, 404, 429) },
     }),
@@ -344,6 +345,7 @@ export function directoryRouter({ store }: { store: Store }) {
       path: '/directory/groups/{id}/restore',
       tags: [TAG],
       summary: 'Restore a soft-deleted group',
+      description: 'A group that is not in the recycle bin is returned unchanged (no change for the next cycle).',
       request: { params: idParams },
       responses: { 200: jsonContent(groupSchema, 'Restored'), ...errorResponses(400, 401, 404, 429) },
     }),

@@ -122,4 +122,28 @@ describe('cycle activities', () => {
     expect(logsSecond.items.map((l) => l.id)).toEqual(logsFirst.items.map((l) => l.id));
     await handle.activities.finishCycle({ appId, cycleId: begun.cycleId, failure: null });
   });
+
+  it('hard-deleting a manager removes the manager of its reports at the target in the next incremental cycle', async () => {
+    // managerOf(2) is user 15 (fixtures); user 2 is its only report.
+    expect(targetState(await peer.users(), await peer.groups()).users.get(upn(2))?.manager).toBe(upn(15));
+    await store.directory.hardDeleteUser(userId(15));
+    const app = await store.apps.require(appId);
+    const before = peer.requestLog.length;
+    const summary = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 5,
+      kind: 'incremental',
+      watermark: app.watermark,
+    });
+    expect(summary.counts.failed).toBe(0);
+    expect(targetState(await peer.users(), await peer.groups()).users.get(upn(2))?.manager).toBeNull();
+    const report = await store.links.get(appId, 'user', userId(2));
+    expect(
+      requestsSince(before).some((r) => r.method === 'PATCH' && r.path.endsWith(`/Users/${report?.targetId}`)),
+    ).toBe(true);
+    const logs = await store.logs.query({ appId, cycleId: summary.cycleId, objectId: userId(2), limit: 10 });
+    expect(logs.items.find((l) => l.action === 'Update')?.modifiedAttributes.map((m) => [m.name, m.newValue])).toEqual([
+      ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager', null],
+    ]);
+  });
 });

@@ -3,6 +3,8 @@
 // fakes). Proves the signal/query names, ids, task queue and start arguments the API uses are
 // those the workflow understands.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Connection, WorkflowClient } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../api/errors.ts';
 import type { ProvisioningControl } from '../../api/provisioning-control.ts';
@@ -14,6 +16,7 @@ import {
 } from '../../api/temporal.ts';
 import * as messages from '../../workflows/messages.ts';
 import { startHarness, type Harness } from '../workflows/harness.ts';
+import { read, send, storeApp } from './routes/helpers.ts';
 
 let h: Harness;
 let control: ProvisioningControl;
@@ -153,6 +156,44 @@ describe('Temporal provisioning control on the real job workflow', () => {
     await expect(control.stop(`app-never-${randomUUID().slice(0, 8)}`)).resolves.toBeUndefined();
   });
 
+  it('GET /apps/{id} shows the state of the real job: none, steady, paused; and null when Temporal is away', async () => {
+    const appId = newApp();
+    const { store, app: api, close } = await storeApp({ provisioning: control });
+    try {
+      await store.apps.create({ id: appId, name: 'Contoso GroupTalk', template: 'generic-scim', configuration: {} });
+      const provisioningOf = async () => {
+        const res = await api.request(`/api/v1/apps/${appId}`, send('GET'));
+        expect(res.status).toBe(200);
+        return (await read(res)).provisioning;
+      };
+      expect(await provisioningOf()).toMatchObject({ state: null, reason: 'notRunning' });
+      await control.start(appId);
+      await h.waitForStatus(appId, (s) => s.lastCycle?.number === 1 && s.cycle === null, 'initial cycle');
+      expect(await provisioningOf()).toEqual({ state: 'steady', reason: null });
+      await control.pause(appId);
+      await h.waitForStatus(appId, (s) => s.state === 'paused', 'paused');
+      expect(await provisioningOf()).toEqual({ state: 'paused', reason: null });
+    } finally {
+      await close();
+    }
+
+    // A Temporal nobody answers at: the app is still shown, within the bound.
+    const connection = Connection.lazy({ address: `127.0.0.1:${await closedPort()}`, connectTimeout: 60_000 });
+    const away = await storeApp({
+      provisioning: createTemporalProvisioningControl({ client: new WorkflowClient({ connection }) }),
+      statusTimeoutMs: 300,
+    });
+    try {
+      await away.store.apps.create({ id: appId, name: 'Away', template: 'generic-scim', configuration: {} });
+      const res = await away.app.request(`/api/v1/apps/${appId}`, send('GET'));
+      expect(res.status).toBe(200);
+      expect((await read(res)).provisioning).toMatchObject({ state: null, reason: 'unavailable' });
+    } finally {
+      await away.close();
+      await connection.close();
+    }
+  });
+
   it('answers 409 for signals to an app without a running job', async () => {
     const appId = `app-none-${randomUUID().slice(0, 8)}`;
     const error = await control.pause(appId).catch((e: unknown) => e);
@@ -167,4 +208,13 @@ async function until(accept: () => Promise<boolean>): Promise<void> {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A port on 127.0.0.1 that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -50,10 +50,22 @@ describe('classifyScimFailure', () => {
       'Timeout',
     ],
     [
-      'bad certificate',
+      'self-signed certificate',
       { kind: 'network', error: networkError('DEPTH_ZERO_SELF_SIGNED_CERT') },
       'ConfigurationError',
-      'Unknown',
+      'TlsError',
+    ],
+    [
+      'certificate for another host',
+      { kind: 'network', error: networkError('ERR_TLS_CERT_ALTNAME_INVALID') },
+      'ConfigurationError',
+      'TlsError',
+    ],
+    [
+      'expired certificate',
+      { kind: 'network', error: networkError('CERT_HAS_EXPIRED') },
+      'ConfigurationError',
+      'TlsError',
     ],
     [
       '404 on a resource',
@@ -151,6 +163,19 @@ describe('classifyScimFailure', () => {
       classifyScimFailure({ kind: 'response', status: 503, retryAfter: 'Mon, 23 Nov 2026 12:00:05 GMT' }, NOW)
         .retryAfterMs,
     ).toBe(5000);
+  });
+
+  it.each([
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', /self-signed/],
+    ['SELF_SIGNED_CERT_IN_CHAIN', /self-signed/],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', /not valid for this host name/],
+    ['CERT_HAS_EXPIRED', /expired/],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', /trusted authority/],
+  ])('names the TLS reason of %s in the message', (code, reason) => {
+    const error = classifyScimFailure({ kind: 'network', error: networkError(code) }, NOW);
+    expect(error.message).toMatch(/^TLS handshake with the SCIM target failed: /);
+    expect(error.message).toMatch(reason);
+    expect(error.message).toContain(`(${code})`);
   });
 
   it('puts the SCIM detail in the message', () => {

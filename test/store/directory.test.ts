@@ -165,6 +165,60 @@ describe.each(storeBackends)('directory on $name', (backend) => {
     await expect(directory.hardDeleteUser(u.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('restoring a user or group that is not in the recycle bin changes nothing and appends no change', async () => {
+    const { directory, changes } = ctx.store;
+    const u = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com`, city: 'Oslo' });
+    const g = await directory.createGroup({ displayName: 'Not deleted' });
+    const before = await changes.latestSeq();
+
+    expect(await directory.restoreUser(u.id)).toEqual(await directory.getUser(u.id));
+    expect((await directory.restoreGroup(g.id)).deletedDateTime).toBeNull();
+    expect(await changes.changesSince(before)).toEqual([]);
+
+    await directory.softDeleteGroup(g.id);
+    await directory.restoreGroup(g.id);
+    expect((await changes.changesSince(before)).map((c) => c.op)).toEqual(['softDelete', 'restore']);
+  });
+
+  it('restoring an unknown id is a not-found error', async () => {
+    const { directory } = ctx.store;
+    await expect(directory.restoreUser(uid())).rejects.toBeInstanceOf(NotFoundError);
+    await expect(directory.restoreGroup(uid())).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('hard-deleting a manager clears the manager of each report and logs a change for each, in the same transaction', async () => {
+    const { directory, changes } = ctx.store;
+    const boss = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+    const a = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com`, managerId: boss.id });
+    const b = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com`, managerId: boss.id });
+    const other = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com`, managerId: a.id });
+    const before = await changes.latestSeq();
+
+    await directory.hardDeleteUser(boss.id);
+
+    expect((await directory.getUser(a.id))?.managerId).toBeNull();
+    expect((await directory.getUser(b.id))?.managerId).toBeNull();
+    expect((await directory.getUser(other.id))?.managerId).toBe(a.id);
+    const log = await changes.changesSince(before);
+    expect(log.filter((c) => c.op === 'upsert').map((c) => c.objectId)).toEqual(expect.arrayContaining([a.id, b.id]));
+    expect(log.map((c) => c.op)).toEqual(['upsert', 'upsert', 'hardDelete']);
+  });
+
+  it('a failed hard delete leaves the reports with their manager', async () => {
+    const { directory, changes } = ctx.store;
+    const boss = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+    const report = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com`, managerId: boss.id });
+    const before = await changes.latestSeq();
+    await expect(
+      ctx.store.transaction(async (tx) => {
+        await tx.directory.hardDeleteUser(boss.id);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect((await directory.getUser(report.id))?.managerId).toBe(boss.id);
+    expect(await changes.changesSince(before)).toEqual([]);
+  });
+
   it('flattens nested groups, tolerating a cycle in the nesting', async () => {
     const { directory } = ctx.store;
     const [a, b, c] = await Promise.all(['A', 'B', 'C'].map((displayName) => directory.createGroup({ displayName })));

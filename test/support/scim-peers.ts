@@ -73,6 +73,11 @@ export interface ScimmyPeerOptions {
    * Entra then do. scimmy itself rejects them (400 invalidValue).
    */
   entra2017Booleans?: boolean;
+  /**
+   * Behave like a target that takes only PUT: a PATCH request, or a PATCH operation inside a /Bulk
+   * request, is answered 405 and changes nothing.
+   */
+  putOnly?: boolean;
 }
 
 function legacyBooleansToBooleans(value: unknown): unknown {
@@ -266,6 +271,30 @@ export async function startScimmyPeer(options: ScimmyPeerOptions = {}): Promise<
       const operations = (req.body as { Operations?: Array<{ value?: unknown }> } | undefined)?.Operations;
       if (req.method === 'PATCH' && Array.isArray(operations)) {
         for (const operation of operations) operation.value = legacyBooleansToBooleans(operation.value);
+      }
+      next();
+    });
+  }
+
+  if (options.putOnly) {
+    const refusePatch = (res: express.Response) =>
+      res
+        .status(405)
+        .type('application/scim+json')
+        .send({
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+          status: '405',
+          detail: 'This target does not support PATCH; replace resources with PUT',
+        });
+    app.use('/scim/v2', express.json({ type: ['application/scim+json', 'application/json'] }), (req, res, next) => {
+      const operations = (req.body as { Operations?: Array<{ method?: unknown }> } | undefined)?.Operations;
+      const bulkPatch =
+        req.path === '/Bulk' &&
+        Array.isArray(operations) &&
+        operations.some((operation) => String(operation.method).toUpperCase() === 'PATCH');
+      if (req.method === 'PATCH' || bulkPatch) {
+        refusePatch(res);
+        return;
       }
       next();
     });

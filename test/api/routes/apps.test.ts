@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startScimTarget, type ScimTarget } from '../../../dev/scim-target/index.ts';
 import { ApiError } from '../../../api/errors.ts';
+import type { JobStatus, ProvisioningControl } from '../../../api/provisioning-control.ts';
 import { recordingProvisioning } from '../helpers.ts';
 import { read, send, storeApp } from './helpers.ts';
 
@@ -242,6 +243,38 @@ describe('apps', () => {
       expect((await viaAway(`/apps/${app.id}`, send('GET'))).status).toBe(200);
     } finally {
       await away.close();
+    }
+  });
+
+  it("shows the job's state, or null with the reason when there is no job or Temporal is away, never failing or hanging", async () => {
+    const { control } = recordingProvisioning();
+    const paused = { appId: 'x', appName: 'x', state: 'paused' } as unknown as JobStatus;
+    const cases: Array<[string, ProvisioningControl['status'], Record<string, unknown>]> = [
+      ['paused job', async () => paused, { state: 'paused', reason: null }],
+      ['no job', async () => null, { state: null, reason: 'notRunning' }],
+      [
+        'Temporal unreachable',
+        async () => {
+          throw new ApiError('unavailable', 'Temporal is unavailable');
+        },
+        { state: null, reason: 'unavailable', message: 'Temporal is unavailable' },
+      ],
+      ['Temporal never answers', () => new Promise<never>(() => undefined), { state: null, reason: 'unavailable' }],
+    ];
+    let current: ProvisioningControl['status'] = async () => null;
+    const api = await storeApp({ provisioning: { ...control, status: (id) => current(id) }, statusTimeoutMs: 100 });
+    try {
+      const created = await read(await api.app.request('/api/v1/apps', send('POST', newApp())));
+      for (const [name, status, expected] of cases) {
+        current = status;
+        const res = await api.app.request(`/api/v1/apps/${created.id}`, send('GET'));
+        expect(res.status, name).toBe(200);
+        const body = await read(res);
+        expect(body.id, name).toBe(created.id);
+        expect(body.provisioning, name).toMatchObject(expected);
+      }
+    } finally {
+      await api.close();
     }
   });
 

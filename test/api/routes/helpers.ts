@@ -8,7 +8,9 @@ import { API_KEY, auth, recordingProvisioning } from '../helpers.ts';
 
 export { API_KEY, auth, read } from '../helpers.ts';
 
-export async function storeApp(options: { provisioning?: ProvisioningControl; onDemandTimeoutMs?: number } = {}) {
+export async function storeApp(
+  options: { provisioning?: ProvisioningControl; onDemandTimeoutMs?: number; statusTimeoutMs?: number } = {},
+) {
   const store: Store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
   await store.migrate();
   const recording = recordingProvisioning();
@@ -16,7 +18,7 @@ export async function storeApp(options: { provisioning?: ProvisioningControl; on
   const app = createApp({
     apiKeys: [API_KEY],
     provisioning: options.provisioning ?? recording.control,
-    resources: { store, onDemandTimeoutMs: options.onDemandTimeoutMs },
+    resources: { store, onDemandTimeoutMs: options.onDemandTimeoutMs, statusTimeoutMs: options.statusTimeoutMs },
     logger: createLogger({ level: 'debug', write: (line) => lines.push(line) }),
   });
   return { app, store, calls: recording.calls, lines, close: () => store.close() };

@@ -230,6 +230,45 @@ it('redacts the values of a Redact() mapping in the modified attributes, not in 
   expect(plan.modifiedAttributes).toEqual([{ name: 'nickName', oldValue: '[Redact]', newValue: '[Redact]' }]);
 });
 
+describe('manager reference', () => {
+  const MANAGER = `${SCIM_ENTERPRISE_USER_SCHEMA}:manager`;
+  const withManager = compileMappings(
+    [
+      { target: 'userName', type: 'direct', source: 'userPrincipalName', matchingPrecedence: 1 },
+      { target: MANAGER, type: 'direct', source: 'manager', targetType: 'Reference' },
+    ].map((m) => mappingSchema.parse(m)),
+    'user',
+  );
+  const managed: ScimResource = {
+    schemas: [],
+    id: 't1',
+    userName: 'alice@contoso.com',
+    [SCIM_ENTERPRISE_USER_SCHEMA]: { manager: { value: 't-boss', $ref: '../Users/t-boss' } },
+  };
+  const planFor = (managerId: string | null) => {
+    const d = applyMappings(withManager, userSourceAttributes(makeUser({ managerId })), {
+      operation: 'update',
+      env: testEnv,
+      resolveReference: (id) => (id === 'boss' ? 't-boss' : null),
+    });
+    return { d, plan: planObject(input({ target: managed, desired: d })) };
+  };
+
+  it('a user whose manager was removed (e.g. hard-deleted) gets a PATCH that removes the manager', () => {
+    const { plan } = planFor(null);
+    expect(plan.action).toBe('Update');
+    expect(plan.operations).toEqual([{ op: 'remove', path: MANAGER }]);
+    expect(plan.modifiedAttributes).toEqual([
+      { name: MANAGER, oldValue: { value: 't-boss', $ref: '../Users/t-boss' }, newValue: null },
+    ]);
+  });
+
+  it('the manager removal changes the hash, so a linked user is not skipped unseen', () => {
+    expect(desiredHash(planFor(null).d)).not.toBe(desiredHash(planFor('boss').d));
+    expect(planFor('boss').plan.action).toBe('Skip');
+  });
+});
+
 describe('diffResource', () => {
   it('never touches attributes that are not mapped', () => {
     const diff = diffResource({ schemas: [], userName: 'a', nickName: 'x' }, { schemas: [], userName: 'b' }, [
