@@ -376,7 +376,11 @@ describe('interrupting a running cycle', () => {
   }
 
   it('pause stops a long initial cycle after the batch in flight; resume runs the initial cycle again at once', async () => {
-    const { appId, handle } = await h.startJob({ users: 100, groups: 0 }, { batchSize: 10, paused: true });
+    // Two batches a run: the stop reaches the cycle after its own continue-as-new.
+    const { appId, handle } = await h.startJob(
+      { users: 100, groups: 0 },
+      { batchSize: 10, maxBatchesPerRun: 2, paused: true },
+    );
     const gate = h.fakes.gate(appId, 2);
     await handle.signal(resumeSignal);
     await batchesStarted(appId, 1, 3);
