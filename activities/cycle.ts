@@ -720,13 +720,13 @@ function countsOf(tally: { status: string; action: string | null; count: number 
 
 export async function finishCycle(
   s: CycleServices,
-  input: { appId: string; cycleId: string; failure: CycleFailure | null },
+  input: { appId: string; cycleId: string; failure: CycleFailure | null; stopped?: boolean },
 ): Promise<CycleSummary> {
   const { store } = s;
   let cycle = await requireCycle(store, input.cycleId);
   if (cycle.status === 'running') {
     const counts = countsOf(await store.cycleWork.tally(input.cycleId));
-    const status = input.failure ? 'failed' : 'succeeded';
+    const status = input.failure ? 'failed' : input.stopped ? 'stopped' : 'succeeded';
     cycle = await store.transaction(async (tx) => {
       const finished = await tx.cycles.finish(input.cycleId, {
         status,
@@ -734,7 +734,7 @@ export async function finishCycle(
         failure: input.failure ? { ...input.failure } : null,
         endedAt: s.now(),
       });
-      // A failed cycle keeps the old watermark: its changes are staged again next time.
+      // A failed or stopped cycle keeps the old watermark: its changes are staged again next time.
       if (status === 'succeeded' && cycle.watermarkTo !== null)
         await tx.apps.setWatermark(input.appId, cycle.watermarkTo);
       return finished;
@@ -745,7 +745,7 @@ export async function finishCycle(
     cycleId: cycle.id,
     cycleNumber: cycle.number,
     kind: cycle.kind,
-    status: cycle.status === 'failed' ? 'failed' : 'succeeded',
+    status: cycle.status === 'running' ? 'succeeded' : cycle.status,
     startedAt: cycle.startedAt,
     endedAt: cycle.endedAt ?? s.now().toISOString(),
     counts: cycle.counts,

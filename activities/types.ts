@@ -91,7 +91,8 @@ export interface CycleSummary {
   cycleId: string;
   cycleNumber: number;
   kind: CycleKind;
-  status: 'succeeded' | 'failed';
+  /** `stopped`: the job interrupted the cycle between batches; the watermark is not advanced. */
+  status: 'succeeded' | 'failed' | 'stopped';
   startedAt: string;
   endedAt: string;
   counts: CycleCounts;
@@ -159,8 +160,14 @@ export interface FerryActivities {
   /**
    * Closes the cycle. The cycle workflow calls beginCycle even when checkTarget reported a failure (so the
    * failed cycle is recorded), then finishCycle with that failure: a failed cycle keeps the old watermark.
+   * `stopped`: the job interrupted the cycle (no failure); it keeps the old watermark too.
    */
-  finishCycle(input: { appId: string; cycleId: string; failure: CycleFailure | null }): Promise<CycleSummary>;
+  finishCycle(input: {
+    appId: string;
+    cycleId: string;
+    failure: CycleFailure | null;
+    stopped?: boolean;
+  }): Promise<CycleSummary>;
   /** Restart: clear watermark-related state, escrows, and (full) links. */
   resetApp(input: { appId: string; reset: 'watermark' | 'full' }): Promise<void>;
   provisionOnDemand(input: OnDemandInput): Promise<OnDemandReport>;

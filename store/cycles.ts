@@ -8,7 +8,8 @@ import type { Page } from './directory.ts';
 import { notFound } from './errors.ts';
 import { cycles } from './schema.ts';
 
-export type CycleStatus = 'running' | 'succeeded' | 'failed';
+/** `stopped`: interrupted by the job (pause, restart, configChanged, quarantine) between batches. */
+export type CycleStatus = 'running' | 'succeeded' | 'failed' | 'stopped';
 
 export const EMPTY_COUNTS: CycleCounts = {
   created: 0,

@@ -182,7 +182,7 @@ export const cycles = pgTable(
       .references(() => apps.id, { onDelete: 'cascade' }),
     number: integer('number').notNull(),
     kind: text('kind').$type<'initial' | 'incremental'>().notNull(),
-    status: text('status').$type<'running' | 'succeeded' | 'failed'>().notNull().default('running'),
+    status: text('status').$type<'running' | 'succeeded' | 'failed' | 'stopped'>().notNull().default('running'),
     counts: jsonb('counts').$type<Record<string, number>>().notNull(),
     processed: integer('processed').notNull().default(0),
     total: integer('total').notNull().default(0),

@@ -1,12 +1,14 @@
 // One provisioning cycle of one app: test the target, stage the work, guard deletions, then export
 // batch by batch, phase by phase, and close the cycle with a summary. Batches run one at a time per
-// app, which is what keeps the app's rate limit true across several workers.
+// app, which is what keeps the app's rate limit true across several workers. The job may ask the cycle
+// to stop (`stopCycle`): the batch in flight finishes, no other starts, and the cycle closes `stopped`.
 import {
   ActivityFailure,
   ApplicationFailure,
   getExternalWorkflowHandle,
   makeContinueAsNewFunc,
   proxyActivities,
+  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type {
@@ -19,7 +21,7 @@ import type {
 import type { ErrorKind } from '../engine/errors.ts';
 import type { CycleKind, ErrorCode } from '../engine/types.ts';
 import { batchActivity, shortActivity, stagingActivity } from './activity-options.ts';
-import { cycleProgressSignal } from './messages.ts';
+import { cycleProgressSignal, stopCycleSignal } from './messages.ts';
 
 export interface CycleInput {
   appId: string;
@@ -66,6 +68,11 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
   const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
   const maxBatches = input.maxBatchesPerRun ?? DEFAULT_MAX_BATCHES_PER_RUN;
   let at = input.resume;
+  // A flag, not a cancellation: cancelling would also cut the batch in flight, and that batch is short
+  // and must end with its outcomes written. Checked before every batch and before continue-as-new, so
+  // a stop is never carried into a new run.
+  let stopRequested = false;
+  setHandler(stopCycleSignal, () => void (stopRequested = true));
 
   if (!at) {
     const failure = await failureOf(() => short.checkTarget({ appId }));
@@ -84,6 +91,7 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
       return null;
     });
     if (guardFailure) return short.finishCycle({ appId, cycleId, failure: guardFailure });
+    if (stopRequested) return short.finishCycle({ appId, cycleId, failure: null, stopped: true });
     at = { cycleId, total, phase: CYCLE_PHASES[0], cursor: 0, processed: 0, startedAt: new Date().toISOString() };
   }
 
@@ -96,11 +104,16 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
   progress.report(at.processed, total, true);
   const position: CycleResume = { ...at };
   let batches = 0;
+  let stopped = false;
   const failure = await failureOf(async () => {
     for (let p = CYCLE_PHASES.indexOf(position.phase); p < CYCLE_PHASES.length; p++) {
       const phase = CYCLE_PHASES[p];
       if (phase !== position.phase) Object.assign(position, { phase, cursor: 0 });
       for (;;) {
+        if (stopRequested) {
+          stopped = true;
+          return null;
+        }
         if (batches >= maxBatches || workflowInfo().continueAsNewSuggested) {
           await makeContinueAsNewFunc<typeof provisioningCycleWorkflow>()({ ...input, resume: position });
         }
@@ -116,7 +129,7 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
     }
     return null;
   });
-  return short.finishCycle({ appId, cycleId, failure });
+  return short.finishCycle({ appId, cycleId, failure, ...(stopped ? { stopped } : {}) });
 }
 
 /** Runs a step that may end the cycle: a returned failure, or an activity that failed for good. */

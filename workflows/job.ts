@@ -1,7 +1,8 @@
 // The provisioning job of one app (id `provisioning:<appId>`): an entity workflow that runs the initial
 // cycle, then waits for the cadence timer or a signal, runs the next cycle as a child workflow, judges
 // it (backoff, quarantine, deletion threshold) and continues-as-new with compact state.
-// Signal handlers only record intent in `inbox`; the main loop acts on it, in arrival order.
+// Signal handlers only record intent in `inbox`; the main loop acts on it, in arrival order. An intent
+// that must not wait for a long cycle (INTERRUPTING_INTENTS) first stops the running cycle.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -12,7 +13,6 @@ import {
   condition,
   log,
   makeContinueAsNewFunc,
-  executeChild,
   patched,
   proxyActivities,
   setHandler,
@@ -50,6 +50,7 @@ import {
   resumeSignal,
   runNowSignal,
   statusQuery,
+  stopCycleSignal,
 } from './messages.ts';
 import type {
   CurrentCycleStatus,
@@ -150,11 +151,45 @@ export function initialJobMemory(): JobMemory {
   };
 }
 
+/**
+ * The memory after a restart: progress and health start afresh (as in `initialJobMemory`); the job keeps
+ * its history (cycle numbers, last cycle), the app as loaded and what is still queued.
+ */
+export function restartedJobMemory(m: JobMemory): JobMemory {
+  const { cycleNumber, lastCycle, nextCycleAt, configVersion, app, inbox, onDemandQueue } = m;
+  return { ...initialJobMemory(), cycleNumber, lastCycle, nextCycleAt, configVersion, app, inbox, onDemandQueue };
+}
+
 export function jobState(m: JobMemory): JobState {
   if (m.disabled) return 'disabled';
   if (m.paused) return 'paused';
   if (m.quarantine) return 'quarantined';
   return m.initialDue ? 'initial' : 'steady';
+}
+
+/**
+ * Intents that stop a running cycle (after its batch in flight) instead of waiting up to hours for its
+ * end. runNow, resume, release and the deletion decisions wait: they change nothing a running cycle does.
+ */
+export const INTERRUPTING_INTENTS: readonly JobIntent['type'][] = ['pause', 'restart', 'configChanged', 'quarantine'];
+
+/**
+ * The state once the recorded intents are acted on. The status query shows it, so a pause reads `paused`
+ * while the running cycle is still stopping. Only what decides the state is applied here; `act` does the
+ * rest (reset, reload, notices, schedule).
+ */
+export function intendedJobState(m: JobMemory, now: Date): JobState {
+  let v: JobMemory = { ...m };
+  for (const intent of m.inbox) {
+    if (intent.type === 'pause') v.paused = true;
+    else if (intent.type === 'resume') v.paused = false;
+    else if (intent.type === 'restart') v = restartedJobMemory(v);
+    else if (intent.type === 'configChanged') v.initialDue = true;
+    else if (intent.type === 'quarantine')
+      v.quarantine = evaluateQuarantine({ current: v.quarantine, manual: 'quarantine', now }).quarantine;
+    else if (intent.type === 'release') v = { ...v, disabled: false, quarantine: null };
+  }
+  return jobState(v);
 }
 
 export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
@@ -191,7 +226,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       p.processed > 0 ? Math.max(0, Math.round((elapsedSeconds * (p.total - p.processed)) / p.processed)) : null;
   });
   setHandler(statusQuery, (): JobStatus => {
-    const state = jobState(m);
+    const state = intendedJobState(m, new Date());
     return {
       appId,
       appName,
@@ -267,11 +302,13 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       m.nextCycleAt = new Date().toISOString(); // the initial cycle comes first
       return;
     }
-    const delay = nextCycleDelayMs({
-      state: jobState(m),
-      consecutiveFailures: m.consecutiveFailures,
-      intervalMinutes: intervalMinutes(),
-    });
+    const state = jobState(m);
+    // A stopped cycle was due and did not finish: it runs again as soon as the job may run (no backoff,
+    // no interval); in quarantine the daily cadence still holds.
+    const stillDue = m.lastCycle.status === 'stopped' && (state === 'initial' || state === 'steady');
+    const delay = stillDue
+      ? 0
+      : nextCycleDelayMs({ state, consecutiveFailures: m.consecutiveFailures, intervalMinutes: intervalMinutes() });
     if (delay === null) return;
     m.nextCycleAt = new Date(Date.parse(m.lastCycle.endedAt) + delay).toISOString();
   };
@@ -351,17 +388,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
           // The initial cycle that follows still re-reads everything from no watermark.
           log.warn('resetApp failed; running the initial cycle anyway', { appId, error: String(err) });
         }
-        Object.assign(m, {
-          initialDue: true,
-          watermark: null,
-          paused: false,
-          disabled: false,
-          consecutiveFailures: 0,
-          quarantine: null,
-          pendingDeletions: 0,
-          deletionsApproved: false,
-          deletionsRejected: false,
-        });
+        Object.assign(m, restartedJobMemory(m));
         return true;
       case 'quarantine':
         await applyQuarantine(
@@ -399,7 +426,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
     m.nextCycleAt = null;
     let summary: CycleSummary;
     try {
-      summary = await executeChild(provisioningCycleWorkflow, {
+      const child = await startChild(provisioningCycleWorkflow, {
         workflowId: cycleWorkflowId(appId, number),
         args: [
           {
@@ -413,6 +440,22 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
           },
         ],
       });
+      const result = child.result();
+      let ended = false;
+      void result.then(
+        () => (ended = true),
+        () => (ended = true),
+      );
+      await condition(() => ended || m.inbox.some((i) => INTERRUPTING_INTENTS.includes(i.type)));
+      if (!ended) {
+        try {
+          await child.signal(stopCycleSignal);
+        } catch (err) {
+          // The cycle ended between the intent and the signal: its result stands.
+          log.info('stopCycle not delivered; the cycle had ended', { appId, cycle: number, error: String(err) });
+        }
+      }
+      summary = await result;
     } catch (err) {
       // A failed/terminated cycle, or a cycle id still taken: a whole-cycle failure, the job backs off.
       if (
@@ -424,7 +467,6 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
     }
     running = null;
 
-    const succeeded = summary.status === 'succeeded';
     m.lastCycle = {
       number,
       kind,
@@ -435,6 +477,10 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       counts: summary.counts,
       failure: summary.failure ? { code: summary.failure.code, message: summary.failure.message } : null,
     };
+    // A stopped cycle is neither done nor failed: watermark, initialDue, backoff, the deletion decisions
+    // and quarantine stay as they were, so the cycle that is still due runs with them.
+    if (summary.status === 'stopped') return;
+    const succeeded = summary.status === 'succeeded';
     m.deletionsApproved = false;
     m.deletionsRejected = false;
     if (succeeded) {
@@ -446,7 +492,9 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
     }
     m.pendingDeletions = summary.deletionThresholdExceeded ? summary.pendingDeletions : 0;
 
-    await applyQuarantine(evaluateQuarantine({ current: m.quarantine, cycle: summary, now: new Date() }));
+    await applyQuarantine(
+      evaluateQuarantine({ current: m.quarantine, cycle: { ...summary, status: summary.status }, now: new Date() }),
+    );
   };
 
   await refreshApp();

@@ -42,6 +42,12 @@ export const rejectDeletionsSignal = defineSignal('rejectDeletions');
 export const provisionOnDemandSignal = defineSignal<[OnDemandRequest]>('provisionOnDemand');
 /** Internal: cycle child → job. */
 export const cycleProgressSignal = defineSignal<[CycleProgressUpdate]>('cycleProgress');
+/**
+ * Internal: job → cycle child, when pause, restart, configChanged or a manual quarantine must not wait
+ * for the cycle's end. The child finishes the batch in flight, starts no other and closes the cycle as
+ * `stopped`.
+ */
+export const stopCycleSignal = defineSignal('stopCycle');
 
 export interface CurrentCycleStatus {
   kind: CycleKind;
@@ -57,7 +63,8 @@ export interface CurrentCycleStatus {
 export interface LastCycleStatus {
   number: number;
   kind: CycleKind;
-  status: 'succeeded' | 'failed';
+  /** `stopped`: interrupted by pause, restart, configChanged or quarantine; still due, not a failure. */
+  status: 'succeeded' | 'failed' | 'stopped';
   startedAt: string;
   endedAt: string;
   counts: CycleCounts;

@@ -13,7 +13,9 @@ const cycleSchema = z
     appId: z.string(),
     number: z.number().int(),
     kind: z.enum(['initial', 'incremental']),
-    status: z.enum(['running', 'succeeded', 'failed']),
+    status: z.enum(['running', 'succeeded', 'failed', 'stopped']).openapi({
+      description: '`stopped`: interrupted between batches by pause, restart, configChanged or quarantine',
+    }),
     counts: z.record(z.string(), z.number()),
     processed: z.number().int(),
     total: z.number().int(),

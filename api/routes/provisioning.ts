@@ -58,7 +58,7 @@ const jobStatusSchema = z
       .object({
         number: z.number().int(),
         kind: z.enum(['initial', 'incremental']),
-        status: z.enum(['succeeded', 'failed']),
+        status: z.enum(['succeeded', 'failed', 'stopped']),
         startedAt: z.string(),
         endedAt: z.string(),
         counts: countsSchema,

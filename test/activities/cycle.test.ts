@@ -146,4 +146,32 @@ describe('cycle activities', () => {
       ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager', null],
     ]);
   });
+
+  it('a stopped cycle is recorded as stopped and keeps the old watermark, so its changes are staged again', async () => {
+    await store.directory.patchUser(userId(9), { jobTitle: 'Analyst' });
+    const before = (await store.apps.require(appId)).watermark;
+    const begun = await handle.activities.beginCycle({
+      appId,
+      cycleNumber: 6,
+      kind: 'incremental',
+      watermark: before,
+      deletionsApproved: false,
+      deletionsRejected: false,
+    });
+    const stop = { appId, cycleId: begun.cycleId, failure: null, stopped: true };
+    const summary = await handle.activities.finishCycle(stop);
+    expect(summary).toMatchObject({ status: 'stopped', failure: null });
+    expect((await store.cycles.get(begun.cycleId))?.status).toBe('stopped');
+    expect((await store.apps.require(appId)).watermark).toBe(before);
+    // A retried finishCycle answers the same.
+    expect((await handle.activities.finishCycle(stop)).status).toBe('stopped');
+
+    const next = await runCycleDirect(handle.activities, {
+      appId,
+      cycleNumber: 7,
+      kind: 'incremental',
+      watermark: before,
+    });
+    expect(next).toMatchObject({ status: 'succeeded', counts: { updated: 1 } });
+  });
 });

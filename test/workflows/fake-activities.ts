@@ -185,8 +185,8 @@ export function createFakeActivities(now: () => Date): FakeActivities {
       const app = appOf(row.input.appId);
       return { processed: row.processed, total: app.users + app.groups };
     },
-    async finishCycle({ appId, cycleId, failure }): Promise<CycleSummary> {
-      record('finishCycle', { appId, cycleId, failure });
+    async finishCycle({ appId, cycleId, failure, stopped }): Promise<CycleSummary> {
+      record('finishCycle', { appId, cycleId, failure, stopped });
       const app = appOf(appId);
       const row = cycles.get(cycleId)!;
       const counts = zeroCounts();
@@ -198,7 +198,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         cycleId,
         cycleNumber: row.input.cycleNumber,
         kind: row.input.kind,
-        status: failure ? 'failed' : 'succeeded',
+        status: failure ? 'failed' : stopped ? 'stopped' : 'succeeded',
         startedAt: row.startedAt,
         endedAt: now().toISOString(),
         counts,

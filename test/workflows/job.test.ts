@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import type { BeginCycleInput, NotifyInput } from '../../activities/types.ts';
+import type { BeginCycleInput, NotifyInput, ProcessBatchInput } from '../../activities/types.ts';
 import {
   approveDeletionsSignal,
   configChangedSignal,
@@ -340,5 +340,175 @@ describe('a job started paused (npm start re-creating a paused app)', () => {
     await handle.signal(resumeSignal);
     const resumed = await h.waitForStatus(appId, idleAfter(1), 'initial cycle after resume');
     expect(resumed.lastCycle?.kind).toBe('initial');
+  });
+});
+
+describe('interrupting a running cycle', () => {
+  const batchesOf = (appId: string, cycle: number) =>
+    h.fakes
+      .callsOf('processBatch', appId)
+      .map((c) => c.input as ProcessBatchInput)
+      .filter((b) => b.cycleId === `${appId}#${cycle}`);
+  const finishOf = (appId: string, cycle: number) =>
+    h.fakes
+      .callsOf('finishCycle', appId)
+      .map((c) => c.input as { cycleId: string; stopped?: boolean })
+      .filter((f) => f.cycleId === `${appId}#${cycle}`);
+  /** Polls (real time) until `n` batches of the cycle have started; the gate holds the last one. */
+  async function batchesStarted(appId: string, cycle: number, n: number): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (batchesOf(appId, cycle).length < n) {
+      if (Date.now() > deadline) throw new Error(`cycle ${cycle} did not start batch ${n}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Polls (real time) until the cycle child has received `stopCycle` from the job. */
+  async function stopDelivered(appId: string, cycle: number): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const history = await h.client.workflow.getHandle(cycleWorkflowId(appId, cycle)).fetchHistory();
+      const signals = (history.events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes?.signalName);
+      if (signals.includes('stopCycle')) return;
+      if (Date.now() > deadline) throw new Error(`cycle ${cycle} was not told to stop`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  it('pause stops a long initial cycle after the batch in flight; resume runs the initial cycle again at once', async () => {
+    // Two batches a run: the stop reaches the cycle after its own continue-as-new.
+    const { appId, handle } = await h.startJob(
+      { users: 100, groups: 0 },
+      { batchSize: 10, maxBatchesPerRun: 2, paused: true },
+    );
+    const gate = h.fakes.gate(appId, 2);
+    await handle.signal(resumeSignal);
+    await batchesStarted(appId, 1, 3);
+    await handle.signal(pauseSignal);
+    // The intent shows at once; the cycle is still there until its batch in flight ends.
+    const stopping = await h.waitForStatus(appId, (x) => x.state === 'paused', 'pause recorded', { settle: false });
+    expect(stopping.cycle).toMatchObject({ number: 1, kind: 'initial' });
+    expect(stopping.nextCycleAt).toBeNull();
+    await stopDelivered(appId, 1);
+    gate.release();
+
+    const s = await h.waitForStatus(appId, (x) => x.lastCycle?.number === 1 && x.cycle === null, 'stopped cycle');
+    expect(s.lastCycle).toMatchObject({ number: 1, kind: 'initial', status: 'stopped', failure: null });
+    expect(s.state).toBe('paused');
+    expect(s.nextCycleAt).toBeNull();
+    expect(s.backoffLevel).toBe(0);
+    expect(finishOf(appId, 1)).toEqual([expect.objectContaining({ stopped: true })]);
+    // No batch after the one in flight, however long the job stays paused.
+    await h.env.skipTime(3 * HOUR);
+    expect(batchesOf(appId, 1)).toHaveLength(3);
+    expect(beginCalls(appId)).toHaveLength(1);
+
+    await handle.signal(resumeSignal);
+    const resumed = await h.waitForStatus(appId, idleAfter(2), 'initial cycle after resume');
+    // An interrupted initial cycle leaves an initial cycle due, from no watermark.
+    expect(beginCalls(appId).map((c) => c.kind)).toEqual(['initial', 'initial']);
+    expect(beginCalls(appId)[1].watermark).toBeNull();
+    expect(resumed.lastCycle).toMatchObject({ kind: 'initial', status: 'succeeded' });
+    expect(resumed.state).toBe('steady');
+    expect(gapToNext(resumed)).toBe(40 * MINUTE);
+  });
+
+  it('a stopped cycle is not a failure: the backoff level stays, and the cycle still due runs at once on resume', async () => {
+    const { appId, app, handle } = await h.startJob({ target: 'down', users: 100, groups: 0 }, { batchSize: 10 });
+    const failed = await h.waitForStatus(appId, idleAfter(1), 'failed initial cycle');
+    expect(failed.backoffLevel).toBe(1);
+    app.target = 'healthy';
+    const gate = h.fakes.gate(appId, 1);
+    await handle.signal(runNowSignal);
+    await batchesStarted(appId, 2, 2);
+    await handle.signal(pauseSignal);
+    await h.waitForStatus(appId, (x) => x.state === 'paused', 'pause recorded', { settle: false });
+    await stopDelivered(appId, 2);
+    gate.release();
+    const stopped = await h.waitForStatus(appId, (x) => x.lastCycle?.number === 2 && x.cycle === null, 'stopped');
+    expect(stopped.lastCycle?.status).toBe('stopped');
+    // A failure would have doubled the wait (level 2); a stop leaves it and the quarantine alone.
+    expect(stopped.backoffLevel).toBe(1);
+    expect(stopped.quarantine).toBeNull();
+
+    await handle.signal(resumeSignal);
+    const resumed = await h.waitForStatus(appId, idleAfter(3), 'the cycle still due');
+    expect(resumed.lastCycle).toMatchObject({ kind: 'initial', status: 'succeeded' });
+    expect(resumed.backoffLevel).toBe(0);
+    expect(gapToNext(resumed)).toBe(40 * MINUTE);
+  });
+
+  it('restart stops the running cycle, resets the app and runs an initial cycle', async () => {
+    const { appId, handle } = await h.startJob({ users: 50, groups: 0 }, { batchSize: 10 });
+    await h.waitForStatus(appId, idleAfter(1));
+    const gate = h.fakes.gate(appId, 1);
+    await handle.signal(runNowSignal);
+    await batchesStarted(appId, 2, 2);
+    await handle.signal(restartSignal, { reset: 'watermark' });
+    const stopping = await h.waitForStatus(appId, (x) => x.state === 'initial', 'restart recorded', { settle: false });
+    expect(stopping.cycle).toMatchObject({ number: 2, kind: 'incremental' });
+    expect(h.fakes.callsOf('resetApp', appId)).toHaveLength(0); // never under a running batch
+    await stopDelivered(appId, 2);
+    gate.release();
+
+    const s = await h.waitForStatus(appId, idleAfter(3), 'initial cycle after restart');
+    expect(batchesOf(appId, 2)).toHaveLength(2);
+    expect(finishOf(appId, 2)).toEqual([expect.objectContaining({ stopped: true })]);
+    expect(h.fakes.callsOf('resetApp', appId).map((c) => c.input)).toEqual([{ appId, reset: 'watermark' }]);
+    expect(beginCalls(appId).map((c) => c.kind)).toEqual(['initial', 'incremental', 'initial']);
+    expect(beginCalls(appId)[2].watermark).toBeNull();
+    expect(s.lastCycle).toMatchObject({ number: 3, kind: 'initial', status: 'succeeded' });
+  });
+
+  it('configChanged and a manual quarantine stop the cycle too; runNow and approveDeletions do not', async () => {
+    const { appId, app, handle } = await h.startJob({ users: 50, groups: 0 }, { batchSize: 10 });
+    await h.waitForStatus(appId, idleAfter(1));
+
+    // runNow and approveDeletions while a cycle runs: it runs to its end.
+    let gate = h.fakes.gate(appId, 1);
+    await handle.signal(runNowSignal);
+    await batchesStarted(appId, 2, 2);
+    await handle.signal(runNowSignal);
+    await handle.signal(approveDeletionsSignal);
+    gate.release();
+    let s = await h.waitForStatus(appId, idleAfter(3), 'cycle 2, then the cycle of the second runNow');
+    expect(finishOf(appId, 2)).toEqual([expect.objectContaining({ stopped: undefined })]);
+    expect(batchesOf(appId, 2)).toHaveLength(7); // 5 user batches, the (empty) groups and references phases
+    expect(s.lastCycle?.status).toBe('succeeded');
+
+    // configChanged: stopped, then an initial cycle with the new settings.
+    gate = h.fakes.gate(appId, 1);
+    await handle.signal(runNowSignal);
+    await batchesStarted(appId, 4, 2);
+    app.configVersion = 'v2';
+    app.cycleIntervalMinutes = 15;
+    await handle.signal(configChangedSignal);
+    await stopDelivered(appId, 4);
+    gate.release();
+    s = await h.waitForStatus(appId, idleAfter(5), 'initial cycle after configChanged');
+    expect(batchesOf(appId, 4)).toHaveLength(2);
+    expect(beginCalls(appId)[4].kind).toBe('initial');
+    expect(gapToNext(s)).toBe(15 * MINUTE);
+
+    // A manual quarantine: stopped, quarantined, the daily cadence counts from the stop.
+    gate = h.fakes.gate(appId, 1);
+    await handle.signal(runNowSignal);
+    await batchesStarted(appId, 6, 2);
+    await handle.signal(quarantineSignal, { reason: 'Maintenance' });
+    const stopping = await h.waitForStatus(appId, (x) => x.state === 'quarantined', 'quarantine recorded', {
+      settle: false,
+    });
+    expect(stopping.cycle?.number).toBe(6);
+    await stopDelivered(appId, 6);
+    gate.release();
+    s = await h.waitForStatus(
+      appId,
+      (x) => x.lastCycle?.number === 6 && x.cycle === null && x.nextCycleAt !== null,
+      'quarantined after the stop',
+    );
+    expect(s.lastCycle?.status).toBe('stopped');
+    expect(s.quarantine).toMatchObject({ reason: 'Manual', message: 'Maintenance' });
+    expect(gapToNext(s)).toBe(DAY);
+    expect(batchesOf(appId, 6)).toHaveLength(2);
   });
 });

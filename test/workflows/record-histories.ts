@@ -65,6 +65,25 @@ export async function recordHistories(): Promise<string[]> {
     await h.waitForStatus(d.appId, idle(1));
     runs['cycle-resumed'] = { workflowId: cycleWorkflowId(d.appId, 1) };
 
+    // E: a long initial cycle stopped by pause after its batch in flight, then run again on resume.
+    const e = await h.startJob({ users: 100, groups: 0 }, { batchSize: 10, paused: true });
+    const gate = h.fakes.gate(e.appId, 2);
+    await e.handle.signal(resumeSignal);
+    await until(() => h.fakes.callsOf('processBatch', e.appId).length >= 3);
+    await e.handle.signal(pauseSignal);
+    await until(async () => {
+      const history = await h.client.workflow.getHandle(cycleWorkflowId(e.appId, 1)).fetchHistory();
+      return (history.events ?? []).some(
+        (ev) => ev.workflowExecutionSignaledEventAttributes?.signalName === 'stopCycle',
+      );
+    });
+    gate.release();
+    await h.waitForStatus(e.appId, (s) => s.lastCycle?.number === 1 && s.cycle === null && s.state === 'paused');
+    await e.handle.signal(resumeSignal);
+    await h.waitForStatus(e.appId, idle(2));
+    runs['job-stop-cycle'] = { workflowId: e.handle.workflowId, runId: e.handle.firstExecutionRunId };
+    runs['cycle-stopped'] = { workflowId: cycleWorkflowId(e.appId, 1) };
+
     const written: string[] = [];
     for (const [name, { workflowId, runId }] of Object.entries(runs)) {
       const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -75,6 +94,15 @@ export async function recordHistories(): Promise<string[]> {
     return written;
   } finally {
     await h.close();
+  }
+}
+
+/** Polls (real time) until `done` holds. */
+async function until(done: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error('timed out while recording');
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 

@@ -29,6 +29,6 @@ describe('replay', () => {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);
-    expect(histories.length).toBeGreaterThanOrEqual(9);
+    expect(histories.length).toBeGreaterThanOrEqual(11);
   });
 });

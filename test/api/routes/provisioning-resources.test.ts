@@ -101,7 +101,8 @@ describe('cycles and logs', () => {
   beforeAll(async () => {
     const { cycle } = await ctx.store.cycles.create({ appId, number: 1, kind: 'initial' });
     cycleId = cycle.id;
-    await ctx.store.cycles.create({ appId, number: 2, kind: 'incremental' });
+    const second = await ctx.store.cycles.create({ appId, number: 2, kind: 'incremental' });
+    await ctx.store.cycles.finish(second.cycle.id, { status: 'stopped' });
     const entry = (
       i: number,
       action: ProvisioningLogEntry['action'],
@@ -139,6 +140,17 @@ describe('cycles and logs', () => {
     const next = await read(await req(`/apps/${appId}/cycles?limit=1&cursor=${res.nextCursor}`, send('GET')));
     expect(next.items.map((c: { number: number }) => c.number)).toEqual([1]);
     expect((await req('/apps/nope/cycles', send('GET'))).status).toBe(404);
+  });
+
+  it('shows a cycle that pause, restart or configChanged interrupted as stopped, a documented status', async () => {
+    const res = await read(await req(`/apps/${appId}/cycles`, send('GET')));
+    expect(res.items.map((c: { number: number; status: string }) => [c.number, c.status])).toEqual([
+      [2, 'stopped'],
+      [1, 'running'],
+    ]);
+    const doc = await read(await ctx.app.request('/openapi.json', send('GET')));
+    expect(doc.components.schemas.Cycle.properties.status.enum).toEqual(['running', 'succeeded', 'failed', 'stopped']);
+    expect(doc.components.schemas.JobStatus.properties.lastCycle.properties.status.enum).toContain('stopped');
   });
 
   it('filters logs by action, status, object and time', async () => {
