@@ -4,6 +4,7 @@
 import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
 import { TransientError } from '../engine/errors.ts';
 import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/deletionThreshold.ts';
+import type { TargetIndex } from '../engine/matching/index.ts';
 import { planObject } from '../engine/planning/index.ts';
 import { evaluateScope } from '../engine/scoping/index.ts';
 import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
@@ -41,6 +42,13 @@ const REFERENCES_SCAN = 5000;
 const ANALYZE_AFTER_STAGING = 1_000;
 /** When a batch retries for objects on-demand provisioning held past the wait. */
 const UNCLAIMED_RETRY_MS = 5_000;
+/**
+ * How long one processBatch call keeps starting pages (of `batchSize`) before it returns to the
+ * workflow: a page's reads and claims run ahead while the page before it is exported, so at full
+ * speed the fixed cost between batches (reads, the last write, the workflow's turn) mostly vanishes,
+ * and a pause still takes effect within this budget plus one page.
+ */
+const BATCH_TIME_BUDGET_MS = 2_000;
 /** Outcomes per write transaction while a batch is exported. */
 const FLUSH_EVERY = 250;
 
@@ -464,32 +472,138 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   const runtime = await s.runtimes.get(input.appId);
   const cycle = await requireCycle(store, input.cycleId);
   const directory = await s.contexts.directory(input.cycleId, runtime);
-  const objectType: ObjectType = input.phase === 'groups' ? 'group' : 'user';
-  const references = input.phase === 'references';
+  const call: BatchCall = {
+    s,
+    input,
+    runtime,
+    cycle,
+    directory,
+    objectType: input.phase === 'groups' ? 'group' : 'user',
+    references: input.phase === 'references',
+    now: s.now(),
+    provisional: new Map(),
+  };
+  const writer = new OutcomeWriter(store, input.appId, input.cycleId, input.cursor);
+  const cancelled = cancellation();
+  // Pages are started for at most this long; the references phase reads one page per call.
+  const startPagesUntil = Date.now() + (call.references ? 0 : (s.deps.batchTimeBudgetMs ?? BATCH_TIME_BUDGET_MS));
+  let processed = 0;
+  let cursor = input.cursor;
+  let done = false;
+  let next: Promise<PreparedPage> | null = preparePage(call, input.cursor);
+  try {
+    while (next) {
+      const page = await next;
+      next = null;
+      // Read ahead: the next page's reads and claims run while this page is exported.
+      if (!page.done && Date.now() < startPagesUntil && !cancelled?.aborted) {
+        next = preparePage(call, page.nextCursor);
+        // Handled when awaited below; until then a failed read must not count as an unhandled rejection.
+        next.catch(() => undefined);
+      }
+      const failure = await exportPage(call, page, writer, cancelled);
+      if (failure || page.unclaimed.length > 0 || writer.failed || cancelled?.aborted) {
+        await writer.settle();
+        if (writer.error !== null) throw writer.error;
+        if (cancelled?.aborted) throw cancelled.reason ?? new Error('processBatch was cancelled');
+        if (failure) {
+          await updateProgress(store, input.cycleId, call.references);
+          return { nextCursor: input.cursor, processed: 0, done: false, failure };
+        }
+        // Held past the wait by on-demand provisioning: passing over them would lose their changes once
+        // the watermark moves on. The retry skips what this attempt decided and claims the rest.
+        throw new TransientError(
+          `${page.unclaimed.length} object(s) of this batch are held by on-demand provisioning (${page.unclaimed.slice(0, 5).join(', ')}${page.unclaimed.length > 5 ? ', …' : ''}); the batch is retried when they are released`,
+          { code: 'Timeout', retryAfterMs: UNCLAIMED_RETRY_MS },
+        );
+      }
+      processed += page.items.length;
+      cursor = page.nextCursor;
+      done = page.done;
+    }
+    await writer.settle();
+    if (writer.error !== null) throw writer.error;
+  } finally {
+    // A page read ahead but not exported gives its claims back (its reads are simply dropped).
+    if (next) await next.then((unused) => unused.release()).catch(() => undefined);
+    await writer.settle();
+  }
+  heartbeat({ cursor });
+  await updateProgress(store, input.cycleId, call.references);
+  return { nextCursor: cursor, processed, done, failure: null };
+}
 
+/** What every page of one processBatch call shares. */
+interface BatchCall {
+  s: CycleServices;
+  input: ProcessBatchInput;
+  runtime: AppRuntime;
+  cycle: { id: string; kind: string };
+  directory: DirectoryContext;
+  objectType: ObjectType;
+  references: boolean;
+  now: Date;
+  /** Users linked by earlier pages of this call, not yet visible to a page whose reads ran ahead. */
+  provisional: Map<string, LinkRecord>;
+}
+
+/** One page of staged work, read and claimed, ready to export. */
+interface PreparedPage {
+  items: WorkItem[];
+  done: boolean;
+  nextCursor: number;
+  claimed: WorkItem[];
+  unclaimed: string[];
+  loaded: LoadedObjects;
+  links: Map<string, LinkRecord>;
+  memberCheck: Set<string> | null;
+  userLinks: Map<string, LinkRecord>;
+  targetIndex: TargetIndex | null;
+  /** Gives the page's claims back; idempotent. */
+  release(): Promise<void>;
+}
+
+async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedPage> {
+  const { s, input, runtime, cycle, directory, objectType, references } = call;
+  const { store } = s;
   const items = await store.cycleWork.readBatch(input.cycleId, {
-    afterSeq: input.cursor,
+    afterSeq,
     limit: references ? REFERENCES_SCAN : input.batchSize,
     objectType,
     ...(references ? { status: 'pendingRefs' } : {}),
   });
   const page = references ? items.slice(0, input.batchSize) : items;
   const done = references ? items.length <= input.batchSize : items.length < input.batchSize;
-  const nextCursor = page.length > 0 ? page[page.length - 1].seq : input.cursor;
+  const nextCursor = page.length > 0 ? page[page.length - 1].seq : afterSeq;
   const pending = page.filter((i) => i.status === (references ? 'pendingRefs' : 'pending'));
+  const empty = {
+    loaded: { users: new Map<string, DirectoryUser>(), groups: new Map<string, DirectoryGroup>() },
+    links: new Map<string, LinkRecord>(),
+    userLinks: new Map<string, LinkRecord>(),
+  };
   if (pending.length === 0) {
-    await updateProgress(store, input.cycleId, references);
-    return { nextCursor, processed: page.length, done, failure: null };
+    return {
+      items: page,
+      done,
+      nextCursor,
+      claimed: [],
+      unclaimed: [],
+      memberCheck: null,
+      targetIndex: null,
+      ...empty,
+      release: async () => {},
+    };
   }
-
   const holder = `cycle:${input.cycleId}`;
   const ids = pending.map((i) => i.objectId);
   const unclaimed = await claimAll(store, input.appId, objectType, ids, holder, {
     ttlMs: LOCK_TTL_MS,
     waitMs: s.deps.lockWaitMs ?? 30_000,
   });
-  const claimed = pending.filter((i) => !unclaimed.includes(i.objectId));
+  let released: Promise<void> | null = null;
+  const release = () => (released ??= releaseClaims(store, input.appId, objectType, ids, holder));
   try {
+    const claimed = pending.filter((i) => !unclaimed.includes(i.objectId));
     const [loaded, links] = await Promise.all([
       loadObjects(store, claimed),
       store.links.getMany(
@@ -518,34 +632,46 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
             return staged - linkedCount >= (s.deps.bulkMatchThreshold ?? 50);
           })
         : null;
-    const now = s.now();
-    let failure: CycleFailure | null = null;
-    // Outcomes are written while later objects are still being exported: each chunk of decisions
-    // commits in one transaction with its links and log entries, one chunk at a time.
-    const ready: { seq: number; outcome: ObjectOutcome }[] = [];
-    let writing: Promise<void> = Promise.resolve();
-    let writeError: unknown = null;
-    const flush = (all: boolean) => {
-      if (ready.length === 0 || (!all && ready.length < FLUSH_EVERY)) return;
-      const chunk = ready.splice(0);
-      writing = writing
-        .then(async () => {
-          if (writeError === null) await writeOutcomes(store, input.appId, input.cycleId, chunk);
-          heartbeat({ cursor: input.cursor, written: chunk.length });
-        })
-        .catch((error: unknown) => {
-          writeError ??= error;
-        });
+    return {
+      items: page,
+      done,
+      nextCursor,
+      claimed,
+      unclaimed,
+      loaded,
+      links,
+      memberCheck,
+      userLinks,
+      targetIndex,
+      release,
     };
-    const push = (seq: number, outcome: ObjectOutcome) => {
-      ready.push({ seq, outcome });
-      flush(false);
-    };
-    const concurrency = s.deps.exportConcurrency ?? runtime.config.rateLimit.concurrency;
-    const cancelled = cancellation();
-    await mapLimit(claimed, concurrency, async (item) => {
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+/**
+ * Exports a page's claimed objects, the app's concurrency at a time, handing each outcome to the writer.
+ * Returns the failure that stops the cycle, if any. The page's claims are given back once its last
+ * outcome is written (or at once when nothing was exported).
+ */
+async function exportPage(
+  call: BatchCall,
+  page: PreparedPage,
+  writer: OutcomeWriter,
+  cancelled: AbortSignal | null,
+): Promise<CycleFailure | null> {
+  const { s, input, runtime, directory, objectType, references, now, provisional } = call;
+  const { loaded, links, userLinks, memberCheck, targetIndex } = page;
+  // Reports of a manager linked by an earlier page of this call resolve through its new link.
+  for (const [id, link] of provisional) if (!userLinks.get(id)?.targetId) userLinks.set(id, link);
+  let failure: CycleFailure | null = null;
+  const concurrency = s.deps.exportConcurrency ?? runtime.config.rateLimit.concurrency;
+  try {
+    await mapLimit(page.claimed, concurrency, async (item) => {
       // A cancelled attempt (e.g. its heartbeat timed out and a retry runs elsewhere) stops exporting.
-      if (failure || writeError || cancelled?.aborted) return;
+      if (failure || writer.failed || cancelled?.aborted) return;
       const ctx = {
         runtime,
         directory,
@@ -567,44 +693,78 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
           const outcome = user && link ? await resolveReferences(ctx, user, link, paths) : null;
           const result = outcome ?? settled(item);
           result.workAction = item.action ?? undefined;
-          push(item.seq, result);
+          writer.push(item.seq, result);
         } else {
           const previous = links.get(item.objectId) ?? null;
           const outcome = await provisionObject(ctx, sourceOf(item, loaded), previous);
           outcome.linkChanged = membershipStateChanged(previous, outcome);
-          // Later objects of this batch (reports of this manager) resolve through the new link,
-          // which commits in the same transaction as theirs or before it.
+          // Later objects (reports of this manager) resolve through the new link, which commits in the
+          // same transaction as theirs or before it: the writer commits chunks in order.
           if (objectType === 'user' && outcome.link.kind === 'upsert' && outcome.targetId) {
-            userLinks.set(item.objectId, provisionalLink(input.appId, item.objectId, outcome.targetId));
+            const link = provisionalLink(input.appId, item.objectId, outcome.targetId);
+            userLinks.set(item.objectId, link);
+            provisional.set(item.objectId, link);
           }
-          push(item.seq, outcome);
+          writer.push(item.seq, outcome);
         }
       } catch (error) {
         if (error instanceof CycleStop) failure = error.failure;
         else throw error;
       }
     });
-    flush(true);
-    await writing;
-    if (writeError !== null) throw writeError;
-    if (cancelled?.aborted) throw cancelled.reason ?? new Error('processBatch was cancelled');
-    if (failure) {
-      await updateProgress(store, input.cycleId, references);
-      return { nextCursor: input.cursor, processed: 0, done: false, failure };
-    }
-    if (unclaimed.length > 0) {
-      // Held past the wait by on-demand provisioning: passing over them would lose their changes once
-      // the watermark moves on. The retry skips what this attempt decided and claims the rest.
-      throw new TransientError(
-        `${unclaimed.length} object(s) of this batch are held by on-demand provisioning (${unclaimed.slice(0, 5).join(', ')}${unclaimed.length > 5 ? ', …' : ''}); the batch is retried when they are released`,
-        { code: 'Timeout', retryAfterMs: UNCLAIMED_RETRY_MS },
-      );
-    }
-    heartbeat({ cursor: nextCursor });
-    await updateProgress(store, input.cycleId, references);
-    return { nextCursor, processed: page.length, done, failure: null };
   } finally {
-    await releaseClaims(store, input.appId, objectType, ids, holder);
+    writer.flush();
+    writer.then(page.release);
+  }
+  return failure;
+}
+
+/**
+ * Commits outcomes in chunks of FLUSH_EVERY, one transaction each, in order, while later objects are
+ * still being exported. The first failed write stops further writes; `error` holds it.
+ */
+class OutcomeWriter {
+  private ready: { seq: number; outcome: ObjectOutcome }[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  error: unknown = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly appId: string,
+    private readonly cycleId: string,
+    private readonly cursor: number,
+  ) {}
+
+  get failed(): boolean {
+    return this.error !== null;
+  }
+
+  push(seq: number, outcome: ObjectOutcome): void {
+    this.ready.push({ seq, outcome });
+    if (this.ready.length >= FLUSH_EVERY) this.flush();
+  }
+
+  /** Queues what is ready as one transaction. */
+  flush(): void {
+    if (this.ready.length === 0) return;
+    const chunk = this.ready.splice(0);
+    this.then(async () => {
+      if (this.error !== null) return;
+      await writeOutcomes(this.store, this.appId, this.cycleId, chunk);
+      heartbeat({ cursor: this.cursor, written: chunk.length });
+    });
+  }
+
+  /** Runs `step` after everything queued so far; a failure is kept, not thrown. */
+  then(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((error: unknown) => {
+      this.error ??= error;
+    });
+  }
+
+  /** Waits for everything queued. */
+  async settle(): Promise<void> {
+    await this.chain;
   }
 }
 

@@ -27,6 +27,8 @@ export interface ActivityDeps {
   bulkMatchThreshold?: number;
   /** Objects exported at once within a batch (default: the app's concurrency setting). */
   exportConcurrency?: number;
+  /** How long one processBatch call keeps starting pages of `batchSize` (default 2 s; 0 = one page per call). */
+  batchTimeBudgetMs?: number;
   /** How long a cycle or on-demand request waits for an object held by the other (default 30 s). */
   lockWaitMs?: number;
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { createSmtpMailer } from '../../activities/index.ts';
+import { createSmtpMailer, type ActivityDeps } from '../../activities/index.ts';
 import type { OnDemandReport } from '../../activities/types.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import {
@@ -67,7 +67,10 @@ export interface ProvisioningHarness {
   close(): Promise<void>;
 }
 
-export async function startProvisioningHarness(): Promise<ProvisioningHarness> {
+/** `deps`: activity dependencies to override (e.g. `batchTimeBudgetMs`). */
+export async function startProvisioningHarness(
+  options: { deps?: Partial<ActivityDeps> } = {},
+): Promise<ProvisioningHarness> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -82,7 +85,7 @@ export async function startProvisioningHarness(): Promise<ProvisioningHarness> {
   const ferry = await createFerryWorker({
     connection: env.nativeConnection,
     taskQueue,
-    deps: { store, mailer, allowInsecureLoopback: true },
+    deps: { store, mailer, allowInsecureLoopback: true, ...options.deps },
   });
   const running = ferry.run();
 

@@ -22,7 +22,8 @@ describe('interrupting a running cycle', () => {
   let appId: string;
 
   beforeAll(async () => {
-    h = await startProvisioningHarness();
+    // A processBatch call starts pages for 0.3 s (default 2 s), so a stop lands mid-cycle here.
+    h = await startProvisioningHarness({ deps: { batchTimeBudgetMs: 300 } });
     peer = await startScimmyPeer();
     await seedDirectory(h.store, shape);
     // 20 requests a second and 5 objects a batch: a cycle lasts seconds, a batch a fraction of one.

@@ -1,0 +1,125 @@
+// processBatch works through several pages of `batchSize` in one call, reading the next page ahead
+// while the current one is exported. What a user relies on: the same target state as one page per
+// call, managers created on an earlier page are set in the first pass, and no claim outlives the call.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
+import { tryClaim } from '../../activities/object-locks.ts';
+import { objectLocks } from '../../store/schema.ts';
+import { openStore, type Store } from '../../store/index.ts';
+import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
+import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
+import { createApp, groupId, targetState, upn, userId } from '../provisioning/fixtures.ts';
+
+const USERS = 30;
+/** Users 11–30 report to the user ten places before them: on the page before theirs at batchSize 10. */
+const managerIndex = (i: number) => (i > 10 ? i - 10 : null);
+
+describe('processBatch pages', () => {
+  let db: TestDatabase;
+  let store: Store;
+  let peer: ScimPeer;
+  const handles: FerryActivityHandle[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('batchpages');
+    store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY, poolSize: 4 });
+    await store.migrate();
+  });
+
+  afterAll(async () => {
+    for (const h of handles) await h.close();
+    await peer?.close();
+    await store?.close();
+    await db?.drop();
+  });
+
+  /** A fresh peer and app over the same directory (created once). */
+  async function setup(options: { batchTimeBudgetMs?: number; lockWaitMs?: number } = {}) {
+    await peer?.close();
+    peer = await startScimmyPeer();
+    if (!(await store.directory.getUser(userId(1)))) {
+      await store.directory.bulkUpsertUsers(
+        Array.from({ length: USERS }, (_, n) => {
+          const i = n + 1;
+          const manager = managerIndex(i);
+          return {
+            id: userId(i),
+            userPrincipalName: upn(i),
+            displayName: `User ${i}`,
+            managerId: manager === null ? null : userId(manager),
+          };
+        }),
+      );
+      await store.directory.createGroup({ id: groupId(1), displayName: 'Everyone' });
+      for (let i = 1; i <= USERS; i++) await store.directory.addMember(groupId(1), userId(i));
+    }
+    const appId = await createApp(store, peer, { shape: { users: USERS, groups: 1 } });
+    const handle = createFerryActivities({ store, allowInsecureLoopback: true, ...options });
+    handles.push(handle);
+    const { cycleId } = await handle.activities.beginCycle({
+      appId,
+      cycleNumber: 1,
+      kind: 'initial',
+      watermark: null,
+      deletionsApproved: false,
+      deletionsRejected: false,
+    });
+    return { appId, cycleId, activities: handle.activities };
+  }
+
+  const managers = async () => {
+    const state = targetState(await peer.users(), await peer.groups());
+    return new Map([...state.users].map(([name, facts]) => [name, facts.manager]));
+  };
+
+  it('one call exports every page, with managers from earlier pages set in the first pass', async () => {
+    const { appId, cycleId, activities } = await setup();
+    const result = await activities.processBatch({ appId, cycleId, phase: 'users', cursor: 0, batchSize: 10 });
+    expect(result).toMatchObject({ processed: USERS, done: true, failure: null });
+    const byName = await managers();
+    expect(byName.size).toBe(USERS);
+    for (let i = 1; i <= USERS; i++) {
+      const manager = managerIndex(i);
+      expect(byName.get(upn(i)), upn(i)).toBe(manager === null ? null : upn(manager));
+    }
+    // Nothing was left for the references phase: no PATCH was needed for a manager.
+    expect(await store.cycleWork.count(cycleId, { status: 'pendingRefs' })).toBe(0);
+    expect(peer.requestLog.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+    expect(await store.db.select().from(objectLocks)).toEqual([]);
+  });
+
+  it('with no time budget a call exports one page and says where the next starts', async () => {
+    const { appId, cycleId, activities } = await setup({ batchTimeBudgetMs: 0 });
+    const first = await activities.processBatch({ appId, cycleId, phase: 'users', cursor: 0, batchSize: 10 });
+    expect(first).toMatchObject({ processed: 10, done: false, failure: null });
+    expect((await peer.users()).length).toBe(10);
+    const second = await activities.processBatch({
+      appId,
+      cycleId,
+      phase: 'users',
+      cursor: first.nextCursor,
+      batchSize: 10,
+    });
+    expect(second).toMatchObject({ processed: 10, done: false });
+    expect(second.nextCursor).toBeGreaterThan(first.nextCursor);
+    expect((await peer.users()).length).toBe(20);
+  });
+
+  it('a call that stops early gives back the claims of the page it read ahead', async () => {
+    const { appId, cycleId, activities } = await setup({ lockWaitMs: 100 });
+    const other = 'ondemand:someone';
+    // User 15 is on the second page; the third page is read ahead while the second is exported.
+    await tryClaim(store, appId, 'user', [userId(15)], other, 60_000);
+    const error = await activities
+      .processBatch({ appId, cycleId, phase: 'users', cursor: 0, batchSize: 10 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ type: 'TransientError' });
+    const locks = await store.db.select().from(objectLocks);
+    expect(locks.map((l) => [l.objectId, l.holder])).toEqual([[userId(15), other]]);
+    // Pages one and two were exported (but user 15); nothing of the third page was.
+    const names = new Set((await peer.users()).map((u) => String(u.userName)));
+    expect(names.size).toBe(19);
+    expect(names.has(upn(15))).toBe(false);
+    expect(names.has(upn(21))).toBe(false);
+  });
+});
