@@ -9,6 +9,7 @@ import { openStore, type Store } from '../../store/index.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { createApp, groupId, targetState, upn, userId } from '../provisioning/fixtures.ts';
+import { beginInitialCycle } from './helpers.ts';
 
 const USERS = 30;
 /** Users 11–30 report to the user ten places before them: on the page before theirs at batchSize 10. */
@@ -56,14 +57,7 @@ describe('processBatch pages', () => {
     const appId = await createApp(store, peer, { shape: { users: USERS, groups: 1 } });
     const handle = createFerryActivities({ store, allowInsecureLoopback: true, ...options });
     handles.push(handle);
-    const { cycleId } = await handle.activities.beginCycle({
-      appId,
-      cycleNumber: 1,
-      kind: 'initial',
-      watermark: null,
-      deletionsApproved: false,
-      deletionsRejected: false,
-    });
+    const cycleId = await beginInitialCycle(handle.activities, appId);
     return { appId, cycleId, activities: handle.activities };
   }
 

@@ -50,3 +50,16 @@ export async function runCycleDirect(
   }
   return activities.finishCycle({ appId: input.appId, cycleId: begun.cycleId, failure: stop });
 }
+
+/** Begins cycle 1 of an app as an initial cycle (no held deletions); returns its id. */
+export async function beginInitialCycle(activities: FerryActivities, appId: string): Promise<string> {
+  const { cycleId } = await activities.beginCycle({
+    appId,
+    cycleNumber: 1,
+    kind: 'initial',
+    watermark: null,
+    deletionsApproved: false,
+    deletionsRejected: false,
+  });
+  return cycleId;
+}

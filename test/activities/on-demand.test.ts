@@ -8,6 +8,7 @@ import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../s
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { createApp, groupId } from '../provisioning/fixtures.ts';
 import { startSmtpServer } from '../provisioning/harness.ts';
+import { beginInitialCycle } from './helpers.ts';
 
 describe('on-demand and notify activities', () => {
   let db: TestDatabase;
@@ -70,14 +71,7 @@ describe('on-demand and notify activities', () => {
         await store.directory.createUser({ id, userPrincipalName: `${id}@contoso.com`, displayName: id });
         await store.directory.addMember(groupId(1), id);
       }
-      const { cycleId } = await impatient.activities.beginCycle({
-        appId,
-        cycleNumber: 1,
-        kind: 'initial',
-        watermark: null,
-        deletionsApproved: false,
-        deletionsRejected: false,
-      });
+      const cycleId = await beginInitialCycle(impatient.activities, appId);
       const onDemandHolder = 'ondemand:someone-else';
       expect(await tryClaim(store, appId, 'user', ['x3'], onDemandHolder, 60_000)).toEqual(new Set(['x3']));
       const batch = { appId, cycleId, phase: 'users' as const, cursor: 0, batchSize: 100 };
