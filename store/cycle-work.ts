@@ -109,9 +109,20 @@ export class CycleWorkRepository {
       candidates as (
         ${candidates}
         union select object_type, source_id from links where app_id = ${appId}
+      ),
+      -- Depth in the org chart (0 = no manager in the directory). Users are staged managers first, so a
+      -- report's create already carries its manager instead of a second PATCH in the references phase.
+      -- Users in a manager loop are never reached and come last; the bound stops a runaway chain.
+      depth(id, d) as (
+        select u.id, 0 from directory_users u
+          where u.manager_id is null or not exists (select 1 from directory_users m where m.id = u.manager_id)
+        union all
+        select u.id, p.d + 1 from directory_users u join depth p on u.manager_id = p.id where p.d < 100
       )
       insert into cycle_work (cycle_id, object_type, object_id)
-      select ${cycleId}, object_type, object_id from candidates order by object_type desc, object_id
+      select ${cycleId}, c.object_type, c.object_id from candidates c
+        left join depth on c.object_type = 'user' and depth.id = c.object_id
+        order by c.object_type desc, coalesce(depth.d, 1000), c.object_id
       on conflict (cycle_id, object_type, object_id) do nothing`);
     return affectedRows(result);
   }
