@@ -49,6 +49,8 @@ const UNCLAIMED_RETRY_MS = 5_000;
  * and a pause still takes effect within this budget plus one page.
  */
 const BATCH_TIME_BUDGET_MS = 2_000;
+/** How often a processBatch call heartbeats while it runs (its heartbeat timeout is 1 minute). */
+const HEARTBEAT_INTERVAL_MS = 10_000;
 /** Outcomes per write transaction while a batch is exported. */
 const FLUSH_EVERY = 250;
 
@@ -491,6 +493,9 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   let cursor = input.cursor;
   let done = false;
   let next: Promise<PreparedPage> | null = preparePage(call, input.cursor);
+  // Chunks are written (and heartbeat) every FLUSH_EVERY objects; at a low rate limit that is minutes
+  // apart, longer than the heartbeat timeout, so the call also heartbeats on a clock.
+  const beat = setInterval(() => heartbeat({ cursor, processed }), s.deps.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
   try {
     while (next) {
       const page = await next;
@@ -524,6 +529,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     await writer.settle();
     if (writer.error !== null) throw writer.error;
   } finally {
+    clearInterval(beat);
     // A page read ahead but not exported gives its claims back (its reads are simply dropped).
     if (next) await next.then((unused) => unused.release()).catch(() => undefined);
     await writer.settle();

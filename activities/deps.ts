@@ -29,6 +29,8 @@ export interface ActivityDeps {
   exportConcurrency?: number;
   /** How long one processBatch call keeps starting pages of `batchSize` (default 2 s; 0 = one page per call). */
   batchTimeBudgetMs?: number;
+  /** How often a processBatch call heartbeats besides its chunk writes (default 10 s). */
+  heartbeatIntervalMs?: number;
   /** How long a cycle or on-demand request waits for an object held by the other (default 30 s). */
   lockWaitMs?: number;
 }

@@ -1,6 +1,7 @@
 // processBatch works through several pages of `batchSize` in one call, reading the next page ahead
 // while the current one is exported. What a user relies on: the same target state as one page per
 // call, managers created on an earlier page are set in the first pass, and no claim outlives the call.
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
 import { tryClaim } from '../../activities/object-locks.ts';
@@ -35,7 +36,10 @@ describe('processBatch pages', () => {
   });
 
   /** A fresh peer and app over the same directory (created once). */
-  async function setup(options: { batchTimeBudgetMs?: number; lockWaitMs?: number } = {}) {
+  async function setup(
+    options: { batchTimeBudgetMs?: number; lockWaitMs?: number; heartbeatIntervalMs?: number } = {},
+    overrides: NonNullable<Parameters<typeof createApp>[2]>['overrides'] = {},
+  ) {
     await peer?.close();
     peer = await startScimmyPeer();
     if (!(await store.directory.getUser(userId(1)))) {
@@ -54,7 +58,7 @@ describe('processBatch pages', () => {
       await store.directory.createGroup({ id: groupId(1), displayName: 'Everyone' });
       for (let i = 1; i <= USERS; i++) await store.directory.addMember(groupId(1), userId(i));
     }
-    const appId = await createApp(store, peer, { shape: { users: USERS, groups: 1 } });
+    const appId = await createApp(store, peer, { shape: { users: USERS, groups: 1 }, overrides });
     const handle = createFerryActivities({ store, allowInsecureLoopback: true, ...options });
     handles.push(handle);
     const cycleId = await beginInitialCycle(handle.activities, appId);
@@ -115,5 +119,28 @@ describe('processBatch pages', () => {
     expect(names.size).toBe(19);
     expect(names.has(upn(15))).toBe(false);
     expect(names.has(upn(21))).toBe(false);
+  });
+
+  it('heartbeats on a clock while a slow page is exported, not only when a chunk is written', async () => {
+    // 10 requests a second, one at a time: 30 users take ~3 s and no chunk of 250 fills up.
+    const { appId, cycleId, activities } = await setup(
+      { heartbeatIntervalMs: 200, batchTimeBudgetMs: 60_000 },
+      { rateLimit: { requestsPerSecond: 10, concurrency: 1 } },
+    );
+    const env = new MockActivityEnvironment();
+    const beats: number[] = [];
+    env.on('heartbeat', () => beats.push(Date.now()));
+    const started = Date.now();
+    const result = await env.run(activities.processBatch, {
+      appId,
+      cycleId,
+      phase: 'users' as const,
+      cursor: 0,
+      batchSize: 10,
+    });
+    expect(result).toMatchObject({ processed: USERS, done: true });
+    const gaps = [started, ...beats].slice(1).map((t, k) => t - [started, ...beats][k]);
+    expect(Date.now() - started).toBeGreaterThan(2_000);
+    expect(Math.max(...gaps)).toBeLessThan(1_000);
   });
 });
