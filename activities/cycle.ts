@@ -49,6 +49,9 @@ const UNCLAIMED_RETRY_MS = 5_000;
  * and a pause still takes effect within this budget plus one page.
  */
 const BATCH_TIME_BUDGET_MS = 2_000;
+/** A page holds at most what the app's rate limit lets through in this time (but at least MIN_PAGE objects). */
+const PAGE_SECONDS_AT_RATE_LIMIT = 60;
+const MIN_PAGE = 10;
 /** How often a processBatch call heartbeats while it runs (its heartbeat timeout is 1 minute). */
 const HEARTBEAT_INTERVAL_MS = 10_000;
 /** Outcomes per write transaction while a batch is exported. */
@@ -484,6 +487,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     references: input.phase === 'references',
     now: s.now(),
     provisional: new Map(),
+    pageSize: pageSizeFor(input.batchSize, runtime.config.rateLimit.requestsPerSecond),
   };
   const writer = new OutcomeWriter(store, input.appId, input.cycleId, input.cursor);
   const cancelled = cancellation();
@@ -539,6 +543,14 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   return { nextCursor: cursor, processed, done, failure: null };
 }
 
+/**
+ * Objects per page: `batchSize`, or what the app may send in about a minute when its rate limit is
+ * low: a page of 1,000 at 1 request a second would outlast the activity's 15-minute timeout.
+ */
+export function pageSizeFor(batchSize: number, requestsPerSecond: number): number {
+  return Math.min(batchSize, Math.max(MIN_PAGE, Math.floor(requestsPerSecond * PAGE_SECONDS_AT_RATE_LIMIT)));
+}
+
 /** What every page of one processBatch call shares. */
 interface BatchCall {
   s: CycleServices;
@@ -551,6 +563,8 @@ interface BatchCall {
   now: Date;
   /** Users linked by earlier pages of this call, not yet visible to a page whose reads ran ahead. */
   provisional: Map<string, LinkRecord>;
+  /** Objects per page: `batchSize`, or less when the app's rate limit is low. */
+  pageSize: number;
 }
 
 /** One page of staged work, read and claimed, ready to export. */
@@ -574,12 +588,12 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
   const { store } = s;
   const items = await store.cycleWork.readBatch(input.cycleId, {
     afterSeq,
-    limit: references ? REFERENCES_SCAN : input.batchSize,
+    limit: references ? REFERENCES_SCAN : call.pageSize,
     objectType,
     ...(references ? { status: 'pendingRefs' } : {}),
   });
-  const page = references ? items.slice(0, input.batchSize) : items;
-  const done = references ? items.length <= input.batchSize : items.length < input.batchSize;
+  const page = references ? items.slice(0, call.pageSize) : items;
+  const done = references ? items.length <= call.pageSize : items.length < call.pageSize;
   const nextCursor = page.length > 0 ? page[page.length - 1].seq : afterSeq;
   const pending = page.filter((i) => i.status === (references ? 'pendingRefs' : 'pending'));
   const empty = {

@@ -3,6 +3,7 @@
 // call, managers created on an earlier page are set in the first pass, and no claim outlives the call.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pageSizeFor } from '../../activities/cycle.ts';
 import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
 import { tryClaim } from '../../activities/object-locks.ts';
 import { objectLocks } from '../../store/schema.ts';
@@ -142,5 +143,12 @@ describe('processBatch pages', () => {
     const gaps = [started, ...beats].slice(1).map((t, k) => t - [started, ...beats][k]);
     expect(Date.now() - started).toBeGreaterThan(2_000);
     expect(Math.max(...gaps)).toBeLessThan(1_000);
+  });
+
+  it('sizes pages to about a minute of requests when the rate limit is low', () => {
+    expect(pageSizeFor(1000, 25)).toBe(1000);
+    expect(pageSizeFor(1000, 1)).toBe(60);
+    expect(pageSizeFor(1000, 0.1)).toBe(10);
+    expect(pageSizeFor(5, 1)).toBe(5);
   });
 });
