@@ -504,13 +504,15 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     while (next) {
       const page = await next;
       next = null;
-      // Read ahead: the next page's reads and claims run while this page is exported.
-      if (!page.done && Date.now() < startPagesUntil && !cancelled?.aborted) {
+      // Read ahead: the next page's reads and claims run while the end of this page is exported (not
+      // the whole page: its claims would keep on-demand requests waiting for a page longer).
+      const readAhead = () => {
+        if (next || page.done || Date.now() >= startPagesUntil || cancelled?.aborted) return;
         next = preparePage(call, page.nextCursor);
         // Handled when awaited below; until then a failed read must not count as an unhandled rejection.
         next.catch(() => undefined);
-      }
-      const failure = await exportPage(call, page, writer, cancelled);
+      };
+      const failure = await exportPage(call, page, writer, cancelled, readAhead);
       if (failure || page.unclaimed.length > 0 || writer.failed || cancelled?.aborted) {
         await writer.settle();
         if (writer.error !== null) throw writer.error;
@@ -672,7 +674,8 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
 }
 
 /**
- * Exports a page's claimed objects, the app's concurrency at a time, handing each outcome to the writer.
+ * Exports a page's claimed objects, the app's concurrency at a time, handing each outcome to the writer;
+ * calls `nearlyDone` once when the last tenth of the page (at least twice the concurrency) is left.
  * Returns the failure that stops the cycle, if any. The page's claims are given back once its last
  * outcome is written (or at once when nothing was exported).
  */
@@ -681,6 +684,7 @@ async function exportPage(
   page: PreparedPage,
   writer: OutcomeWriter,
   cancelled: AbortSignal | null,
+  nearlyDone: () => void,
 ): Promise<CycleFailure | null> {
   const { s, input, runtime, directory, objectType, references, now, provisional } = call;
   const { loaded, links, userLinks, memberCheck, targetIndex } = page;
@@ -688,10 +692,15 @@ async function exportPage(
   for (const [id, link] of provisional) if (!userLinks.get(id)?.targetId) userLinks.set(id, link);
   let failure: CycleFailure | null = null;
   const concurrency = s.deps.exportConcurrency ?? runtime.config.rateLimit.concurrency;
+  // `nearlyDone` fires when this many objects are left to start: enough to hide the next page's reads.
+  const readAheadAt = Math.max(2 * concurrency, Math.ceil(page.claimed.length / 10));
+  if (page.claimed.length <= readAheadAt) nearlyDone();
+  let started = 0;
   try {
     await mapLimit(page.claimed, concurrency, async (item) => {
       // A cancelled attempt (e.g. its heartbeat timed out and a retry runs elsewhere) stops exporting.
       if (failure || writer.failed || cancelled?.aborted) return;
+      if (++started === page.claimed.length - readAheadAt) nearlyDone();
       const ctx = {
         runtime,
         directory,

@@ -151,4 +151,20 @@ describe('processBatch pages', () => {
     expect(pageSizeFor(1000, 0.1)).toBe(10);
     expect(pageSizeFor(5, 1)).toBe(5);
   });
+
+  it('claims the next page only when the current one is nearly done, so on-demand waits less', async () => {
+    const { appId, cycleId, activities } = await setup(
+      { batchTimeBudgetMs: 60_000 },
+      { rateLimit: { requestsPerSecond: 10, concurrency: 1 } },
+    );
+    const running = activities.processBatch({ appId, cycleId, phase: 'users', cursor: 0, batchSize: 20 });
+    const posts = () => peer.requestLog.filter((r) => r.method === 'POST' && r.path.endsWith('/Users')).length;
+    while (posts() < 5) await new Promise((r) => setTimeout(r, 20));
+    const held = (await store.db.select().from(objectLocks))
+      .filter((l) => l.appId === appId)
+      .map((l) => l.objectId)
+      .sort();
+    expect(held).toEqual(Array.from({ length: 20 }, (_, n) => userId(n + 1)));
+    expect(await running).toMatchObject({ processed: USERS, done: true });
+  });
 });
