@@ -3,9 +3,9 @@
 // fakes). Proves the signal/query names, ids, task queue and start arguments the API uses are
 // those the workflow understands.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort, until } from '../support/net.ts';
 import { ApiError } from '../../api/errors.ts';
 import type { ProvisioningControl } from '../../api/provisioning-control.ts';
 import {
@@ -201,20 +201,3 @@ describe('Temporal provisioning control on the real job workflow', () => {
     expect((error as ApiError).code).toBe('conflict');
   });
 });
-
-async function until(accept: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await accept())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

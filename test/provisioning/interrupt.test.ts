@@ -10,6 +10,7 @@ import {
   resumeSignal,
   runNowSignal,
 } from '../../workflows/messages.ts';
+import { until as waitUntil } from '../support/net.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { createApp, expectedState, seedDirectory, targetState, userId } from './fixtures.ts';
 import { startProvisioningHarness, type ProvisioningHarness } from './harness.ts';
@@ -41,13 +42,7 @@ describe('interrupting a running cycle', () => {
   const job = () => h.env.client.workflow.getHandle(jobWorkflowId(appId));
   const requests = (method: string, resource: 'Users' | 'Groups') =>
     peer.requestLog.filter((r) => r.method === method && r.path.includes(`/${resource}`));
-  async function until(done: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
+  const until = (done: () => boolean, what: string) => waitUntil(done, what, { timeoutMs: 60_000, pollMs: 10 });
   /** Activities the cycle scheduled after the job's stopCycle reached it. */
   async function scheduledAfterStop(cycle: number): Promise<string[]> {
     const history = await h.env.client.workflow.getHandle(cycleWorkflowId(appId, cycle)).fetchHistory();

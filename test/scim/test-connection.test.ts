@@ -1,7 +1,7 @@
 // Test connection tells the admin exactly what is wrong with the target, and bad answers become
 // typed errors instead of crashes.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closedPort } from '../support/net.ts';
 import { ConfigurationError } from '../../engine/errors.ts';
 import { SCIM_USER_SCHEMA } from '../../engine/types.ts';
 import { createScimClient, type ScimClientOptions } from '../../scim/index.ts';
@@ -23,15 +23,6 @@ async function stub(handler: Parameters<typeof startScimStub>[0]) {
   const started = await startScimStub(handler);
   cleanups.push(() => started.close());
   return started;
-}
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('test connection', () => {

@@ -12,6 +12,7 @@ import {
   resumeSignal,
   runNowSignal,
 } from '../../workflows/messages.ts';
+import { until } from '../support/net.ts';
 import { startHarness } from './harness.ts';
 
 export const historiesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
@@ -94,15 +95,6 @@ export async function recordHistories(): Promise<string[]> {
     return written;
   } finally {
     await h.close();
-  }
-}
-
-/** Polls (real time) until `done` holds. */
-async function until(done: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error('timed out while recording');
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
