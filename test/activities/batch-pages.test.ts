@@ -10,8 +10,8 @@ import { objectLocks } from '../../store/schema.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
-import { createApp, groupId, targetState, upn, userId } from '../provisioning/fixtures.ts';
-import { beginInitialCycle } from './helpers.ts';
+import { createApp, targetState, upn, userId } from '../provisioning/fixtures.ts';
+import { beginInitialCycle, seedOrgChart } from './helpers.ts';
 
 const USERS = 30;
 /** Users 11–30 report to the user ten places before them: on the page before theirs at batchSize 10. */
@@ -43,22 +43,7 @@ describe('processBatch pages', () => {
   ) {
     await peer?.close();
     peer = await startScimmyPeer();
-    if (!(await store.directory.getUser(userId(1)))) {
-      await store.directory.bulkUpsertUsers(
-        Array.from({ length: USERS }, (_, n) => {
-          const i = n + 1;
-          const manager = managerIndex(i);
-          return {
-            id: userId(i),
-            userPrincipalName: upn(i),
-            displayName: `User ${i}`,
-            managerId: manager === null ? null : userId(manager),
-          };
-        }),
-      );
-      await store.directory.createGroup({ id: groupId(1), displayName: 'Everyone' });
-      for (let i = 1; i <= USERS; i++) await store.directory.addMember(groupId(1), userId(i));
-    }
+    if (!(await store.directory.getUser(userId(1)))) await seedOrgChart(store, USERS, managerIndex);
     const appId = await createApp(store, peer, { shape: { users: USERS, groups: 1 }, overrides });
     const handle = createFerryActivities({ store, allowInsecureLoopback: true, ...options });
     handles.push(handle);

@@ -1,5 +1,7 @@
 // Runs a cycle the way provisioningCycleWorkflow does, calling the activities directly.
 import type { CyclePhase, CycleSummary, FerryActivities } from '../../activities/types.ts';
+import type { Store } from '../../store/index.ts';
+import { groupId, upn, userId } from '../provisioning/fixtures.ts';
 
 export async function runCycleDirect(
   activities: FerryActivities,
@@ -62,4 +64,25 @@ export async function beginInitialCycle(activities: FerryActivities, appId: stri
     deletionsRejected: false,
   });
   return cycleId;
+}
+
+/** Users 1..count with the managers `managerIndex` gives, all direct members of group 1 ("Everyone"). */
+export async function seedOrgChart(
+  store: Store,
+  count: number,
+  managerIndex: (i: number) => number | null,
+): Promise<void> {
+  await store.directory.bulkUpsertUsers(
+    Array.from({ length: count }, (_, n) => {
+      const manager = managerIndex(n + 1);
+      return {
+        id: userId(n + 1),
+        userPrincipalName: upn(n + 1),
+        displayName: `User ${n + 1}`,
+        managerId: manager === null ? null : userId(manager),
+      };
+    }),
+  );
+  await store.directory.createGroup({ id: groupId(1), displayName: 'Everyone' });
+  for (let i = 1; i <= count; i++) await store.directory.addMember(groupId(1), userId(i));
 }

@@ -6,8 +6,8 @@ import { createFerryActivities, type FerryActivityHandle } from '../../activitie
 import { openStore, type Store } from '../../store/index.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
-import { createApp, groupId, targetState, upn, userId } from '../provisioning/fixtures.ts';
-import { runCycleDirect } from './helpers.ts';
+import { createApp, targetState, upn } from '../provisioning/fixtures.ts';
+import { runCycleDirect, seedOrgChart } from './helpers.ts';
 
 /** u030 leads; u021–u029 report to it; u001–u020 report to one of u021–u029; u031 ↔ u032 manage each other. */
 function managerIndex(i: number): number | null {
@@ -32,19 +32,7 @@ describe('initial cycle order', () => {
     await store.migrate();
     peer = await startScimmyPeer();
     handle = createFerryActivities({ store, allowInsecureLoopback: true });
-    await store.directory.bulkUpsertUsers(
-      Array.from({ length: USERS }, (_, n) => {
-        const manager = managerIndex(n + 1);
-        return {
-          id: userId(n + 1),
-          userPrincipalName: upn(n + 1),
-          displayName: `User ${n + 1}`,
-          managerId: manager === null ? null : userId(manager),
-        };
-      }),
-    );
-    await store.directory.createGroup({ id: groupId(1), displayName: 'Everyone' });
-    for (let i = 1; i <= USERS; i++) await store.directory.addMember(groupId(1), userId(i));
+    await seedOrgChart(store, USERS, managerIndex);
     // One request at a time: a report is never exported while its manager's create is in flight.
     appId = await createApp(store, peer, {
       shape: { users: USERS, groups: 1 },
