@@ -133,16 +133,23 @@ function peakRssMb(pid: number | undefined): number | null {
   }
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (!pid) return null;
+/** A process's name and the CPU seconds (user + system) it has used so far, from /proc (clock ticks of 10 ms). */
+function procStat(pid: number | string): { name: string; cpuSeconds: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return {
+      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
+    };
   } catch {
+    // Gone (it ended while being read), or no /proc.
     return null;
   }
+}
+
+function cpuSeconds(pid: number | undefined): number | null {
+  return pid ? (procStat(pid)?.cpuSeconds ?? null) : null;
 }
 
 /** CPU seconds all Postgres server processes on this machine have used so far (they serve the bench alone). */
@@ -150,15 +157,8 @@ function postgresCpuSeconds(): number {
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      if (name !== 'postgres') continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // The process ended while being read.
-    }
+    const stat = procStat(entry);
+    if (stat?.name === 'postgres') total += stat.cpuSeconds;
   }
   return total;
 }
