@@ -598,21 +598,19 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
   const done = references ? items.length <= call.pageSize : items.length < call.pageSize;
   const nextCursor = page.length > 0 ? page[page.length - 1].seq : afterSeq;
   const pending = page.filter((i) => i.status === (references ? 'pendingRefs' : 'pending'));
-  const empty = {
-    loaded: { users: new Map<string, DirectoryUser>(), groups: new Map<string, DirectoryGroup>() },
-    links: new Map<string, LinkRecord>(),
-    userLinks: new Map<string, LinkRecord>(),
-  };
   if (pending.length === 0) {
+    // Everything on this page was decided already (a retried call): nothing to claim or export.
     return {
       items: page,
       done,
       nextCursor,
       claimed: [],
       unclaimed: [],
+      loaded: { users: new Map<string, DirectoryUser>(), groups: new Map<string, DirectoryGroup>() },
+      links: new Map<string, LinkRecord>(),
       memberCheck: null,
+      userLinks: new Map<string, LinkRecord>(),
       targetIndex: null,
-      ...empty,
       release: async () => {},
     };
   }
