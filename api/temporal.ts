@@ -5,6 +5,7 @@ import type { WorkflowClient } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/common';
 import type { OnDemandReport } from '../activities/types.ts';
 import { ApiError } from './errors.ts';
+import { TIMED_OUT, withTimeout } from './timeout.ts';
 import {
   jobWorkflowId,
   onDemandWorkflowId,
@@ -57,20 +58,6 @@ const isUnavailable = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ServiceError' || error.name === 'TransportError');
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-const TIMED_OUT = Symbol('timed out');
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export function createTemporalProvisioningControl(options: TemporalProvisioningControlOptions): ProvisioningControl {
   const { client } = options;

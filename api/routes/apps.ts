@@ -12,6 +12,7 @@ import type { ProvisioningControl } from '../provisioning-control.ts';
 import { idParams, jsonBody, jsonContent } from '../resource-schemas.ts';
 import { createRouter } from '../router.ts';
 import { storeCursor } from '../store-cursor.ts';
+import { TIMED_OUT, withTimeout } from '../timeout.ts';
 import {
   appView,
   appViewSchema,
@@ -103,13 +104,9 @@ async function jobProvisioning(
   const status = provisioning.status(appId);
   // After the timeout nobody awaits it; its late failure must not become an unhandled rejection.
   status.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
   try {
-    const result = await Promise.race([status, timedOut]);
-    if (result === 'timeout') return unavailable(`Temporal did not answer within ${timeoutMs} ms`);
+    const result = await withTimeout(status, timeoutMs);
+    if (result === TIMED_OUT) return unavailable(`Temporal did not answer within ${timeoutMs} ms`);
     if (result === null) {
       return { state: null, reason: 'notRunning', message: 'No provisioning job is running for this app' };
     }
@@ -120,8 +117,6 @@ async function jobProvisioning(
         ? 'Temporal is unavailable'
         : 'The job status could not be read',
     );
-  } finally {
-    clearTimeout(timer);
   }
 }
 
