@@ -1,17 +1,18 @@
 // What a cycle reads once and keeps in memory in this worker: the app's assignments and the
-// directory's memberships (scoping, group flattening), and — in initial cycles — one listing of
-// the target per object type for in-memory matching. Lost on a worker restart: then rebuilt.
-import { memberships } from '../store/schema.ts';
+// memberships its scope needs (scoping, group flattening), and — in initial cycles — the lookup into
+// the target's listing (streamed into the store, target-listing.ts). Lost on a worker restart: then
+// rebuilt (the listing itself is in the store and continues where it stopped).
 import {
   buildMembershipIndex,
   createScopeContext,
   type MembershipIndex,
   type ScopeContext,
 } from '../engine/scoping/index.ts';
-import { buildTargetIndex, type TargetIndex } from '../engine/matching/index.ts';
-import type { Membership, ObjectType } from '../engine/types.ts';
+import type { ObjectType } from '../engine/types.ts';
 import type { Store } from '../store/index.ts';
 import type { AppRuntime } from './app-runtime.ts';
+import { streamTargetListing, type TargetLookup } from './target-listing.ts';
+import type { TargetListingProgress } from '../store/index.ts';
 
 export interface DirectoryContext {
   scope: Record<ObjectType, ScopeContext>;
@@ -19,14 +20,12 @@ export interface DirectoryContext {
 }
 
 export async function loadDirectoryContext(store: Store, runtime: AppRuntime): Promise<DirectoryContext> {
+  const { config } = runtime;
   const [assignments, rows] = await Promise.all([
     store.assignments.listByApp(runtime.app.id),
-    store.db
-      .select({ groupId: memberships.groupId, memberId: memberships.memberId, memberType: memberships.memberType })
-      .from(memberships),
+    store.directory.membershipsForScope(runtime.app.id, config.scope),
   ]);
-  const index = buildMembershipIndex(rows as Membership[]);
-  const { config } = runtime;
+  const index = buildMembershipIndex(rows);
   const scopeFor = (type: ObjectType) =>
     createScopeContext({
       appScope: config.scope,
@@ -40,7 +39,7 @@ export async function loadDirectoryContext(store: Store, runtime: AppRuntime): P
 interface CycleEntry {
   fingerprint: string;
   directory: Promise<DirectoryContext>;
-  targetIndex: Partial<Record<ObjectType, Promise<TargetIndex | null>>>;
+  targetIndex: Partial<Record<ObjectType, Promise<TargetLookup | null>>>;
 }
 
 /** Per-cycle caches, newest few cycles only. */
@@ -68,13 +67,17 @@ export class CycleContexts {
     return this.entry(cycleId, runtime).directory;
   }
 
-  /** The target listed once and indexed by the matching attributes; null when `wanted` says no. */
+  /**
+   * The target listed once into the store and looked up by the matching attributes; null when
+   * `wanted` says no. `listing.onPage` hears of each saved page (the activity heartbeats with it).
+   */
   targetIndex(
     cycleId: string,
     runtime: AppRuntime,
     type: ObjectType,
     wanted: () => Promise<boolean>,
-  ): Promise<TargetIndex | null> {
+    listing: { pageSize?: number; onPage?: (progress: TargetListingProgress) => void } = {},
+  ): Promise<TargetLookup | null> {
     const entry = this.entry(cycleId, runtime);
     let index = entry.targetIndex[type];
     if (!index) {
@@ -82,14 +85,8 @@ export class CycleContexts {
         if (!(await wanted())) return null;
         const compiled = type === 'user' ? runtime.compiled.user : runtime.compiled.group;
         if (!compiled) return null;
-        const resources = await runtime.client.listAll(type === 'user' ? 'Users' : 'Groups', {
-          count: 1000,
-          ...(type === 'group' ? { excludedAttributes: ['members'] } : {}),
-        });
-        return buildTargetIndex(
-          resources,
-          compiled.matching.map((m) => m.target),
-        );
+        const attributes = compiled.matching.map((m) => m.target);
+        return streamTargetListing(this.store, runtime, { cycleId, objectType: type, attributes, ...listing });
       })();
       index.catch(() => delete entry.targetIndex[type]);
       entry.targetIndex[type] = index;
@@ -97,7 +94,10 @@ export class CycleContexts {
     return index;
   }
 
-  /** Forget a cycle's caches (after a failed batch, so a retry starts from what the target holds now). */
+  /**
+   * Forget a cycle's in-memory caches (after a failed batch). The stored listing stays: a retry
+   * continues it, and objects the failed attempt meant to create match by a GET (see exportPage).
+   */
   forget(cycleId: string): void {
     this.entries.delete(cycleId);
   }

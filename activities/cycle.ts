@@ -2,33 +2,41 @@
 // Every one can run twice with the same result: staging ignores objects already staged, a batch
 // skips work items already decided, and links + logs + work outcomes commit in one transaction.
 import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
+import { DEFAULT_MEMBER_CHUNK_SIZE } from '../engine/config/schema.ts';
 import { TransientError } from '../engine/errors.ts';
 import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/deletionThreshold.ts';
-import type { TargetIndex } from '../engine/matching/index.ts';
-import { planObject } from '../engine/planning/index.ts';
+import { groupsWithinRequests, planObject } from '../engine/planning/index.ts';
 import { evaluateScope } from '../engine/scoping/index.ts';
 import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
-import { and, eq, isNotNull, sql } from 'drizzle-orm';
-import { cycleWork } from '../store/schema.ts';
 import {
   EMPTY_COUNTS,
   logEntryId,
   type LinkRecord,
   type LinkUpsert,
   type Repositories,
+  type CycleRecord,
   type Store,
   type WorkItem,
 } from '../store/index.ts';
 import type { AppRuntime, AppRuntimes } from './app-runtime.ts';
 import type { CycleContexts, DirectoryContext } from './cycle-context.ts';
-import type { ActivityDeps } from './deps.ts';
-import { claimAll, releaseClaims } from './object-locks.ts';
-import { CycleStop, provisionObject, resolveReferences, type ObjectOutcome, type SourceObject } from './pipeline.ts';
+import type { TargetLookup } from './target-listing.ts';
+import { moduleLogger, type ActivityDeps } from './deps.ts';
+import { createIntentRecorder, type RecordCreateIntent } from './create-intents.ts';
+import { cycleNotFound } from './errors.ts';
+import { assertClaimHeld, claimAll, newLockHolder, releaseClaims, type LockHolder } from './object-locks.ts';
+import {
+  CycleStop,
+  displayName,
+  provisionObject,
+  resolveReferences,
+  type ObjectOutcome,
+  type SourceObject,
+} from './pipeline.ts';
 import type {
   BeginCycleInput,
   BeginCycleResult,
   CycleFailure,
-  CycleProgress,
   CycleSummary,
   DeletionGuardResult,
   ProcessBatchInput,
@@ -82,19 +90,42 @@ function cancellation(): AbortSignal | null {
   }
 }
 
+/** The run of the workflow calling this activity, or null outside an activity (direct calls, tests). */
+function workflowRunId(): string | null {
+  try {
+    return Context.current().info.workflowExecution?.runId ?? null;
+  } catch {
+    return null;
+  }
+}
+
 async function requireCycle(store: Store, cycleId: string) {
   const cycle = await store.cycles.get(cycleId);
-  if (!cycle) throw new Error(`Cycle ${cycleId} does not exist`);
+  if (!cycle) throw cycleNotFound(cycleId);
   return cycle;
 }
 
 export async function beginCycle(s: CycleServices, input: BeginCycleInput): Promise<BeginCycleResult> {
+  // Staging is a few statements that may each run for minutes on a large directory: the heartbeat says
+  // the worker is alive (its timeout notices a lost worker in minutes, not at the 30-minute timeout).
+  const beat = setInterval(() => heartbeat({ stage: 'staging' }), s.deps.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS);
+  try {
+    return await stageCycle(s, input);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function stageCycle(s: CycleServices, input: BeginCycleInput): Promise<BeginCycleResult> {
   const { store } = s;
   const runtime = await s.runtimes.get(input.appId);
   const watermark = input.kind === 'incremental' ? (input.watermark ?? runtime.app.watermark) : null;
-  const { cycle, created } = await store.cycles.create({
+  // A finished cycle of this number (a job that numbered from an older state) is never begun again:
+  // the store gives this run a new cycle with the app's next number.
+  const { cycle, created } = await store.cycles.begin({
     appId: input.appId,
     number: input.cycleNumber,
+    runId: workflowRunId(),
     kind: watermark === null ? 'initial' : input.kind,
     watermarkFrom: watermark,
     startedAt: s.now(),
@@ -106,16 +137,11 @@ export async function beginCycle(s: CycleServices, input: BeginCycleInput): Prom
   }
   const cycleId = cycle.id;
 
-  // Held-back disables/deletes of an earlier cycle: approved → export them now; rejected → drop them.
-  const held = await heldDeletionsCycle(store, input.appId, input.cycleNumber);
-  if (held && input.deletionsRejected) await store.cycleWork.markAll(held.id, 'staged', 'dropped');
-  if (held && input.deletionsApproved) {
-    const items = await store.cycleWork.readBatch(held.id, { afterSeq: 0, limit: 1_000_000, status: 'staged' });
-    await store.cycleWork.stage(
-      cycleId,
-      items.map((i) => ({ objectType: i.objectType, objectId: i.objectId, changeSeq: i.changeSeq })),
-    );
-    await store.cycleWork.markAll(held.id, 'staged', 'approved');
+  // Disables/deletes held back by earlier cycles: approved → export them now; rejected → drop them.
+  if (input.deletionsRejected) await store.cycleWork.resolveHeld(input.appId, cycleId, 'dropped');
+  if (input.deletionsApproved) {
+    await store.cycleWork.stageHeld(cycleId, input.appId);
+    await store.cycleWork.resolveHeld(input.appId, cycleId, 'approved');
   }
 
   if (watermark === null) {
@@ -123,72 +149,85 @@ export async function beginCycle(s: CycleServices, input: BeginCycleInput): Prom
   } else {
     await store.cycleWork.stageChanges(cycleId, watermark, watermarkTo);
     // Escrowed objects due for a retry, and the groups containing them (their members may change).
-    const due = await store.links.escrowDue(input.appId, s.now(), 100_000);
     await store.cycleWork.stageEscrowDue(cycleId, s.now());
-    const groups = new Set<string>();
-    for (const link of due) for (const g of await store.directory.transitiveGroupsOf(link.sourceId)) groups.add(g);
-    await store.cycleWork.stage(
-      cycleId,
-      [...groups].sort().map((objectId) => ({ objectType: 'group' as const, objectId })),
-    );
   }
   const total = await store.cycleWork.count(cycleId);
   if (total >= ANALYZE_AFTER_STAGING) await store.cycleWork.analyze();
   await store.cycles.update(cycleId, { total });
-  return { cycleId, total, watermarkTo };
-}
-
-/** The latest earlier cycle of the app that still holds staged deletions. */
-async function heldDeletionsCycle(store: Store, appId: string, beforeNumber: number) {
-  const page = await store.cycles.list(appId, { limit: 20 });
-  for (const cycle of page.items) {
-    if (cycle.number >= beforeNumber) continue;
-    if (!cycle.deletionThresholdExceeded) continue;
-    if ((await store.cycleWork.count(cycle.id, { status: 'staged' })) > 0) return cycle;
+  if (created) {
+    moduleLogger(s.deps.logger, 'cycle').info('cycle started', {
+      appId: input.appId,
+      cycleId,
+      cycleNumber: cycle.number,
+      kind: cycle.kind,
+      staged: total,
+    });
+    s.deps.metrics?.cycleStarted(input.appId, cycle.kind);
   }
-  return null;
+  return { cycleId, cycleNumber: cycle.number, total, watermarkTo };
 }
 
 interface LoadedObjects {
   users: Map<string, DirectoryUser>;
   groups: Map<string, DirectoryGroup>;
+  /** Last known display names of staged objects no longer in the directory (hard-deleted). */
+  gone: Map<string, string>;
 }
 
 async function loadObjects(store: Store, items: readonly WorkItem[]): Promise<LoadedObjects> {
   const userIds = items.filter((i) => i.objectType === 'user').map((i) => i.objectId);
   const groupIds = items.filter((i) => i.objectType === 'group').map((i) => i.objectId);
-  const [users, groups] = await Promise.all([
+  const [userRows, groupRows] = await Promise.all([
     userIds.length ? store.directory.getUsers(userIds) : Promise.resolve([]),
     groupIds.length ? store.directory.getGroups(groupIds) : Promise.resolve([]),
   ]);
-  return { users: new Map(users.map((u) => [u.id, u])), groups: new Map(groups.map((g) => [g.id, g])) };
+  const users = new Map(userRows.map((u) => [u.id, u]));
+  const groups = new Map(groupRows.map((g) => [g.id, g]));
+  const gone = new Map<string, string>();
+  for (const [type, ids, found] of [
+    ['user', userIds, users],
+    ['group', groupIds, groups],
+  ] as const) {
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length === 0) continue;
+    for (const [id, name] of await store.changes.lastKnownNames(type, missing)) gone.set(`${type}:${id}`, name);
+  }
+  return { users, groups, gone };
 }
 
 function sourceOf(item: WorkItem, loaded: LoadedObjects): SourceObject {
+  const id = item.objectId;
+  const lastKnownName = loaded.gone.get(`${item.objectType}:${id}`) ?? null;
   return item.objectType === 'user'
-    ? { type: 'user', object: loaded.users.get(item.objectId) ?? null }
-    : { type: 'group', object: loaded.groups.get(item.objectId) ?? null };
+    ? { type: 'user', id, object: loaded.users.get(id) ?? null, lastKnownName }
+    : { type: 'group', id, object: loaded.groups.get(id) ?? null, lastKnownName };
+}
+
+/** A disable or delete this cycle would send, with what its StagedDelete log entry tells. */
+interface Removal {
+  item: WorkItem;
+  action: 'Disable' | 'Delete';
+  link: LinkRecord;
+  name: string | null;
+  reason: string;
 }
 
 /**
- * Counts what this cycle would disable or delete (linked objects that left scope or were deleted).
- * Above the app's threshold, and not approved, they are held as StagedDelete: logged, not exported.
+ * The cycle's pending disables/deletes, one page of staged work at a time (never the whole list in
+ * memory), heartbeating after each page.
  */
-export async function deletionGuard(
+async function* removalsByPage(
   s: CycleServices,
-  input: { appId: string; cycleId: string; deletionsApproved: boolean },
-): Promise<DeletionGuardResult> {
+  input: { appId: string; cycleId: string },
+  runtime: AppRuntime,
+  directory: DirectoryContext,
+): AsyncGenerator<Removal[]> {
   const { store } = s;
-  const cycle = await requireCycle(store, input.cycleId);
-  const runtime = await s.runtimes.get(input.appId);
-  const directory = await s.contexts.directory(input.cycleId, runtime);
-  const removals: { item: WorkItem; action: 'Disable' | 'Delete'; link: LinkRecord; reason: string }[] = [];
-  let already = 0;
   for (let cursor = 0; ;) {
     const items = await store.cycleWork.readBatch(input.cycleId, { afterSeq: cursor, limit: REFERENCES_SCAN });
-    if (items.length === 0) break;
+    if (items.length === 0) return;
     cursor = items[items.length - 1].seq;
-    already += items.filter((i) => i.status === 'staged').length;
+    const removals: Removal[] = [];
     const pending = items.filter((i) => i.status === 'pending');
     for (const type of ['user', 'group'] as const) {
       const ofType = pending.filter((i) => i.objectType === type);
@@ -203,54 +242,105 @@ export async function deletionGuard(
       const loaded = await loadObjects(store, linked);
       for (const item of linked) {
         const link = links.get(item.objectId) as LinkRecord;
-        const decision = wouldRemove(runtime, directory, sourceOf(item, loaded), link);
-        if (decision) removals.push({ item, link, ...decision });
+        const source = sourceOf(item, loaded);
+        const decision = wouldRemove(runtime, directory, source, link);
+        if (decision) removals.push({ item, link, name: displayName(source), ...decision });
       }
     }
     heartbeat({ cursor });
+    yield removals;
   }
-  if (cycle.deletionThresholdExceeded && already > 0) {
-    return { pendingDeletions: already, exceeded: true };
-  }
+}
+
+/**
+ * Counts what this cycle would disable or delete (linked objects that left scope or were deleted).
+ * Above the app's threshold, and not approved, they are held as StagedDelete: logged, not exported.
+ * Deletions earlier cycles still hold keep this cycle's removals held too, whatever their number.
+ */
+export async function deletionGuard(
+  s: CycleServices,
+  input: { appId: string; cycleId: string; deletionsApproved: boolean },
+): Promise<DeletionGuardResult> {
+  const { store } = s;
+  await requireCycle(store, input.cycleId);
+  const runtime = await s.runtimes.get(input.appId);
+  const directory = await s.contexts.directory(input.cycleId, runtime);
+  // First pass: count. A retried call counts what its first attempt staged already, so it decides
+  // as that attempt did and stages the rest.
+  let removalCount = await store.cycleWork.count(input.cycleId, { status: 'staged' });
+  for await (const page of removalsByPage(s, input, runtime, directory)) removalCount += page.length;
+  // Deletions earlier cycles hold stay held until an operator decides, whatever cycles run meanwhile
+  // (run now, a push, the timer); this cycle's removals join them rather than slip past the hold.
+  const heldEarlier = input.deletionsApproved
+    ? 0
+    : await store.cycleWork.heldCount(input.appId, { exceptCycleId: input.cycleId });
   const linkedObjects = await store.links.countActive(input.appId);
   const threshold = runtime.config.deletionThreshold;
   const exceeded =
-    !input.deletionsApproved && exceedsDeletionThreshold({ deletions: removals.length, linkedObjects, threshold });
-  if (exceeded) {
-    const now = s.now();
-    const limit = deletionLimit(threshold, linkedObjects);
-    const logs: ProvisioningLogEntry[] = removals.map(({ item, action, link, reason }) => ({
-      id: logEntryId(input.cycleId, item.objectType, item.objectId, 'export'),
-      time: now.toISOString(),
-      appId: input.appId,
-      cycleId: input.cycleId,
-      changeId: item.changeSeq === null ? null : String(item.changeSeq),
-      objectType: item.objectType,
-      sourceId: item.objectId,
-      sourceDisplayName: null,
-      targetId: link.targetId,
-      action: 'StagedDelete',
-      status: 'Warning',
-      errorCode: 'TooManyDeletes',
-      errorMessage: `${removals.length} disables/deletes exceed the deletion threshold of ${limit}; held for approval`,
-      steps: [{ name: 'processing', status: 'Warning', details: { heldAction: action, reason } }],
-      modifiedAttributes: [],
-      durationMs: 0,
-      onDemand: false,
-    }));
+    !input.deletionsApproved &&
+    (heldEarlier > 0 || exceedsDeletionThreshold({ deletions: removalCount, linkedObjects, threshold }));
+  if (!exceeded) {
+    await store.cycles.update(input.cycleId, { pendingDeletions: removalCount, deletionThresholdExceeded: false });
+    return { pendingDeletions: removalCount, exceeded };
+  }
+  // Second pass: hold them, page by page.
+  const limit = deletionLimit(threshold, linkedObjects);
+  const why =
+    heldEarlier > 0
+      ? `held for approval with the ${heldEarlier} disables/deletes earlier cycles hold`
+      : `${removalCount} disables/deletes exceed the deletion threshold of ${limit}; held for approval`;
+  for await (const page of removalsByPage(s, input, runtime, directory)) {
+    if (page.length === 0) continue;
+    const logs = page.map((removal) => stagedDeleteLog(input, removal, s.now(), why));
     await store.transaction(async (tx) => {
       await tx.cycleWork.mark(
         input.cycleId,
-        removals.map((r) => r.item.seq),
+        page.map((r) => r.item.seq),
         { status: 'staged', action: 'StagedDelete' },
       );
       await tx.logs.insert(logs);
-      await tx.cycles.update(input.cycleId, { pendingDeletions: removals.length, deletionThresholdExceeded: true });
     });
-  } else {
-    await store.cycles.update(input.cycleId, { pendingDeletions: removals.length, deletionThresholdExceeded: false });
   }
-  return { pendingDeletions: removals.length, exceeded };
+  const pendingDeletions = await store.transaction(async (tx) => {
+    const held = await tx.cycleWork.heldCount(input.appId);
+    await tx.cycles.update(input.cycleId, { pendingDeletions: held, deletionThresholdExceeded: true });
+    if (removalCount > 0) {
+      await tx.webhooks.emit({
+        appId: input.appId,
+        type: 'deletions.staged',
+        data: { appId: input.appId, cycleId: input.cycleId, pendingDeletions: held, threshold: limit },
+      });
+    }
+    return held;
+  });
+  return { pendingDeletions, exceeded };
+}
+
+function stagedDeleteLog(
+  input: { appId: string; cycleId: string },
+  { item, action, link, name, reason }: Removal,
+  now: Date,
+  why: string,
+): ProvisioningLogEntry {
+  return {
+    id: logEntryId(input.cycleId, item.objectType, item.objectId, 'export'),
+    time: now.toISOString(),
+    appId: input.appId,
+    cycleId: input.cycleId,
+    changeId: item.changeSeq === null ? null : String(item.changeSeq),
+    objectType: item.objectType,
+    sourceId: item.objectId,
+    sourceDisplayName: name,
+    targetId: link.targetId,
+    action: 'StagedDelete',
+    status: 'Warning',
+    errorCode: 'TooManyDeletes',
+    errorMessage: why,
+    steps: [{ name: 'processing', status: 'Warning', details: { heldAction: action, reason } }],
+    modifiedAttributes: [],
+    durationMs: 0,
+    onDemand: false,
+  };
 }
 
 function wouldRemove(
@@ -330,6 +420,22 @@ export async function recordOutcomes(
     }
   }
   await tx.logs.insert(outcomes.map((o) => o.outcome.log));
+  for (const { outcome } of outcomes) {
+    if (outcome.status !== 'failed') continue;
+    await tx.webhooks.emit({
+      appId,
+      type: 'object.failed',
+      data: {
+        appId,
+        cycleId,
+        objectType: outcome.objectType,
+        objectId: outcome.objectId,
+        action: outcome.action,
+        errorCode: outcome.log.errorCode ?? null,
+        errorMessage: outcome.log.errorMessage ?? null,
+      },
+    });
+  }
   if (cycleId === null) return;
   const groups = new Map<
     string,
@@ -369,24 +475,10 @@ async function groupsNeedingMemberCheck(
   links: ReadonlyMap<string, LinkRecord>,
 ): Promise<Set<string>> {
   if (cycle.kind === 'initial') return new Set(items.map((i) => i.objectId));
-  const [changedGroups, linkChangedUsers] = await Promise.all([
-    store.db
-      .select({ id: cycleWork.objectId })
-      .from(cycleWork)
-      .where(and(eq(cycleWork.cycleId, cycle.id), eq(cycleWork.objectType, 'group'), isNotNull(cycleWork.changeSeq))),
-    store.db
-      .select({ id: cycleWork.objectId })
-      .from(cycleWork)
-      .where(
-        and(
-          eq(cycleWork.cycleId, cycle.id),
-          eq(cycleWork.objectType, 'user'),
-          sql`${cycleWork.detail}->>'linkChanged' = 'true'`,
-        ),
-      ),
+  const [seeds, users] = await Promise.all([
+    store.cycleWork.changedIds(cycle.id, 'group', 'changed'),
+    store.cycleWork.changedIds(cycle.id, 'user', 'linkChanged'),
   ]);
-  const seeds = new Set(changedGroups.map((r) => r.id));
-  const users = new Set(linkChangedUsers.map((r) => r.id));
   const result = new Set<string>();
   for (const item of items) {
     const link = links.get(item.objectId);
@@ -477,6 +569,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   const runtime = await s.runtimes.get(input.appId);
   const cycle = await requireCycle(store, input.cycleId);
   const directory = await s.contexts.directory(input.cycleId, runtime);
+  const pageSeconds = s.deps.pageSecondsAtRateLimit ?? PAGE_SECONDS_AT_RATE_LIMIT;
   const call: BatchCall = {
     s,
     input,
@@ -487,7 +580,10 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     references: input.phase === 'references',
     now: s.now(),
     provisional: new Map(),
-    pageSize: pageSizeFor(input.batchSize, runtime.config.rateLimit.requestsPerSecond),
+    holder: await newLockHolder(store, `cycle:${input.cycleId}`),
+    pageSize: pageSizeFor(input.batchSize, runtime.config.rateLimit.requestsPerSecond, pageSeconds),
+    requestBudget: Math.max(1, Math.floor(runtime.config.rateLimit.requestsPerSecond * pageSeconds)),
+    recordCreateIntent: createIntentRecorder(store, input.appId, s.now),
   };
   const writer = new OutcomeWriter(store, input.appId, input.cycleId, input.cursor);
   const cancelled = cancellation();
@@ -549,8 +645,12 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
  * Objects per page: `batchSize`, or what the app may send in about a minute when its rate limit is
  * low: a page of 1,000 at 1 request a second would outlast the activity's 15-minute timeout.
  */
-export function pageSizeFor(batchSize: number, requestsPerSecond: number): number {
-  return Math.min(batchSize, Math.max(MIN_PAGE, Math.floor(requestsPerSecond * PAGE_SECONDS_AT_RATE_LIMIT)));
+export function pageSizeFor(
+  batchSize: number,
+  requestsPerSecond: number,
+  pageSeconds = PAGE_SECONDS_AT_RATE_LIMIT,
+): number {
+  return Math.min(batchSize, Math.max(MIN_PAGE, Math.floor(requestsPerSecond * pageSeconds)));
 }
 
 /** What every page of one processBatch call shares. */
@@ -565,8 +665,13 @@ interface BatchCall {
   now: Date;
   /** Users linked by earlier pages of this call, not yet visible to a page whose reads ran ahead. */
   provisional: Map<string, LinkRecord>;
+  /** This attempt's claims: a retry of the call takes them over, and this attempt then exports no more. */
+  holder: LockHolder;
   /** Objects per page: `batchSize`, or less when the app's rate limit is low. */
   pageSize: number;
+  /** Requests a page of groups may cost (their members counted), from the app's rate limit. */
+  requestBudget: number;
+  recordCreateIntent: RecordCreateIntent;
 }
 
 /** One page of staged work, read and claimed, ready to export. */
@@ -580,7 +685,7 @@ interface PreparedPage {
   links: Map<string, LinkRecord>;
   memberCheck: Set<string> | null;
   userLinks: Map<string, LinkRecord>;
-  targetIndex: TargetIndex | null;
+  targetIndex: TargetLookup | null;
   /** Gives the page's claims back; idempotent. */
   release(): Promise<void>;
 }
@@ -594,8 +699,17 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
     objectType,
     ...(references ? { status: 'pendingRefs' } : {}),
   });
-  const page = references ? items.slice(0, call.pageSize) : items;
-  const done = references ? items.length <= call.pageSize : items.length < call.pageSize;
+  let page = references ? items.slice(0, call.pageSize) : items;
+  let done = references ? items.length <= call.pageSize : items.length < call.pageSize;
+  if (objectType === 'group' && page.length > 1) {
+    const chunkSize = runtime.config.objectTypes.group?.memberChunkSize ?? DEFAULT_MEMBER_CHUNK_SIZE;
+    const ids = page.map((i) => i.objectId);
+    const fit = groupsWithinRequests(ids, directory.memberships, chunkSize, call.requestBudget);
+    if (fit < page.length) {
+      page = page.slice(0, fit);
+      done = false;
+    }
+  }
   const nextCursor = page.length > 0 ? page[page.length - 1].seq : afterSeq;
   const pending = page.filter((i) => i.status === (references ? 'pendingRefs' : 'pending'));
   if (pending.length === 0) {
@@ -606,7 +720,7 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
       nextCursor,
       claimed: [],
       unclaimed: [],
-      loaded: { users: new Map<string, DirectoryUser>(), groups: new Map<string, DirectoryGroup>() },
+      loaded: { users: new Map<string, DirectoryUser>(), groups: new Map<string, DirectoryGroup>(), gone: new Map() },
       links: new Map<string, LinkRecord>(),
       memberCheck: null,
       userLinks: new Map<string, LinkRecord>(),
@@ -614,7 +728,7 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
       release: async () => {},
     };
   }
-  const holder = `cycle:${input.cycleId}`;
+  const { holder } = call;
   const ids = pending.map((i) => i.objectId);
   const unclaimed = await claimAll(store, input.appId, objectType, ids, holder, {
     ttlMs: LOCK_TTL_MS,
@@ -645,12 +759,21 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
     const unlinked = claimed.length - [...links.values()].filter((l) => l.targetId !== null).length;
     const targetIndex =
       cycle.kind === 'initial' && !references
-        ? await s.contexts.targetIndex(input.cycleId, runtime, objectType, async () => {
-            if (unlinked >= (s.deps.bulkMatchThreshold ?? 50)) return true;
-            const staged = await store.cycleWork.count(input.cycleId, { objectType, status: 'pending' });
-            const linkedCount = await store.links.countActive(input.appId, objectType);
-            return staged - linkedCount >= (s.deps.bulkMatchThreshold ?? 50);
-          })
+        ? await s.contexts.targetIndex(
+            input.cycleId,
+            runtime,
+            objectType,
+            async () => {
+              if (unlinked >= (s.deps.bulkMatchThreshold ?? 50)) return true;
+              const staged = await store.cycleWork.count(input.cycleId, { objectType, status: 'pending' });
+              const linkedCount = await store.links.countActive(input.appId, objectType);
+              return staged - linkedCount >= (s.deps.bulkMatchThreshold ?? 50);
+            },
+            {
+              pageSize: s.deps.listingPageSize,
+              onPage: (progress) => heartbeat({ listing: objectType, nextIndex: progress.nextIndex }),
+            },
+          )
         : null;
     return {
       items: page,
@@ -707,10 +830,14 @@ async function exportPage(
         logId: logEntryId(input.cycleId, item.objectType, item.objectId, references ? 'references' : 'export'),
         changeId: item.changeSeq === null ? null : String(item.changeSeq),
         onDemand: false,
-        targetIndex,
+        // An object whose create was requested by an attempt that failed may exist at the target
+        // since the listing was read: it matches by a GET, not the listing.
+        targetIndex: links.get(item.objectId)?.createRequestedAt ? null : targetIndex,
         userLinks,
         holdDeletions: false,
         checkMembers: memberCheck ? memberCheck.has(item.objectId) : true,
+        recordCreateIntent: call.recordCreateIntent,
+        assertClaimHeld: () => assertClaimHeld(s.store, input.appId, item.objectType, item.objectId, call.holder),
       };
       try {
         if (references) {
@@ -850,6 +977,7 @@ function provisionalLink(appId: string, sourceId: string, targetId: string): Lin
     lastError: null,
     firstFailedAt: null,
     lastErrorCode: null,
+    createRequestedAt: null,
     updatedAt: new Date().toISOString(),
   };
 }
@@ -881,11 +1009,6 @@ async function updateProgress(store: Store, cycleId: string, references: boolean
   await store.cycles.update(cycleId, { processed });
 }
 
-export async function cycleProgress(s: CycleServices, input: { cycleId: string }): Promise<CycleProgress> {
-  const cycle = await requireCycle(s.store, input.cycleId);
-  return { processed: cycle.processed, total: cycle.total };
-}
-
 function countsOf(tally: { status: string; action: string | null; count: number }[]): CycleCounts {
   const counts: CycleCounts = { ...EMPTY_COUNTS };
   for (const { status, action, count } of tally) {
@@ -905,6 +1028,55 @@ function countsOf(tally: { status: string; action: string | null; count: number 
   return counts;
 }
 
+/** The `cycle ended` log line and the cycle's metrics, once, when the cycle is finished. */
+async function reportCycleEnd(
+  s: CycleServices,
+  appId: string,
+  cycle: CycleRecord,
+  tally: readonly { status: string; action: string | null; count: number }[],
+): Promise<void> {
+  const endedAt = cycle.endedAt ? new Date(cycle.endedAt) : s.now();
+  const durationMs = Math.max(0, endedAt.getTime() - Date.parse(cycle.startedAt));
+  const failure = cycle.failure as CycleFailure | null;
+  moduleLogger(s.deps.logger, 'cycle')[cycle.status === 'failed' ? 'warn' : 'info']('cycle ended', {
+    appId,
+    cycleId: cycle.id,
+    cycleNumber: cycle.number,
+    kind: cycle.kind,
+    status: cycle.status,
+    counts: cycle.counts,
+    durationMs,
+    ...(failure ? { failure: { kind: failure.kind, code: failure.code } } : {}),
+  });
+  const metrics = s.deps.metrics;
+  if (!metrics) return;
+  metrics.cycleFinished({
+    appId,
+    kind: cycle.kind,
+    result: cycle.status,
+    durationSeconds: durationMs / 1000,
+    work: tally,
+    escrowed: await s.store.links.countEscrowed(appId),
+    endedAt,
+  });
+}
+
+/** The body of a `cycle.finished` webhook event. */
+function cycleFinishedEvent(appId: string, cycle: CycleRecord): Record<string, unknown> {
+  return {
+    appId,
+    cycleId: cycle.id,
+    cycleNumber: cycle.number,
+    kind: cycle.kind,
+    status: cycle.status,
+    startedAt: cycle.startedAt,
+    endedAt: cycle.endedAt,
+    counts: cycle.counts,
+    pendingDeletions: cycle.pendingDeletions,
+    failure: cycle.failure ? { kind: cycle.failure.kind, code: cycle.failure.code } : null,
+  };
+}
+
 export async function finishCycle(
   s: CycleServices,
   input: { appId: string; cycleId: string; failure: CycleFailure | null; stopped?: boolean },
@@ -912,7 +1084,8 @@ export async function finishCycle(
   const { store } = s;
   let cycle = await requireCycle(store, input.cycleId);
   if (cycle.status === 'running') {
-    const counts = countsOf(await store.cycleWork.tally(input.cycleId));
+    const tally = await store.cycleWork.tally(input.cycleId);
+    const counts = countsOf(tally);
     const status = input.failure ? 'failed' : input.stopped ? 'stopped' : 'succeeded';
     cycle = await store.transaction(async (tx) => {
       const finished = await tx.cycles.finish(input.cycleId, {
@@ -924,8 +1097,14 @@ export async function finishCycle(
       // A failed or stopped cycle keeps the old watermark: its changes are staged again next time.
       if (status === 'succeeded' && cycle.watermarkTo !== null)
         await tx.apps.setWatermark(input.appId, cycle.watermarkTo);
+      await tx.webhooks.emit({
+        appId: input.appId,
+        type: 'cycle.finished',
+        data: cycleFinishedEvent(input.appId, finished),
+      });
       return finished;
     });
+    await reportCycleEnd(s, input.appId, cycle, tally);
   }
   const failure = (cycle.failure as CycleFailure | null) ?? null;
   return {

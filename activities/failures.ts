@@ -1,9 +1,15 @@
-// The ONE place where errors leaving an activity become Temporal failures (STYLE.md "Errors are
-// part of the API"): the ApplicationFailure `type` is the error class name, so workflows branch on
+// The ONE place where errors leaving an activity become Temporal failures: the ApplicationFailure `type` is the error class name, so workflows branch on
 // it without instanceof; `nonRetryable` is set where a retry of the same activity cannot help.
 import { ApplicationFailure } from '@temporalio/common';
 import { FerryError } from '../engine/errors.ts';
 import type { CycleFailure } from './types.ts';
+
+/**
+ * The longest a Retry-After may delay the retry of a whole activity: the workflows' retry interval
+ * cap. A longer wait (beyond the app's Retry-After cap) lets the activity's attempts run out, so the
+ * cycle ends as transient and the job's backoff takes over instead of a workflow parked for a day.
+ */
+const MAX_ACTIVITY_RETRY_DELAY_MS = 60_000;
 
 /** Whether a Temporal retry of the whole activity can change the outcome. */
 function retryHelps(error: FerryError): boolean {
@@ -19,7 +25,8 @@ export function toActivityFailure(error: unknown): Error {
       type: error.name,
       nonRetryable: !retryHelps(error),
       details: [{ kind: error.kind, code: error.code, status: error.status ?? null }],
-      nextRetryDelay: error.retryAfterMs !== undefined ? error.retryAfterMs : undefined,
+      nextRetryDelay:
+        error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, MAX_ACTIVITY_RETRY_DELAY_MS) : undefined,
       cause: error,
     });
   }
@@ -45,4 +52,17 @@ export function cycleFailureOf(error: unknown): CycleFailure | null {
   if (!(error instanceof FerryError)) return null;
   if (error.kind === 'configuration') return { kind: error.kind, code: error.code, message: error.message };
   return null;
+}
+
+/**
+ * On-demand failures the API answers with their own HTTP error (workflows/messages.ts
+ * ON_DEMAND_FAILURE_TYPES): a cycle held the object past the wait (409), a group too large (422).
+ * Not retried: the activity already waited, and a retry cannot shrink a group.
+ */
+export function onDemandFailure(
+  type: 'ObjectBusy' | 'TooManyMembers',
+  message: string,
+  details?: Record<string, unknown>,
+): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true, details: details ? [details] : undefined });
 }

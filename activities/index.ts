@@ -1,13 +1,18 @@
 // createActivities(deps): Ferry's Temporal activities as thin, idempotent wrappers over engine/,
 // scim/ and store/. Every error leaves through activities/failures.ts (one classification).
 import { FerryError } from '../engine/errors.ts';
+import { DEFAULT_INTERVAL_MINUTES } from '../engine/policies/cadence.ts';
 import { AppRuntimes } from './app-runtime.ts';
 import { CycleContexts } from './cycle-context.ts';
-import { beginCycle, cycleProgress, deletionGuard, finishCycle, processBatch, type CycleServices } from './cycle.ts';
+import { beginCycle, deletionGuard, finishCycle, processBatch, type CycleServices } from './cycle.ts';
 import { silentLogger, type ActivityDeps } from './deps.ts';
 import { withFailureConversion } from './failures.ts';
+import { announceJobState } from './job-events.ts';
 import { notify } from './notify.ts';
 import { provisionOnDemand } from './on-demand.ts';
+import { failReconcilePass, reconcileApp } from './reconcile.ts';
+import { applyRetention } from './retention.ts';
+import { WebhookDeliverer } from './webhooks.ts';
 import type { AppSummary, CycleFailure, FerryActivities } from './types.ts';
 import type { TestConnectionResult } from '../scim/index.ts';
 
@@ -31,8 +36,8 @@ function targetFailure(result: Exclude<TestConnectionResult, { ok: true }>): Cyc
       return { kind: 'configuration', code: 'NonScimResponse', message: result.message };
     case 'insecure':
       return { kind: 'configuration', code: 'Unknown', message: result.message };
-    case 'timeout':
-      return { kind: 'transient', code: 'Timeout', message: result.message };
+    case 'addressNotAllowed':
+      return { kind: 'configuration', code: 'AddressNotAllowed', message: result.message };
     default:
       return { kind: 'transient', code: 'ServiceUnavailable', message: result.message };
   }
@@ -49,6 +54,7 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
     now: deps.now ?? (() => new Date()),
   };
   const logger = deps.logger ?? silentLogger;
+  const webhooks = new WebhookDeliverer(store, deps);
 
   /**
    * A cycle with nothing to export must send nothing at all, not even a test connection: no
@@ -75,9 +81,10 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
         appId,
         appName: app.name,
         provisioningEnabled: app.provisioningEnabled,
-        cycleIntervalMinutes: configuration.cycleIntervalMinutes ?? 40,
+        cycleIntervalMinutes: configuration.cycleIntervalMinutes ?? DEFAULT_INTERVAL_MINUTES,
         notificationEmail: configuration.notificationEmail ?? null,
         configVersion: String(app.configVersion),
+        nextCycleNumber: await store.cycles.nextNumber(appId),
       };
       return summary;
     },
@@ -89,7 +96,8 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
         const result = await runtime.client.testConnection();
         if (result.ok) return null;
         const failure = targetFailure(result);
-        logger.warn('target check failed', { appId, code: failure.code, reason: result.reason });
+        // `detail` (e.g. ECONNREFUSED) is for the operator's log: the cycle's record says only `unreachable`.
+        logger.warn('target check failed', { appId, code: failure.code, reason: result.reason, detail: result.detail });
         return failure;
       } catch (error) {
         if (error instanceof FerryError) return { kind: error.kind, code: error.code, message: error.message };
@@ -100,7 +108,6 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
     beginCycle: (input) => beginCycle(services, input),
     deletionGuard: (input) => deletionGuard(services, input),
     processBatch: (input) => processBatch(services, input),
-    cycleProgress: (input) => cycleProgress(services, input),
     finishCycle: (input) => finishCycle(services, input),
 
     async resetApp({ appId, reset }) {
@@ -113,7 +120,17 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
 
     provisionOnDemand: (input) => provisionOnDemand(services, input),
 
+    reconcileApp: (input) => reconcileApp(services, input),
+    failReconcilePass: (input) => failReconcilePass(services, input),
+
     notify: (input) => notify(store, deps.mailer, input),
+
+    applyRetention: (input) => applyRetention(store, input),
+
+    announceJobState: (change) => announceJobState(store, change),
+
+    dispatchWebhooks: () => webhooks.dispatch(),
+    deliverWebhook: ({ deliveryId }) => webhooks.deliver(deliveryId),
   };
 
   const wrapped = Object.fromEntries(
@@ -122,7 +139,12 @@ export function createFerryActivities(deps: ActivityDeps): FerryActivityHandle {
       withFailureConversion(fn as (...args: unknown[]) => Promise<unknown>),
     ]),
   ) as unknown as FerryActivities;
-  return { activities: wrapped, close: () => runtimes.closeAll() };
+  return {
+    activities: wrapped,
+    close: async () => {
+      await Promise.all([runtimes.closeAll(), webhooks.close()]);
+    },
+  };
 }
 
 /** The activities alone (for `Worker.create({ activities })`). */

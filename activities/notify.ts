@@ -13,20 +13,30 @@ export interface SmtpSettings {
   host?: string;
   port?: number;
   from: string;
-  /** Require TLS (default: only when the URL says smtps). */
+  /** TLS from the first byte (port 465); otherwise STARTTLS as `startTls` says. */
   secure?: boolean;
+  /** `auto` (default): upgrade with STARTTLS when the server offers it, verifying its certificate;
+   *  `required`: never send without TLS; `off`: plain text (a local relay that offers a broken STARTTLS). */
+  startTls?: 'auto' | 'required' | 'off';
+  user?: string;
+  password?: string;
+  /** PEM CA certificates the server's certificate is verified against (a private relay's CA). */
+  ca?: string;
 }
 
 /** A nodemailer SMTP mailer. */
 export function createSmtpMailer(settings: SmtpSettings): Mailer & { close(): void } {
+  const startTls = settings.startTls ?? 'auto';
   const transport = settings.url
     ? nodemailer.createTransport(settings.url)
     : nodemailer.createTransport({
         host: settings.host,
         port: settings.port ?? 25,
         secure: settings.secure ?? false,
-        // Local relays (and the test server) often offer STARTTLS with a self-signed certificate.
-        ignoreTLS: settings.secure === undefined,
+        requireTLS: startTls === 'required',
+        ignoreTLS: startTls === 'off',
+        ...(settings.user ? { auth: { user: settings.user, pass: settings.password ?? '' } } : {}),
+        ...(settings.ca ? { tls: { ca: settings.ca } } : {}),
       });
   return {
     async send(message) {

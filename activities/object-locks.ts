@@ -1,13 +1,26 @@
-// On-demand provisioning must never race a cycle on the same object (DESIGN.md §2). Both claim
+// On-demand provisioning must never race a cycle on the same object. Both claim
 // (app, type, object) in the store's lock table before touching the target: a cycle claims a whole
 // batch in one statement, on-demand one object; a claim held by the other is waited for.
-import { and, eq, sql } from 'drizzle-orm';
+//
+// Claims are per ATTEMPT (fencing): a lock names its holder (`cycle:<id>`, `ondemand:<requestId>`)
+// and the fence of the attempt that claimed it, a number from a database sequence that only grows.
+// A later attempt of the same holder (the retry of a timed-out processBatch) takes the lock over at
+// once; an earlier one can no longer claim it, and checks right before each write to the target
+// that its fence is still on the lock (`assertClaimHeld`): an attempt Temporal gave up on but that
+// still runs stops there instead of exporting the object a second time beside its retry.
 import type { ObjectType } from '../engine/types.ts';
-import { anyOf, query } from '../store/db.ts';
-import type { Store } from '../store/index.ts';
-import { objectLocks } from '../store/schema.ts';
+import type { LockHolder, Store } from '../store/index.ts';
+import { ClaimLostError } from './errors.ts';
+
+export type { LockHolder } from '../store/index.ts';
+export { ClaimLostError } from './errors.ts';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A new attempt of `name`: its fence is larger than that of every attempt before it. */
+export async function newLockHolder(store: Store, name: string): Promise<LockHolder> {
+  return { name, fence: await store.objectLocks.nextFence() };
+}
 
 /** Claims every object not held by another holder; returns the ids now held by `holder`. */
 export async function tryClaim(
@@ -15,22 +28,10 @@ export async function tryClaim(
   appId: string,
   objectType: ObjectType,
   objectIds: readonly string[],
-  holder: string,
+  holder: LockHolder,
   ttlMs: number,
 ): Promise<Set<string>> {
-  if (objectIds.length === 0) return new Set();
-  const expiresAt = new Date(Date.now() + ttlMs).toISOString();
-  // One statement with the ids as ONE array parameter: a VALUES list of 5 parameters per object
-  // costs more to build, parse and plan than the claim itself.
-  const rows = await query<{ object_id: string }>(
-    store.db,
-    sql`insert into object_locks (app_id, object_type, object_id, holder, expires_at)
-      select ${appId}, ${objectType}, id, ${holder}, ${expiresAt}::timestamptz from unnest(${sql.param([...objectIds])}::text[]) as id
-      on conflict (app_id, object_type, object_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
-      where object_locks.expires_at < now() or object_locks.holder = excluded.holder
-      returning object_id`,
-  );
-  return new Set(rows.map((r) => r.object_id));
+  return store.objectLocks.claim(appId, objectType, objectIds, holder, new Date(Date.now() + ttlMs));
 }
 
 /** Claims all of them, waiting (up to `waitMs`) for objects another holder has. Returns the ids it could not get. */
@@ -39,7 +40,7 @@ export async function claimAll(
   appId: string,
   objectType: ObjectType,
   objectIds: readonly string[],
-  holder: string,
+  holder: LockHolder,
   options: { ttlMs: number; waitMs: number },
 ): Promise<string[]> {
   const deadline = Date.now() + options.waitMs;
@@ -52,22 +53,31 @@ export async function claimAll(
   }
 }
 
+/**
+ * Fencing: resolves when this attempt still holds its claim on the object, throws ClaimLostError when
+ * another attempt (or holder) has it now. Called right before each write to the target.
+ */
+export async function assertClaimHeld(
+  store: Store,
+  appId: string,
+  objectType: ObjectType,
+  objectId: string,
+  holder: LockHolder,
+): Promise<void> {
+  if (!(await store.objectLocks.holds(appId, objectType, objectId, holder))) {
+    throw new ClaimLostError(
+      `${objectType} ${objectId} of app ${appId} is no longer claimed by this attempt of ${holder.name} (a later attempt or another holder took it over): not exported by this attempt`,
+    );
+  }
+}
+
+/** Gives back this attempt's claims (never those a later attempt took over). */
 export async function releaseClaims(
   store: Store,
   appId: string,
   objectType: ObjectType,
   objectIds: readonly string[],
-  holder: string,
+  holder: LockHolder,
 ): Promise<void> {
-  if (objectIds.length === 0) return;
-  await store.db
-    .delete(objectLocks)
-    .where(
-      and(
-        eq(objectLocks.appId, appId),
-        eq(objectLocks.objectType, objectType),
-        anyOf(objectLocks.objectId, objectIds),
-        eq(objectLocks.holder, holder),
-      ),
-    );
+  await store.objectLocks.release(appId, objectType, objectIds, holder);
 }

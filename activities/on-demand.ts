@@ -1,16 +1,17 @@
-// On-demand provisioning (DESIGN.md §2): the whole pipeline for one user — or one group with its
+// On-demand provisioning: the whole pipeline for one user — or one group with its
 // members — now, with every step reported: test connection, import, scoping, matching, action.
 // It claims the object first, so it never runs at the same time as a cycle batch holding it.
-import { logEntryId, type LinkRecord } from '../store/index.ts';
-import type { DirectoryGroup, DirectoryUser } from '../engine/types.ts';
+import { logEntryId } from '../store/index.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import { loadDirectoryContext, type DirectoryContext } from './cycle-context.ts';
 import type { CycleServices } from './cycle.ts';
-import { recordOutcomes } from './cycle.ts';
-import { claimAll, releaseClaims } from './object-locks.ts';
-import { CycleStop, provisionObject, type ObjectOutcome, type SourceObject } from './pipeline.ts';
+import { provisionHeldObject } from './held-object.ts';
+import { claimAll, newLockHolder, releaseClaims, type LockHolder } from './object-locks.ts';
+import type { ObjectOutcome } from './pipeline.ts';
 import { captureRequests, type CapturedRequest } from './request-capture.ts';
 import type { OnDemandInput, OnDemandReport, OnDemandStep } from './types.ts';
+import { ON_DEMAND_MAX_GROUP_MEMBERS } from '../workflows/messages.ts';
+import { onDemandFailure } from './failures.ts';
 
 const LOCK_TTL_MS = 2 * 60_000;
 
@@ -58,32 +59,50 @@ function stepsOf(outcome: ObjectOutcome): OnDemandStep[] {
   return steps;
 }
 
-function withBodies(requests: CapturedRequest[], bodies: unknown[]): OnDemandReport['requests'] {
-  // The writes carry the bodies Ferry sent, in order (resources and PATCH operations; never credentials).
-  const writes = requests.filter((r) => r.method !== 'GET');
-  writes.forEach((r, i) => {
-    if (bodies[i] !== undefined) r.body = bodies[i];
-  });
-  return requests;
+/** Method, path and status of each request: no bodies (personal data, payload size) in the report. */
+function requestLines(requests: CapturedRequest[]): OnDemandReport['requests'] {
+  return requests.map(({ method, path, status }) => ({ method, path, status }));
 }
 
 export async function provisionOnDemand(s: CycleServices, input: OnDemandInput): Promise<OnDemandReport> {
   const started = Date.now();
   const { store } = s;
   const runtime = await s.runtimes.get(input.appId);
-  const holder = `ondemand:${input.requestId}`;
+  const holder = await newLockHolder(store, `ondemand:${input.requestId}`);
   const report = (
     partial: Partial<OnDemandReport> & Pick<OnDemandReport, 'action' | 'status' | 'steps'>,
-  ): OnDemandReport => ({
-    requestId: input.requestId,
-    objectType: input.objectType,
-    objectId: input.objectId,
-    targetId: null,
-    modifiedAttributes: [],
-    requests: [],
-    durationMs: Date.now() - started,
-    ...partial,
-  });
+  ): OnDemandReport => {
+    const requests = partial.requests ?? [];
+    const members = partial.members ?? [];
+    return {
+      requestId: input.requestId,
+      objectType: input.objectType,
+      objectId: input.objectId,
+      targetId: null,
+      modifiedAttributes: [],
+      logId: null,
+      durationMs: Date.now() - started,
+      ...partial,
+      requests: requestLines(requests),
+      counts: {
+        requests: requests.length,
+        members: members.length,
+        membersFailed: members.filter((m) => m.status === 'Failure').length,
+      },
+    };
+  };
+
+  // A group brings its users along: at most ON_DEMAND_MAX_GROUP_MEMBERS, checked before anything is sent.
+  if (input.objectType === 'group') {
+    const count = (await store.directory.transitiveMembersOf(input.objectId, 'user')).length;
+    if (count > ON_DEMAND_MAX_GROUP_MEMBERS) {
+      throw onDemandFailure(
+        'TooManyMembers',
+        `group ${input.objectId} has ${count} users; on-demand provisions a group with at most ${ON_DEMAND_MAX_GROUP_MEMBERS} (the next cycle provisions larger groups)`,
+        { members: count, limit: ON_DEMAND_MAX_GROUP_MEMBERS },
+      );
+    }
+  }
 
   // 1. test connection (shown when it fails)
   const connection = await captureRequests(() => runtime.client.testConnection());
@@ -120,7 +139,7 @@ export async function provisionOnDemand(s: CycleServices, input: OnDemandInput):
       steps: [connectionStep, ...stepsOf(outcome)],
       modifiedAttributes: outcome.modifiedAttributes,
       requests,
-      logSteps: outcome.log.steps,
+      logId: outcome.log.id,
     });
   }
 
@@ -154,7 +173,7 @@ export async function provisionOnDemand(s: CycleServices, input: OnDemandInput):
     modifiedAttributes: result.outcome.modifiedAttributes,
     requests: allRequests,
     members,
-    logSteps: result.outcome.log.steps,
+    logId: result.outcome.log.id,
   });
 }
 
@@ -163,7 +182,7 @@ async function provisionOne(
   runtime: AppRuntime,
   directory: DirectoryContext,
   input: OnDemandInput,
-  holder: string,
+  holder: LockHolder,
   objectType: 'user' | 'group',
   objectId: string,
 ): Promise<{ outcome: ObjectOutcome; requests: OnDemandReport['requests'] } | { missing: OnDemandStep }> {
@@ -174,12 +193,17 @@ async function provisionOne(
     waitMs: s.deps.lockWaitMs ?? 30_000,
   });
   if (unclaimed.length > 0)
-    throw new Error(`${objectType} ${objectId} is being provisioned by a cycle; try again shortly`);
+    throw onDemandFailure('ObjectBusy', `${objectType} ${objectId} is being provisioned by a cycle; try again shortly`);
   try {
-    const object: DirectoryUser | DirectoryGroup | null =
-      objectType === 'user' ? await store.directory.getUser(objectId) : await store.directory.getGroup(objectId);
-    const link = await store.links.get(appId, objectType, objectId);
-    if (!object && !link) {
+    const result = await provisionHeldObject(s, runtime, directory, {
+      appId,
+      objectType,
+      objectId,
+      holder,
+      logId: logEntryId('ondemand', input.requestId, objectType, objectId),
+      onDemand: true,
+    });
+    if ('missing' in result) {
       return {
         missing: {
           name: 'import',
@@ -188,75 +212,7 @@ async function provisionOne(
         },
       };
     }
-    const source = (objectType === 'user' ? { type: 'user', object } : { type: 'group', object }) as SourceObject;
-    const referenced = new Set<string>();
-    if (objectType === 'user' && object && (object as DirectoryUser).managerId)
-      referenced.add((object as DirectoryUser).managerId as string);
-    if (objectType === 'group') {
-      for (const m of await store.directory.transitiveMembersOf(objectId, 'user')) referenced.add(m.memberId);
-    }
-    const userLinks: Map<string, LinkRecord> = referenced.size
-      ? await store.links.getMany(appId, 'user', [...referenced])
-      : new Map();
-    const now = s.now();
-    const ctx = {
-      runtime,
-      directory,
-      now,
-      cycleId: null,
-      logId: logEntryId('ondemand', input.requestId, objectType, objectId),
-      changeId: null,
-      onDemand: true,
-      targetIndex: null,
-      userLinks,
-      holdDeletions: false,
-    };
-    let captured;
-    try {
-      captured = await captureRequests(() => provisionObject(ctx, source, link));
-    } catch (error) {
-      if (error instanceof CycleStop) {
-        const failed: ObjectOutcome = {
-          objectType,
-          objectId,
-          status: 'failed',
-          action: 'Other',
-          targetId: link?.targetId ?? null,
-          link: { kind: 'none' },
-          unresolvedPaths: [],
-          operations: 0,
-          modifiedAttributes: [],
-          bodies: [],
-          scope: null,
-          matching: null,
-          log: {
-            id: ctx.logId,
-            time: now.toISOString(),
-            appId,
-            cycleId: null,
-            changeId: null,
-            objectType,
-            sourceId: objectId,
-            sourceDisplayName: null,
-            targetId: link?.targetId ?? null,
-            action: 'Other',
-            status: 'Failure',
-            errorCode: error.failure.code,
-            errorMessage: error.failure.message,
-            steps: [{ name: 'export', status: 'Failure', details: { error: error.failure.message } }],
-            modifiedAttributes: [],
-            durationMs: 0,
-            onDemand: true,
-          },
-        };
-        await store.logs.insert([failed.log]);
-        return { outcome: failed, requests: [] };
-      }
-      throw error;
-    }
-    const outcome = captured.result;
-    await store.transaction((tx) => recordOutcomes(tx, appId, null, [{ seq: null, outcome }]));
-    return { outcome, requests: withBodies(captured.requests, outcome.bodies) };
+    return { outcome: result.outcome, requests: result.requests };
   } finally {
     await releaseClaims(store, appId, objectType, [objectId], holder);
   }

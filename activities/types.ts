@@ -1,16 +1,16 @@
 // The contract between workflows/ and activities/: what each activity takes and returns.
 // Workflows import these with `import type` only. Everything here is small plain JSON — ids,
-// cursors and counts, never lists of users (DESIGN.md §5).
+// cursors and counts, never lists of users.
 import type {
   CycleCounts,
   CycleKind,
   ErrorCode,
-  LogStep,
   ModifiedAttribute,
   ObjectType,
   ProvisioningAction,
 } from '../engine/types.ts';
 import type { ErrorKind } from '../engine/errors.ts';
+import type { JobState } from '../engine/types.ts';
 
 /** A failure that stopped a whole cycle (target unreachable, 401/403, non-SCIM answers). */
 export interface CycleFailure {
@@ -38,6 +38,12 @@ export interface AppSummary {
   notificationEmail: string | null;
   /** Changes whenever mappings/scoping change: a new value means an initial cycle is due. */
   configVersion: string;
+  /**
+   * The number the app's next cycle takes, from the database: a job re-created after a restart (or
+   * terminated and started again) continues the cycle history instead of numbering from 1.
+   * Absent in histories recorded before it existed.
+   */
+  nextCycleNumber?: number;
 }
 
 export interface BeginCycleInput {
@@ -54,6 +60,11 @@ export interface BeginCycleInput {
 
 export interface BeginCycleResult {
   cycleId: string;
+  /**
+   * The cycle's number: the one asked for, unless that cycle had already finished (the job numbered
+   * from an older state); then the app's next free number.
+   */
+  cycleNumber?: number;
   /** Objects staged for this cycle (users + groups). */
   total: number;
   /** Change-log sequence this cycle covers up to; saved as the watermark when the cycle ends. */
@@ -104,11 +115,6 @@ export interface CycleSummary {
   deletionThresholdExceeded: boolean;
 }
 
-export interface CycleProgress {
-  processed: number;
-  total: number;
-}
-
 export interface NotifyInput {
   appId: string;
   to: string;
@@ -116,6 +122,12 @@ export interface NotifyInput {
   text: string;
   /** Idempotency key: the same notification is sent at most once. */
   notificationId: string;
+}
+
+/** What a finished reconcile pass found: per kind (`edited`, `deleted`, `orphan`), per outcome, and `accounts` read. */
+export interface ReconcileSummary {
+  passId: string;
+  counts: Record<string, number>;
 }
 
 export interface OnDemandInput {
@@ -142,13 +154,58 @@ export interface OnDemandReport {
   modifiedAttributes: ModifiedAttribute[];
   /** Group on-demand: one report line per member provisioned with it. */
   members?: { objectId: string; action: ProvisioningAction; status: string; targetId: string | null }[];
-  /** The SCIM requests made (method + path + body without secrets). */
-  requests: { method: string; path: string; status: number | null; body?: unknown }[];
-  logSteps?: LogStep[];
+  /** The SCIM requests made: method, path and status only (bodies stay out of workflow histories). */
+  requests: { method: string; path: string; status: number | null }[];
+  /** How much it did: SCIM requests, members provisioned with a group, and how many of them failed. */
+  counts: { requests: number; members: number; membersFailed: number };
+  /** Id of the provisioning log entry of the object (GET /apps/{id}/logs/{logId} has every step). */
+  logId: string | null;
   durationMs: number;
 }
 
+/** A quarantine as the job's status shows it (workflows/messages.ts QuarantineStatus). */
+export interface AnnouncedQuarantine {
+  reason: string;
+  since: string;
+  /** The admin's words for a manual quarantine. */
+  message?: string;
+}
+
+/**
+ * What the job tells webhook subscribers after acting on an intent or a cycle: `job.state_changed`
+ * when `from` and `to` differ, `quarantine.entered` / `quarantine.left` when the job got or lost a
+ * quarantine (also while paused, when the state shows `paused` either way).
+ */
+export interface JobStateChange {
+  appId: string;
+  from: JobState;
+  to: JobState;
+  /** What changed it: the intent the job acted on, `cycle` (a cycle's outcome) or `start` (the app reloaded). */
+  cause: string;
+  /** The job's clock (ISO). */
+  at: string;
+  /** The quarantine the job entered (it had none before). */
+  quarantineEntered: AnnouncedQuarantine | null;
+  /** The quarantine the job left (it has none now). */
+  quarantineLeft: AnnouncedQuarantine | null;
+}
+
 /** Every activity Ferry registers. Implemented by `createActivities(deps)` in activities/index.ts. */
+export interface RetentionInput {
+  /** ISO time the maintenance run counts from (the workflow's clock, so tests can move it forward). */
+  now: string;
+}
+
+/** Rows deleted by each retention step of one maintenance run. */
+export interface RetentionSummary {
+  provisioningLogs: number;
+  directoryChanges: number;
+  cycleWork: number;
+  auditLog: number;
+  /** Webhook events (with their delivery log) dispatched before the log retention period. */
+  webhooks: number;
+}
+
 export interface FerryActivities {
   loadApp(input: { appId: string }): Promise<AppSummary>;
   /** Test connection before a cycle; a configuration failure stops the cycle early. */
@@ -156,7 +213,6 @@ export interface FerryActivities {
   beginCycle(input: BeginCycleInput): Promise<BeginCycleResult>;
   deletionGuard(input: { appId: string; cycleId: string; deletionsApproved: boolean }): Promise<DeletionGuardResult>;
   processBatch(input: ProcessBatchInput): Promise<ProcessBatchResult>;
-  cycleProgress(input: { cycleId: string }): Promise<CycleProgress>;
   /**
    * Closes the cycle. The cycle workflow calls beginCycle even when checkTarget reported a failure (so the
    * failed cycle is recorded), then finishCycle with that failure: a failed cycle keeps the old watermark.
@@ -172,4 +228,22 @@ export interface FerryActivities {
   resetApp(input: { appId: string; reset: 'watermark' | 'full' }): Promise<void>;
   provisionOnDemand(input: OnDemandInput): Promise<OnDemandReport>;
   notify(input: NotifyInput): Promise<void>;
+  /** Maintenance: deletes expired logs, compacts directory changes, removes finished cycles' work (batched). */
+  applyRetention(input: RetentionInput): Promise<RetentionSummary>;
+  /** Webhooks: writes the job's state change to the outbox, once per change however often it is retried. */
+  announceJobState(change: JobStateChange): Promise<void>;
+  /** Webhooks: fans new outbox events out to their subscriptions; the ids of every pending delivery. */
+  dispatchWebhooks(): Promise<string[]>;
+  /** Webhooks: POSTs one delivery, signed; throws (transient) for Temporal to retry a failed attempt. */
+  /**
+   * Reconcile: reads the target's users page by page and compares them with the links, recording
+   * drift (and, in repair mode, restoring edits and re-creating deleted accounts); resumable from its
+   * heartbeat. Finishes the pass and returns its counts.
+   */
+  reconcileApp(input: { appId: string; passId: string }): Promise<ReconcileSummary>;
+  /** Marks a pass that could not finish as failed (the workflow's last word). */
+  failReconcilePass(input: { passId: string; error: string }): Promise<void>;
+  deliverWebhook(input: {
+    deliveryId: string;
+  }): Promise<{ status: 'delivered' | 'failed' | 'skipped'; responseStatus: number | null }>;
 }

@@ -34,7 +34,7 @@ export const DOCS_HTML = `<!doctype html>
 <body>
 <header>
   <h1>Ferry control API</h1>
-  <label>API key <input id="key" type="password" autocomplete="off" size="40" placeholder="from FERRY_API_KEYS"></label>
+  <label>API key <input id="key" type="password" autocomplete="off" size="40" placeholder="an API key"></label>
   <button id="load">Load</button>
   <span id="state" class="muted"></span>
 </header>

@@ -1,5 +1,4 @@
-// The API's one error shape: { error: { code, message, requestId, details? } } (STYLE.md, "Errors
-// are part of the API"). Handlers throw ApiError; onError in app.ts turns anything thrown into
+// The API's errors and its one error shape: { error: { code, message, requestId, details? } }. Handlers throw ApiError; onError in app.ts turns anything thrown into
 // this shape, hiding the message of every 5xx.
 import { z } from '@hono/zod-openapi';
 
@@ -12,8 +11,30 @@ export const API_ERROR_STATUS = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  /** A membership would make a group contain itself through nested groups. */
+  group_nesting_cycle: 409,
+  /** A provisioning action needs a running job (start it first). */
+  job_not_running: 409,
+  /** The action cannot act while the job is paused (resume first). */
+  job_paused: 409,
+  /** Resume of a job that is quarantined, not paused (release it). */
+  job_quarantined: 409,
+  /** Release of a job that is neither quarantined nor disabled. */
+  job_not_quarantined: 409,
+  /** The job is disabled after 4 weeks in quarantine (release or restart it). */
+  job_disabled: 409,
+  /** Approve/reject with no staged deletions. */
+  no_pending_deletions: 409,
+  /** If-Match names a version the resource is no longer at (someone changed it since it was read). */
+  precondition_failed: 412,
+  /** On-demand: a running cycle holds the object (try again shortly). */
+  object_busy: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  /** On-demand of a group with more users than the on-demand limit (the next cycle provisions it). */
+  too_many_members: 422,
+  /** On-demand failed for a reason retrying will not fix (target configuration, a rejected request). */
+  on_demand_failed: 422,
   too_many_requests: 429,
   internal_error: 500,
   unavailable: 503,
@@ -59,6 +80,9 @@ export class ApiError extends Error {
   }
 }
 
+/** A CSV file that is not RFC 4180 (engine/csv.ts); the directory import answers it as a 400 naming the line. */
+export { CsvSyntaxError } from '../engine/csv.ts';
+
 /** Status code → the code used when something other than an ApiError carries only a status. */
 export function codeForStatus(status: number): ApiErrorCode {
   const found = (Object.entries(API_ERROR_STATUS) as [ApiErrorCode, number][]).find(([, s]) => s === status);
@@ -90,9 +114,12 @@ export function errorResponses(...statuses: number[]) {
   const descriptions: Record<number, string> = {
     400: 'Invalid request; `details` names each bad field',
     401: 'Missing or wrong API key',
+    403: "The API key's role lacks the permission this route needs (`forbidden`; the message names the permission)",
     404: 'Not found',
     409: 'Conflict with the current state',
+    412: 'If-Match names an earlier version: the resource was changed since it was read (the answer carries the current ETag)',
     413: 'Request body too large',
+    422: 'The request cannot be carried out as asked; `code` says why',
     429: 'Too many failed authentications from this address; see Retry-After',
     500: 'Internal error (message hidden; see the server log by requestId)',
     503: 'A dependency (database, Temporal) is unavailable',

@@ -1,4 +1,4 @@
-// What the API needs from a provisioning job (DESIGN.md §5): send it a signal, start it, ask its
+// What the API needs from a provisioning job: send it a signal, start it, ask its
 // status. Implemented for real over @temporalio/client in temporal.ts; route tests use a fake.
 import type { OnDemandReport } from '../activities/types.ts';
 import type { JobStatus, OnDemandRequest, RestartReset } from '../workflows/messages.ts';
@@ -15,7 +15,7 @@ export interface StartOptions {
 
 /**
  * Control of the job workflow `provisioning:<appId>`. Signals to a job that is not running fail
- * with ApiError `conflict`; a Temporal that cannot be reached fails with ApiError `unavailable`.
+ * with ApiError `job_not_running`; a Temporal that cannot be reached fails with ApiError `unavailable`.
  */
 export interface ProvisioningControl {
   /** Starts the job if it is not running and (signal-with-start `resume`) un-pauses it if it is. */
@@ -39,10 +39,10 @@ export interface ProvisioningControl {
    * children. A job that is not running is no error.
    */
   stop(appId: string): Promise<void>;
-  /** The job's `status` query, or null when no job is running for the app. */
-  status(appId: string): Promise<JobStatus | null>;
+  /**
+   * The job's `status` query, or null when no job is running for the app. With `timeoutMs` the
+   * calls to Temporal (retries included) end by then, so an answer nobody waits for any more does
+   * not keep asking.
+   */
+  status(appId: string, options?: { timeoutMs?: number }): Promise<JobStatus | null>;
 }
-
-export const jobWorkflowId = (appId: string): string => `provisioning:${appId}`;
-export const onDemandWorkflowId = (appId: string, requestId: string): string =>
-  `provisioning:${appId}:ondemand:${requestId}`;

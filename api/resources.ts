@@ -1,18 +1,30 @@
-// The resource routers (directory, gallery, apps, assignments, on-demand, cycles, logs) mounted
+// The resource routers (directory, gallery, apps, assignments, on-demand, objects, staged deletions, cycles, logs) mounted
 // under /api/v1, and the pieces of the composition root that tie the API to the store.
-import type { ScimClient, ScimClientOptions } from '../scim/index.ts';
+import type { NetworkRange, ScimClient, ScimClientOptions } from '../scim/index.ts';
 import type { Store } from '../store/index.ts';
+import type { Logger } from './logger.ts';
 import type { ProvisioningControl } from './provisioning-control.ts';
 import { createRouter } from './router.ts';
 import type { AppLookup } from './routes/provisioning.ts';
+import { appProbeRouter } from './routes/apps-probe.ts';
 import { appsRouter } from './routes/apps.ts';
 import { assignmentsRouter } from './routes/assignments.ts';
 import { cyclesRouter } from './routes/cycles.ts';
 import { directoryImportRouter } from './routes/directory-import.ts';
 import { directoryRouter } from './routes/directory.ts';
+import { expressionsRouter } from './routes/expressions.ts';
 import { galleryRouter } from './routes/gallery.ts';
 import { logsRouter } from './routes/logs.ts';
+import { objectsRouter } from './routes/objects.ts';
 import { onDemandRouter } from './routes/on-demand.ts';
+import { previewsRouter } from './routes/previews.ts';
+import { reconcileRouter } from './routes/reconcile.ts';
+import type { ReconcileControl } from './reconcile-control.ts';
+import { scopeCountRouter } from './routes/scope-count.ts';
+import { stagedDeletionsRouter } from './routes/staged-deletions.ts';
+import { webhooksRouter } from './routes/webhooks.ts';
+import type { TemporalUi } from './temporal-ui.ts';
+import type { CycleProgressSource } from './cycle-progress.ts';
 
 export interface ResourceOptions {
   store: Store;
@@ -22,9 +34,17 @@ export interface ResourceOptions {
   onDemandTimeoutMs?: number;
   /** How long GET /apps/{id} waits for the job's status (ms). */
   statusTimeoutMs?: number;
+  /** FERRY_ALLOW_INSECURE_LOOPBACK=1: every app may use a loopback target, also over plain http (as the worker allows). */
+  allowInsecureLoopback?: boolean;
+  /** FERRY_ALLOWED_TARGET_NETWORKS: networks apps may target besides public addresses (as the worker allows). */
+  allowedTargetNetworks?: readonly NetworkRange[];
+  /** Reconcile passes (Temporal in production); absent: POST /apps/{id}/reconcile answers 503. */
+  reconcile?: ReconcileControl;
 }
 
-export function resourceRouters(options: ResourceOptions & { provisioning: ProvisioningControl }) {
+export function resourceRouters(
+  options: ResourceOptions & { provisioning: ProvisioningControl; temporalUi?: TemporalUi | null; logger?: Logger },
+) {
   const { store, provisioning } = options;
   const router = createRouter();
   router.route('/', directoryImportRouter({ store }));
@@ -37,12 +57,58 @@ export function resourceRouters(options: ResourceOptions & { provisioning: Provi
       provisioning,
       createScimClient: options.createScimClient,
       statusTimeoutMs: options.statusTimeoutMs,
+      allowInsecureLoopback: options.allowInsecureLoopback,
+      allowedTargetNetworks: options.allowedTargetNetworks,
+      temporalUi: options.temporalUi,
+      logger: options.logger,
+    }),
+  );
+  router.route(
+    '/',
+    appProbeRouter({
+      store,
+      createScimClient: options.createScimClient,
+      allowInsecureLoopback: options.allowInsecureLoopback,
+      allowedTargetNetworks: options.allowedTargetNetworks,
+      logger: options.logger,
+    }),
+  );
+  router.route(
+    '/',
+    previewsRouter({
+      store,
+      provisioning,
+      environment: {
+        allowInsecureLoopback: options.allowInsecureLoopback,
+        allowedTargetNetworks: options.allowedTargetNetworks,
+      },
+      logger: options.logger,
     }),
   );
   router.route('/', assignmentsRouter({ store }));
   router.route('/', onDemandRouter({ store, provisioning, timeoutMs: options.onDemandTimeoutMs }));
+  router.route('/', objectsRouter({ store, provisioning, timeoutMs: options.onDemandTimeoutMs }));
+  router.route('/', stagedDeletionsRouter({ store, provisioning, timeoutMs: options.onDemandTimeoutMs }));
   router.route('/', cyclesRouter({ store }));
+  router.route('/', reconcileRouter({ store, reconcile: options.reconcile }));
   router.route('/', logsRouter({ store }));
+  router.route('/', expressionsRouter({ store }));
+  router.route(
+    '/',
+    webhooksRouter({
+      store,
+      allowInsecureLoopback: options.allowInsecureLoopback,
+      allowedTargetNetworks: options.allowedTargetNetworks,
+    }),
+  );
+  router.route(
+    '/',
+    scopeCountRouter({
+      store,
+      allowInsecureLoopback: options.allowInsecureLoopback,
+      allowedTargetNetworks: options.allowedTargetNetworks,
+    }),
+  );
   return router;
 }
 
@@ -51,6 +117,14 @@ export const storeAppLookup = (store: Store): AppLookup => ({
   findApp: async (appId) => {
     const app = await store.apps.get(appId);
     return app ? { id: app.id, name: app.name } : null;
+  },
+});
+
+/** The running cycles' progress from the store's cycles table (the status route's CycleProgressSource). */
+export const storeCycleProgress = (store: Store): CycleProgressSource => ({
+  runningCycle: async (appId, number) => {
+    const cycle = await store.cycles.running(appId, number);
+    return cycle ? { processed: cycle.processed, total: cycle.total, startedAt: cycle.startedAt } : null;
   },
 });
 
@@ -72,6 +146,50 @@ export async function ensureProvisioningJobs(store: Store, provisioning: Provisi
     await provisioning.ensure(app.id, { appName: app.name, paused: await isProvisioningPaused(store, app.id) });
   }
   return enabled.length;
+}
+
+/** How often the API process ensures the jobs again (a Temporal service that lost them gets them back). */
+export const ENSURE_JOBS_EVERY_MS = 30_000;
+
+/**
+ * After the start-up ensure: ensures the jobs again every `everyMs`, so a Temporal service that lost
+ * its workflows while Ferry kept running (the in-memory dev service restarted on its own, a fresh
+ * Temporal database) has every job back within that time, paused where it was — no restart of
+ * Ferry needed. Running jobs are left untouched (one start request per app with USE_EXISTING).
+ * Failures (Temporal still down) are reported to `onError` and tried again at the next round.
+ */
+export function keepProvisioningJobsEnsured(
+  store: Store,
+  provisioning: ProvisioningControl,
+  options: {
+    everyMs?: number;
+    onError?: (error: unknown) => void;
+    /** Ensured in the same rounds, after the jobs (the maintenance workflow). */
+    alsoEnsure?: () => Promise<void>;
+  } = {},
+): { stop(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  const round = () => {
+    timer = null;
+    ensureProvisioningJobs(store, provisioning)
+      .then(() => options.alsoEnsure?.())
+      .catch((error: unknown) => options.onError?.(error))
+      .finally(() => {
+        if (!stopped) schedule();
+      });
+  };
+  const schedule = () => {
+    timer = setTimeout(round, options.everyMs ?? ENSURE_JOBS_EVERY_MS);
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 /**

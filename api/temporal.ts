@@ -1,54 +1,44 @@
-// ProvisioningControl over @temporalio/client. Signal and query NAMES are plain strings that
-// must equal those of workflows/messages.ts (they are recorded in histories and never change);
-// the API does not import workflow code (DESIGN.md §6).
+// ProvisioningControl over @temporalio/client. Signal and query definitions, workflow ids, the
+// task queue and the job's type name come from workflows/messages.ts (they are recorded in
+// histories and never change); the API imports no workflow code (`import type` only).
 import type { WorkflowClient } from '@temporalio/client';
-import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type SignalDefinition } from '@temporalio/common';
 import type { OnDemandReport } from '../activities/types.ts';
-import { ApiError } from './errors.ts';
-import { TIMED_OUT, withTimeout } from './timeout.ts';
+import type { JobInput, provisioningJobWorkflow } from '../workflows/job.ts';
 import {
+  approveDeletionsSignal,
+  configChangedSignal,
+  JOB_WORKFLOW_TYPE,
   jobWorkflowId,
+  onDemandUpdate,
   onDemandWorkflowId,
-  type JobStatus,
-  type OnDemandRequest,
-  type ProvisioningControl,
-  type RestartReset,
-  type StartOptions,
+  pauseSignal,
+  quarantineSignal,
+  rejectDeletionsSignal,
+  releaseSignal,
+  restartSignal,
+  resumeSignal,
+  runNowSignal,
+  statusQuery,
+  TASK_QUEUE,
+} from '../workflows/messages.ts';
+import { ApiError } from './errors.ts';
+import type {
+  JobStatus,
+  OnDemandRequest,
+  ProvisioningControl,
+  RestartReset,
+  StartOptions,
 } from './provisioning-control.ts';
 
-export const JOB_WORKFLOW_TYPE = 'provisioningJobWorkflow';
-export const DEFAULT_TASK_QUEUE = 'ferry';
-
-/** Wire names of the job workflow's signals and query (issue 5, workflows/messages.ts). */
-export const JOB_SIGNALS = {
-  pause: 'pause',
-  resume: 'resume',
-  runNow: 'runNow',
-  restart: 'restart',
-  configChanged: 'configChanged',
-  quarantine: 'quarantine',
-  release: 'release',
-  approveDeletions: 'approveDeletions',
-  rejectDeletions: 'rejectDeletions',
-  provisionOnDemand: 'provisionOnDemand',
-} as const;
-export const JOB_STATUS_QUERY = 'status';
-
-/** First argument of provisioningJobWorkflow when the API starts it (a subset of its JobInput). */
-export interface JobWorkflowInput {
-  appId: string;
-  appName?: string;
-  /** The job starts paused (JobMemory.paused). */
-  paused?: boolean;
-}
+/** First argument of provisioningJobWorkflow when the API starts it: `paused` starts the job paused. */
+export type JobWorkflowInput = Pick<JobInput, 'appId' | 'appName' | 'paused'>;
 
 export interface TemporalProvisioningControlOptions {
   client: WorkflowClient;
   taskQueue?: string;
   /** How long provisionOnDemand waits for the report by default (ms). */
   onDemandTimeoutMs?: number;
-  /** Interval between looks for the on-demand child workflow before it exists (ms). */
-  pollIntervalMs?: number;
 }
 
 const isNotFound = (error: unknown): boolean =>
@@ -57,39 +47,97 @@ const isNotFound = (error: unknown): boolean =>
 const isUnavailable = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'ServiceError' || error.name === 'TransportError');
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The type of the ApplicationFailure at the root of a failed update or workflow (null: none). */
+function failureType(error: unknown): { type: string; message: string } | null {
+  let current: unknown = error;
+  let found: { type: string; message: string } | null = null;
+  while (current instanceof Error) {
+    const type = (current as { type?: unknown }).type;
+    if (current.name === 'ApplicationFailure' && typeof type === 'string' && type) {
+      found = { type, message: current.message };
+    }
+    current = current.cause;
+  }
+  return found;
+}
+
+const isDeadline = (error: unknown): boolean => {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'WorkflowUpdateRPCTimeoutOrCancelledError') return true;
+  const code = (error.cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown }).code;
+  return code === 4; // gRPC DEADLINE_EXCEEDED
+};
+
+/** A failed on-demand as the API error its failure type calls for (docs/operations.md lists them). */
+function onDemandError(appId: string, request: OnDemandRequest, error: unknown): never {
+  if (error instanceof ApiError) throw error;
+  if (isDeadline(error)) {
+    throw new ApiError('timeout', `On-demand provisioning ${request.requestId} did not finish in time`, {
+      cause: error,
+    });
+  }
+  const failure = failureType(error);
+  if (failure) {
+    const what = `On-demand provisioning of ${request.objectType} ${request.objectId} failed: ${failure.message}`;
+    switch (failure.type) {
+      case 'ObjectBusy':
+        throw new ApiError('object_busy', what, { cause: error });
+      case 'TooManyMembers':
+        throw new ApiError('too_many_members', what, { cause: error });
+      case 'JobEnding':
+      case 'AcceptedUpdateCompletedWorkflow':
+        throw new ApiError('job_not_running', `Provisioning of app ${appId} ended: ${failure.message}`, {
+          cause: error,
+        });
+      case 'TransientError':
+        throw new ApiError('unavailable', what, { cause: error });
+      default:
+        throw new ApiError('on_demand_failed', what, { cause: error });
+    }
+  }
+  return translate(appId, error);
+}
+
+/** A Temporal client error as the API error it means (not found → 409 job_not_running, unreachable → 503). */
+function translate(appId: string, error: unknown): never {
+  if (error instanceof ApiError) throw error;
+  if (isNotFound(error)) {
+    throw new ApiError(
+      'job_not_running',
+      `Provisioning is not running for app ${appId}: start it first (POST /api/v1/apps/${appId}/provisioning/start)`,
+      { cause: error },
+    );
+  }
+  if (isUnavailable(error)) throw new ApiError('unavailable', 'Temporal is unavailable', { cause: error });
+  throw error;
+}
 
 export function createTemporalProvisioningControl(options: TemporalProvisioningControlOptions): ProvisioningControl {
   const { client } = options;
-  const taskQueue = options.taskQueue ?? DEFAULT_TASK_QUEUE;
+  const taskQueue = options.taskQueue ?? TASK_QUEUE;
   const onDemandTimeoutMs = options.onDemandTimeoutMs ?? 60_000;
-  const pollIntervalMs = options.pollIntervalMs ?? 100;
 
-  const translate = (appId: string, error: unknown): never => {
-    if (error instanceof ApiError) throw error;
-    if (isNotFound(error)) {
-      throw new ApiError('conflict', `Provisioning is not running for app ${appId}; start it first`, { cause: error });
-    }
-    if (isUnavailable(error)) throw new ApiError('unavailable', 'Temporal is unavailable', { cause: error });
-    throw error;
+  const startOptions = (appId: string, start?: StartOptions) => {
+    const input: JobWorkflowInput = {
+      appId,
+      ...(start?.appName ? { appName: start.appName } : {}),
+      ...(start?.paused ? { paused: true } : {}),
+    };
+    return {
+      taskQueue,
+      workflowId: jobWorkflowId(appId),
+      args: [input] as const,
+      ...(start?.appName ? { memo: { appName: start.appName } } : {}),
+    };
   };
 
-  const startOptions = (appId: string, start?: StartOptions) => ({
-    taskQueue,
-    workflowId: jobWorkflowId(appId),
-    args: [
-      {
-        appId,
-        ...(start?.appName ? { appName: start.appName } : {}),
-        ...(start?.paused ? { paused: true } : {}),
-      } satisfies JobWorkflowInput,
-    ],
-    ...(start?.appName ? { memo: { appName: start.appName } } : {}),
-  });
-
-  const signal = async (appId: string, name: string, ...args: unknown[]): Promise<void> => {
+  const signal = async <Args extends unknown[]>(
+    appId: string,
+    definition: SignalDefinition<Args>,
+    ...args: Args
+  ): Promise<void> => {
     try {
-      await client.getHandle(jobWorkflowId(appId)).signal(name, ...args);
+      await client.getHandle(jobWorkflowId(appId)).signal(definition, ...args);
     } catch (error) {
       translate(appId, error);
     }
@@ -98,9 +146,9 @@ export function createTemporalProvisioningControl(options: TemporalProvisioningC
   return {
     async start(appId, start) {
       try {
-        await client.signalWithStart(JOB_WORKFLOW_TYPE, {
+        await client.signalWithStart<typeof provisioningJobWorkflow, []>(JOB_WORKFLOW_TYPE, {
           ...startOptions(appId, start),
-          signal: JOB_SIGNALS.resume,
+          signal: resumeSignal,
           signalArgs: [],
         });
       } catch (error) {
@@ -109,7 +157,7 @@ export function createTemporalProvisioningControl(options: TemporalProvisioningC
     },
     async ensure(appId, start) {
       try {
-        await client.start(JOB_WORKFLOW_TYPE, {
+        await client.start<typeof provisioningJobWorkflow>(JOB_WORKFLOW_TYPE, {
           ...startOptions(appId, start),
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         });
@@ -117,33 +165,34 @@ export function createTemporalProvisioningControl(options: TemporalProvisioningC
         translate(appId, error);
       }
     },
-    pause: (appId) => signal(appId, JOB_SIGNALS.pause),
-    resume: (appId) => signal(appId, JOB_SIGNALS.resume),
-    runNow: (appId) => signal(appId, JOB_SIGNALS.runNow),
-    restart: (appId, reset: RestartReset) => signal(appId, JOB_SIGNALS.restart, { reset }),
-    configChanged: (appId) => signal(appId, JOB_SIGNALS.configChanged),
-    quarantine: (appId, reason) => signal(appId, JOB_SIGNALS.quarantine, { reason }),
-    release: (appId) => signal(appId, JOB_SIGNALS.release),
-    approveDeletions: (appId) => signal(appId, JOB_SIGNALS.approveDeletions),
-    rejectDeletions: (appId) => signal(appId, JOB_SIGNALS.rejectDeletions),
+    pause: (appId) => signal(appId, pauseSignal),
+    resume: (appId) => signal(appId, resumeSignal),
+    runNow: (appId) => signal(appId, runNowSignal),
+    restart: (appId, reset: RestartReset) => signal(appId, restartSignal, { reset }),
+    configChanged: (appId) => signal(appId, configChangedSignal),
+    quarantine: (appId, reason) => signal(appId, quarantineSignal, { reason }),
+    release: (appId) => signal(appId, releaseSignal),
+    approveDeletions: (appId) => signal(appId, approveDeletionsSignal),
+    rejectDeletions: (appId) => signal(appId, rejectDeletionsSignal),
 
     async provisionOnDemand(appId, request: OnDemandRequest, opts) {
-      await signal(appId, JOB_SIGNALS.provisionOnDemand, { ...request });
+      // One Update on the job, its id the request id: a repeated call is answered once (no polling).
       const deadline = Date.now() + (opts?.timeoutMs ?? onDemandTimeoutMs);
-      const child = client.getHandle(onDemandWorkflowId(appId, request.requestId));
-      // The job starts the child from its main loop, so it may not exist yet when we first look.
-      for (;;) {
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) {
-          throw new ApiError('timeout', `On-demand provisioning ${request.requestId} did not finish in time`);
-        }
-        try {
-          const report = await withTimeout(child.result() as Promise<OnDemandReport>, remaining);
-          if (report !== TIMED_OUT) return report;
-        } catch (error) {
-          if (!isNotFound(error)) translate(appId, error);
-          await sleep(Math.min(pollIntervalMs, Math.max(0, deadline - Date.now())));
-        }
+      const args: [OnDemandRequest] = [{ ...request }];
+      try {
+        return await client.connection.withDeadline(deadline, () =>
+          client.getHandle(jobWorkflowId(appId)).executeUpdate(onDemandUpdate, { args, updateId: request.requestId }),
+        );
+      } catch (error) {
+        if (failureType(error)?.type !== 'OnDemandAlreadyStarted') return onDemandError(appId, request, error);
+      }
+      // The request id ran in an earlier run of the job: its child workflow has the report.
+      try {
+        return (await client.connection.withDeadline(deadline, () =>
+          client.getHandle(onDemandWorkflowId(appId, request.requestId)).result(),
+        )) as OnDemandReport;
+      } catch (error) {
+        return onDemandError(appId, request, error);
       }
     },
 
@@ -180,12 +229,18 @@ export function createTemporalProvisioningControl(options: TemporalProvisioningC
       }
     },
 
-    async status(appId): Promise<JobStatus | null> {
+    async status(appId, options = {}): Promise<JobStatus | null> {
       const handle = client.getHandle(jobWorkflowId(appId));
-      try {
+      const ask = async (): Promise<JobStatus | null> => {
         const description = await handle.describe();
         if (description.status.name !== 'RUNNING') return null;
-        return await handle.query<JobStatus>(JOB_STATUS_QUERY);
+        return await handle.query(statusQuery);
+      };
+      try {
+        const { timeoutMs } = options;
+        return timeoutMs === undefined
+          ? await ask()
+          : await client.connection.withDeadline(Date.now() + timeoutMs, ask);
       } catch (error) {
         if (isNotFound(error)) return null;
         return translate(appId, error);

@@ -6,7 +6,13 @@ import type { AppRecord, Store } from '../store/index.ts';
 export function createBenchApp(
   store: Store,
   target: { baseUrl: string; token: string },
-  options: { name: string; concurrency: number; deletionThreshold?: { percent: number } },
+  options: {
+    name: string;
+    concurrency: number;
+    deletionThreshold?: { percent: number };
+    /** The app's rate limit (default: none in the way). */
+    requestsPerSecond?: number;
+  },
 ): Promise<AppRecord> {
   const template = genericScimTemplate;
   return store.apps.create({
@@ -23,7 +29,7 @@ export function createBenchApp(
         group: { mappings: template.objectTypes.group?.mappings ?? [] },
       },
       ...(options.deletionThreshold ? { deletionThreshold: options.deletionThreshold } : {}),
-      rateLimit: { requestsPerSecond: 1_000_000, concurrency: options.concurrency },
+      rateLimit: { requestsPerSecond: options.requestsPerSecond ?? 1_000_000, concurrency: options.concurrency },
     },
     secrets: { token: target.token },
     provisioningEnabled: true,

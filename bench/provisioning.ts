@@ -1,4 +1,5 @@
-// The full provisioning path, measured: the in-repo Temporal test service, the Ferry worker in its
+// The full provisioning path, measured: a Temporal server (the in-repo test service, or the real
+// `temporal server start-dev` on a SQLite file as `npm start` runs it), the Ferry worker in its
 // own process (workers/worker.ts: real workflows + activities), Postgres, and the fast loopback
 // SCIM target (dev/scim-target). For a directory of N users with groups it measures the initial
 // cycle, the same creates in a bare undici loop against the same target at the same concurrency,
@@ -12,18 +13,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startScimTarget } from '../dev/scim-target/index.ts';
 import { startTemporalTestService } from '../dev/temporal-service/index.ts';
+import { findTemporalCli } from '../workers/temporal-cli.ts';
+import { connectTemporalClient, payloadCodecFromEnv } from '../workers/temporal-connection.ts';
+import { startTemporalDevServer } from '../workers/temporal-dev-server.ts';
 import { openStore, type Store } from '../store/index.ts';
-import { jobWorkflowId, runNowSignal } from '../workflows/messages.ts';
+import { cycleWorkflowId, JOB_WORKFLOW_TYPE, jobWorkflowId, runNowSignal, TASK_QUEUE } from '../workflows/messages.ts';
 import { createBenchApp } from './bench-app.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BASE_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const ENCRYPTION_KEY = randomBytes(32).toString('hex');
+export const ENCRYPTION_KEY = randomBytes(32).toString('hex');
 
 export interface ProvisioningBenchOptions {
   users: number;
@@ -35,13 +39,50 @@ export interface ProvisioningBenchOptions {
   batchSize?: number;
   /** Milliseconds the target waits before each answer (default 0: Ferry's own CPU is what limits). */
   latencyMs?: number;
+  /** `in-repo` (default): the in-repo test service; `real`: `temporal server start-dev` on a SQLite file. */
+  temporal?: BenchTemporal;
+  /**
+   * Accounts the target holds before Ferry connects (default 0): the initial cycle streams them all
+   * into the store to match against (userNames no directory user has, so every user is still created).
+   */
+  existingAccounts?: number;
+}
+
+export type BenchTemporal = 'in-repo' | 'real';
+
+interface BenchTemporalServer {
+  address: string;
+  /** CPU seconds of the server when it runs in a process of its own (null: it runs in the bench process). */
+  cpuSeconds(): number | null;
+  close(): Promise<void>;
+}
+
+export async function startBenchTemporal(kind: BenchTemporal, dir: string): Promise<BenchTemporalServer> {
+  if (kind === 'in-repo') {
+    const service = await startTemporalTestService({ timeSkipping: true });
+    return { address: service.address, cpuSeconds: () => null, close: () => service.close() };
+  }
+  const cli = findTemporalCli();
+  if (!cli)
+    throw new Error('FERRY_BENCH_TEMPORAL=real: no Temporal CLI (npm run setup:temporal, or FERRY_TEMPORAL_CLI)');
+  const server = await startTemporalDevServer({
+    cli,
+    dbFile: path.join(dir, 'temporal.db'),
+    namespace: 'default',
+    searchAttributes: ['FerryAppId', 'FerryJobState'],
+    logFile: path.join(dir, 'temporal.log'),
+    print: () => {},
+  });
+  return { address: server.address, cpuSeconds: () => processTreeCpuSeconds(server.pid), close: () => server.stop() };
 }
 
 export interface ProvisioningBenchResult {
+  temporal: BenchTemporal;
   users: number;
   latencyMs: number;
   groups: number;
   seedSeconds: number;
+  existingAccounts: number;
   initialSeconds: number;
   usersPerSecond: number;
   initialRequests: number;
@@ -52,6 +93,8 @@ export interface ProvisioningBenchResult {
   noChangeRequests: number;
   changeSeconds: number;
   changeRequests: number;
+  /** GET + PATCH of user accounts in the 1 % change cycle, per changed user (goal 1.0). */
+  requestsPerUpdatedUser: number;
   changedUsers: number;
   workerPeakRssMb: number | null;
   /** CPU seconds (user + system) the worker process spent in the initial cycle: steadier than wall time on a shared machine. */
@@ -60,17 +103,38 @@ export interface ProvisioningBenchResult {
   postgresInitialCpuSeconds: number;
   /** CPU seconds of the bench process (SCIM target + Temporal test service) during the initial cycle. */
   benchInitialCpuSeconds: number;
+  /** CPU seconds of the real Temporal server's processes during the initial cycle (null: in-repo). */
+  temporalInitialCpuSeconds: number | null;
   /** CPU seconds of the bench process (client loop + SCIM target) during the bare creates. */
   bareCpuSeconds: number;
+  /** History events of each run of the job (oldest first): one run per cycle, continue-as-new after each. */
+  jobRunEvents: number[];
+  /** History events of each run of cycles 1–3 (initial, no change, 1 % change), oldest run first. */
+  cycleRunEvents: number[][];
 }
 
-function databaseUrl(name: string): string {
+/** Events in each run of a workflow id, oldest run first. */
+async function eventsPerRun(client: Client, workflowId: string): Promise<number[]> {
+  const runs: { runId: string; start: number }[] = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    runs.push({ runId: run.runId, start: run.startTime.getTime() });
+  }
+  runs.sort((a, b) => a.start - b.start);
+  const counts: number[] = [];
+  for (const { runId } of runs) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    counts.push(history.events?.length ?? 0);
+  }
+  return counts;
+}
+
+export function databaseUrl(name: string): string {
   const url = new URL(BASE_DATABASE_URL);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-async function admin(statement: string): Promise<void> {
+export async function admin(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl('postgres') });
   await client.connect();
   try {
@@ -82,7 +146,7 @@ async function admin(statement: string): Promise<void> {
 
 const pad = (n: number) => String(n).padStart(7, '0');
 
-function userRecord(i: number, jobTitle = 'Engineer') {
+export function userRecord(i: number, jobTitle = 'Engineer') {
   // A top-down org chart: a user's manager has a lower number, so most are linked before their reports.
   const manager = i > 10 ? Math.floor(i / 10) : null;
   return {
@@ -101,7 +165,7 @@ function userRecord(i: number, jobTitle = 'Engineer') {
   };
 }
 
-async function seed(store: Store, appId: string, users: number, groupSize: number): Promise<number> {
+export async function seed(store: Store, appId: string, users: number, groupSize: number): Promise<number> {
   const chunk = 5000;
   for (let start = 1; start <= users; start += chunk) {
     const end = Math.min(users, start + chunk - 1);
@@ -134,12 +198,13 @@ function peakRssMb(pid: number | undefined): number | null {
 }
 
 /** A process's name and the CPU seconds (user + system) it has used so far, from /proc (clock ticks of 10 ms). */
-function procStat(pid: number | string): { name: string; cpuSeconds: number } | null {
+function procStat(pid: number | string): { name: string; parent: number; cpuSeconds: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return {
       name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      parent: Number(fields[1]),
       cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100,
     };
   } catch {
@@ -159,6 +224,25 @@ function postgresCpuSeconds(): number {
     if (!/^\d+$/.test(entry)) continue;
     const stat = procStat(entry);
     if (stat?.name === 'postgres') total += stat.cpuSeconds;
+  }
+  return total;
+}
+
+/** CPU seconds a process and all its descendants (the dev server under its watcher shell) have used so far. */
+function processTreeCpuSeconds(root: number): number | null {
+  const stats = new Map<number, { parent: number; cpuSeconds: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(entry);
+    if (stat) stats.set(Number(entry), stat);
+  }
+  if (!stats.has(root)) return null;
+  let total = 0;
+  const pending = [root];
+  while (pending.length > 0) {
+    const pid = pending.pop()!;
+    total += stats.get(pid)?.cpuSeconds ?? 0;
+    for (const [child, stat] of stats) if (stat.parent === pid) pending.push(child);
   }
   return total;
 }
@@ -194,6 +278,35 @@ function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> 
     });
     child.on('exit', (code) => reject(new Error(`worker exited with ${code}: ${output.slice(-2000)}`)));
   });
+}
+
+/** The workflow bundle written to `dir`, and the worker started on it (Postgres database `dbName`). */
+export async function startBenchWorker(dir: string, temporalAddress: string, dbName: string): Promise<ChildProcess> {
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: path.join(ROOT, 'workflows/index.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
+  const bundlePath = path.join(dir, 'workflows.js');
+  await writeFile(bundlePath, bundle.code);
+  return startWorkerProcess({
+    TEMPORAL_ADDRESS: temporalAddress,
+    DATABASE_URL: databaseUrl(dbName),
+    FERRY_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    FERRY_TASK_QUEUE: TASK_QUEUE,
+    FERRY_ALLOW_INSECURE_LOOPBACK: '1',
+    FERRY_WORKFLOW_BUNDLE: bundlePath,
+    SMTP_URL: '',
+    SMTP_HOST: '',
+  });
+}
+
+/** SIGTERM, then SIGKILL after 10 s. */
+export async function stopWorkerProcess(worker: ChildProcess | undefined): Promise<void> {
+  if (!worker || worker.exitCode !== null) return;
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  worker.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (worker.exitCode === null) worker.kill('SIGKILL');
 }
 
 async function bareCreates(baseUrl: string, token: string, users: number, concurrency: number): Promise<number> {
@@ -232,6 +345,28 @@ async function bareCreates(baseUrl: string, token: string, users: number, concur
   return seconds;
 }
 
+/** Creates `count` accounts at the target through its SCIM API, 32 at a time. */
+async function seedTargetAccounts(target: { baseUrl: string; token: string }, count: number): Promise<void> {
+  let next = 1;
+  const post = async () => {
+    for (let i = next++; i <= count; i = next++) {
+      const res = await fetch(`${target.baseUrl}/Users`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/scim+json' },
+        body: JSON.stringify({
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: `existing-${i}@other.example`,
+          displayName: `Existing ${i}`,
+          active: true,
+        }),
+      });
+      if (res.status !== 201) throw new Error(`seeding the target: POST /Users answered ${res.status}`);
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, post));
+}
+
 export async function runProvisioningBench(options: ProvisioningBenchOptions): Promise<ProvisioningBenchResult> {
   const users = options.users;
   const groupSize = options.groupSize ?? 50;
@@ -241,12 +376,16 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
   const dbName = `ferry_bench_${randomBytes(6).toString('hex')}`;
   await admin(`create database "${dbName}"`);
   const dir = await mkdtemp(path.join(tmpdir(), 'ferry-bench-'));
-  const service = await startTemporalTestService({ timeSkipping: true });
+  const temporal = options.temporal ?? 'in-repo';
+  const service = await startBenchTemporal(temporal, dir);
   const target = await startScimTarget({ latencyMs });
   const store = await openStore({ databaseUrl: databaseUrl(dbName), encryptionKey: ENCRYPTION_KEY });
   let worker: ChildProcess | undefined;
-  const connection = await Connection.connect({ address: service.address });
-  const client = new Client({ connection, namespace: 'default' });
+  // The worker process encrypts payloads with the key derived from FERRY_ENCRYPTION_KEY: so does this client.
+  const { connection, client } = await connectTemporalClient(
+    { address: service.address, namespace: 'default', tls: null, apiKey: null },
+    payloadCodecFromEnv({ payloadKeys: [] }, ENCRYPTION_KEY),
+  );
   try {
     await store.migrate();
     const app = await createBenchApp(store, target, {
@@ -256,25 +395,12 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     });
     const seedStarted = performance.now();
     const groups = await seed(store, app.id, users, groupSize);
+    const existingAccounts = options.existingAccounts ?? 0;
+    if (existingAccounts > 0) await seedTargetAccounts(target, existingAccounts);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
 
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: path.join(ROOT, 'workflows/index.ts'),
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
-    });
-    const bundlePath = path.join(dir, 'workflows.js');
-    await writeFile(bundlePath, bundle.code);
-    const taskQueue = 'ferry';
-    worker = await startWorkerProcess({
-      TEMPORAL_ADDRESS: service.address,
-      DATABASE_URL: databaseUrl(dbName),
-      FERRY_ENCRYPTION_KEY: ENCRYPTION_KEY,
-      FERRY_TASK_QUEUE: taskQueue,
-      FERRY_ALLOW_INSECURE_LOOPBACK: '1',
-      FERRY_WORKFLOW_BUNDLE: bundlePath,
-      SMTP_URL: '',
-      SMTP_HOST: '',
-    });
+    const taskQueue = TASK_QUEUE;
+    worker = await startBenchWorker(dir, service.address, dbName);
 
     const handle = client.workflow.getHandle(jobWorkflowId(app.id));
     // Polls the cycle row, not the job's status query: a query every few ms would cost the worker CPU.
@@ -286,19 +412,27 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       }
     };
     const cycle = async (n: number, trigger: () => Promise<unknown>) => {
-      const requestsBefore = target.stats().requests;
+      const before = target.stats();
       const started = performance.now();
       await trigger();
       const row = await waitForCycle(n);
       if (row.status !== 'succeeded') throw new Error(`cycle ${n} failed: ${JSON.stringify(row.failure)}`);
-      return { seconds: (performance.now() - started) / 1000, requests: target.stats().requests - requestsBefore };
+      const after = target.stats();
+      const routed = (route: string) => (after.byRoute[route] ?? 0) - (before.byRoute[route] ?? 0);
+      return {
+        seconds: (performance.now() - started) / 1000,
+        requests: after.requests - before.requests,
+        // The requests about one user's account (a read of it, its PATCH); the cycle's test connection is a filtered GET /Users.
+        userAccountRequests: routed('GET /Users/{id}') + routed('PATCH /Users/{id}'),
+      };
     };
 
     const cpuBefore = cpuSeconds(worker.pid);
     const postgresBefore = postgresCpuSeconds();
     const benchBefore = ownCpuSeconds();
+    const temporalBefore = service.cpuSeconds();
     const initial = await cycle(1, () =>
-      client.workflow.start('provisioningJobWorkflow', {
+      client.workflow.start(JOB_WORKFLOW_TYPE, {
         workflowId: jobWorkflowId(app.id),
         taskQueue,
         args: [{ appId: app.id, appName: 'Bench app', batchSize }],
@@ -307,9 +441,12 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     const cpuAfter = cpuSeconds(worker.pid);
     const postgresInitialCpuSeconds = postgresCpuSeconds() - postgresBefore;
     const benchInitialCpuSeconds = ownCpuSeconds() - benchBefore;
+    const temporalAfter = service.cpuSeconds();
+    const temporalInitialCpuSeconds =
+      temporalBefore === null || temporalAfter === null ? null : temporalAfter - temporalBefore;
     const workerInitialCpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
-    const provisioned = target.users().length;
-    if (provisioned !== users) throw new Error(`expected ${users} users at the target, found ${provisioned}`);
+    const provisioned = target.users().length - existingAccounts;
+    if (provisioned !== users) throw new Error(`expected ${users} users created at the target, found ${provisioned}`);
 
     const noChange = await cycle(2, () => handle.signal(runNowSignal));
 
@@ -320,6 +457,8 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     );
     const change = await cycle(3, () => handle.signal(runNowSignal));
     const workerPeakRssMb = peakRssMb(worker.pid);
+    const jobRunEvents = await eventsPerRun(client, jobWorkflowId(app.id));
+    const cycleRunEvents = await Promise.all([1, 2, 3].map((n) => eventsPerRun(client, cycleWorkflowId(app.id, n))));
 
     // The same creates, bare: a fresh target state, one undici pool, the same concurrency.
     target.reset();
@@ -331,10 +470,12 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     const usersPerSecond = users / initial.seconds;
     const bareUsersPerSecond = users / bareSeconds;
     return {
+      temporal,
       users,
       latencyMs,
       groups,
       seedSeconds,
+      existingAccounts,
       initialSeconds: initial.seconds,
       usersPerSecond,
       initialRequests: initial.requests,
@@ -345,20 +486,19 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       noChangeRequests: noChange.requests,
       changeSeconds: change.seconds,
       changeRequests: change.requests,
+      requestsPerUpdatedUser: change.userAccountRequests / changedUsers,
       changedUsers,
       workerPeakRssMb,
       workerInitialCpuSeconds,
       postgresInitialCpuSeconds,
       benchInitialCpuSeconds,
+      temporalInitialCpuSeconds,
       bareCpuSeconds,
+      jobRunEvents,
+      cycleRunEvents,
     };
   } finally {
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((resolve) => worker?.once('exit', resolve));
-      worker.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (worker.exitCode === null) worker.kill('SIGKILL');
-    }
+    await stopWorkerProcess(worker);
     await connection.close();
     await store.close();
     await target.close();
@@ -371,16 +511,30 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
 export function formatResult(r: ProvisioningBenchResult): string {
   const f = (n: number, d = 1) => n.toFixed(d);
   return [
-    `provisioning ${r.users} users + ${r.groups} groups (seeded in ${f(r.seedSeconds)} s), target latency ${r.latencyMs} ms`,
+    `provisioning ${r.users} users + ${r.groups} groups (seeded in ${f(r.seedSeconds)} s), target latency ${r.latencyMs} ms, Temporal: ${r.temporal === 'real' ? 'real server (start-dev, SQLite file)' : 'in-repo test service'}`,
+    ...(r.existingAccounts > 0
+      ? [`  target held ${r.existingAccounts} accounts before: listed into the store page by page for matching`]
+      : []),
     `  initial cycle: ${f(r.initialSeconds)} s, ${f(r.usersPerSecond, 0)} users/s, ${r.initialRequests} requests`,
     `  bare creates:  ${f(r.bareSeconds)} s, ${f(r.bareUsersPerSecond, 0)} users/s`,
     `  ratio ferry/bare: ${f(r.ratio, 2)} (goal ≥ 0.8)`,
     `  no-change cycle: ${f(r.noChangeSeconds, 2)} s, ${r.noChangeRequests} requests (goal < 2 s, 0 requests)`,
     `  1 % change cycle (${r.changedUsers} users): ${f(r.changeSeconds, 2)} s, ${r.changeRequests} requests (goal < 10 s)`,
+    `  requests per updated object: ${f(r.requestsPerUpdatedUser, 2)} (goal 1.0: one PATCH from the link's values, no GET)`,
     `  worker CPU in the initial cycle: ${r.workerInitialCpuSeconds === null ? 'n/a' : `${f(r.workerInitialCpuSeconds, 2)} s (${f((1000 * r.workerInitialCpuSeconds) / r.users, 3)} ms per user)`}`,
-    `  CPU per user, initial cycle: Postgres ${f((1000 * r.postgresInitialCpuSeconds) / r.users, 3)} ms, target + test service ${f((1000 * r.benchInitialCpuSeconds) / r.users, 3)} ms; bare loop (client + target) ${f((1000 * r.bareCpuSeconds) / r.users, 3)} ms`,
+    `  CPU per user, initial cycle: Postgres ${f((1000 * r.postgresInitialCpuSeconds) / r.users, 3)} ms, ${r.temporal === 'real' ? 'target' : 'target + test service'} ${f((1000 * r.benchInitialCpuSeconds) / r.users, 3)} ms; bare loop (client + target) ${f((1000 * r.bareCpuSeconds) / r.users, 3)} ms`,
+    ...(r.temporalInitialCpuSeconds === null
+      ? []
+      : [
+          `  Temporal server CPU in the initial cycle: ${f(r.temporalInitialCpuSeconds, 2)} s (${f((1000 * r.temporalInitialCpuSeconds) / r.users, 3)} ms per user)`,
+        ]),
     ceilingLine(r),
     `  worker peak RSS: ${r.workerPeakRssMb === null ? 'n/a' : `${r.workerPeakRssMb} MB`}`,
+    `  history events per job run: ${r.jobRunEvents.join(', ')} (goal < 2,000 each; one run per cycle)`,
+    ...r.cycleRunEvents.map(
+      (runs, i) =>
+        `  history events of cycle ${i + 1} (${['initial', 'no change', '1 % change'][i]}): ${runs.reduce((a, b) => a + b, 0)} in ${runs.length} run(s), at most ${Math.max(0, ...runs)} per run (goal < 10,000 per run)`,
+    ),
   ].join('\n');
 }
 
@@ -391,7 +545,12 @@ export function formatResult(r: ProvisioningBenchResult): string {
  */
 function ceilingLine(r: ProvisioningBenchResult): string {
   if (r.workerInitialCpuSeconds === null) return '  CPU ceiling: n/a';
-  const cpuPerUser = (r.workerInitialCpuSeconds + r.postgresInitialCpuSeconds + r.benchInitialCpuSeconds) / r.users;
+  const cpuPerUser =
+    (r.workerInitialCpuSeconds +
+      r.postgresInitialCpuSeconds +
+      r.benchInitialCpuSeconds +
+      (r.temporalInitialCpuSeconds ?? 0)) /
+    r.users;
   const cores = availableParallelism();
   const ceiling = cores / cpuPerUser;
   return `  CPU ceiling: ${(1000 * cpuPerUser).toFixed(3)} ms CPU per user in all → at most ${ceiling.toFixed(0)} users/s on ${cores} cores, ratio ≤ ${(ceiling / r.bareUsersPerSecond).toFixed(2)}`;

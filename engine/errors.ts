@@ -1,4 +1,4 @@
-// The five kinds of failure Ferry knows (DESIGN.md §4). Each class name is also the Temporal
+// The five kinds of failure Ferry knows. Each class name is also the Temporal
 // ApplicationFailure type, so activities/ and workflows/ can branch on it without instanceof.
 import type { ErrorCode } from './types.ts';
 

@@ -1,4 +1,4 @@
-// The shared vocabulary of Ferry (DESIGN.md §1–§2) as plain data types. Every layer speaks these:
+// The shared vocabulary of Ferry as plain data types. Every layer speaks these:
 // store/ persists them, engine/ decides over them, activities/ move them, api/ exposes them.
 
 export type ObjectType = 'user' | 'group';
@@ -57,7 +57,16 @@ export interface AppRoleAssignment {
   role: string;
 }
 
-/** Per app and source object: what Ferry knows about the target account (DESIGN.md §1 "Link"). */
+/**
+ * What an export sent, per mapped path: `values` holds each value (null: sent empty); `hashes` holds,
+ * instead of the value, a hash of each redacted one (passwords, Redact()), which never rests in clear.
+ */
+export interface ExportedValues {
+  values: Record<string, unknown>;
+  hashes?: Record<string, string>;
+}
+
+/** Per app and source object: what Ferry knows about the target account. */
 export interface Link {
   appId: string;
   objectType: ObjectType;
@@ -65,6 +74,12 @@ export interface Link {
   targetId: string | null;
   /** Hash of the resource last exported, to detect "nothing changed" without a request. */
   exportedHash: string | null;
+  /**
+   * The attribute values last exported (update paths only; secrets as hashes), so an update is one
+   * PATCH computed from them with no read of the target. Absent or null: not known yet (a link made
+   * before Ferry kept them, or never exported): the target is read once.
+   */
+  exportedValues?: ExportedValues | null;
   active: boolean;
   failureCount: number;
   /** Escrow: when the next retry is due (ISO string), null when not escrowed. */
@@ -91,6 +106,8 @@ export type ErrorCode =
   | 'NonScimResponse'
   /** The TLS handshake with the target failed: certificate self-signed, untrusted, expired or for another host. */
   | 'TlsError'
+  /** The target's address is in a network Ferry's outbound address policy refuses (nothing was sent). */
+  | 'AddressNotAllowed'
   | 'TooManyDeletes'
   | 'ExpressionError'
   | 'Unknown';
@@ -111,7 +128,7 @@ export interface ModifiedAttribute {
   newValue: unknown;
 }
 
-/** One entry per object per action (DESIGN.md §2 "Provisioning logs"). */
+/** One entry per object per action. */
 export interface ProvisioningLogEntry {
   id: string;
   time: string;
@@ -156,7 +173,7 @@ export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 export type CompatibilityProfile = 'strict' | 'entra-2017' | 'put-only';
 
-/** Job states of the provisioning workflow (DESIGN.md §1). */
+/** Job states of the provisioning workflow. */
 export type JobState = 'initial' | 'steady' | 'paused' | 'quarantined' | 'disabled';
 export type CycleKind = 'initial' | 'incremental';
 

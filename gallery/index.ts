@@ -1,4 +1,4 @@
-// The gallery: app templates an admin creates apps from (DESIGN.md §1 "App").
+// The gallery: app templates an admin creates apps from.
 import type { AppTemplate } from '../engine/config/index.ts';
 import { genericScimTemplate } from './generic-scim.ts';
 import { groupTalkTemplate } from './grouptalk.ts';

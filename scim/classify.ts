@@ -1,14 +1,17 @@
-// The one place that decides what a failed SCIM exchange means (DESIGN.md §4 "Error taxonomy").
+// The one place that decides what a failed SCIM exchange means.
 // Pure: no I/O, the clock comes in as `now` so Retry-After dates are testable.
 import {
   ConfigurationError,
   ConflictError,
-  type FerryError,
+  FerryError,
   NotFoundError,
   PermanentError,
   TransientError,
 } from '../engine/errors.ts';
 import type { ErrorCode } from '../engine/types.ts';
+
+/** AddressNotAllowedError's code (address-policy.ts): the outbound address policy refused the connection. */
+const ADDRESS_NOT_ALLOWED_CODE = 'FERRY_ADDRESS_NOT_ALLOWED';
 
 /** What went wrong, as seen by the transport. */
 export type ScimFailure =
@@ -81,8 +84,11 @@ export function tlsFailureReason(code: string | undefined): string {
 }
 
 /** Network failure categories, used by test connection to give a clear reason. */
-export function networkFailureReason(error: unknown): 'dns' | 'refused' | 'tls' | 'timeout' | 'reset' | 'network' {
+export function networkFailureReason(
+  error: unknown,
+): 'notAllowed' | 'dns' | 'refused' | 'tls' | 'timeout' | 'reset' | 'network' {
   const code = networkErrorCode(error) ?? '';
+  if (code === ADDRESS_NOT_ALLOWED_CODE) return 'notAllowed';
   if (DNS_CODES.has(code)) return 'dns';
   if (code === 'ECONNREFUSED') return 'refused';
   if (TIMEOUT_CODES.has(code)) return 'timeout';
@@ -90,6 +96,42 @@ export function networkFailureReason(error: unknown): 'dns' | 'refused' | 'tls' 
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED')
     return 'reset';
   return 'network';
+}
+
+/**
+ * What the test connection says about a request that got no answer (`host`: the target's host, or
+ * words naming the OAuth token endpoint). Refused, timed out, reset and every other failure to
+ * open a connection or get an answer are ONE reason with ONE message, so the test cannot tell
+ * whether anything listens at an address (it is no port scanner); the code is kept in `detail`,
+ * for the operator's log only. A name that does not resolve, an address the policy refuses
+ * (nothing is contacted) and a failed TLS handshake keep their own messages. A FerryError is a
+ * failure of the OAuth token endpoint, explained the same way.
+ */
+export function explainConnectionFailure(
+  error: unknown,
+  host: string,
+): {
+  reason: 'dns' | 'addressNotAllowed' | 'tls' | 'unreachable' | 'unauthorized' | 'network';
+  message: string;
+  detail?: string;
+} {
+  if (error instanceof FerryError) {
+    if (error.code === 'Unauthorized') return { reason: 'unauthorized', message: error.message };
+    if (error.code === 'AddressNotAllowed') return { reason: 'addressNotAllowed', message: error.message };
+    if (error.cause !== undefined) return explainConnectionFailure(error.cause, 'the OAuth token endpoint');
+    return { reason: 'network', message: error.message };
+  }
+  const reason = networkFailureReason(error);
+  const code = networkErrorCode(error);
+  if (reason === 'notAllowed') return { reason: 'addressNotAllowed', message: (error as Error).message };
+  if (reason === 'dns') return { reason: 'dns', message: `Cannot resolve the host name of ${host} (${code})` };
+  if (reason === 'tls')
+    return { reason: 'tls', message: `The TLS handshake with ${host} failed: ${tlsFailureReason(code)} (${code})` };
+  return {
+    reason: 'unreachable',
+    message: `No answer from ${host}: the connection was refused, timed out or closed before an answer`,
+    ...(code ? { detail: code } : {}),
+  };
 }
 
 /**
@@ -113,7 +155,8 @@ function readErrorBody(body: unknown): { detail?: string; scimType?: string } {
   const detail = [record.detail, record.message, record.error_description, record.error].find(
     (value): value is string => typeof value === 'string',
   );
-  const scimType = typeof record.scimType === 'string' ? record.scimType : undefined;
+  // Both end up in logs and escrow rows: bounded, whatever the target sends (scimType is a short keyword).
+  const scimType = typeof record.scimType === 'string' ? record.scimType.slice(0, 100) : undefined;
   return { detail: detail?.slice(0, 500), scimType };
 }
 
@@ -129,6 +172,11 @@ export function classifyScimFailure(failure: ScimFailure, now: number = Date.now
     const reason = networkFailureReason(failure.error);
     const code = networkErrorCode(failure.error);
     const suffix = code ? ` (${code})` : '';
+    if (reason === 'notAllowed')
+      return new ConfigurationError((failure.error as Error).message, {
+        code: 'AddressNotAllowed',
+        cause: failure.error,
+      });
     if (reason === 'timeout')
       return new TransientError(`SCIM target did not answer in time${suffix}`, {
         code: 'Timeout',

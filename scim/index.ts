@@ -17,6 +17,25 @@ export type {
   TestConnectionReason,
   TestConnectionResult,
 } from './client.ts';
+export {
+  ADDRESS_NOT_ALLOWED_MESSAGE,
+  AddressNotAllowedError,
+  classifyAddress,
+  isAddressAllowed,
+  parseNetwork,
+  parseNetworkList,
+  type AddressCategory,
+  type AddressPolicy,
+  type NetworkRange,
+  type Resolver,
+} from './address-policy.ts';
+export type { OutboundOptions } from './transport.ts';
+export {
+  SharedRateSchedule,
+  type RateSlotSource,
+  type SharedRateScheduleOptions,
+  type SharedSlotRun,
+} from './shared-rate-schedule.ts';
 export { classifyScimFailure, parseRetryAfter, type ScimFailure } from './classify.ts';
 export { eqFilter, quoteFilterValue } from './filter.ts';
 export { applyPatch, toPatchOpMessage } from './patch.ts';

@@ -1,18 +1,27 @@
 // Per-app sending discipline: a rate limit, a concurrency limit and a pause that holds the whole
-// app back after a 429/503 Retry-After. One RateGate per ScimClient (= per app).
+// app back after a 429/503 Retry-After. One RateGate per ScimClient (= per app). With a
+// SharedRateSchedule (shared-rate-schedule.ts) the rate slots and the pause are the app's across
+// every worker process; the concurrency limit stays this process's own.
+import type { SharedRateSchedule } from './shared-rate-schedule.ts';
+import { sleep } from './sleep.ts';
+
+export { SharedRateSchedule } from './shared-rate-schedule.ts';
 
 export interface RateGateOptions {
   /** Requests started per second; spaced evenly (no bursts). */
   requestsPerSecond: number;
   /** Requests in flight at once. */
   concurrency: number;
+  /** The app's schedule shared with the other workers; absent = this process keeps the limit alone. */
+  shared?: SharedRateSchedule;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
 
 export type Release = () => void;
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** How late a reserved start may still be used (at least one interval): bounds the excess per second. */
+const LATE_SLOT_TOLERANCE_MS = 50;
 
 export class RateGate {
   private readonly intervalMs: number;
@@ -25,6 +34,9 @@ export class RateGate {
   private inFlight = 0;
   private readonly waiters: Array<() => void> = [];
   private throttledMs = 0;
+  private readonly shared: SharedRateSchedule | undefined;
+  /** Callers waiting for a rate slot: how many start times the shared schedule is asked for at once. */
+  private rateWaiting = 0;
 
   constructor(options: RateGateOptions) {
     if (!(options.requestsPerSecond > 0)) throw new RangeError('requestsPerSecond must be positive');
@@ -33,17 +45,21 @@ export class RateGate {
     this.concurrency = Math.floor(options.concurrency);
     // Sub-millisecond epoch time: at high rates Date.now() would round every interval up to 1 ms.
     this.now = options.now ?? (() => performance.timeOrigin + performance.now());
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
+    this.shared = options.shared;
   }
 
   /** Wait for a concurrency slot and a rate slot; call the returned function when the request ends. */
   async acquire(): Promise<Release> {
     await this.takeConcurrencySlot();
+    this.rateWaiting++;
     try {
       await this.takeRateSlot();
     } catch (error) {
       this.releaseConcurrencySlot();
       throw error;
+    } finally {
+      this.rateWaiting--;
     }
     let released = false;
     return () => {
@@ -53,7 +69,10 @@ export class RateGate {
     };
   }
 
-  /** Hold every request of this app back for `ms` from now (e.g. a Retry-After); never shortens a pause. */
+  /**
+   * Hold every request of this app back for `ms` from now (e.g. a Retry-After); never shortens a
+   * pause. With a shared schedule, every other worker's next reservation waits for it too.
+   */
   pauseFor(ms: number): void {
     const now = this.now();
     const untilMs = now + ms;
@@ -61,6 +80,7 @@ export class RateGate {
       this.throttledMs += untilMs - Math.max(this.pausedUntilMs, now);
       this.pausedUntilMs = untilMs;
     }
+    this.shared?.pause(ms);
   }
 
   /** Milliseconds left of the current pause (0 when not paused). */
@@ -86,20 +106,52 @@ export class RateGate {
     this.queue = new Promise<void>((resolve) => (done = resolve));
     await previous;
     try {
-      for (;;) {
-        const now = this.now();
-        const at = Math.max(this.lastStart + this.intervalMs, this.pausedUntilMs);
-        if (at <= now) break;
-        await this.sleep(at - now);
-      }
-      // A timer that fired a little late (timers have 1 ms granularity) keeps the schedule, so the
-      // rate is not lost to rounding; after an idle spell or a stall the schedule restarts from now,
-      // so overdue slots are never released as a burst.
-      const now = this.now();
-      const scheduled = this.lastStart + this.intervalMs;
-      this.lastStart = now - scheduled < this.intervalMs ? scheduled : now;
+      if (!this.shared || !(await this.takeSharedSlot(this.shared))) await this.takeLocalSlot();
     } finally {
       done();
+    }
+  }
+
+  /** The next start this process alone decides: `intervalMs` after the previous one. */
+  private async takeLocalSlot(): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      const at = Math.max(this.lastStart + this.intervalMs, this.pausedUntilMs);
+      if (at <= now) break;
+      await this.sleep(at - now);
+    }
+    // A timer that fired a little late (timers have 1 ms granularity) keeps the schedule, so the
+    // rate is not lost to rounding; after an idle spell or a stall the schedule restarts from now,
+    // so overdue slots are never released as a burst.
+    const now = this.now();
+    const scheduled = this.lastStart + this.intervalMs;
+    this.lastStart = now - scheduled < this.intervalMs ? scheduled : now;
+  }
+
+  /**
+   * A start reserved in the app's shared schedule, waited for; false when the schedule cannot say
+   * (the database did not answer) and this process keeps the limit alone for this request.
+   */
+  private async takeSharedSlot(shared: SharedRateSchedule): Promise<boolean> {
+    for (;;) {
+      let now = this.now();
+      if (this.pausedUntilMs > now) {
+        await this.sleep(this.pausedUntilMs - now);
+        continue;
+      }
+      const slot = await shared.next(this.intervalMs, this.rateWaiting);
+      if (!slot) return false;
+      // Another worker's Retry-After: the slot is already after it; this process's retries wait too.
+      if (slot.pausedUntilMs > this.pausedUntilMs) this.pausedUntilMs = slot.pausedUntilMs;
+      while ((now = this.now()) < slot.atMs) await this.sleep(slot.atMs - now);
+      // A 429 while waiting: the slot lies inside the pause and is given up.
+      if (this.pausedUntilMs > slot.atMs) continue;
+      // A slot missed by more than its tolerance (a stalled event loop) is given up rather than sent
+      // next to the following one; the first slot of a fresh reservation is always kept, so a slow
+      // database cannot starve the app.
+      if (!slot.fresh && now - slot.atMs >= Math.max(this.intervalMs, LATE_SLOT_TOLERANCE_MS)) continue;
+      this.lastStart = now;
+      return true;
     }
   }
 

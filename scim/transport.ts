@@ -1,7 +1,10 @@
 // HTTP for one SCIM target: an undici Agent (one connection pool per origin), timeouts, a cap on
-// response size, and the https-only rule. Knows nothing about SCIM semantics or retries.
+// response size, the https-only rule, and the outbound address policy on every connection it
+// opens (address-policy.ts). Knows nothing about SCIM semantics or retries. Redirects are never
+// followed: a 3xx comes back as an answer like any other.
 import { Agent } from 'undici';
 import { ConfigurationError } from '../engine/errors.ts';
+import { policyConnector, type NetworkRange, type Resolver } from './address-policy.ts';
 
 export interface TransportTimeouts {
   /** TCP + TLS connect. Default 10 s. */
@@ -18,7 +21,18 @@ export interface TransportOptions {
   maxResponseBytes?: number;
   /** Connections per origin. */
   connections: number;
+  /** Loopback addresses may be connected to, and plain http to a loopback host name is allowed. */
   allowInsecureLoopback?: boolean;
+  /** Where Ferry may connect besides public addresses (see OutboundOptions). */
+  outbound?: OutboundOptions;
+}
+
+/** The operator's widening of the outbound address policy, and the resolver (tests stand one in). */
+export interface OutboundOptions {
+  /** FERRY_ALLOWED_TARGET_NETWORKS: networks allowed although private, link-local, … */
+  allowedNetworks?: readonly NetworkRange[];
+  /** Name resolution at connect time; default the system's. */
+  resolve?: Resolver;
 }
 
 export interface HttpRequest {
@@ -70,7 +84,11 @@ export class Transport {
     this.allowInsecureLoopback = options.allowInsecureLoopback ?? false;
     this.agent = new Agent({
       connections: options.connections,
-      connect: { timeout: timeouts.connectMs ?? 10_000 },
+      connect: policyConnector({
+        policy: { allowLoopback: this.allowInsecureLoopback, allowedNetworks: options.outbound?.allowedNetworks ?? [] },
+        timeoutMs: timeouts.connectMs ?? 10_000,
+        resolve: options.outbound?.resolve,
+      }),
       headersTimeout: timeouts.headersMs ?? 30_000,
       bodyTimeout: timeouts.bodyMs ?? 30_000,
       keepAliveTimeout: 10_000,

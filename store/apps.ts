@@ -5,7 +5,7 @@ import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { SecretBox } from './crypto.ts';
 import { decodeCursor, encodeCursor, inTransaction, iso, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
-import { conflict, isUniqueViolation, notFound } from './errors.ts';
+import { conflict, isUniqueViolation, notFound, VersionMismatchError } from './errors.ts';
 import { apps } from './schema.ts';
 
 /** Secrets of an app by name, e.g. `token` (bearer) or `clientSecret` (OAuth). */
@@ -20,6 +20,8 @@ export interface AppRecord {
   provisioningEnabled: boolean;
   /** Increases whenever `configuration` changes (a new value means an initial cycle is due). */
   configVersion: number;
+  /** Increases with every change of the app (name, target, secrets, settings, provisioning on/off): its ETag. */
+  version: number;
   /** Directory change seq provisioned so far; null = the next cycle is initial. */
   watermark: number | null;
   hasToken: boolean;
@@ -63,6 +65,7 @@ function toRecord(row: AppRow): AppRecord {
     configuration: row.configuration,
     provisioningEnabled: row.provisioningEnabled,
     configVersion: row.configVersion,
+    version: row.version,
     watermark: row.watermark,
     hasToken: row.secretNames.includes('token'),
     hasClientSecret: row.secretNames.includes('clientSecret'),
@@ -140,8 +143,35 @@ export class AppRepository {
     return rows.map(toRecord);
   }
 
+  /**
+   * Read-modify-write of one app in ONE transaction, its row locked from the read to the write: two
+   * changes at once run one after the other, and neither loses the other's fields. `change` gets the
+   * app and its decrypted secrets and returns the update (it may throw to write nothing). With
+   * `ifVersion`, an app at a version it refuses fails with VersionMismatchError and nothing is written.
+   */
+  async modify(
+    id: string,
+    change: (current: AppRecord, secrets: AppSecrets) => AppUpdate | Promise<AppUpdate>,
+    options: { ifVersion?: (version: number) => boolean } = {},
+  ): Promise<{ before: AppRecord; after: AppRecord }> {
+    return inTransaction(this.db, async (tx) => {
+      const [row] = await tx.select().from(apps).where(eq(apps.id, id)).for('update');
+      if (!row) throw notFound('App', id);
+      if (options.ifVersion && !options.ifVersion(row.version)) {
+        throw new VersionMismatchError(`App ${id}`, row.version);
+      }
+      const before = toRecord(row);
+      const update = await change(before, row.secrets === null ? {} : this.openSecrets(id, row.secrets));
+      const after = await new AppRepository(tx, this.box).update(id, update);
+      return { before, after };
+    });
+  }
+
   async update(id: string, update: AppUpdate): Promise<AppRecord> {
-    const values: Partial<typeof apps.$inferInsert> = { updatedAt: new Date() };
+    const values: Partial<typeof apps.$inferInsert> = {
+      updatedAt: new Date(),
+      version: sql`${apps.version} + 1` as unknown as number, // drizzle accepts SQL here
+    };
     if (update.name !== undefined) values.name = update.name;
     if (update.template !== undefined) values.template = update.template;
     if (update.configuration !== undefined) {
@@ -193,7 +223,13 @@ export class AppRepository {
   async setProvisioningEnabled(id: string, enabled: boolean): Promise<AppRecord> {
     const [row] = await this.db
       .update(apps)
-      .set({ provisioningEnabled: enabled, updatedAt: new Date() })
+      .set({
+        provisioningEnabled: enabled,
+        updatedAt: new Date(),
+        // Only a real change is a new version: start/resume of a running job leaves the ETag as it is.
+        version:
+          sql`case when ${apps.provisioningEnabled} = ${enabled} then ${apps.version} else ${apps.version} + 1 end` as unknown as number,
+      })
       .where(eq(apps.id, id))
       .returning();
     if (!row) throw notFound('App', id);

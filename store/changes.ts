@@ -1,7 +1,7 @@
-// The directory change log (DESIGN.md §2 "Cycles"): the watermark of incremental cycles.
-import { and, asc, gt, lte, sql } from 'drizzle-orm';
+// The directory change log: the watermark of incremental cycles.
+import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
-import { advisoryXactLock, chunk, iso, LOCK_DIRECTORY_CHANGES, query, type Executor } from './db.ts';
+import { advisoryXactLock, anyOf, chunk, iso, LOCK_DIRECTORY_CHANGES, query, type Executor } from './db.ts';
 import { changes } from './schema.ts';
 
 export type ChangeOp =
@@ -69,6 +69,66 @@ export class ChangeRepository {
       .orderBy(asc(changes.seq))
       .limit(limit);
     return rows.map((r) => ({ ...r, at: iso(r.at)!, op: r.op as ChangeOp }));
+  }
+
+  /**
+   * Display names of hard-deleted objects as they were when deleted (`hardDelete` changes carry them),
+   * by object id; objects deleted before the change log kept names are absent.
+   */
+  async lastKnownNames(objectType: ObjectType, ids: readonly string[]): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    for (const part of chunk([...new Set(ids)], 5000)) {
+      const rows = await this.db
+        .select({ objectId: changes.objectId, detail: changes.detail })
+        .from(changes)
+        .where(and(eq(changes.objectType, objectType), anyOf(changes.objectId, part), eq(changes.op, 'hardDelete')))
+        .orderBy(desc(changes.seq));
+      for (const row of rows) {
+        const name = row.detail.displayName;
+        if (typeof name === 'string' && !names.has(row.objectId)) names.set(row.objectId, name);
+      }
+    }
+    return names;
+  }
+
+  /**
+   * Apps whose provisioning may differ after the changes in (afterSeq, upToSeq]: provisioning on, push not
+   * turned off (`pushChanges: false`), and either scope `all`, or an assignment change of the app, or an
+   * assignment reaching a changed object (directly or through the groups above it), or a link to one.
+   * Errs on the side of naming an app: a needless incremental cycle sends nothing to its target.
+   */
+  async appsToPush(afterSeq: number, upToSeq: number): Promise<string[]> {
+    const rows = await query<{ id: string }>(
+      this.db,
+      sql`with recursive
+      ch as (
+        select object_type, object_id, op, app_id, detail from directory_changes
+        where seq > ${afterSeq} and seq <= ${upToSeq}
+      ),
+      objs(object_type, object_id) as (
+        select object_type, object_id from ch
+        union
+        select detail->>'memberType', detail->>'memberId' from ch where op in ('memberAdd', 'memberRemove')
+      ),
+      up(object_type, object_id) as (
+        select object_type, object_id from objs
+        union
+        select 'group'::text, m.group_id from directory_memberships m join up u on m.member_id = u.object_id
+      )
+      select a.id from apps a
+      where a.provisioning_enabled
+        and coalesce(a.configuration->>'pushChanges', 'true') <> 'false'
+        and (
+          a.configuration->>'scope' = 'all'
+          or exists (select 1 from ch where ch.app_id = a.id)
+          or exists (select 1 from app_role_assignments r join up
+                       on r.principal_type = up.object_type and r.principal_id = up.object_id where r.app_id = a.id)
+          or exists (select 1 from links l join objs
+                       on l.object_type = objs.object_type and l.source_id = objs.object_id where l.app_id = a.id)
+        )
+      order by a.id`,
+    );
+    return rows.map((r) => r.id);
   }
 
   /** The highest committed seq, 0 when the log is empty. */

@@ -1,4 +1,4 @@
-// Secrets at rest: AES-256-GCM with a key from the environment (DESIGN.md §7). An envelope is
+// Secrets at rest: AES-256-GCM with a key from the environment. An envelope is
 // `v1.<iv>.<tag>.<ciphertext>` (base64url), bound to its owner (e.g. the app id) as associated
 // data, so a ciphertext copied to another row does not decrypt.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';

@@ -1,14 +1,22 @@
 // Staged cycle work: the objects one cycle handles, each with a position (`seq`) so activities
 // read batches by cursor ("seq > cursor"), and a status so a re-run batch does no work twice.
 // Staging runs as INSERT … SELECT in the database: 100k objects never travel through Node.
-import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
-import { affectedRows, anyOf, chunk, type Executor } from './db.ts';
+import { affectedRows, anyOf, chunk, query, type Executor } from './db.ts';
 import { notFound } from './errors.ts';
 import { cycles, cycleWork } from './schema.ts';
 
 /** `pending` until processed; then e.g. `done`, `failed`, `staged` (held by the deletion guard), `dropped`. */
 export type WorkStatus = 'pending' | 'done' | 'failed' | 'staged' | 'dropped' | (string & {});
+
+/** A disable/delete held back for approval: the object and the cycle that holds it. */
+export interface StagedDelete {
+  objectType: ObjectType;
+  objectId: string;
+  cycleId: string;
+  seq: number;
+}
 
 export interface WorkItem {
   seq: number;
@@ -170,16 +178,68 @@ export class CycleWorkRepository {
     return affectedRows(result);
   }
 
-  /** Escrowed objects of the app whose retry is due at `now`. */
+  /** Escrowed objects of the app whose retry is due at `now`, and the groups containing them. */
   async stageEscrowDue(cycleId: string, now: Date): Promise<number> {
     const appId = await this.appOf(cycleId);
-    const result = await this.db.execute(sql`
+    const due = sql`select object_type, source_id from links
+      where app_id = ${appId} and next_retry_at is not null and next_retry_at <= ${now.toISOString()}::timestamptz`;
+    const objects = await this.db.execute(sql`
       insert into cycle_work (cycle_id, object_type, object_id)
-      select ${cycleId}, object_type, source_id from links
-      where app_id = ${appId} and next_retry_at is not null and next_retry_at <= ${now.toISOString()}::timestamptz
+      select ${cycleId}, object_type, source_id from (${due}) d
       order by object_type desc, source_id
       on conflict (cycle_id, object_type, object_id) do nothing`);
+    // The groups containing them, directly or through nesting: their members may change. One statement
+    // for all, however many objects are in escrow.
+    const groups = await this.db.execute(sql`
+      with recursive anc(group_id) as (
+        select m.group_id from directory_memberships m join (${due}) d on m.member_id = d.source_id
+        union
+        select m.group_id from directory_memberships m join anc a on m.member_id = a.group_id
+      )
+      insert into cycle_work (cycle_id, object_type, object_id)
+      select ${cycleId}, 'group', group_id from anc order by group_id
+      on conflict (cycle_id, object_type, object_id) do nothing`);
+    return affectedRows(objects) + affectedRows(groups);
+  }
+
+  /**
+   * Stages in this cycle, as pending work, every object whose disable/delete another cycle of the app
+   * still holds as `staged` (once approved), in the order they were held, in one statement.
+   */
+  async stageHeld(cycleId: string, appId: string): Promise<number> {
+    const result = await this.db.execute(sql`
+      insert into cycle_work (cycle_id, object_type, object_id, change_seq)
+      select ${cycleId}, w.object_type, w.object_id, w.change_seq from cycle_work w
+      where w.status = 'staged' and w.cycle_id <> ${cycleId}
+        and w.cycle_id in (select id from cycles where app_id = ${appId})
+      order by w.seq
+      on conflict (cycle_id, object_type, object_id) do nothing`);
     return affectedRows(result);
+  }
+
+  /** Ends the hold of every staged disable/delete of the app outside this cycle: `approved` or `dropped`. */
+  async resolveHeld(appId: string, exceptCycleId: string, to: 'approved' | 'dropped'): Promise<number> {
+    const result = await this.db.execute(sql`
+      update cycle_work set status = ${to}, updated_at = now()
+      where status = 'staged' and cycle_id <> ${exceptCycleId}
+        and cycle_id in (select id from cycles where app_id = ${appId})`);
+    return affectedRows(result);
+  }
+
+  /**
+   * How many objects' disables/deletes the app holds for approval (in any cycle, or in any but
+   * `exceptCycleId`; each object once).
+   */
+  async heldCount(appId: string, options: { exceptCycleId?: string } = {}): Promise<number> {
+    const except = options.exceptCycleId ?? null;
+    const rows = await query<{ n: number }>(
+      this.db,
+      sql`select count(*)::int as n from (
+            select distinct w.object_type, w.object_id from cycle_work w
+            where w.status = 'staged' and w.cycle_id in (select id from cycles where app_id = ${appId})
+              and (${except}::text is null or w.cycle_id <> ${except}::text)) held`,
+    );
+    return rows[0]?.n ?? 0;
   }
 
   /** The next batch after a cursor, in staging order. */
@@ -228,14 +288,62 @@ export class CycleWorkRepository {
     return n;
   }
 
-  /** Moves every item of a cycle with status `from` to `to` (e.g. staged → dropped after rejectDeletions). */
-  async markAll(cycleId: string, from: WorkStatus, to: WorkStatus): Promise<number> {
+  /**
+   * The work items of one type in a cycle that changed themselves (groups: a membership or attribute
+   * change staged them) or whose link changed in this cycle (users: created, disabled, re-enabled,
+   * deleted): what decides which groups' members are checked again.
+   */
+  async changedIds(cycleId: string, objectType: ObjectType, what: 'changed' | 'linkChanged'): Promise<Set<string>> {
+    const condition =
+      what === 'changed' ? isNotNull(cycleWork.changeSeq) : sql`${cycleWork.detail}->>'linkChanged' = 'true'`;
     const rows = await this.db
-      .update(cycleWork)
-      .set({ status: to, updatedAt: new Date() })
-      .where(and(eq(cycleWork.cycleId, cycleId), eq(cycleWork.status, from)))
-      .returning({ seq: cycleWork.seq });
-    return rows.length;
+      .select({ id: cycleWork.objectId })
+      .from(cycleWork)
+      .where(and(eq(cycleWork.cycleId, cycleId), eq(cycleWork.objectType, objectType), condition));
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
+   * The app's disables/deletes held as StagedDelete (the deletion threshold was exceeded) and not yet
+   * approved or rejected, each object once (its latest cycle), oldest first; optionally of one type
+   * or among some ids. `total` counts all that match.
+   */
+  async stagedDeletions(
+    appId: string,
+    filter: { objectType?: ObjectType; objectIds?: readonly string[]; limit: number },
+  ): Promise<{ items: StagedDelete[]; total: number }> {
+    const where = sql`c.app_id = ${appId} and w.status = 'staged'
+      and (${filter.objectType ?? null}::text is null or w.object_type = ${filter.objectType ?? null}::text)
+      and (${filter.objectIds ? JSON.stringify(filter.objectIds) : null}::jsonb is null
+           or w.object_id in (select jsonb_array_elements_text(${filter.objectIds ? JSON.stringify(filter.objectIds) : null}::jsonb)))`;
+    const rows = await query<{ object_type: ObjectType; object_id: string; cycle_id: string; seq: string }>(
+      this.db,
+      sql`select distinct on (w.object_type, w.object_id) w.object_type, w.object_id, w.cycle_id, w.seq
+          from cycle_work w join cycles c on c.id = w.cycle_id
+          where ${where}
+          order by w.object_type, w.object_id, c.number desc`,
+    );
+    const items = rows
+      .map((r) => ({ objectType: r.object_type, objectId: r.object_id, cycleId: r.cycle_id, seq: Number(r.seq) }))
+      .sort((a, b) => a.seq - b.seq);
+    return { items: items.slice(0, filter.limit), total: items.length };
+  }
+
+  /** Ends the hold of these objects' staged deletions in every cycle of the app: `approved` or `dropped`. */
+  async resolveStaged(
+    appId: string,
+    objects: readonly { objectType: ObjectType; objectId: string }[],
+    to: 'approved' | 'dropped',
+  ): Promise<number> {
+    if (objects.length === 0) return 0;
+    const keys = JSON.stringify(objects.map((o) => [o.objectType, o.objectId]));
+    const result = await this.db.execute(sql`
+      update cycle_work set status = ${to}, updated_at = now()
+      where status = 'staged'
+        and cycle_id in (select id from cycles where app_id = ${appId})
+        and (object_type, object_id) in (
+          select k->>0, k->>1 from jsonb_array_elements(${keys}::jsonb) as k)`);
+    return affectedRows(result);
   }
 
   /**

@@ -1,7 +1,8 @@
-// Cycles (DESIGN.md §1): one row per pass of a provisioning job, created idempotently by
+// Cycles: one row per pass of a provisioning job, created idempotently by
 // (app, number) so a re-run activity finds the cycle it already began.
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, ne, sql } from 'drizzle-orm';
+import { TransientError } from '../engine/errors.ts';
 import type { CycleCounts, CycleKind } from '../engine/types.ts';
 import { decodeCursor, encodeCursor, iso, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
@@ -40,11 +41,15 @@ export interface CycleRecord {
   deletionThresholdExceeded: boolean;
   startedAt: string;
   endedAt: string | null;
+  /** Temporal run of the cycle workflow that began it, or null. */
+  runId: string | null;
 }
 
 export interface NewCycle {
   appId: string;
   number: number;
+  /** Temporal run of the cycle workflow beginning it: a retried beginCycle finds its cycle by it. */
+  runId?: string | null;
   kind: CycleKind;
   watermarkFrom?: number | null;
   watermarkTo?: number | null;
@@ -64,6 +69,7 @@ export type CycleUpdate = Partial<
     | 'failure'
     | 'pendingDeletions'
     | 'deletionThresholdExceeded'
+    | 'runId'
   >
 > & { endedAt?: Date | string | null };
 
@@ -87,6 +93,7 @@ function toCycle(r: CycleRow): CycleRecord {
     deletionThresholdExceeded: r.deletionThresholdExceeded,
     startedAt: iso(r.startedAt)!,
     endedAt: iso(r.endedAt),
+    runId: r.runId,
   };
 }
 
@@ -107,6 +114,7 @@ export class CycleRepository {
         watermarkTo: input.watermarkTo ?? null,
         total: input.total ?? 0,
         startedAt: input.startedAt ?? new Date(),
+        runId: input.runId ?? null,
       })
       .onConflictDoNothing({ target: [cycles.appId, cycles.number] })
       .returning();
@@ -114,6 +122,49 @@ export class CycleRepository {
     const existing = await this.getByNumber(input.appId, input.number);
     if (!existing) throw notFound('Cycle', `${input.appId}#${input.number}`);
     return { cycle: existing, created: false };
+  }
+
+  /**
+   * Begins cycle (app, number) for a cycle workflow run. The same run always gets the same cycle (a
+   * retried activity). A running cycle of that number is taken over (a cycle workflow reset or re-run).
+   * A FINISHED cycle of that number is never begun again: its summary belongs to a pass that is over,
+   * so the run gets a new cycle with the app's next number (`number` then differs from the input).
+   */
+  async begin(input: NewCycle): Promise<{ cycle: CycleRecord; created: boolean }> {
+    const runId = input.runId ?? null;
+    if (runId !== null) {
+      const [mine] = await this.db
+        .select()
+        .from(cycles)
+        .where(and(eq(cycles.appId, input.appId), eq(cycles.runId, runId)));
+      if (mine) return { cycle: toCycle(mine), created: false };
+    }
+    for (let number = input.number, tries = 0; tries < 5; tries++) {
+      const { cycle, created } = await this.create({ ...input, number, runId });
+      if (created) {
+        await this.abandonRunning(input.appId, cycle.id);
+        return { cycle, created };
+      }
+      if (cycle.status === 'running') {
+        const taken = runId !== null && cycle.runId !== runId ? await this.update(cycle.id, { runId }) : cycle;
+        return { cycle: taken, created: false };
+      }
+      number = await this.nextNumber(input.appId);
+    }
+    throw new TransientError(`Could not begin a new cycle for app ${input.appId}: cycle numbers keep being taken`, {
+      code: 'Conflict',
+    });
+  }
+
+  /**
+   * An app runs one cycle at a time, so when a new one begins, any other still `running` was cut off
+   * (its job terminated or reset, its worker gone with an in-memory Temporal): it is closed `stopped`.
+   */
+  private async abandonRunning(appId: string, currentId: string): Promise<void> {
+    await this.db
+      .update(cycles)
+      .set({ status: 'stopped', endedAt: new Date() })
+      .where(and(eq(cycles.appId, appId), eq(cycles.status, 'running'), ne(cycles.id, currentId)));
   }
 
   async get(id: string): Promise<CycleRecord | null> {
@@ -136,6 +187,21 @@ export class CycleRepository {
       .from(cycles)
       .where(eq(cycles.appId, appId))
       .orderBy(desc(cycles.number))
+      .limit(1);
+    return row ? toCycle(row) : null;
+  }
+
+  /**
+   * The app's running cycle `number`, or a later running one (beginCycle gives a run a new number when
+   * the one asked for had finished); null before the cycle began or after it ended. The status route
+   * reads the progress of the cycle the job runs from it.
+   */
+  async running(appId: string, number: number): Promise<CycleRecord | null> {
+    const [row] = await this.db
+      .select()
+      .from(cycles)
+      .where(and(eq(cycles.appId, appId), eq(cycles.status, 'running'), gte(cycles.number, number)))
+      .orderBy(asc(cycles.number))
       .limit(1);
     return row ? toCycle(row) : null;
   }

@@ -1,7 +1,7 @@
 // The source directory: users, groups, nested memberships. Every write appends to the change log
 // in the same transaction (store/changes.ts), which is what incremental cycles read.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, getTableColumns, gt, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, ilike, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
 import { recordChanges, type NewChange } from './changes.ts';
 import {
@@ -19,7 +19,8 @@ import {
   toDate,
   type Executor,
 } from './db.ts';
-import { conflict, isUniqueViolation, notFound } from './errors.ts';
+import { conflict, isUniqueViolation, NestingCycleError, notFound, TakenError } from './errors.ts';
+import { mergeMap } from './merge-patch.ts';
 import { assignments, groups, memberships, users } from './schema.ts';
 
 /** A new user: only `userPrincipalName` is required; `id` defaults to a random UUID. */
@@ -37,7 +38,12 @@ export interface ListOptions {
   /** Page size, 1..1000 (default 100). */
   limit?: number;
   deleted?: DeletedFilter;
+  /** Only objects whose display name (users: also userPrincipalName or mail) contains this text, case-insensitive. */
+  search?: string;
 }
+
+/** `%text%` for ILIKE, with the pattern characters of `text` taken literally. */
+const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 
 export interface Page<T> {
   items: T[];
@@ -189,6 +195,13 @@ export class DirectoryRepository {
         and(
           deletedWhere(users.deletedDateTime, options.deleted ?? 'exclude'),
           after === null ? undefined : gt(users.id, after),
+          options.search
+            ? or(
+                ilike(users.displayName, containsPattern(options.search)),
+                ilike(users.userPrincipalName, containsPattern(options.search)),
+                ilike(users.mail, containsPattern(options.search)),
+              )
+            : undefined,
         ),
       )
       .orderBy(asc(users.id))
@@ -215,33 +228,63 @@ export class DirectoryRepository {
         return toUser(row);
       });
     } catch (error) {
-      if (isUniqueViolation(error))
-        throw conflict(`A user with id ${user.id} or userPrincipalName ${user.userPrincipalName} exists.`, error);
+      if (isUniqueViolation(error)) throw await this.userTaken(input, error);
       throw error;
     }
+  }
+
+  /** The conflict of a user write, naming the existing user that holds the id or userPrincipalName. */
+  private async userTaken(input: { id?: string; userPrincipalName?: string }, cause: unknown): Promise<Error> {
+    const byId = input.id === undefined ? null : await this.getUser(input.id);
+    if (byId) return new TakenError(`User ${byId.id} already exists.`, 'id', `user ${byId.id}`, cause);
+    const byName =
+      input.userPrincipalName === undefined ? null : await this.getUserByPrincipalName(input.userPrincipalName);
+    if (byName) {
+      return new TakenError(
+        `userPrincipalName ${input.userPrincipalName} is taken by user ${byName.id} (${byName.userPrincipalName}).`,
+        'userPrincipalName',
+        `user ${byName.id}`,
+        cause,
+      );
+    }
+    // The holder went away between the write and this look-up: retrying may succeed.
+    return conflict(`The id or userPrincipalName ${input.userPrincipalName ?? ''} was taken; retry.`, cause);
   }
 
   /** Replaces every attribute (PUT semantics; omitted attributes become null/empty). */
   async replaceUser(id: string, input: Omit<UserInput, 'id'>): Promise<DirectoryUser> {
     const existing = await this.getUser(id);
     if (!existing) throw notFound('User', id);
-    return this.patchUser(id, { ...USER_DEFAULTS, deletedDateTime: existing.deletedDateTime, ...input });
+    return this.updateUser(id, { ...USER_DEFAULTS, deletedDateTime: existing.deletedDateTime, ...input }, 'replace');
   }
 
-  /** Changes only the attributes given (PATCH semantics). */
+  /**
+   * Changes only the attributes given (PATCH semantics). `extensions` is a JSON merge patch
+   * (RFC 7396): a key set to null is removed, keys not named are kept.
+   */
   async patchUser(id: string, patch: UserPatch): Promise<DirectoryUser> {
+    return this.updateUser(id, patch, 'merge');
+  }
+
+  private async updateUser(id: string, patch: UserPatch, extensions: 'merge' | 'replace'): Promise<DirectoryUser> {
     const { deletedDateTime, ...rest } = patch;
     const values: Partial<typeof users.$inferInsert> = { ...rest, updatedAt: new Date() };
     if (deletedDateTime !== undefined) values.deletedDateTime = toDate(deletedDateTime);
     try {
       return await this.write(async (tx) => {
+        if (patch.extensions !== undefined && extensions === 'merge') {
+          // Read under the directory write lock: concurrent patches of other keys are not lost.
+          const [current] = await tx.select({ extensions: users.extensions }).from(users).where(eq(users.id, id));
+          if (!current) throw notFound('User', id);
+          values.extensions = mergeMap(current.extensions, patch.extensions);
+        }
         const [row] = await tx.update(users).set(values).where(eq(users.id, id)).returning();
         if (!row) throw notFound('User', id);
         await recordChanges(tx, [{ objectType: 'user', objectId: id, op: 'upsert' }]);
         return toUser(row);
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw conflict(`userPrincipalName ${patch.userPrincipalName} is taken.`, error);
+      if (isUniqueViolation(error)) throw await this.userTaken({ userPrincipalName: patch.userPrincipalName }, error);
       throw error;
     }
   }
@@ -292,7 +335,10 @@ export class DirectoryRepository {
    */
   async hardDeleteUser(id: string): Promise<void> {
     await this.write(async (tx) => {
-      const [row] = await tx.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+      const [row] = await tx
+        .delete(users)
+        .where(eq(users.id, id))
+        .returning({ id: users.id, displayName: users.displayName, userPrincipalName: users.userPrincipalName });
       if (!row) throw notFound('User', id);
       const reports = await tx
         .update(users)
@@ -302,7 +348,13 @@ export class DirectoryRepository {
       await recordChanges(tx, [
         ...(await detachPrincipal(tx, id)),
         ...reports.map((r): NewChange => ({ objectType: 'user', objectId: r.id, op: 'upsert' })),
-        { objectType: 'user', objectId: id, op: 'hardDelete' },
+        // The log of the cycle that sees the deletion still names the user.
+        {
+          objectType: 'user',
+          objectId: id,
+          op: 'hardDelete',
+          detail: { displayName: row.displayName ?? row.userPrincipalName },
+        },
       ]);
     });
   }
@@ -319,11 +371,31 @@ export class DirectoryRepository {
     return all.length;
   }
 
+  /**
+   * Creates or replaces users owned by a source (one change each), recording the owner and each
+   * user's reference there (`ref`: an LDAP DN, a CSV key, a SCIM externalId or null). Runs in one transaction.
+   */
+  async upsertSourceUsers(sourceId: string, items: readonly { ref: string | null; user: UserInput }[]): Promise<void> {
+    if (items.length === 0) return;
+    const values = items.map(({ ref, user }) => ({ ...userValues(completeUser(user)), sourceId, sourceRef: ref }));
+    await this.write((tx) => bulkUpsert(tx, users, 'user', values));
+  }
+
   // ---- groups ----
 
   async getGroup(id: string): Promise<DirectoryGroup | null> {
     const [row] = await this.db.select().from(groups).where(eq(groups.id, id));
     return row ? toGroup(row) : null;
+  }
+
+  /** Creates or replaces groups owned by a source (one change each), as upsertSourceUsers. */
+  async upsertSourceGroups(
+    sourceId: string,
+    items: readonly { ref: string | null; group: GroupInput }[],
+  ): Promise<void> {
+    if (items.length === 0) return;
+    const values = items.map(({ ref, group }) => ({ ...groupValues(completeGroup(group)), sourceId, sourceRef: ref }));
+    await this.write((tx) => bulkUpsert(tx, groups, 'group', values));
   }
 
   async getGroups(ids: readonly string[]): Promise<DirectoryGroup[]> {
@@ -345,6 +417,7 @@ export class DirectoryRepository {
         and(
           deletedWhere(groups.deletedDateTime, options.deleted ?? 'exclude'),
           after === null ? undefined : gt(groups.id, after),
+          options.search ? ilike(groups.displayName, containsPattern(options.search)) : undefined,
         ),
       )
       .orderBy(asc(groups.id))
@@ -362,7 +435,12 @@ export class DirectoryRepository {
         return toGroup(row);
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw conflict(`A group with id ${group.id} exists.`, error);
+      if (isUniqueViolation(error)) {
+        const holder = await this.getGroup(group.id);
+        if (!holder) throw conflict(`The group id ${group.id} was taken; retry.`, error);
+        const named = `group ${holder.id} (${holder.displayName})`;
+        throw new TakenError(`A ${named} already exists.`, 'id', named, error);
+      }
       throw error;
     }
   }
@@ -370,14 +448,24 @@ export class DirectoryRepository {
   async replaceGroup(id: string, input: Omit<GroupInput, 'id'>): Promise<DirectoryGroup> {
     const existing = await this.getGroup(id);
     if (!existing) throw notFound('Group', id);
-    return this.patchGroup(id, { ...GROUP_DEFAULTS, deletedDateTime: existing.deletedDateTime, ...input });
+    return this.updateGroup(id, { ...GROUP_DEFAULTS, deletedDateTime: existing.deletedDateTime, ...input }, 'replace');
   }
 
+  /** Changes only the attributes given; `extensions` is a JSON merge patch (RFC 7396), as for users. */
   async patchGroup(id: string, patch: GroupPatch): Promise<DirectoryGroup> {
+    return this.updateGroup(id, patch, 'merge');
+  }
+
+  private async updateGroup(id: string, patch: GroupPatch, extensions: 'merge' | 'replace'): Promise<DirectoryGroup> {
     const { deletedDateTime, ...rest } = patch;
     const values: Partial<typeof groups.$inferInsert> = { ...rest, updatedAt: new Date() };
     if (deletedDateTime !== undefined) values.deletedDateTime = toDate(deletedDateTime);
     return this.write(async (tx) => {
+      if (patch.extensions !== undefined && extensions === 'merge') {
+        const [current] = await tx.select({ extensions: groups.extensions }).from(groups).where(eq(groups.id, id));
+        if (!current) throw notFound('Group', id);
+        values.extensions = mergeMap(current.extensions, patch.extensions);
+      }
       const [row] = await tx.update(groups).set(values).where(eq(groups.id, id)).returning();
       if (!row) throw notFound('Group', id);
       await recordChanges(tx, [{ objectType: 'group', objectId: id, op: 'upsert' }]);
@@ -434,7 +522,7 @@ export class DirectoryRepository {
       await recordChanges(tx, [
         ...members.map((m) => memberChange('memberRemove', m)),
         ...detached,
-        { objectType: 'group', objectId: id, op: 'hardDelete' },
+        { objectType: 'group', objectId: id, op: 'hardDelete', detail: { displayName: existing.displayName } },
       ]);
     });
   }
@@ -450,8 +538,9 @@ export class DirectoryRepository {
   // ---- memberships ----
 
   /**
-   * Adds a user or group (found by id) to a group. Nesting is allowed, cycles included (transitive
-   * helpers tolerate them). Returns false when it was already a member (nothing appended).
+   * Adds a user or group (found by id) to a group. Nesting is allowed, cycles are not
+   * (NestingCycleError naming the cycle; checked under the directory write lock, so two writers
+   * cannot close a cycle from both ends). Returns false when it was already a member (nothing appended).
    */
   async addMember(groupId: string, memberId: string): Promise<boolean> {
     return this.write(async (tx) => {
@@ -459,6 +548,10 @@ export class DirectoryRepository {
       if (!(await repo.getGroup(groupId))) throw notFound('Group', groupId);
       const memberType = await repo.objectTypeOf(memberId);
       if (!memberType) throw notFound('Directory object', memberId);
+      if (memberType === 'group') {
+        const cycle = nestingCycle(await nestingGraph(tx), groupId, memberId);
+        if (cycle) throw new NestingCycleError(cycle);
+      }
       const inserted = await tx
         .insert(memberships)
         .values({ groupId, memberId, memberType })
@@ -470,26 +563,30 @@ export class DirectoryRepository {
     });
   }
 
-  /** Adds many memberships (imports, benchmarks); member types must be given. Returns how many were new. */
+  /**
+   * Adds many memberships (imports, benchmarks); member types must be given. Returns how many were
+   * new. One that would make the nesting cyclic fails the whole call (NestingCycleError).
+   */
   async bulkAddMembers(items: readonly Membership[], chunkSize = 10_000): Promise<number> {
-    let added = 0;
-    await this.write(async (tx) => {
-      for (const part of chunk(items, chunkSize)) {
-        const rows = jsonRows(
-          memberships,
-          part.map((m) => ({ groupId: m.groupId, memberId: m.memberId, memberType: m.memberType })),
-        );
-        const result = await tx.execute(sql`
-          with added as (
-            insert into directory_memberships (${rows.columns}) ${rows.select}
-            on conflict do nothing returning group_id, member_id, member_type
-          )
-          insert into directory_changes (object_type, object_id, op, detail)
-          select 'group', group_id, 'memberAdd', jsonb_build_object('memberId', member_id, 'memberType', member_type) from added`);
-        added += affectedRows(result);
-      }
+    return this.write(async (tx) => {
+      const { accepted, refused } = await refuseCycles(tx, items);
+      if (refused.length > 0) throw new NestingCycleError(refused[0].cycle);
+      return insertMembers(tx, accepted, chunkSize);
     });
-    return added;
+  }
+
+  /**
+   * Adds the memberships that keep the nesting acyclic (in order: an earlier row wins) and
+   * returns the refused ones by their index in `items`, each with the cycle it would close.
+   */
+  async importMembers(
+    items: readonly Membership[],
+    chunkSize = 10_000,
+  ): Promise<{ added: number; refused: { index: number; cycle: string[] }[] }> {
+    return this.write(async (tx) => {
+      const { accepted, refused } = await refuseCycles(tx, items);
+      return { added: await insertMembers(tx, accepted, chunkSize), refused };
+    });
   }
 
   /** Returns false when it was not a member. */
@@ -517,6 +614,32 @@ export class DirectoryRepository {
     return row?.t ?? null;
   }
 
+  /**
+   * The memberships an app's scope needs, for its cycle's scoping and group flattening. Scope `all`:
+   * every membership. Scope `assigned`: only those of the groups assigned to the app and the groups
+   * nested below them — the only paths through which an object can be in that app's scope — so a
+   * cycle of one app does not hold the memberships of the whole organisation.
+   */
+  async membershipsForScope(appId: string, scope: 'all' | 'assigned'): Promise<Membership[]> {
+    if (scope === 'all') {
+      return this.db
+        .select({ groupId: memberships.groupId, memberId: memberships.memberId, memberType: memberships.memberType })
+        .from(memberships);
+    }
+    const rows = await query<{ group_id: string; member_id: string; member_type: ObjectType }>(
+      this.db,
+      sql`with recursive below(group_id) as (
+            select principal_id from app_role_assignments where app_id = ${appId} and principal_type = 'group'
+            union
+            select m.member_id from directory_memberships m join below b on m.group_id = b.group_id
+              where m.member_type = 'group'
+          )
+          select m.group_id, m.member_id, m.member_type
+            from directory_memberships m join below b on m.group_id = b.group_id`,
+    );
+    return rows.map((r) => ({ groupId: r.group_id, memberId: r.member_id, memberType: r.member_type }));
+  }
+
   /** Direct members of a group. */
   async membersOf(groupId: string): Promise<Membership[]> {
     const rows = await this.db
@@ -525,6 +648,44 @@ export class DirectoryRepository {
       .where(eq(memberships.groupId, groupId))
       .orderBy(asc(memberships.memberId));
     return rows.map((r) => ({ groupId: r.groupId, memberId: r.memberId, memberType: r.memberType }));
+  }
+
+  /**
+   * A page of a group's members with their display names, in member id order after `after`.
+   * `transitive`: every member reached through nested groups (cycles tolerated), each once, as
+   * apps receive them flattened; otherwise direct members only. `groupId` of each item is the group
+   * asked about. A member whose object is gone has a null display name.
+   */
+  async memberPage(
+    groupId: string,
+    options: { transitive?: boolean; after?: string; limit: number },
+  ): Promise<(Membership & { displayName: string | null })[]> {
+    const { transitive = false, after = null, limit } = options;
+    const members = transitive
+      ? sql`with recursive sub(member_id, member_type) as (
+              select member_id, member_type from directory_memberships where group_id = ${groupId}
+              union
+              select m.member_id, m.member_type from directory_memberships m
+                join sub s on s.member_type = 'group' and m.group_id = s.member_id
+            )
+            select member_id, member_type from sub`
+      : sql`select member_id, member_type from directory_memberships where group_id = ${groupId}`;
+    const rows = await query<{ member_id: string; member_type: ObjectType; display_name: string | null }>(
+      this.db,
+      sql`select m.member_id, m.member_type, coalesce(u.display_name, g.display_name) as display_name
+          from (${members}) m
+          left join directory_users u on m.member_type = 'user' and u.id = m.member_id
+          left join directory_groups g on m.member_type = 'group' and g.id = m.member_id
+          where ${after}::text is null or m.member_id > ${after}::text
+          order by m.member_id
+          limit ${limit}`,
+    );
+    return rows.map((r) => ({
+      groupId,
+      memberId: r.member_id,
+      memberType: r.member_type,
+      displayName: r.display_name,
+    }));
   }
 
   /**
@@ -578,6 +739,24 @@ export class DirectoryRepository {
     );
     return rows.map((r) => r.group_id);
   }
+
+  /**
+   * The memberships above an object: its own and those of every group containing it (nesting
+   * followed, cycles tolerated) — what scoping reads to decide whether an assignment reaches it.
+   */
+  async membershipsAbove(memberId: string): Promise<Membership[]> {
+    const rows = await query<{ group_id: string; member_id: string; member_type: ObjectType }>(
+      this.db,
+      sql`with recursive anc(group_id, member_id, member_type) as (
+            select group_id, member_id, member_type from directory_memberships where member_id = ${memberId}
+            union
+            select m.group_id, m.member_id, m.member_type from directory_memberships m
+              join anc a on m.member_id = a.group_id
+          )
+          select group_id, member_id, member_type from anc order by group_id, member_id`,
+    );
+    return rows.map((r) => ({ groupId: r.group_id, memberId: r.member_id, memberType: r.member_type }));
+  }
 }
 
 const memberChange = (op: 'memberAdd' | 'memberRemove', m: Membership): NewChange => ({
@@ -603,6 +782,94 @@ async function detachPrincipal(tx: Executor, id: string): Promise<NewChange[]> {
   ];
 }
 
+/** Inserts memberships (existing ones are left alone) with a `memberAdd` change each; returns how many were new. */
+async function insertMembers(tx: Executor, items: readonly Membership[], chunkSize: number): Promise<number> {
+  let added = 0;
+  for (const part of chunk(items, chunkSize)) {
+    const rows = jsonRows(
+      memberships,
+      part.map((m) => ({ groupId: m.groupId, memberId: m.memberId, memberType: m.memberType })),
+    );
+    const result = await tx.execute(sql`
+      with added as (
+        insert into directory_memberships (${rows.columns}) ${rows.select}
+        on conflict do nothing returning group_id, member_id, member_type
+      )
+      insert into directory_changes (object_type, object_id, op, detail)
+      select 'group', group_id, 'memberAdd', jsonb_build_object('memberId', member_id, 'memberType', member_type) from added`);
+    added += affectedRows(result);
+  }
+  return added;
+}
+
+/** Group-in-group memberships: containing group → the groups it holds directly. */
+async function nestingGraph(tx: Executor): Promise<Map<string, string[]>> {
+  const rows = await tx
+    .select({ groupId: memberships.groupId, memberId: memberships.memberId })
+    .from(memberships)
+    .where(eq(memberships.memberType, 'group'));
+  const graph = new Map<string, string[]>();
+  for (const r of rows) addEdge(graph, r.groupId, r.memberId);
+  return graph;
+}
+
+function addEdge(graph: Map<string, string[]>, groupId: string, memberId: string): void {
+  const held = graph.get(groupId);
+  if (!held) graph.set(groupId, [memberId]);
+  else if (!held.includes(memberId)) held.push(memberId);
+}
+
+/**
+ * The cycle that putting group `memberId` into group `groupId` would close — `[groupId, memberId,
+ * …, groupId]` — or null. Breadth-first from the member, so the shortest cycle is named; data
+ * holding an older cycle is walked safely (each group once).
+ */
+function nestingCycle(
+  graph: ReadonlyMap<string, readonly string[]>,
+  groupId: string,
+  memberId: string,
+): string[] | null {
+  if (groupId === memberId) return [groupId, groupId];
+  const parent = new Map<string, string | null>([[memberId, null]]);
+  const queue = [memberId];
+  for (let i = 0; i < queue.length; i++) {
+    for (const next of graph.get(queue[i]) ?? []) {
+      if (parent.has(next)) continue;
+      parent.set(next, queue[i]);
+      if (next === groupId) {
+        const path: string[] = [];
+        for (let at: string | null = next; at !== null; at = parent.get(at) ?? null) path.unshift(at);
+        return [groupId, ...path];
+      }
+      queue.push(next);
+    }
+  }
+  return null;
+}
+
+/** Splits memberships into those that keep the nesting acyclic (applied in order) and the refused ones. */
+async function refuseCycles(
+  tx: Executor,
+  items: readonly Membership[],
+): Promise<{ accepted: Membership[]; refused: { index: number; cycle: string[] }[] }> {
+  const accepted: Membership[] = [];
+  const refused: { index: number; cycle: string[] }[] = [];
+  if (!items.some((m) => m.memberType === 'group')) return { accepted: [...items], refused };
+  const graph = await nestingGraph(tx);
+  for (const [index, m] of items.entries()) {
+    if (m.memberType === 'group') {
+      const cycle = nestingCycle(graph, m.groupId, m.memberId);
+      if (cycle) {
+        refused.push({ index, cycle });
+        continue;
+      }
+      addEdge(graph, m.groupId, m.memberId);
+    }
+    accepted.push(m);
+  }
+  return { accepted, refused };
+}
+
 /** Multi-row upsert of users or groups with one `upsert` change per row, in one statement. */
 async function bulkUpsert(
   tx: Executor,
@@ -611,10 +878,12 @@ async function bulkUpsert(
   values: Record<string, unknown>[],
 ): Promise<void> {
   const rows = jsonRows(table, values);
+  // Only the columns given are replaced: an API import leaves a source's ownership columns alone.
+  const given = new Set(Object.keys(values[0] ?? {}));
   const set = sql.join(
-    Object.values(getTableColumns(table))
-      .filter((c) => c.name !== 'id' && c.name !== 'created_at')
-      .map((c) => sql`${sql.identifier(c.name)} = excluded.${sql.identifier(c.name)}`),
+    Object.entries(getTableColumns(table))
+      .filter(([key, c]) => given.has(key) && c.name !== 'id' && c.name !== 'created_at')
+      .map(([, c]) => sql`${sql.identifier(c.name)} = excluded.${sql.identifier(c.name)}`),
     sql`, `,
   );
   await tx.execute(sql`

@@ -6,8 +6,11 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { ApiKeyRepository } from './api-keys.ts';
+import { AppProbeRepository } from './app-probes.ts';
 import { AppRepository } from './apps.ts';
 import { AssignmentRepository } from './assignments.ts';
+import { AuditRepository } from './audit.ts';
 import { ChangeRepository } from './changes.ts';
 import { SecretBox } from './crypto.ts';
 import { CycleWorkRepository } from './cycle-work.ts';
@@ -16,9 +19,16 @@ import type { Executor } from './db.ts';
 import { DirectoryRepository } from './directory.ts';
 import { KeyValueRepository } from './key-values.ts';
 import { LinkRepository } from './links.ts';
-import { ObjectLockRepository } from './locks.ts';
 import { LogRepository } from './logs.ts';
+import { ObjectLockRepository } from './object-locks.ts';
+import { PreviewRepository } from './previews.ts';
+import { RateSlotRepository } from './rate-slots.ts';
+import { ReconcileRepository } from './reconcile.ts';
+import { RetentionRepository } from './retention.ts';
+import { SourceRepository } from './sources.ts';
+import { TargetListingRepository } from './target-listings.ts';
 import { migrate } from './migrate.ts';
+import { WebhookRepository } from './webhooks.ts';
 
 export interface StoreOptions {
   /** Postgres URL; when omitted, PGlite is used. */
@@ -41,8 +51,18 @@ export interface Repositories {
   cycles: CycleRepository;
   cycleWork: CycleWorkRepository;
   logs: LogRepository;
-  locks: ObjectLockRepository;
   keyValues: KeyValueRepository;
+  apiKeys: ApiKeyRepository;
+  audit: AuditRepository;
+  retention: RetentionRepository;
+  objectLocks: ObjectLockRepository;
+  sources: SourceRepository;
+  webhooks: WebhookRepository;
+  targetListings: TargetListingRepository;
+  previews: PreviewRepository;
+  rateSlots: RateSlotRepository;
+  appProbes: AppProbeRepository;
+  reconcile: ReconcileRepository;
 }
 
 export interface Store extends Repositories {
@@ -66,8 +86,18 @@ function repositories(db: Executor, box: SecretBox): Repositories {
     cycles: new CycleRepository(db),
     cycleWork: new CycleWorkRepository(db),
     logs: new LogRepository(db),
-    locks: new ObjectLockRepository(db),
     keyValues: new KeyValueRepository(db),
+    apiKeys: new ApiKeyRepository(db),
+    audit: new AuditRepository(db),
+    retention: new RetentionRepository(db),
+    objectLocks: new ObjectLockRepository(db),
+    sources: new SourceRepository(db, box),
+    webhooks: new WebhookRepository(db, box),
+    targetListings: new TargetListingRepository(db),
+    previews: new PreviewRepository(db),
+    rateSlots: new RateSlotRepository(db),
+    appProbes: new AppProbeRepository(db),
+    reconcile: new ReconcileRepository(db),
   };
 }
 
@@ -108,20 +138,53 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 
 export { generateEncryptionKey, parseEncryptionKey, SecretBox } from './crypto.ts';
 export { logEntryId } from './logs.ts';
-export { logsToCsv, LOG_CSV_COLUMNS } from './logs-csv.ts';
+export { API_KEY_PREFIX, API_KEY_ROLES, generateApiKey, hashApiKey } from './api-keys.ts';
+export { auditOutcome, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.ts';
+export { AUDIT_CSV_COLUMNS, auditToCsv, logsToCsv, LOG_CSV_COLUMNS } from './logs-csv.ts';
 export { DEFAULT_ROLE } from './assignments.ts';
 export { EMPTY_COUNTS } from './cycles.ts';
+export type { ApiKeyRecord, ApiKeyRole } from './api-keys.ts';
+export type { AuditEntry, AuditEntryInput, AuditOutcome, AuditQuery } from './audit.ts';
+export { DELETED_APP_LOGS_NAMESPACE, type DeletedAppLogs } from './retention.ts';
 export type { AppRecord, AppSecrets, AppUpdate, NewApp } from './apps.ts';
+export type { AppProbeRecord, AppProbeRepository } from './app-probes.ts';
+export type { LockHolder } from './object-locks.ts';
+export type { ListedAccount, TargetListingProgress } from './target-listings.ts';
 export type { EffectiveAssignment } from './assignments.ts';
 export type { ChangeOp, DirectoryChange } from './changes.ts';
-export type { BatchQuery, StageItem, WorkItem, WorkStatus } from './cycle-work.ts';
+export type { BatchQuery, StagedDelete, StageItem, WorkItem, WorkStatus } from './cycle-work.ts';
 export type { CycleRecord, CycleStatus, CycleUpdate, NewCycle } from './cycles.ts';
 export type { DeletedFilter, GroupInput, GroupPatch, ListOptions, Page, UserInput, UserPatch } from './directory.ts';
 export type { LinkFailure, LinkKey, LinkRecord, LinkUpsert } from './links.ts';
-export type { ObjectLockKey } from './locks.ts';
 export type { LogQuery } from './logs.ts';
+export type { RateSlotRun, RateSlotRepository } from './rate-slots.ts';
 export type {
+  DriftFinding,
+  DriftFindingRecord,
+  DriftKind,
+  DriftOutcome,
+  ReconcileMode,
+  ReconcilePassRecord,
+  ReconcilePassStatus,
+  ReconcileRepository,
+} from './reconcile.ts';
+export type { PreviewItem, PreviewRecord, PreviewRepository, PreviewStatus } from './previews.ts';
+export type {
+  NewSource,
+  SourceCounts,
+  SourceRecord,
+  SourceRunMode,
+  SourceRunRecord,
+  SourceRunStatus,
+  SourceState,
+  SourceType,
+  SourceUpdate,
+  StagedDeletions,
+} from './sources.ts';
+export type {
+  ApiKeyRepository,
   AppRepository,
+  AuditRepository,
   AssignmentRepository,
   ChangeRepository,
   CycleRepository,
@@ -130,5 +193,5 @@ export type {
   KeyValueRepository,
   LinkRepository,
   LogRepository,
-  ObjectLockRepository,
+  SourceRepository,
 };

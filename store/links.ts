@@ -1,6 +1,6 @@
-// Links (DESIGN.md §1): per app and source object, the target id, the hash of what was last
-// exported, active flag, and escrow state (failure count, first failure, next retry, last error).
-import { and, asc, count, eq, gt, isNotNull, lte, or, sql } from 'drizzle-orm';
+// Links: per app and source object, the target id, the hash of what was last
+// exported (and the values themselves), active flag, and escrow state (failure count, first failure, next retry, last error).
+import { and, asc, count, desc, eq, gt, isNotNull, lte, or, sql } from 'drizzle-orm';
 import type { Link, ObjectType } from '../engine/types.ts';
 import { anyOf, chunk, decodeCursor, encodeCursor, iso, jsonRows, toDate, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
@@ -10,6 +10,11 @@ export interface LinkRecord extends Link {
   /** When the current run of failures began (escrow gives up 28 days after it). */
   firstFailedAt: string | null;
   lastErrorCode: string | null;
+  /**
+   * When Ferry last sent a create for the object whose outcome is not saved yet (null: none). An account
+   * a match finds while it is set is Ferry's own create, whose outcome a crash lost.
+   */
+  createRequestedAt: string | null;
   updatedAt: string;
 }
 
@@ -26,12 +31,14 @@ export type LinkUpsert = LinkKey &
       LinkRecord,
       | 'targetId'
       | 'exportedHash'
+      | 'exportedValues'
       | 'active'
       | 'failureCount'
       | 'nextRetryAt'
       | 'lastError'
       | 'lastErrorCode'
       | 'firstFailedAt'
+      | 'createRequestedAt'
     >
   >;
 
@@ -52,12 +59,14 @@ function toLink(r: LinkRow): LinkRecord {
     sourceId: r.sourceId,
     targetId: r.targetId,
     exportedHash: r.exportedHash,
+    exportedValues: r.exportedValues ?? null,
     active: r.active,
     failureCount: r.failureCount,
     nextRetryAt: iso(r.nextRetryAt),
     lastError: r.lastError,
     firstFailedAt: iso(r.firstFailedAt),
     lastErrorCode: r.lastErrorCode,
+    createRequestedAt: iso(r.createRequestedAt),
     updatedAt: iso(r.updatedAt)!,
   };
 }
@@ -79,12 +88,14 @@ function columnsOf(u: LinkUpsert): Partial<typeof links.$inferInsert> {
   const v: Partial<typeof links.$inferInsert> = {};
   if (u.targetId !== undefined) v.targetId = u.targetId;
   if (u.exportedHash !== undefined) v.exportedHash = u.exportedHash;
+  if (u.exportedValues !== undefined) v.exportedValues = u.exportedValues;
   if (u.active !== undefined) v.active = u.active;
   if (u.failureCount !== undefined) v.failureCount = u.failureCount;
   if (u.nextRetryAt !== undefined) v.nextRetryAt = toDate(u.nextRetryAt);
   if (u.firstFailedAt !== undefined) v.firstFailedAt = toDate(u.firstFailedAt);
   if (u.lastError !== undefined) v.lastError = u.lastError;
   if (u.lastErrorCode !== undefined) v.lastErrorCode = u.lastErrorCode;
+  if (u.createRequestedAt !== undefined) v.createRequestedAt = toDate(u.createRequestedAt);
   return v;
 }
 
@@ -116,6 +127,23 @@ export class LinkRepository {
       .from(links)
       .where(and(eq(links.appId, appId), eq(links.objectType, objectType), eq(links.targetId, targetId)));
     return row ? toLink(row) : null;
+  }
+
+  /** Links pointing at many target objects, keyed by target id (absent = no link points at it). */
+  async getByTargetIds(
+    appId: string,
+    objectType: ObjectType,
+    targetIds: readonly string[],
+  ): Promise<Map<string, LinkRecord>> {
+    const out = new Map<string, LinkRecord>();
+    for (const part of chunk([...new Set(targetIds)], 5000)) {
+      const rows = await this.db
+        .select()
+        .from(links)
+        .where(and(eq(links.appId, appId), eq(links.objectType, objectType), anyOf(links.targetId, part)));
+      for (const row of rows) if (row.targetId) out.set(row.targetId, toLink(row));
+    }
+    return out;
   }
 
   /** Creates or updates a link; running it twice with the same input leaves the same row. */
@@ -155,6 +183,31 @@ export class LinkRepository {
         on conflict (app_id, object_type, source_id) do update set ${set}`);
     }
     return items.length;
+  }
+
+  /**
+   * Records that Ferry is about to send creates for these objects (before the POSTs), in one statement.
+   * A link made only for this is inactive and has no target id, so it counts nowhere as linked.
+   */
+  async markCreateRequested(
+    appId: string,
+    objectType: ObjectType,
+    sourceIds: readonly string[],
+    at: Date,
+  ): Promise<void> {
+    if (sourceIds.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      // The intent must outlive the worker (a killed process), not a crash of the database itself: the
+      // commit need not wait for the WAL flush, which would double the latency of every create.
+      await tx.execute(sql`set local synchronous_commit to off`);
+      await tx
+        .insert(links)
+        .values(sourceIds.map((sourceId) => ({ appId, objectType, sourceId, active: false, createRequestedAt: at })))
+        .onConflictDoUpdate({
+          target: [links.appId, links.objectType, links.sourceId],
+          set: { createRequestedAt: at, updatedAt: at },
+        });
+    });
   }
 
   /** Records a failed export: failure count +1, first failure kept, next retry set (escrow). */
@@ -213,6 +266,15 @@ export class LinkRepository {
     return rows.length;
   }
 
+  /** Objects of the app in escrow: failed exports waiting for a retry. */
+  async countEscrowed(appId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ n: count() })
+      .from(links)
+      .where(and(eq(links.appId, appId), isNotNull(links.nextRetryAt)));
+    return Number(row.n);
+  }
+
   async countActive(appId: string, objectType?: ObjectType): Promise<number> {
     const [row] = await this.db
       .select({ n: count() })
@@ -244,6 +306,31 @@ export class LinkRepository {
     const items = rows.slice(0, limit).map(toLink);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit ? encodeCursor([last.objectType, last.sourceId]) : null };
+  }
+
+  /**
+   * Objects whose last export failed (escrowed, or given up on), optionally with one error code:
+   * users before groups (a group's members must exist first), longest failing first; and how many there are.
+   */
+  async failed(
+    appId: string,
+    options: { errorCode?: string; limit: number },
+  ): Promise<{ items: LinkRecord[]; total: number }> {
+    const where = and(
+      eq(links.appId, appId),
+      gt(links.failureCount, 0),
+      options.errorCode ? eq(links.lastErrorCode, options.errorCode) : undefined,
+    );
+    const [rows, [total]] = await Promise.all([
+      this.db
+        .select()
+        .from(links)
+        .where(where)
+        .orderBy(desc(links.objectType), asc(links.firstFailedAt), asc(links.sourceId))
+        .limit(options.limit),
+      this.db.select({ n: count() }).from(links).where(where),
+    ]);
+    return { items: rows.map(toLink), total: Number(total.n) };
   }
 
   async delete(key: LinkKey): Promise<boolean> {

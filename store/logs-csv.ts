@@ -1,5 +1,6 @@
-// Provisioning logs as CSV (RFC 4180): one row per entry, steps and modified attributes as JSON cells.
+// Provisioning logs and the audit log as CSV (RFC 4180): one row per entry, nested values as JSON cells.
 import type { ProvisioningLogEntry } from '../engine/types.ts';
+import type { AuditEntry } from './audit.ts';
 
 export const LOG_CSV_COLUMNS = [
   'id',
@@ -21,6 +22,22 @@ export const LOG_CSV_COLUMNS = [
   'steps',
 ] as const satisfies readonly (keyof ProvisioningLogEntry)[];
 
+export const AUDIT_CSV_COLUMNS = [
+  'id',
+  'time',
+  'keyId',
+  'keyName',
+  'role',
+  'action',
+  'method',
+  'path',
+  'resource',
+  'requestId',
+  'status',
+  'outcome',
+  'fields',
+] as const satisfies readonly (keyof AuditEntry)[];
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
@@ -29,9 +46,21 @@ function cell(value: unknown): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-/** CSV text with a header row; pass `header: false` to append further pages. */
-export function logsToCsv(entries: readonly ProvisioningLogEntry[], options: { header?: boolean } = {}): string {
-  const lines = options.header === false ? [] : [LOG_CSV_COLUMNS.join(',')];
-  for (const entry of entries) lines.push(LOG_CSV_COLUMNS.map((c) => cell(entry[c])).join(','));
+/** CSV text of `rows` in `columns`, with a header row unless `header: false` (to append further pages). */
+export function rowsToCsv<T, K extends keyof T>(
+  columns: readonly K[],
+  rows: readonly T[],
+  options: { header?: boolean } = {},
+): string {
+  const lines = options.header === false ? [] : [columns.join(',')];
+  for (const row of rows) lines.push(columns.map((c) => cell(row[c])).join(','));
   return lines.map((l) => `${l}\r\n`).join('');
 }
+
+/** Provisioning log entries as CSV; pass `header: false` to append further pages. */
+export const logsToCsv = (entries: readonly ProvisioningLogEntry[], options: { header?: boolean } = {}): string =>
+  rowsToCsv(LOG_CSV_COLUMNS, entries, options);
+
+/** Audit entries as CSV (`fields` as a JSON array); pass `header: false` to append further pages. */
+export const auditToCsv = (entries: readonly AuditEntry[], options: { header?: boolean } = {}): string =>
+  rowsToCsv(AUDIT_CSV_COLUMNS, entries, options);

@@ -1,4 +1,4 @@
-// Provisioning logs (DESIGN.md §2): one entry per object per action. Ids are deterministic (see
+// Provisioning logs: one entry per object per action. Ids are deterministic (see
 // `logEntryId`), and inserts skip existing ids, so an activity that runs twice logs once.
 import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, inArray, lt, or, sql } from 'drizzle-orm';

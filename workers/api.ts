@@ -4,15 +4,28 @@
 // At start it ensures the job of every app whose provisioning is on, as `npm start` does.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { createApp } from '../api/app.ts';
+import type { ConfiguredKey } from '../api/auth.ts';
 import { createLogger, type Logger } from '../api/logger.ts';
 import type { ProvisioningControl } from '../api/provisioning-control.ts';
-import { ensureProvisioningJobs, trackProvisioningEnabled } from '../api/resources.ts';
+import { ensureProvisioningJobs, keepProvisioningJobsEnsured, trackProvisioningEnabled } from '../api/resources.ts';
+import { ensureMaintenanceWorkflow, ensureWebhooksWorkflow } from '../api/maintenance.ts';
+import { signalDirectoryChanged, startChangePush } from '../api/change-push.ts';
 import { serveApi } from '../api/server.ts';
+import { jobStatesReader } from '../api/job-states.ts';
 import { createTemporalProvisioningControl } from '../api/temporal.ts';
+import { createTemporalSourceControl } from '../api/source-temporal.ts';
+import { createTemporalReconcileControl } from '../api/reconcile-control.ts';
+import { ensureSourceWorkflows, type SourceControl } from '../api/source-control.ts';
+import type { TemporalUi } from '../api/temporal-ui.ts';
+import type { NetworkRange } from '../scim/index.ts';
 import type { Store } from '../store/index.ts';
+import { createFerryMetrics, type FerryMetrics } from '../telemetry/metrics.ts';
 import { loadEnv, type FerryEnv } from './env.ts';
+import { connectTemporalClient, payloadCodecFromEnv } from './temporal-connection.ts';
+import { startTracing, type Tracing } from '../telemetry/tracing.ts';
 import { openStoreFromEnv } from './worker.ts';
 
 /** The control API over the store and a Temporal client, with database and Temporal health checks. */
@@ -21,18 +34,49 @@ export function createControlApi(deps: {
   connection: Connection;
   client: Client;
   taskQueue: string;
-  apiKeys: string[];
+  /** Admin keys from the environment; keys made with the API or `npm run keys` come from the store. */
+  apiKeys: ConfiguredKey[];
   logger: Logger;
-}): { app: ReturnType<typeof createApp>; provisioning: ProvisioningControl } {
+  /** FERRY_ALLOW_INSECURE_LOOPBACK=1: the API accepts plain-http loopback targets for every app, as the worker does. */
+  allowInsecureLoopback: boolean;
+  /** FERRY_ALLOWED_TARGET_NETWORKS: networks apps may target besides public addresses, as in the worker. */
+  allowedTargetNetworks?: readonly NetworkRange[];
+  /** The Temporal Web UI, when known: status answers link to the job's page there. */
+  temporalUi?: TemporalUi | null;
+  /** The payload codec of the client, served at /codec/encode and /codec/decode for the Web UI and CLI. */
+  payloadCodec?: PayloadCodec | null;
+  /** Temporal's namespace: the codec endpoint serves this one only. */
+  namespace?: string;
+  /** FERRY_ENCRYPTION_KEY: the console's session cookies are sealed with a key derived from it. */
+  consoleSecret?: string | null;
+  /** Prometheus metrics served at GET /metrics (shared with the worker under npm start). */
+  metrics?: FerryMetrics;
+  /** FERRY_METRICS_TOKEN: a bearer token that may read /metrics without an API key. */
+  metricsToken?: string | null;
+}): { app: ReturnType<typeof createApp>; provisioning: ProvisioningControl; sources: SourceControl } {
   const { store, connection } = deps;
   const provisioning = trackProvisioningEnabled(
     createTemporalProvisioningControl({ client: deps.client.workflow, taskQueue: deps.taskQueue }),
     store,
   );
+  const sources = createTemporalSourceControl(deps.client.workflow, deps.taskQueue);
+  // ferry_jobs and ferry_job_state: read from Temporal's visibility at each scrape of /metrics.
+  const metrics = deps.metrics ?? createFerryMetrics({ processMetrics: false });
+  metrics.jobStatesFrom(jobStatesReader({ client: deps.client.workflow, store }));
   const app = createApp({
     apiKeys: deps.apiKeys,
     provisioning,
-    resources: { store },
+    resources: {
+      store,
+      allowInsecureLoopback: deps.allowInsecureLoopback,
+      allowedTargetNetworks: deps.allowedTargetNetworks,
+      reconcile: createTemporalReconcileControl(deps.client.workflow, deps.taskQueue),
+    },
+    sources,
+    temporalUi: deps.temporalUi ?? null,
+    codec: deps.payloadCodec
+      ? { codec: deps.payloadCodec, namespace: deps.namespace ?? 'default', uiOrigin: uiOrigin(deps.temporalUi) }
+      : undefined,
     healthChecks: {
       database: async () => {
         await store.apps.list({ limit: 1 });
@@ -42,8 +86,16 @@ export function createControlApi(deps: {
       },
     },
     logger: deps.logger,
+    consoleSecret: deps.consoleSecret,
+    metrics,
+    metricsToken: deps.metricsToken,
   });
-  return { app, provisioning };
+  return { app, provisioning, sources };
+}
+
+/** The origin (scheme://host[:port]) of the Web UI, whose browser pages may call the codec endpoint. */
+function uiOrigin(ui: TemporalUi | null | undefined): string | null {
+  return ui ? new URL(ui.url).origin : null;
 }
 
 export interface RunningApiProcess {
@@ -56,8 +108,11 @@ export interface RunningApiProcess {
  * job of every app whose provisioning is on ensured (paused if it was), so a Temporal that lost its
  * workflows gets them back whichever entry point starts first.
  */
-export async function startApi(env: FerryEnv, logger: Logger): Promise<RunningApiProcess> {
-  if (env.apiKeys.length === 0) throw new Error('FERRY_API_KEYS is required to run the API on its own');
+export async function startApi(
+  env: FerryEnv,
+  logger: Logger,
+  tracing: Tracing | null = null,
+): Promise<RunningApiProcess> {
   if (!env.temporal.address) throw new Error('TEMPORAL_ADDRESS is required to run the API on its own');
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -67,20 +122,52 @@ export async function startApi(env: FerryEnv, logger: Logger): Promise<RunningAp
     const store = await openStoreFromEnv(env);
     cleanups.push(() => store.close());
     await store.migrate();
-    const connection = await Connection.connect({ address: env.temporal.address });
+    if (env.apiKeys.length === 0 && (await store.apiKeys.countActive()) === 0) {
+      throw new Error(
+        'FERRY_API_KEYS is required to run the API on its own, unless the database holds a key (npm run keys -- create --name … --role admin)',
+      );
+    }
+    const payloadCodec = payloadCodecFromEnv(env, env.encryptionKey);
+    const { connection, client } = await connectTemporalClient(
+      { ...env.temporal, address: env.temporal.address },
+      payloadCodec,
+      { traced: Boolean(tracing) },
+    );
     cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: env.temporal.namespace });
-    const { app, provisioning } = createControlApi({
+    const { app, provisioning, sources } = createControlApi({
       store,
       connection,
       client,
+      payloadCodec,
+      namespace: env.temporal.namespace,
       taskQueue: env.temporal.taskQueue,
+      consoleSecret: env.encryptionKey,
       apiKeys: env.apiKeys,
       logger,
+      allowInsecureLoopback: env.allowInsecureLoopback,
+      allowedTargetNetworks: env.allowedTargetNetworks,
+      temporalUi: env.temporal.uiUrl ? { url: env.temporal.uiUrl, namespace: env.temporal.namespace } : null,
+      metrics: createFerryMetrics(),
+      metricsToken: env.metricsToken,
     });
     const server = await serveApi(app, { host: env.host, port: env.port });
     cleanups.push(() => server.close());
     const ensured = await ensureProvisioningJobs(store, provisioning);
+    const ensureMaintenance = async () => {
+      await ensureMaintenanceWorkflow(client.workflow, env.temporal.taskQueue);
+      await ensureWebhooksWorkflow(client.workflow, env.temporal.taskQueue);
+      await ensureSourceWorkflows(store, sources);
+    };
+    await ensureMaintenance();
+    const keeper = keepProvisioningJobsEnsured(store, provisioning, {
+      onError: (error) => logger.warn('could not ensure the provisioning jobs; trying again', { error }),
+      alsoEnsure: ensureMaintenance,
+    });
+    cleanups.push(async () => keeper.stop());
+    const push = startChangePush(store, signalDirectoryChanged(client.workflow), {
+      onError: (error) => logger.warn('could not push directory changes; trying again', { error }),
+    });
+    cleanups.push(() => push.stop());
     logger.info('Ferry API listening', { url: server.url, docs: `${server.url}/docs`, jobsEnsured: ensured });
     return { url: server.url, close };
   } catch (error) {
@@ -91,11 +178,13 @@ export async function startApi(env: FerryEnv, logger: Logger): Promise<RunningAp
 
 async function main(): Promise<void> {
   const env = loadEnv();
-  const logger = createLogger({ level: env.logLevel, base: { service: 'ferry-api' } });
-  const api = await startApi(env, logger);
+  const logger = createLogger({ level: env.logLevel, moduleLevels: env.logLevels, base: { service: 'ferry-api' } });
+  const tracing = startTracing('ferry-api');
+  const api = await startApi(env, logger, tracing);
   const stop = async (signal: string) => {
     logger.info('shutting down', { signal });
     await api.close();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once('SIGINT', (s) => void stop(s));

@@ -2,8 +2,9 @@
 // `npm start` does (in-memory database unless DATABASE_URL) plus the fast loopback SCIM target,
 // then — only through the control API — creates a demo directory (1,000 users with managers,
 // 50 groups, some nested), an app from the generic SCIM template pointing at the target, assigns
-// the "All staff" group, starts provisioning and shows the initial cycle's progress. Exits 0 when
-// the cycle is done (`--keep-running` keeps Ferry up to try the API).
+// the "All staff" group, starts provisioning and shows the initial cycle's progress. Then, in a
+// terminal (or with `--keep-running`), Ferry keeps running until Ctrl-C with commands to try;
+// otherwise (CI, a pipe, or `--exit`) it exits 0 when the cycle is done.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startScimTarget, type ScimTarget } from '../dev/scim-target/index.ts';
@@ -103,10 +104,46 @@ export function demoDirectory() {
   return { users, groups, memberships };
 }
 
+/**
+ * Whether the demo keeps Ferry running after the initial cycle: `--keep-running` says yes, `--exit`
+ * no; otherwise yes in a terminal (someone is there to try it) and no in CI or a pipe.
+ */
+export function keepsRunning(argv: readonly string[], isTTY: boolean): boolean {
+  if (argv.includes('--keep-running')) return true;
+  if (argv.includes('--exit')) return false;
+  return isTTY;
+}
+
+/**
+ * The closing hints. Commands to try only while Ferry is still up to answer them; when it exits,
+ * how to run the demo so that it stays up.
+ */
+export function closingHints(o: { keepRunning: boolean; url: string; appId: string; keySource: string }): string[] {
+  if (!o.keepRunning) {
+    return [
+      'Ferry stops now (not a terminal, or --exit). To try the API on the demo data, run',
+      '   npm run demo -- --keep-running',
+      'which keeps Ferry running after the cycle, with commands to try, until Ctrl-C.',
+    ];
+  }
+  // The key itself is never printed: it may be a production key from FERRY_API_KEYS.
+  const auth = '-H "Authorization: Bearer $FERRY_API_KEY"';
+  const user = userId(42);
+  return [
+    `Ferry keeps running at ${o.url} until Ctrl-C. Try (FERRY_API_KEY = ${o.keySource}):`,
+    `   curl ${auth} -X PATCH -H "Content-Type: application/json" -d '{"department":"Research"}' ${o.url}/api/v1/directory/users/${user}`,
+    `   curl ${auth} -X POST -H "Content-Type: application/json" -d '{"objectId":"${user}"}' ${o.url}/api/v1/apps/${o.appId}/provision-on-demand`,
+    `   curl ${auth} -H "Accept: text/csv" "${o.url}/api/v1/apps/${o.appId}/logs?action=Create&limit=10"`,
+    `   curl ${auth} ${o.url}/api/v1/apps/${o.appId}/provisioning`,
+    `   API docs: ${o.url}/docs`,
+  ];
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- demo script reading loosely typed JSON answers
 type Json = any;
 
-function client(ferry: RunningFerry) {
+/** Calls Ferry's API with its key; throws on an error answer (the demo, and tests that drive Ferry like it). */
+export function client(ferry: RunningFerry) {
   return async (method: string, route: string, body?: unknown): Promise<Json> => {
     const res = await fetch(`${ferry.url}/api/v1${route}`, {
       method,
@@ -144,7 +181,7 @@ function progressPrinter(out: NodeJS.WriteStream) {
 }
 
 async function main(): Promise<void> {
-  const keepRunning = process.argv.includes('--keep-running');
+  const keepRunning = keepsRunning(process.argv.slice(2), process.stdout.isTTY === true);
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const started = Date.now();
   let target: ScimTarget | null = null;
@@ -158,7 +195,8 @@ async function main(): Promise<void> {
     target = await startScimTarget({ host: '127.0.0.1' });
     const env = loadEnv();
     ferry = await startFerry({
-      env: { ...env, port: process.env.PORT ? env.port : 0 },
+      // The demo's own SCIM target runs on loopback: this process allows loopback targets.
+      env: { ...env, allowInsecureLoopback: true, port: process.env.PORT ? env.port : 0 },
       logLevel: 'warn',
       inMemoryDatabase: true,
       print: (line) => say(`  ${line}`),
@@ -177,7 +215,6 @@ async function main(): Promise<void> {
       template: 'generic-scim',
       target: { url: target.baseUrl, token: target.token },
       settings: {
-        allowInsecureLoopback: true,
         notificationEmail: null,
         rateLimit: { requestsPerSecond: 1000, concurrency: 16 },
       },
@@ -221,24 +258,12 @@ async function main(): Promise<void> {
     say(`   job state: ${status.state}; next cycle at ${status.nextCycleAt ?? '—'}`);
     if (last.status !== 'succeeded') throw new Error(`the initial cycle failed: ${last.failure?.message ?? 'unknown'}`);
 
-    // The key itself is never printed here: it may be a production key from FERRY_API_KEYS.
-    const auth = '-H "Authorization: Bearer $FERRY_API_KEY"';
     const keySource =
       env.apiKeys.length > 0 ? 'one of FERRY_API_KEYS' : `the key in ${path.join(env.dataDir, 'api-key')}`;
-    say(`\nTry next (with --keep-running; FERRY_API_KEY = ${keySource}):`);
-    say(
-      `   curl ${auth} -X PATCH -H "Content-Type: application/json" -d '{"department":"Research"}' ${ferry.url}/api/v1/directory/users/${userId(42)}`,
-    );
-    say(
-      `   curl ${auth} -X POST -H "Content-Type: application/json" -d '{"objectId":"${userId(42)}"}' ${ferry.url}/api/v1/apps/${app.id}/provision-on-demand`,
-    );
-    say(`   curl ${auth} -H "Accept: text/csv" "${ferry.url}/api/v1/apps/${app.id}/logs?action=Create&limit=10"`);
-    say(`   curl ${auth} ${ferry.url}/api/v1/apps/${app.id}/provisioning`);
-    say(`   API docs: ${ferry.url}/docs`);
     say(`\nDemo done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    for (const line of closingHints({ keepRunning, url: ferry.url, appId: app.id, keySource })) say(line);
 
     if (keepRunning) {
-      say('Ferry keeps running (--keep-running); Ctrl-C stops it.');
       const stop = () => void shutdown().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

@@ -1,26 +1,39 @@
 // `npm start`: Ferry on one machine in one process — migrations, worker and API — with embedded
-// defaults (DESIGN.md §7). Database: Postgres at DATABASE_URL, else PGlite under ./.ferry/db.
-// Temporal: TEMPORAL_ADDRESS, else a `temporal` CLI dev server when one is on the PATH, else the
-// in-repo test service (in memory, NOT durable: a warning says so). API key and encryption key from
-// the environment, else generated once and kept under ./.ferry/. At start every app whose
-// provisioning is on gets its job workflow ensured (paused if it was), so the database — not
-// Temporal — remembers.
-import { spawn, type ChildProcess } from 'node:child_process';
+// defaults. Database: Postgres at DATABASE_URL, else PGlite under ./.ferry/db.
+// Temporal: TEMPORAL_ADDRESS, else a `temporal` CLI dev server (durable: its SQLite file is under
+// ./.ferry/) when one is found (workers/temporal-cli.ts), else the in-repo test service (in memory,
+// NOT durable: a warning says so). API key and encryption key from the environment, else generated
+// once and kept under ./.ferry/. At start every app whose provisioning is on gets its job workflow
+// ensured (paused if it was): on a durable server the running job is found and left as it is; on
+// the test service, which lost it, it is created again — the database, not Temporal, remembers.
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
+import type { ConfiguredKey } from '../api/auth.ts';
 import { createLogger, type Logger, type LogLevel } from '../api/logger.ts';
-import { ensureProvisioningJobs } from '../api/resources.ts';
+import { ensureProvisioningJobs, keepProvisioningJobsEnsured } from '../api/resources.ts';
+import { ensureSourceWorkflows } from '../api/source-control.ts';
+import { ensureMaintenanceWorkflow, ensureWebhooksWorkflow } from '../api/maintenance.ts';
+import { signalDirectoryChanged, startChangePush } from '../api/change-push.ts';
 import { serveApi } from '../api/server.ts';
-import { startTemporalTestService } from '../dev/temporal-service/index.ts';
 import { generateEncryptionKey, openStore, type Store } from '../store/index.ts';
 import { createControlApi } from './api.ts';
 import { loadEnv, type FerryEnv } from './env.ts';
-import { createFerryWorker, mailerFromEnv } from './worker.ts';
+import { findTemporalCli } from './temporal-cli.ts';
+import { connectTemporalClient, connectTemporalWorker, payloadCodecFromEnv } from './temporal-connection.ts';
+import { startTemporalDevServer } from './temporal-dev-server.ts';
+import {
+  activityDepsFromEnv,
+  createFerryWorker,
+  forgetStickyJobQueues,
+  mailerFromEnv,
+  workerReadinessChecks,
+} from './worker.ts';
+import { createFerryMetrics } from '../telemetry/metrics.ts';
+import { serveProbes } from '../telemetry/probe-server.ts';
+import { installRuntimeLogger } from './runtime-logger.ts';
+import { startTracing, type Tracing } from '../telemetry/tracing.ts';
 
 /** Keyword search attributes the job upserts (workflows/messages.ts); a dev server must know them. */
 const SEARCH_ATTRIBUTES = ['FerryAppId', 'FerryJobState'];
@@ -38,6 +51,8 @@ export interface StartOptions {
   inMemoryDatabase?: boolean;
   /** Do not look for a `temporal` CLI (tests, demo in CI). */
   skipTemporalCli?: boolean;
+  /** This process's tracing (telemetry/tracing.ts), started by `main`; absent = no spans. */
+  tracing?: Tracing | null;
 }
 
 export interface RunningFerry {
@@ -45,7 +60,7 @@ export interface RunningFerry {
   url: string;
   apiKey: string;
   store: Store;
-  temporal: { mode: TemporalMode; address: string };
+  temporal: { mode: TemporalMode; address: string; uiUrl: string | null };
   close(): Promise<void>;
 }
 
@@ -57,50 +72,11 @@ function keptSecret(file: string, generate: () => string): { value: string; gene
   return { value, generated: true };
 }
 
-function onPath(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForTemporal(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`temporal server start-dev exited with code ${child.exitCode}`);
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.getSystemInfo({});
-      await connection.close();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`Temporal dev server did not answer on ${address}`, { cause: error });
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
-
 interface TemporalServer {
   mode: TemporalMode;
   address: string;
+  /** The Temporal Web UI when Ferry knows it: TEMPORAL_UI_URL, or the dev server it started. */
+  uiUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -109,75 +85,65 @@ async function startTemporal(
   options: StartOptions,
   print: (l: string) => void,
 ): Promise<TemporalServer> {
-  if (env.temporal.address) return { mode: 'address', address: env.temporal.address, stop: async () => {} };
-  const cli = options.skipTemporalCli ? null : onPath('temporal');
+  if (env.temporal.address) {
+    return { mode: 'address', address: env.temporal.address, uiUrl: env.temporal.uiUrl, stop: async () => {} };
+  }
+  const cli = options.skipTemporalCli ? null : findTemporalCli();
   if (cli) {
-    const port = await freePort();
-    const uiPort = await freePort();
-    const args = [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--ui-port',
-      String(uiPort),
-      '--db-filename',
-      path.resolve(env.dataDir, 'temporal.db'),
-      '--namespace',
-      env.temporal.namespace,
-      ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-    ];
-    const child = spawn(cli, args, { stdio: 'ignore' });
-    const address = `127.0.0.1:${port}`;
-    await waitForTemporal(address, child, 60_000);
-    print(`Temporal dev server (temporal CLI) on ${address}; Web UI http://127.0.0.1:${uiPort}`);
+    // The demo's database is in memory, so its Temporal is too: a durable job of an app that no
+    // longer exists would only fail at the next start.
+    const dbFile = options.inMemoryDatabase ? null : path.resolve(env.dataDir, 'temporal.db');
+    const logFile = path.resolve(env.dataDir, 'temporal.log');
+    const server = await startTemporalDevServer({
+      cli,
+      dbFile,
+      namespace: env.temporal.namespace,
+      searchAttributes: SEARCH_ATTRIBUTES,
+      logFile,
+      print,
+    });
+    print(
+      `Temporal dev server (${cli}) on ${server.address}, ${dbFile ? `durable in ${dbFile}` : 'in memory'}; its log: ${logFile}`,
+    );
     return {
       mode: 'cli',
-      address,
-      stop: async () => {
-        if (child.exitCode !== null) return;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      },
+      address: server.address,
+      uiUrl: env.temporal.uiUrl ?? server.uiUrl,
+      stop: () => server.stop(),
     };
   }
+  // A development fallback, loaded only when needed: the production image does not ship dev/.
+  const { startTemporalTestService } = await import('../dev/temporal-service/index.ts').catch((error: unknown) => {
+    throw new Error(
+      'No TEMPORAL_ADDRESS, no `temporal` CLI, and no in-repo Temporal test service (dev/ is not in this installation): set TEMPORAL_ADDRESS',
+      { cause: error },
+    );
+  });
   const service = await startTemporalTestService({ timeSkipping: false });
   print(
-    `WARNING: no TEMPORAL_ADDRESS and no \`temporal\` CLI on the PATH — using Ferry's in-memory Temporal test service on ${service.address}. It is NOT durable: workflow histories are lost when Ferry stops (jobs are re-created at the next start from the database). Set TEMPORAL_ADDRESS or install the temporal CLI for real use.`,
+    `WARNING: no TEMPORAL_ADDRESS and no \`temporal\` CLI (run \`npm run setup:temporal\`, or put one on the PATH) — using Ferry's in-memory Temporal test service on ${service.address}. It is NOT durable: workflow histories are lost when Ferry stops (jobs are re-created at the next start from the database). Set TEMPORAL_ADDRESS or install the temporal CLI for real use.`,
   );
-  return { mode: 'test-service', address: service.address, stop: () => service.close() };
-}
-
-const TEMPORAL_LEVEL: Record<LogLevel, TemporalLogLevel> = {
-  debug: 'DEBUG',
-  info: 'INFO',
-  warn: 'WARN',
-  error: 'ERROR',
-};
-
-/** The Temporal SDK logs (worker state, bundling) at Ferry's level; only possible before the first worker. */
-function installTemporalLogger(level: LogLevel): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger(TEMPORAL_LEVEL[level]) });
-  } catch {
-    // Already installed (a second startFerry in the same process): keep the first.
-  }
+  return { mode: 'test-service', address: service.address, uiUrl: null, stop: () => service.close() };
 }
 
 export async function startFerry(options: StartOptions = {}): Promise<RunningFerry> {
   const env = options.env ?? loadEnv();
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const logger: Logger = createLogger({ level: options.logLevel ?? env.logLevel, base: { service: 'ferry' } });
+  const level = options.logLevel ?? env.logLevel;
+  const logger: Logger = createLogger({ level, moduleLevels: env.logLevels, base: { service: 'ferry' } });
   mkdirSync(env.dataDir, { recursive: true, mode: 0o700 });
-  installTemporalLogger(options.logLevel ?? env.logLevel);
+  installRuntimeLogger(logger, level, env.logLevels, { metricsAddress: env.temporalMetricsAddress });
+  // One registry for the worker and the API of this process: the API's /metrics shows both.
+  const metrics = createFerryMetrics();
 
-  let apiKeys = env.apiKeys;
+  // FERRY_API_KEYS, else the generated key: admin keys either way (keys made with the API or
+  // `npm run keys` come from the database, with their roles).
+  let apiKeys: ConfiguredKey[] = env.apiKeys;
+  let apiKey = env.apiKeys[0];
   if (apiKeys.length === 0) {
     const kept = keptSecret(path.join(env.dataDir, 'api-key'), () => `fk_${randomBytes(24).toString('base64url')}`);
-    apiKeys = [kept.value];
+    apiKey = kept.value;
+    apiKeys = [{ key: kept.value, name: `generated key (${path.join(env.dataDir, 'api-key')})` }];
     if (kept.generated) print(`Generated an API key (kept in ${path.join(env.dataDir, 'api-key')}): ${kept.value}`);
   }
   let encryptionKey = env.encryptionKey;
@@ -208,42 +174,85 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
     const temporal = await startTemporal(env, options, print);
     cleanups.push(() => temporal.stop());
 
-    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    // TLS and the API key only for a Temporal given by TEMPORAL_ADDRESS: the dev server and the test
+    // service Ferry starts itself listen on loopback without TLS.
+    const settings = {
+      ...env.temporal,
+      address: temporal.address,
+      ...(temporal.mode === 'address' ? {} : { tls: null, apiKey: null }),
+    };
+    const payloadCodec = payloadCodecFromEnv(env, encryptionKey);
+    const nativeConnection = await connectTemporalWorker(settings);
     cleanups.push(() => nativeConnection.close());
-    const connection = await Connection.connect({ address: temporal.address });
+    const { connection, client } = await connectTemporalClient(settings, payloadCodec, {
+      traced: Boolean(options.tracing),
+    });
     cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: env.temporal.namespace });
 
     const mailer = mailerFromEnv(env);
     if (mailer) cleanups.push(async () => mailer.close());
     const worker = await createFerryWorker({
       connection: nativeConnection,
+      payloadCodec,
       namespace: env.temporal.namespace,
       taskQueue: env.temporal.taskQueue,
-      // Plain http to a loopback target only for apps saved with allowInsecureLoopback (the API
-      // checks it too), unless FERRY_ALLOW_INSECURE_LOOPBACK=1 allows it for every app.
-      deps: { store, mailer, allowInsecureLoopback: env.allowInsecureLoopback, logger },
+      deps: activityDepsFromEnv(env, { store, mailer, logger, metrics }),
       workflowBundlePath: env.workflowBundlePath ?? undefined,
+      tracing: options.tracing,
     });
+    await forgetStickyJobQueues(nativeConnection, env.temporal.namespace, store);
     const running = worker.run();
     running.catch((error: unknown) => logger.error('worker stopped', { error }));
     cleanups.push(() => worker.shutdown());
 
-    const { app, provisioning } = createControlApi({
+    const { app, provisioning, sources } = createControlApi({
       store,
       connection,
       client,
+      payloadCodec,
+      namespace: env.temporal.namespace,
       taskQueue: env.temporal.taskQueue,
+      consoleSecret: encryptionKey,
       apiKeys,
       logger,
+      allowInsecureLoopback: env.allowInsecureLoopback,
+      allowedTargetNetworks: env.allowedTargetNetworks,
+      temporalUi: temporal.uiUrl ? { url: temporal.uiUrl, namespace: env.temporal.namespace } : null,
+      metrics,
+      metricsToken: env.metricsToken,
     });
     const server = await serveApi(app, { host: env.host, port: env.port });
     cleanups.push(() => server.close());
+    if (env.workerHttp) {
+      const probes = await serveProbes({
+        ...env.workerHttp,
+        metrics,
+        checks: workerReadinessChecks(store, nativeConnection, worker.worker),
+      });
+      cleanups.push(() => probes.close());
+      print(`Worker probes ${probes.url}/metrics, /healthz, /readyz`);
+    }
 
     // A job paused before the restart comes back paused (resume then works as before).
     const ensured = await ensureProvisioningJobs(store, provisioning);
     if (ensured > 0) print(`Ensured the provisioning job of ${ensured} app(s)`);
+    const ensureMaintenance = async () => {
+      await ensureMaintenanceWorkflow(client.workflow, env.temporal.taskQueue);
+      await ensureWebhooksWorkflow(client.workflow, env.temporal.taskQueue);
+      await ensureSourceWorkflows(store, sources);
+    };
+    await ensureMaintenance();
+    const keeper = keepProvisioningJobsEnsured(store, provisioning, {
+      onError: (error) => logger.warn('could not ensure the provisioning jobs; trying again', { error }),
+      alsoEnsure: ensureMaintenance,
+    });
+    cleanups.push(async () => keeper.stop());
+    const push = startChangePush(store, signalDirectoryChanged(client.workflow), {
+      onError: (error) => logger.warn('could not push directory changes; trying again', { error }),
+    });
+    cleanups.push(() => push.stop());
 
+    print(`Console     ${server.url}/`);
     print(`Ferry API   ${server.url}/api/v1`);
     print(`API docs    ${server.url}/docs   (OpenAPI: ${server.url}/openapi.json)`);
     print(`Health      ${server.url}/healthz`);
@@ -251,11 +260,14 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
       `Database    ${env.databaseUrl ? 'Postgres (DATABASE_URL)' : options.inMemoryDatabase ? 'PGlite in memory' : `PGlite in ${path.join(env.dataDir, 'db')}`}`,
     );
     print(`Temporal    ${temporal.address} (${temporal.mode})`);
+    if (options.tracing) print(`Tracing     OTLP, service ${options.tracing.serviceName}`);
+    if (temporal.uiUrl)
+      print(`Temporal UI ${temporal.uiUrl}/namespaces/${encodeURIComponent(env.temporal.namespace)}/workflows`);
     return {
       url: server.url,
-      apiKey: apiKeys[0],
+      apiKey,
       store,
-      temporal: { mode: temporal.mode, address: temporal.address },
+      temporal: { mode: temporal.mode, address: temporal.address, uiUrl: temporal.uiUrl },
       close,
     };
   } catch (error) {
@@ -265,16 +277,20 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
 }
 
 async function main(): Promise<void> {
-  const ferry = await startFerry();
+  const tracing = startTracing('ferry');
+  const ferry = await startFerry({ tracing });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`ferry: ${signal}, shutting down\n`);
-    ferry.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    ferry
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -7,6 +7,7 @@ import {
   ApplicationFailure,
   getExternalWorkflowHandle,
   makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -33,7 +34,10 @@ export interface CycleInput {
   deletionsRejected: boolean;
   /** Objects per processBatch call (default 200). */
   batchSize?: number;
-  /** Least workflow time between two progress reports to the job (default 5 s). */
+  /**
+   * Least workflow time between two progress reports to the job (default 5 s). Only cycles begun before
+   * the patch `progress-in-store` report; the option stays for them.
+   */
   progressIntervalMs?: number;
   /** processBatch calls per run before the cycle continues-as-new (default 500), to keep histories small. */
   maxBatchesPerRun?: number;
@@ -58,6 +62,14 @@ export const CYCLE_PHASES: readonly CyclePhase[] = ['users', 'groups', 'referenc
 const DEFAULT_BATCH_SIZE = 1_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 5_000;
 const DEFAULT_MAX_BATCHES_PER_RUN = 500;
+
+/**
+ * Patch id: the cycle no longer signals its progress to the job (every 5 s, ~4 events in the job's
+ * history each: a long cycle filled the job's history, and the job cannot continue-as-new while it waits
+ * for the cycle). processBatch writes the progress to the cycle row, where the API reads it. Runs
+ * recorded before it replay the old way, signalling.
+ */
+export const PROGRESS_IN_STORE_PATCH = 'progress-in-store';
 
 const short = proxyActivities<FerryActivities>(shortActivity);
 const staging = proxyActivities<FerryActivities>(stagingActivity);
@@ -87,7 +99,7 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
     });
     if (failure) return short.finishCycle({ appId, cycleId, failure });
     const guardFailure = await failureOf(async () => {
-      await short.deletionGuard({ appId, cycleId, deletionsApproved: input.deletionsApproved });
+      await staging.deletionGuard({ appId, cycleId, deletionsApproved: input.deletionsApproved });
       return null;
     });
     if (guardFailure) return short.finishCycle({ appId, cycleId, failure: guardFailure });
@@ -96,12 +108,10 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
   }
 
   const { cycleId, total } = at;
-  const progress = progressReporter(
-    cycleNumber,
-    at.startedAt,
-    input.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
-  );
-  progress.report(at.processed, total, true);
+  const progress = patched(PROGRESS_IN_STORE_PATCH)
+    ? null
+    : progressReporter(cycleNumber, at.startedAt, input.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
+  progress?.report(at.processed, total, true);
   const position: CycleResume = { ...at };
   let batches = 0;
   let stopped = false;
@@ -124,7 +134,7 @@ export async function provisioningCycleWorkflow(input: CycleInput): Promise<Cycl
         if (phase !== 'references') position.processed += result.processed;
         position.cursor = result.nextCursor;
         if (result.done) break;
-        progress.report(position.processed, total, false);
+        progress?.report(position.processed, total, false);
       }
     }
     return null;
@@ -165,6 +175,7 @@ export function cycleFailureFrom(err: ActivityFailure): CycleFailure {
   return { kind: 'transient', code: 'Timeout', message: cause?.message ?? err.message };
 }
 
+/** Progress signals to the job, as cycles begun before `progress-in-store` sent them (see the patch). */
 function progressReporter(cycleNumber: number, startedAt: string, intervalMs: number) {
   const parent = workflowInfo().parent;
   let lastReportAt = -Infinity;

@@ -2,3 +2,7 @@
 export { provisioningJobWorkflow } from './job.ts';
 export { provisioningCycleWorkflow } from './cycle.ts';
 export { provisionOnDemandWorkflow } from './on-demand.ts';
+export { maintenanceWorkflow } from './maintenance.ts';
+export { sourceWorkflow } from './source.ts';
+export { webhooksWorkflow } from './webhooks.ts';
+export { reconcileWorkflow } from './reconcile.ts';

@@ -3,12 +3,11 @@
 // it (backoff, quarantine, deletion threshold) and continues-as-new with compact state.
 // Signal handlers only record intent in `inbox`; the main loop acts on it, in arrival order. An intent
 // that must not wait for a long cycle (INTERRUPTING_INTENTS) first stops the running cycle.
+// The memory and its pure rules are in job-memory.ts, one cycle in job-cycle.ts, on-demand in
+// job-on-demand.ts.
 import {
   ActivityFailure,
   ApplicationFailure,
-  ChildWorkflowFailure,
-  ParentClosePolicy,
-  WorkflowIdReusePolicy,
   allHandlersFinished,
   condition,
   log,
@@ -16,31 +15,42 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  startChild,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AppSummary, CycleSummary, FerryActivities } from '../activities/types.ts';
+import type { AppSummary, FerryActivities, JobStateChange } from '../activities/types.ts';
 import type { JobState } from '../engine/types.ts';
-import { shortActivity } from './activity-options.ts';
-import { provisioningCycleWorkflow } from './cycle.ts';
-import { provisionOnDemandWorkflow } from './on-demand.ts';
+import { backoffLevel, evaluateQuarantine, type QuarantineDecision } from '../engine/policies/index.ts';
+import { announceActivity, shortActivity } from './activity-options.ts';
+import { runJobCycle } from './job-cycle.ts';
 import {
-  DEFAULT_INTERVAL_MINUTES,
-  backoffLevel,
-  evaluateQuarantine,
-  nextCycleDelayMs,
-  type QuarantineDecision,
-} from '../engine/policies/index.ts';
+  INTERRUPTING_INTENTS,
+  cycleOptionsFromInput,
+  intendedJobState,
+  intervalMinutes,
+  jobMemoryFromInput,
+  jobState,
+  jobStateChange,
+  nextCycleNumber,
+  pushDelayMs,
+  recordCycleOutcome,
+  restartedJobMemory,
+  scheduleNextCycle,
+  type CycleOptions,
+  type JobInput,
+  type JobIntent,
+  type JobMemory,
+} from './job-memory.ts';
+import { dispatchSignalledOnDemand, provisionOnDemandNow, validateOnDemand } from './job-on-demand.ts';
 import {
   appIdSearchAttribute,
   jobStateSearchAttribute,
   approveDeletionsSignal,
   configChangedSignal,
   cycleProgressSignal,
-  cycleWorkflowId,
-  onDemandWorkflowId,
+  directoryChangedSignal,
+  onDemandUpdate,
   pauseSignal,
   provisionOnDemandSignal,
   quarantineSignal,
@@ -50,78 +60,38 @@ import {
   resumeSignal,
   runNowSignal,
   statusQuery,
-  stopCycleSignal,
 } from './messages.ts';
-import type {
-  CurrentCycleStatus,
-  JobStatus,
-  LastCycleStatus,
-  OnDemandRequest,
-  QuarantineStatus,
-  RestartReset,
-} from './messages.ts';
+import type { JobStatus, QuarantineStatus, RunningCycleStatus } from './messages.ts';
 
-/** A recorded signal, waiting for the main loop. Plain JSON: it travels through continue-as-new. */
-export type JobIntent =
-  | { type: 'pause' }
-  | { type: 'resume' }
-  | { type: 'runNow' }
-  | { type: 'restart'; reset: RestartReset }
-  | { type: 'configChanged' }
-  | { type: 'quarantine'; reason: string }
-  | { type: 'release' }
-  | { type: 'approveDeletions' }
-  | { type: 'rejectDeletions' };
-
-/** Everything the job remembers between runs (continue-as-new). Small and plain JSON. */
-export interface JobMemory {
-  /** Number of the last cycle started (cycle ids are never reused). */
-  cycleNumber: number;
-  /** The next cycle must be initial (first run, restart, configuration change). */
-  initialDue: boolean;
-  /** Directory change-log sequence provisioned so far; null before the first successful cycle. */
-  watermark: number | null;
-  paused: boolean;
-  disabled: boolean;
-  /** Whole-cycle failures in a row; drives the backoff. */
-  consecutiveFailures: number;
-  quarantine: QuarantineStatus | null;
-  pendingDeletions: number;
-  /** The admin approved the staged deletions: the next cycle exports them. */
-  deletionsApproved: boolean;
-  /** The admin rejected the staged deletions: the next cycle drops them. */
-  deletionsRejected: boolean;
-  lastCycle: LastCycleStatus | null;
-  /** ISO time the next cycle is due; null = as soon as possible. */
-  nextCycleAt: string | null;
-  /** Last configuration version seen; a different one makes the next cycle initial. */
-  configVersion: string | null;
-  /** The app as last loaded (interval, notification address); kept when a reload fails. */
-  app: AppSummary | null;
-  inbox: JobIntent[];
-  onDemandQueue: OnDemandRequest[];
-}
-
-export interface JobInput extends Partial<JobMemory> {
-  appId: string;
-  appName?: string;
-  /** Objects per processBatch call, passed to every cycle (default: the cycle's). */
-  batchSize?: number;
-  /** Batches per cycle run before the cycle continues-as-new (default: the cycle's). */
-  maxBatchesPerRun?: number;
-  /** Least workflow time between two progress reports of a cycle (default: the cycle's). */
-  progressIntervalMs?: number;
-}
-
-const CYCLE_OPTION_KEYS = ['batchSize', 'maxBatchesPerRun', 'progressIntervalMs'] as const;
+export type { JobInput, JobIntent, JobMemory } from './job-memory.ts';
 
 const { loadApp, resetApp, notify } = proxyActivities<FerryActivities>(shortActivity);
+const { announceJobState } = proxyActivities<FerryActivities>(announceActivity);
 
 /**
  * Patch id: a job whose app no longer exists (loadApp fails with NotFoundError) ends, disabled,
  * instead of running failing cycles for ever. Histories recorded before it replay the old way.
  */
 export const APP_GONE_ENDS_JOB_PATCH = 'app-gone-ends-job';
+
+/**
+ * Patch id: release runs a cycle at once (as the API documents), instead of waiting for the
+ * cadence's next time from the last cycle. Histories recorded before it replay the old way.
+ */
+export const RELEASE_RUNS_CYCLE_PATCH = 'release-runs-cycle';
+
+/**
+ * Patch id: the job remembers `directoryChanged` signals and runs an incremental cycle for them after the
+ * push window. A run recorded before it, had it received the signal, left it unhandled: on replay the
+ * handler records nothing, so the old commands come back.
+ */
+export const PUSH_CHANGES_PATCH = 'push-changes';
+
+/**
+ * Patch id: the job announces each state change and quarantine entered or left (webhook events) with
+ * an activity after publishing it. Histories recorded before it replay without those activities.
+ */
+export const JOB_STATE_EVENTS_PATCH = 'job-state-events';
 
 /** loadApp failed because the app was deleted from the database (activities/failures.ts type). */
 function appGone(err: unknown): boolean {
@@ -130,151 +100,166 @@ function appGone(err: unknown): boolean {
   );
 }
 
-export function initialJobMemory(): JobMemory {
-  return {
-    cycleNumber: 0,
-    initialDue: true,
-    watermark: null,
-    paused: false,
-    disabled: false,
-    consecutiveFailures: 0,
-    quarantine: null,
-    pendingDeletions: 0,
-    deletionsApproved: false,
-    deletionsRejected: false,
-    lastCycle: null,
-    nextCycleAt: null,
-    configVersion: null,
-    app: null,
-    inbox: [],
-    onDemandQueue: [],
-  };
-}
-
-/**
- * The memory after a restart: progress and health start afresh (as in `initialJobMemory`); the job keeps
- * its history (cycle numbers, last cycle), the app as loaded and what is still queued.
- */
-export function restartedJobMemory(m: JobMemory): JobMemory {
-  const { cycleNumber, lastCycle, nextCycleAt, configVersion, app, inbox, onDemandQueue } = m;
-  return { ...initialJobMemory(), cycleNumber, lastCycle, nextCycleAt, configVersion, app, inbox, onDemandQueue };
-}
-
-export function jobState(m: JobMemory): JobState {
-  if (m.disabled) return 'disabled';
-  if (m.paused) return 'paused';
-  if (m.quarantine) return 'quarantined';
-  return m.initialDue ? 'initial' : 'steady';
-}
-
-/**
- * Intents that stop a running cycle (after its batch in flight) instead of waiting up to hours for its
- * end. runNow, resume, release and the deletion decisions wait: they change nothing a running cycle does.
- */
-export const INTERRUPTING_INTENTS: readonly JobIntent['type'][] = ['pause', 'restart', 'configChanged', 'quarantine'];
-
-/**
- * The state once the recorded intents are acted on. The status query shows it, so a pause reads `paused`
- * while the running cycle is still stopping. Only what decides the state is applied here; `act` does the
- * rest (reset, reload, notices, schedule).
- */
-export function intendedJobState(m: JobMemory, now: Date): JobState {
-  let v: JobMemory = { ...m };
-  for (const intent of m.inbox) {
-    if (intent.type === 'pause') v.paused = true;
-    else if (intent.type === 'resume') v.paused = false;
-    else if (intent.type === 'restart') v = restartedJobMemory(v);
-    else if (intent.type === 'configChanged') v.initialDue = true;
-    else if (intent.type === 'quarantine')
-      v.quarantine = evaluateQuarantine({ current: v.quarantine, manual: 'quarantine', now }).quarantine;
-    else if (intent.type === 'release') v = { ...v, disabled: false, quarantine: null };
-  }
-  return jobState(v);
-}
-
 export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
-  const { appId } = input;
-  // Cycle tuning passed through to every cycle and to the next run.
-  const cycleOptions: Pick<JobInput, 'batchSize' | 'maxBatchesPerRun' | 'progressIntervalMs'> = {};
-  for (const key of CYCLE_OPTION_KEYS) if (input[key] !== undefined) cycleOptions[key] = input[key];
-  const m: JobMemory = { ...initialJobMemory(), ...stripUndefined(input) };
-  let appName = input.appName ?? memoAppName() ?? appId;
-  let running: CurrentCycleStatus | null = null;
-  let dispatching = false;
+  const job = new Job(input);
+  job.handleMessages();
+  void dispatchSignalledOnDemand(job.appId, job.m.onDemandQueue, (inFlight) => (job.dispatching = inFlight));
+  await job.start();
+  await job.runOnce();
 
-  const record = (intent: JobIntent) => () => void m.inbox.push(intent);
-  setHandler(pauseSignal, record({ type: 'pause' }));
-  setHandler(resumeSignal, record({ type: 'resume' }));
-  setHandler(runNowSignal, record({ type: 'runNow' }));
-  setHandler(configChangedSignal, record({ type: 'configChanged' }));
-  setHandler(releaseSignal, record({ type: 'release' }));
-  setHandler(approveDeletionsSignal, record({ type: 'approveDeletions' }));
-  setHandler(rejectDeletionsSignal, record({ type: 'rejectDeletions' }));
-  setHandler(
-    restartSignal,
-    ({ reset }) => void m.inbox.push({ type: 'restart', reset: reset === 'full' ? 'full' : 'watermark' }),
-  );
-  setHandler(quarantineSignal, ({ reason }) => void m.inbox.push({ type: 'quarantine', reason: String(reason) }));
-  setHandler(provisionOnDemandSignal, (request) => void m.onDemandQueue.push(request));
-  setHandler(cycleProgressSignal, (p) => {
-    if (!running || p.cycleNumber !== running.number) return;
-    running.processed = p.processed;
-    running.total = p.total;
-    running.percent = p.total > 0 ? Math.min(100, Math.floor((p.processed * 100) / p.total)) : 0;
-    const elapsedSeconds = (Date.now() - Date.parse(p.startedAt)) / 1000;
-    running.etaSeconds =
-      p.processed > 0 ? Math.max(0, Math.round((elapsedSeconds * (p.total - p.processed)) / p.processed)) : null;
+  // Hand over: every queued on-demand request started, every handler done, then a fresh run.
+  await condition(() => job.m.onDemandQueue.length === 0 && !job.dispatching);
+  await condition(allHandlersFinished);
+  if (job.ended) return;
+  const next = makeContinueAsNewFunc<typeof provisioningJobWorkflow>({
+    memo: { appName: job.appName },
+    typedSearchAttributes: job.searchAttributes(jobState(job.m)),
   });
-  setHandler(statusQuery, (): JobStatus => {
+  await next({ appId: job.appId, appName: job.appName, ...job.cycleOptions, ...job.m });
+}
+
+/** One run of the job: its memory, the messages it handles, and the loop that acts on them. */
+class Job {
+  readonly appId: string;
+  readonly cycleOptions: CycleOptions;
+  readonly m: JobMemory;
+  appName: string;
+  running: RunningCycleStatus | null = null;
+  /** A signalled on-demand request's child is being started. */
+  dispatching = false;
+  /** Set when the app was deleted: the job is disabled and ends instead of continuing-as-new. */
+  ended = false;
+  private lastPublishedState: JobState | null = null;
+  /** The quarantine as last published: the input's at first (the run before published its own). */
+  private publishedQuarantine: QuarantineStatus | null;
+
+  constructor(input: JobInput) {
+    this.appId = input.appId;
+    this.cycleOptions = cycleOptionsFromInput(input);
+    this.m = jobMemoryFromInput(input);
+    this.publishedQuarantine = this.m.quarantine;
+    this.appName = input.appName ?? memoAppName() ?? input.appId;
+  }
+
+  /** Signals record intent; the Update and the query answer at once. */
+  handleMessages(): void {
+    const { m, appId } = this;
+    const record = (intent: JobIntent) => () => void m.inbox.push(intent);
+    setHandler(pauseSignal, record({ type: 'pause' }));
+    setHandler(resumeSignal, record({ type: 'resume' }));
+    setHandler(runNowSignal, record({ type: 'runNow' }));
+    setHandler(configChangedSignal, record({ type: 'configChanged' }));
+    setHandler(releaseSignal, record({ type: 'release' }));
+    setHandler(approveDeletionsSignal, record({ type: 'approveDeletions' }));
+    setHandler(rejectDeletionsSignal, record({ type: 'rejectDeletions' }));
+    setHandler(
+      restartSignal,
+      ({ reset }) => void m.inbox.push({ type: 'restart', reset: reset === 'full' ? 'full' : 'watermark' }),
+    );
+    setHandler(quarantineSignal, ({ reason }) => void m.inbox.push({ type: 'quarantine', reason: String(reason) }));
+    // One flag for any number of signals: the first sets the window's start, the rest change nothing.
+    setHandler(directoryChangedSignal, () => {
+      if (!m.changesPendingSince && patched(PUSH_CHANGES_PATCH)) m.changesPendingSince = new Date().toISOString();
+    });
+    setHandler(provisionOnDemandSignal, (request) => void m.onDemandQueue.push(request));
+    // On-demand as an Update: the caller gets the report (or a typed failure) from this handler. It
+    // adds commands only when an update arrives, so histories recorded before it replay unchanged.
+    // setHandler runs the validator at once for an update that came with the run's first task.
+    setHandler(onDemandUpdate, (request) => provisionOnDemandNow(appId, request), {
+      validator: (request) => validateOnDemand(request, this.ended),
+    });
+    // Only cycles begun before the patch `progress-in-store` still send it; their progress, like every
+    // cycle's, is read from the store. Handled (and dropped) so the signal is not left pending.
+    setHandler(cycleProgressSignal, () => undefined);
+    setHandler(statusQuery, (): JobStatus => this.status());
+  }
+
+  private status(): JobStatus {
+    const { m, running } = this;
     const state = intendedJobState(m, new Date());
     return {
-      appId,
-      appName,
+      appId: this.appId,
+      appName: this.appName,
       state,
       cycle: running ? { ...running } : null,
       lastCycle: m.lastCycle,
       nextCycleAt: running || state === 'paused' || state === 'disabled' ? null : m.nextCycleAt,
-      backoffLevel: backoffLevel(m.consecutiveFailures, intervalMinutes()),
+      backoffLevel: backoffLevel(m.consecutiveFailures, intervalMinutes(m)),
       quarantine: m.quarantine,
       pendingDeletions: m.pendingDeletions,
     };
-  });
+  }
 
-  // On-demand requests start at once, even while a cycle runs (the activity serializes per object).
-  const dispatcher = async (): Promise<void> => {
-    for (;;) {
-      await condition(() => m.onDemandQueue.length > 0);
-      dispatching = true;
-      const request = m.onDemandQueue[0];
-      try {
-        await startChild(provisionOnDemandWorkflow, {
-          workflowId: onDemandWorkflowId(appId, request.requestId),
-          args: [{ appId, ...request }],
-          // The API awaits the child by id; it must outlive this run of the job.
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          // The request id names one provisioning: a repeated signal must not provision twice.
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        });
-      } catch (err) {
-        // A repeated signal for the same request: the first child answers it. Anything else is logged
-        // and the request dropped: one bad request must not stop the job.
-        if (!(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')) {
-          log.warn('on-demand child not started', { appId, requestId: request.requestId, error: String(err) });
+  /** Loads the app, names the run in the memo and search attributes, and schedules the next cycle. */
+  async start(): Promise<void> {
+    await this.refreshApp();
+    if (memoAppName() !== this.appName) upsertMemo({ appName: this.appName });
+    await this.publish('start');
+    if (this.m.nextCycleAt === null) this.schedule();
+  }
+
+  /**
+   * Acts on the recorded intents and waits for the next cycle; runs at most one cycle, then returns so
+   * the job continues-as-new (also when Temporal suggests it while waiting).
+   */
+  async runOnce(): Promise<void> {
+    const { m } = this;
+    let cycleNow = false;
+    while (!this.ended) {
+      while (m.inbox.length > 0 && !this.ended) {
+        const intent = m.inbox.shift() as JobIntent;
+        if (await this.act(intent)) cycleNow = true;
+        await this.publish(intent.type);
+      }
+      if (this.ended) return;
+      const state = jobState(m);
+      if (state === 'paused' || state === 'disabled') {
+        cycleNow = false;
+        await condition(() => m.inbox.length > 0 || continueAsNewSuggested());
+        if (m.inbox.length === 0) return;
+        continue;
+      }
+      if (!cycleNow) {
+        if (m.nextCycleAt === null) this.schedule();
+        const waitMs = m.nextCycleAt === null ? 0 : Date.parse(m.nextCycleAt) - Date.now();
+        if (waitMs > 0) {
+          const woken = await condition(
+            () => m.inbox.length > 0 || continueAsNewSuggested() || this.pushPending(),
+            waitMs,
+          );
+          if (woken) {
+            if (m.inbox.length > 0) continue;
+            if (!this.pushPending()) return;
+            // Pending directory changes: an incremental cycle once the push window is over, unless an
+            // intent arrives first (the loop acts on it, then comes back here).
+            if (!(await this.awaitPushWindow())) continue;
+          }
         }
       }
-      m.onDemandQueue.shift();
-      dispatching = false;
+      await this.runCycle();
+      await this.publish('cycle');
+      return;
     }
-  };
-  void dispatcher();
+  }
 
-  /** Set when the app was deleted: the job is disabled and ends instead of continuing-as-new. */
-  let ended = false;
+  /** Directory changes are pending and the job may push them now or after the window. */
+  private pushPending(): boolean {
+    return pushDelayMs(this.m, new Date()) !== null;
+  }
+
+  /** Waits for the end of the push window; false when an intent arrived first. */
+  private async awaitPushWindow(): Promise<boolean> {
+    const delay = pushDelayMs(this.m, new Date()) ?? 0;
+    if (delay === 0) return true;
+    return !(await condition(() => this.m.inbox.length > 0, delay));
+  }
+
   /**
    * Reloads the app; a failure (database down) must not end the job, so it keeps the last copy.
    * An app that no longer exists ends the job.
    */
-  const refreshApp = async (): Promise<void> => {
+  private async refreshApp(): Promise<void> {
+    const { m, appId } = this;
     let app: AppSummary;
     try {
       app = await loadApp({ appId });
@@ -282,55 +267,82 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       if (appGone(err) && patched(APP_GONE_ENDS_JOB_PATCH)) {
         log.info('the app no longer exists; the job ends', { appId });
         m.disabled = true;
-        ended = true;
+        this.ended = true;
         return;
       }
       log.warn('loadApp failed; keeping the last known app settings', { appId, error: String(err) });
       return;
     }
     m.app = app;
-    appName = app.appName;
+    this.appName = app.appName;
     if (m.configVersion !== null && m.configVersion !== app.configVersion) m.initialDue = true;
     m.configVersion = app.configVersion;
-  };
-  const intervalMinutes = (): number => m.app?.cycleIntervalMinutes ?? DEFAULT_INTERVAL_MINUTES;
-  const continueAsNewSuggested = (): boolean => workflowInfo().continueAsNewSuggested;
+  }
 
-  /** Next cycle time from the end of the last cycle (or now) and the cadence of the current state. */
-  const schedule = (): void => {
-    if (m.lastCycle === null) {
-      m.nextCycleAt = new Date().toISOString(); // the initial cycle comes first
-      return;
-    }
-    const state = jobState(m);
-    // A stopped cycle was due and did not finish: it runs again as soon as the job may run (no backoff,
-    // no interval); in quarantine the daily cadence still holds.
-    const stillDue = m.lastCycle.status === 'stopped' && (state === 'initial' || state === 'steady');
-    const delay = stillDue
-      ? 0
-      : nextCycleDelayMs({ state, consecutiveFailures: m.consecutiveFailures, intervalMinutes: intervalMinutes() });
-    if (delay === null) return;
-    m.nextCycleAt = new Date(Date.parse(m.lastCycle.endedAt) + delay).toISOString();
-  };
+  private schedule(): void {
+    scheduleNextCycle(this.m, new Date());
+  }
 
-  let lastPublishedState: JobState | null = null;
-  const searchAttributes = (state: JobState) => [
-    { key: appIdSearchAttribute, value: appId },
-    { key: jobStateSearchAttribute, value: state },
-  ];
-  const publish = (): void => {
-    const state = jobState(m);
-    if (state === lastPublishedState) return;
-    lastPublishedState = state;
+  searchAttributes(state: JobState) {
+    return [
+      { key: appIdSearchAttribute, value: this.appId },
+      { key: jobStateSearchAttribute, value: state },
+    ];
+  }
+
+  /**
+   * Shows a changed state in the search attributes (the Web UI's list and the API's queries) and
+   * announces it, with a quarantine entered or left, to webhook subscribers. `cause`: what the job
+   * just acted on. The search attribute holds the state published last, also across continue-as-new.
+   */
+  private async publish(cause: string): Promise<void> {
+    const state = jobState(this.m);
+    const quarantineBefore = this.publishedQuarantine;
+    this.publishedQuarantine = this.m.quarantine;
+    const quarantineMoved = (quarantineBefore === null) !== (this.m.quarantine === null);
+    if (state === this.lastPublishedState && !quarantineMoved) return;
+    this.lastPublishedState = state;
     // The untyped view reads both encodings (with and without type metadata) the same way.
     const current = workflowInfo().searchAttributes ?? {};
     const has = (name: string, value: string) => current[name]?.[0] === value;
-    if (!has(jobStateSearchAttribute.name, state) || !has(appIdSearchAttribute.name, appId)) {
-      upsertSearchAttributes(searchAttributes(state));
+    const from = (current[jobStateSearchAttribute.name]?.[0] as JobState | undefined) ?? null;
+    if (!has(jobStateSearchAttribute.name, state)) {
+      // The workflow logger is replay-aware: the line is written once, not again at each replay.
+      log.info('job state changed', { appId: this.appId, from, to: state });
     }
-  };
+    if (!has(jobStateSearchAttribute.name, state) || !has(appIdSearchAttribute.name, this.appId)) {
+      upsertSearchAttributes(this.searchAttributes(state));
+    }
+    // A new job (no state published yet) has not changed state: only later steps are announced.
+    const change = jobStateChange({
+      appId: this.appId,
+      from: from ?? state,
+      to: state,
+      quarantineBefore,
+      quarantineAfter: this.m.quarantine,
+      cause,
+      at: new Date().toISOString(),
+    });
+    if (change) await this.announce(change);
+  }
 
-  const sendQuarantineNotice = async (q: QuarantineStatus): Promise<void> => {
+  /** A failed announcement (database down for its few tries) is logged; provisioning goes on. */
+  private async announce(change: JobStateChange): Promise<void> {
+    if (!patched(JOB_STATE_EVENTS_PATCH)) return;
+    try {
+      await announceJobState(change);
+    } catch (err) {
+      log.warn('announcing the job state change failed', {
+        appId: this.appId,
+        from: change.from,
+        to: change.to,
+        error: String(err),
+      });
+    }
+  }
+
+  private async sendQuarantineNotice(q: QuarantineStatus): Promise<void> {
+    const { m, appId, appName } = this;
     const to = m.app?.notificationEmail;
     if (!to) return;
     const sent = notify({
@@ -353,32 +365,40 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       // A mail server that is down must not stop provisioning; the quarantine is visible in the status.
       log.warn('quarantine notification failed', { appId, error: String(err) });
     }
-  };
+  }
 
   /** Applies the engine's quarantine decision; `message` is an admin's words for a manual quarantine. */
-  const applyQuarantine = async (decision: QuarantineDecision, message?: string): Promise<void> => {
+  private async applyQuarantine(decision: QuarantineDecision, message?: string): Promise<void> {
+    const { m } = this;
     const kept = decision.quarantine?.reason === m.quarantine?.reason ? m.quarantine?.message : undefined;
     const note = message ?? kept;
+    const before = m.quarantine;
     m.quarantine = decision.quarantine ? { ...decision.quarantine, ...(note ? { message: note } : {}) } : null;
+    if (m.quarantine && m.quarantine.reason !== before?.reason) {
+      log.warn('job quarantined', { appId: this.appId, reason: m.quarantine.reason, since: m.quarantine.since });
+    } else if (!m.quarantine && before) {
+      log.info('job left quarantine', { appId: this.appId, reason: before.reason });
+    }
     if (decision.disable) m.disabled = true;
-    schedule();
-    if (decision.notify && m.quarantine) await sendQuarantineNotice(m.quarantine);
-  };
+    this.schedule();
+    if (decision.notify && m.quarantine) await this.sendQuarantineNotice(m.quarantine);
+  }
 
   /** Acts on one recorded signal; returns true when a cycle should run now. */
-  const act = async (intent: JobIntent): Promise<boolean> => {
+  private async act(intent: JobIntent): Promise<boolean> {
+    const { m, appId } = this;
     switch (intent.type) {
       case 'pause':
         m.paused = true;
         return false;
       case 'resume':
         m.paused = false;
-        schedule();
+        this.schedule();
         return false;
       case 'runNow':
         return true;
       case 'configChanged':
-        await refreshApp();
+        await this.refreshApp();
         m.initialDue = true;
         return true;
       case 'restart':
@@ -391,7 +411,7 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
         Object.assign(m, restartedJobMemory(m));
         return true;
       case 'quarantine':
-        await applyQuarantine(
+        await this.applyQuarantine(
           evaluateQuarantine({ current: m.quarantine, manual: 'quarantine', now: new Date() }),
           intent.reason,
         );
@@ -399,8 +419,8 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
       case 'release':
         m.disabled = false;
         m.consecutiveFailures = 0;
-        await applyQuarantine(evaluateQuarantine({ current: m.quarantine, manual: 'release', now: new Date() }));
-        return false;
+        await this.applyQuarantine(evaluateQuarantine({ current: m.quarantine, manual: 'release', now: new Date() }));
+        return patched(RELEASE_RUNS_CYCLE_PATCH);
       case 'approveDeletions':
         if (m.pendingDeletions === 0) return false;
         m.deletionsApproved = true;
@@ -412,175 +432,47 @@ export async function provisioningJobWorkflow(input: JobInput): Promise<void> {
         m.deletionsRejected = true;
         m.deletionsApproved = false;
         if (m.quarantine?.reason === 'TooManyDeletes') m.quarantine = null;
-        schedule();
+        this.schedule();
         return false;
     }
-  };
-
-  const runCycle = async (): Promise<void> => {
-    const number = m.cycleNumber + 1;
-    m.cycleNumber = number;
-    const kind = m.initialDue ? 'initial' : 'incremental';
-    const startedAt = new Date().toISOString();
-    running = { kind, number, processed: 0, total: 0, percent: 0, etaSeconds: null };
-    m.nextCycleAt = null;
-    let summary: CycleSummary;
-    try {
-      const child = await startChild(provisioningCycleWorkflow, {
-        workflowId: cycleWorkflowId(appId, number),
-        args: [
-          {
-            appId,
-            cycleNumber: number,
-            kind,
-            watermark: kind === 'initial' ? null : m.watermark,
-            deletionsApproved: m.deletionsApproved,
-            deletionsRejected: m.deletionsRejected,
-            ...cycleOptions,
-          },
-        ],
-      });
-      const result = child.result();
-      let ended = false;
-      void result.then(
-        () => (ended = true),
-        () => (ended = true),
-      );
-      await condition(() => ended || m.inbox.some((i) => INTERRUPTING_INTENTS.includes(i.type)));
-      if (!ended) {
-        try {
-          await child.signal(stopCycleSignal);
-        } catch (err) {
-          // The cycle ended between the intent and the signal: its result stands.
-          log.info('stopCycle not delivered; the cycle had ended', { appId, cycle: number, error: String(err) });
-        }
-      }
-      summary = await result;
-    } catch (err) {
-      // A failed/terminated cycle, or a cycle id still taken: a whole-cycle failure, the job backs off.
-      if (
-        !(err instanceof ChildWorkflowFailure) &&
-        !(err instanceof Error && err.name === 'WorkflowExecutionAlreadyStartedError')
-      )
-        throw err;
-      summary = failedSummary(number, kind, startedAt, err);
-    }
-    running = null;
-
-    m.lastCycle = {
-      number,
-      kind,
-      status: summary.status,
-      startedAt: summary.startedAt,
-      // The job's clock, not the activity's: the next cycle and a quarantine's `since` count from here.
-      endedAt: new Date().toISOString(),
-      counts: summary.counts,
-      failure: summary.failure ? { code: summary.failure.code, message: summary.failure.message } : null,
-    };
-    // A stopped cycle is neither done nor failed: watermark, initialDue, backoff, the deletion decisions
-    // and quarantine stay as they were, so the cycle that is still due runs with them.
-    if (summary.status === 'stopped') return;
-    const succeeded = summary.status === 'succeeded';
-    m.deletionsApproved = false;
-    m.deletionsRejected = false;
-    if (succeeded) {
-      m.consecutiveFailures = 0;
-      m.watermark = summary.watermarkTo;
-      m.initialDue = false;
-    } else {
-      m.consecutiveFailures += 1;
-    }
-    m.pendingDeletions = summary.deletionThresholdExceeded ? summary.pendingDeletions : 0;
-
-    await applyQuarantine(
-      evaluateQuarantine({ current: m.quarantine, cycle: { ...summary, status: summary.status }, now: new Date() }),
-    );
-  };
-
-  await refreshApp();
-  if (memoAppName() !== appName) upsertMemo({ appName });
-  publish();
-  if (m.nextCycleAt === null) schedule();
-
-  let cycleNow = false;
-  while (!ended) {
-    while (m.inbox.length > 0 && !ended) {
-      const intent = m.inbox.shift() as JobIntent;
-      if (await act(intent)) cycleNow = true;
-      publish();
-    }
-    if (ended) break;
-    const state = jobState(m);
-    if (state === 'paused' || state === 'disabled') {
-      cycleNow = false;
-      await condition(() => m.inbox.length > 0 || continueAsNewSuggested());
-      if (m.inbox.length === 0) break;
-      continue;
-    }
-    if (!cycleNow) {
-      if (m.nextCycleAt === null) schedule();
-      const waitMs = m.nextCycleAt === null ? 0 : Date.parse(m.nextCycleAt) - Date.now();
-      if (waitMs > 0) {
-        const woken = await condition(() => m.inbox.length > 0 || continueAsNewSuggested(), waitMs);
-        if (woken) {
-          if (m.inbox.length === 0) break;
-          continue;
-        }
-      }
-    }
-    await runCycle();
-    publish();
-    break;
   }
 
-  // Hand over: every queued on-demand request started, every handler done, then a fresh run.
-  await condition(() => m.onDemandQueue.length === 0 && !dispatching);
-  await condition(allHandlersFinished);
-  if (ended) return;
-  const next = makeContinueAsNewFunc<typeof provisioningJobWorkflow>({
-    memo: { appName },
-    typedSearchAttributes: searchAttributes(jobState(m)),
-  });
-  await next({ appId, appName, ...cycleOptions, ...m });
+  /** Runs the next cycle, records its outcome and judges it (backoff, quarantine). */
+  private async runCycle(): Promise<void> {
+    const { m } = this;
+    const number = nextCycleNumber(m);
+    m.cycleNumber = number;
+    const kind = m.initialDue ? 'initial' : 'incremental';
+    this.running = { kind, number };
+    m.nextCycleAt = null;
+    // Any cycle reads the change log up to its start: the changes signalled so far are its. A signal that
+    // arrives while it runs sets the flag again, and the changes behind it get the next push cycle.
+    if (m.changesPendingSince) m.changesPendingSince = null;
+    const summary = await runJobCycle({
+      appId: this.appId,
+      number,
+      kind,
+      watermark: m.watermark,
+      deletionsApproved: m.deletionsApproved,
+      deletionsRejected: m.deletionsRejected,
+      options: this.cycleOptions,
+      interrupted: () => m.inbox.some((i) => INTERRUPTING_INTENTS.includes(i.type)),
+    });
+    this.running = null;
+    recordCycleOutcome(m, { number, kind, summary, endedAt: new Date() });
+    // A stopped cycle is neither done nor failed: quarantine is not judged on it.
+    if (summary.status === 'stopped') return;
+    await this.applyQuarantine(
+      evaluateQuarantine({ current: m.quarantine, cycle: { ...summary, status: summary.status }, now: new Date() }),
+    );
+  }
 }
 
-function failedSummary(number: number, kind: 'initial' | 'incremental', startedAt: string, err: Error): CycleSummary {
-  return {
-    cycleId: '',
-    cycleNumber: number,
-    kind,
-    status: 'failed',
-    startedAt,
-    endedAt: new Date().toISOString(),
-    counts: { created: 0, updated: 0, disabled: 0, deleted: 0, skipped: 0, failed: 0, escrowed: 0, stagedDeletes: 0 },
-    operations: 0,
-    watermarkTo: 0,
-    failure: {
-      kind: 'transient',
-      code: 'Unknown',
-      message: err.cause instanceof Error ? err.cause.message : err.message,
-    },
-    pendingDeletions: 0,
-    deletionThresholdExceeded: false,
-  };
+function continueAsNewSuggested(): boolean {
+  return workflowInfo().continueAsNewSuggested;
 }
 
 function memoAppName(): string | undefined {
   const value = workflowInfo().memo?.appName;
   return typeof value === 'string' ? value : undefined;
-}
-
-function stripUndefined(input: JobInput): Partial<JobMemory> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) {
-    if (
-      value !== undefined &&
-      key !== 'appId' &&
-      key !== 'appName' &&
-      !(CYCLE_OPTION_KEYS as readonly string[]).includes(key)
-    ) {
-      out[key] = value;
-    }
-  }
-  return out as Partial<JobMemory>;
 }

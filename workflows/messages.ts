@@ -1,8 +1,11 @@
-// Signals, queries and ids of the provisioning workflows. The wire names (the strings) are recorded in
-// histories and used by the API: they never change. The API imports this file (it holds no workflow code).
+// Signals, queries, ids, task queue and type name of the provisioning workflows: the one source for
+// every name. The wire names (the strings) are recorded in histories and used by the API, the worker,
+// bench/ and tests: they never change. The API imports this file (it holds no workflow code).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OnDemandReport } from '../activities/types.ts';
 import type { CycleKind, CycleCounts, JobState, ObjectType } from '../engine/types.ts';
+import type * as workflows from './index.ts';
 
 export type RestartReset = 'watermark' | 'full';
 
@@ -21,7 +24,11 @@ export interface OnDemandRequest {
   objectId: string;
 }
 
-/** Sent by a running cycle to its job (throttled) so the `status` query can show progress. */
+/**
+ * Sent by cycles begun before the patch `progress-in-store` (workflows/cycle.ts) to their job, throttled.
+ * No cycle sends it any more: progress is read from the store's cycle row. The job keeps a handler (that
+ * does nothing) so the signal of a cycle still running from before is not left unhandled.
+ */
 export interface CycleProgressUpdate {
   cycleNumber: number;
   processed: number;
@@ -39,8 +46,39 @@ export const quarantineSignal = defineSignal<[QuarantineRequest]>('quarantine');
 export const releaseSignal = defineSignal('release');
 export const approveDeletionsSignal = defineSignal('approveDeletions');
 export const rejectDeletionsSignal = defineSignal('rejectDeletions');
+/**
+ * Directory changes reached the app (sent by the API process's change push, api/change-push.ts, at most
+ * about once a second per app): the job runs an incremental cycle for them after the push window.
+ */
+export const directoryChangedSignal = defineSignal('directoryChanged');
+/** Superseded by `onDemandUpdate`; still handled, so histories and signals sent before it replay. */
 export const provisionOnDemandSignal = defineSignal<[OnDemandRequest]>('provisionOnDemand');
-/** Internal: cycle child → job. */
+/**
+ * On-demand provisioning as a workflow Update on the job: the update id is the request id, so a
+ * repeated call is answered once. It answers with the report, or fails with an ApplicationFailure
+ * whose type is one of ON_DEMAND_FAILURE_TYPES (the API turns each into its HTTP error).
+ */
+export const onDemandUpdate = defineUpdate<OnDemandReport, [OnDemandRequest]>('onDemand');
+
+/**
+ * Failure types of `onDemandUpdate`: `OnDemandInvalid` (the validator rejected the request),
+ * `JobEnding` (the validator rejected it: the job ends, its app is gone),
+ * `OnDemandAlreadyStarted` (the request id ran before, in an earlier run of the job: its child has
+ * the report), `ObjectBusy` (a cycle held the object past the wait), `TooManyMembers` (a group
+ * larger than ON_DEMAND_MAX_GROUP_MEMBERS), and the error classes of engine/errors.ts for a failed
+ * provisioning (`TransientError`, `ConfigurationError`, `PermanentError`, …).
+ */
+export const ON_DEMAND_FAILURE_TYPES = [
+  'OnDemandInvalid',
+  'JobEnding',
+  'OnDemandAlreadyStarted',
+  'ObjectBusy',
+  'TooManyMembers',
+] as const;
+
+/** Users (transitive members) a group on-demand provisions at most with the group, as Entra's 5. */
+export const ON_DEMAND_MAX_GROUP_MEMBERS = 5;
+/** Internal: cycle child → job, only from cycles begun before the patch `progress-in-store`. */
 export const cycleProgressSignal = defineSignal<[CycleProgressUpdate]>('cycleProgress');
 /**
  * Internal: job → cycle child, when pause, restart, configChanged or a manual quarantine must not wait
@@ -49,9 +87,17 @@ export const cycleProgressSignal = defineSignal<[CycleProgressUpdate]>('cyclePro
  */
 export const stopCycleSignal = defineSignal('stopCycle');
 
-export interface CurrentCycleStatus {
+/**
+ * The running cycle as the job knows it: which one, not how far. A job's history must not grow with the
+ * length of a cycle, so progress is not sent to it; the API reads it from the store (cycles table).
+ */
+export interface RunningCycleStatus {
   kind: CycleKind;
   number: number;
+}
+
+/** The running cycle as the API shows it: the job's `RunningCycleStatus` and the store's progress. */
+export interface CurrentCycleStatus extends RunningCycleStatus {
   processed: number;
   total: number;
   /** 0–100, whole number; 0 while the total is still unknown. */
@@ -85,7 +131,7 @@ export interface JobStatus {
   appId: string;
   appName: string;
   state: JobState;
-  cycle: CurrentCycleStatus | null;
+  cycle: RunningCycleStatus | null;
   lastCycle: LastCycleStatus | null;
   /** ISO time of the next scheduled cycle; null while paused, disabled or running. */
   nextCycleAt: string | null;
@@ -98,7 +144,21 @@ export interface JobStatus {
 
 export const statusQuery = defineQuery<JobStatus>('status');
 
+/** The task queue the worker serves and clients start jobs on, unless `FERRY_TASK_QUEUE` names another. */
 export const TASK_QUEUE = 'ferry';
+
+/** Workflow type of the job (its function's name, checked against workflows/index.ts by the compiler). */
+export const JOB_WORKFLOW_TYPE = 'provisioningJobWorkflow' satisfies keyof typeof workflows;
+
+/** Workflow type of the maintenance workflow (retention), one per Ferry installation. */
+export const MAINTENANCE_WORKFLOW_TYPE = 'maintenanceWorkflow' satisfies keyof typeof workflows;
+
+/** Id of the maintenance workflow; it runs on the worker's task queue (TASK_QUEUE or FERRY_TASK_QUEUE). */
+export const MAINTENANCE_WORKFLOW_ID = 'ferry:maintenance';
+
+/** Workflow type and id of the webhook dispatcher, one per Ferry installation (workflows/webhooks.ts). */
+export const WEBHOOKS_WORKFLOW_TYPE = 'webhooksWorkflow' satisfies keyof typeof workflows;
+export const WEBHOOKS_WORKFLOW_ID = 'ferry:webhooks';
 
 export function jobWorkflowId(appId: string): string {
   return `provisioning:${appId}`;
@@ -118,3 +178,39 @@ export function onDemandWorkflowId(appId: string, requestId: string): string {
  */
 export const appIdSearchAttribute = defineSearchAttributeKey('FerryAppId', SearchAttributeType.KEYWORD);
 export const jobStateSearchAttribute = defineSearchAttributeKey('FerryJobState', SearchAttributeType.KEYWORD);
+
+// ---- sources (workflows/source.ts) ----
+
+/** `auto`: a full import when due (first run, daily), else incremental; `full` / `incremental` force one. */
+export type SourceSyncMode = 'auto' | 'full' | 'incremental';
+
+export interface SourceSyncRequest {
+  mode: SourceSyncMode;
+}
+
+export interface SourceWorkflowInput {
+  sourceId: string;
+  paused?: boolean;
+  /** An import asked for and not yet run (carried over continue-as-new). */
+  pending?: SourceSyncMode | null;
+}
+
+export const SOURCE_WORKFLOW_TYPE = 'sourceWorkflow' satisfies keyof typeof workflows;
+export const sourceWorkflowId = (sourceId: string): string => `source:${sourceId}`;
+/** Run an import now. Pause and resume use pauseSignal / resumeSignal. */
+export const syncSourceSignal = defineSignal<[SourceSyncRequest]>('syncSource');
+
+// ---- reconcile passes (workflows/reconcile.ts) ----
+
+/** `report`: only record drift; `repair`: also restore edited accounts and re-create deleted ones. */
+export type ReconcileMode = 'report' | 'repair';
+
+/** The pass row (mode included) is written before the workflow starts; the workflow carries only ids. */
+export interface ReconcileWorkflowInput {
+  appId: string;
+  passId: string;
+}
+
+/** Workflow type and id of an app's reconcile pass: one at a time per app, apart from its job. */
+export const RECONCILE_WORKFLOW_TYPE = 'reconcileWorkflow' satisfies keyof typeof workflows;
+export const reconcileWorkflowId = (appId: string): string => `reconcile:${appId}`;

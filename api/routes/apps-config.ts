@@ -3,6 +3,7 @@
 // its path IN THE REQUEST (`mappings.user[2].expression`, `settings.cycleIntervalMinutes`).
 // Secrets (bearer token, OAuth client secret) are split off here: they go to the store's
 // encrypted secrets and are never part of the configuration, a response or a log line.
+import { isIP } from 'node:net';
 import { z } from '@hono/zod-openapi';
 import {
   appConfigFromTemplate,
@@ -12,8 +13,11 @@ import {
   type AppTemplate,
   type ConfigIssue,
 } from '../../engine/config/index.ts';
+import { DEFAULT_LOG_RETENTION_DAYS, MAX_LOG_RETENTION_DAYS } from '../../engine/policies/retention.ts';
+import { ADDRESS_NOT_ALLOWED_MESSAGE, isAddressAllowed, type NetworkRange } from '../../scim/index.ts';
 import type { AppRecord, AppSecrets } from '../../store/index.ts';
 import { ApiError, type ErrorDetail } from '../errors.ts';
+import { credentialOriginIssues } from './apps-credential-origins.ts';
 
 export const PROFILES = ['strict', 'entra-2017', 'put-only'] as const;
 
@@ -65,6 +69,14 @@ export const settingsSchema = z
       .min(1)
       .max(24 * 60)
       .openapi({ description: 'Minutes between incremental cycles (default 40)' }),
+    pushChanges: z.boolean().openapi({
+      description:
+        '`true` (default): a directory change reaches the target within seconds (a small incremental cycle per burst of changes); `false`: only at the next cycle of the cadence',
+    }),
+    driftRepair: z.enum(['report', 'repair']).openapi({
+      description:
+        'What a reconcile pass (POST /apps/{id}/reconcile without `mode`) does with accounts edited or deleted in the target: `report` (default) only records them, `repair` restores the last exported values and re-creates deleted accounts',
+    }),
     deletionThreshold: deletionThresholdSchema.openapi({
       description: '`{ "count": 500 }` (default) or `{ "percent": 10 }`: more disables/deletes in one cycle are staged',
     }),
@@ -73,13 +85,25 @@ export const settingsSchema = z
       .object({
         requestsPerSecond: z.number().positive().max(10_000),
         concurrency: z.number().int().min(1).max(256),
+        maxRetryAfterSeconds: z.number().int().min(1).max(86_400),
       })
       .partial()
       .strict()
-      .openapi({ description: 'Requests per second (default 25) and in flight (default 5) to the target' }),
-    allowInsecureLoopback: z
-      .boolean()
-      .openapi({ description: 'Allow plain http to a 127.0.0.1/localhost target (development and demos only)' }),
+      .openapi({
+        description:
+          'Requests per second (default 25) and in flight (default 5) to the target; `maxRetryAfterSeconds` (default 900, at most a day): the longest Retry-After the app is paused for, a longer one escrows the object until then',
+      }),
+    allowInsecureLoopback: z.boolean().openapi({
+      description:
+        'Kept for compatibility: `true` is accepted only when the server runs with FERRY_ALLOW_INSECURE_LOOPBACK=1, which alone decides whether apps may use loopback targets (development and tests)',
+    }),
+    retention: z
+      .object({ logDays: z.number().int().min(1).max(MAX_LOG_RETENTION_DAYS) })
+      .partial()
+      .strict()
+      .openapi({
+        description: `\`logDays\` (default ${DEFAULT_LOG_RETENTION_DAYS}, 1 to ${MAX_LOG_RETENTION_DAYS}): how many days the app's provisioning logs are kept, also after the app is deleted (unless deleted with \`purge=true\`)`,
+      }),
   })
   .partial()
   .strict()
@@ -93,11 +117,28 @@ const perObjectType = (description: string) =>
     .openapi({ description });
 
 export const mappingsSchema = perObjectType(
-  "Attribute mappings per object type, replacing the template's (DESIGN.md §3); checked when saved",
+  "Attribute mappings per object type, replacing the template's; checked when saved",
 ).openapi('AppMappings');
 export const scopingFiltersSchema = perObjectType(
   'Scoping filters per object type: filters are ORed, clauses within one ANDed',
 ).openapi('AppScopingFilters');
+
+export const connectorLimitationsSchema = z
+  .object({
+    allowedUsernameDomains: z
+      .array(z.string().trim().min(1).max(253))
+      .max(1000)
+      .openapi({
+        description:
+          'Only users whose userName is in one of these domains are sent (iPass SmartConnect: the domains registered in its admin console); others are skipped with `InvalidDomain`. Empty: no restriction.',
+        example: ['contoso.com'],
+      }),
+  })
+  .partial()
+  .strict()
+  .openapi('ConnectorLimitations', {
+    description: "Limits the target app puts on what it accepts (the template's `limitationNotes` explain them)",
+  });
 
 export type NewAppTarget = z.infer<typeof newTargetSchema>;
 export type TargetPatch = z.infer<typeof targetPatchSchema>;
@@ -109,6 +150,7 @@ export interface AppChanges {
   settings?: AppSettings;
   mappings?: { user?: unknown[]; group?: unknown[] };
   scopingFilters?: { user?: unknown[]; group?: unknown[] };
+  connectorLimitations?: z.infer<typeof connectorLimitationsSchema>;
 }
 
 /** The configuration the store keeps: a parsed AppConfig without secret values, plus Ferry's own flags. */
@@ -121,9 +163,12 @@ const SETTINGS_PATHS: Record<string, string> = {
   scope: 'settings.scope',
   notificationEmail: 'settings.notificationEmail',
   cycleIntervalMinutes: 'settings.cycleIntervalMinutes',
+  pushChanges: 'settings.pushChanges',
+  driftRepair: 'settings.driftRepair',
   deletionThreshold: 'settings.deletionThreshold',
   compatibilityProfile: 'settings.profile',
   rateLimit: 'settings.rateLimit',
+  retention: 'settings.retention',
 };
 
 /** A configuration path → the request field it came from. */
@@ -147,23 +192,45 @@ const configError = (issues: ConfigIssue[]): ApiError => {
   );
 };
 
-const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+/** Where the server lets apps connect: FERRY_ALLOW_INSECURE_LOOPBACK and FERRY_ALLOWED_TARGET_NETWORKS. */
+export interface TargetEnvironment {
+  allowInsecureLoopback?: boolean;
+  allowedTargetNetworks?: readonly NetworkRange[];
+}
 
-/** Plain http only to loopback with allowInsecureLoopback (the SCIM client enforces the same). */
-function checkUrl(url: string, allowInsecureLoopback: boolean, path: string, issues: ConfigIssue[]): void {
+const isLoopbackName = (host: string) => host === 'localhost' || host.endsWith('.localhost');
+const isLoopback = (host: string) => isLoopbackName(host) || host === '[::1]' || /^127\./.test(host);
+
+/**
+ * https, or plain http to loopback when the server allows loopback; an address written in the URL
+ * (or `localhost`) must be one the outbound address policy allows. Host names are not resolved
+ * here: every connection checks the address it resolves to (the SCIM client enforces all of it).
+ */
+export function checkUrl(url: string, environment: TargetEnvironment, path: string, issues: ConfigIssue[]): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     return; // the schema reports it
   }
-  if (parsed.protocol === 'https:') return;
+  const loopbackAllowed = environment.allowInsecureLoopback === true;
   if (parsed.protocol === 'http:' && isLoopback(parsed.hostname)) {
-    if (!allowInsecureLoopback)
-      issues.push({ path, message: 'plain http needs settings.allowInsecureLoopback (loopback targets only)' });
+    if (!loopbackAllowed)
+      issues.push({
+        path,
+        message: 'plain http is allowed only to loopback, when the server runs with FERRY_ALLOW_INSECURE_LOOPBACK=1',
+      });
     return;
   }
-  issues.push({ path, message: 'must be an https URL' });
+  if (parsed.protocol !== 'https:') {
+    issues.push({ path, message: 'must be an https URL' });
+    return;
+  }
+  const policy = { allowLoopback: loopbackAllowed, allowedNetworks: environment.allowedTargetNetworks ?? [] };
+  const literal = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const address = isLoopbackName(literal) ? '127.0.0.1' : literal;
+  if (isIP(address) !== 0 && !isAddressAllowed(policy, address))
+    issues.push({ path, message: `${parsed.hostname}: ${ADDRESS_NOT_ALLOWED_MESSAGE}` });
 }
 
 /**
@@ -175,6 +242,7 @@ export function applyAppChanges(
   currentSecrets: AppSecrets,
   changes: AppChanges,
   template: AppTemplate | undefined,
+  environment: TargetEnvironment = {},
 ): { configuration: StoredConfiguration; secrets: Record<string, string | null> } {
   const next = structuredClone(base) as StoredConfiguration & Record<string, unknown>;
   const secrets: Record<string, string | null> = {};
@@ -201,11 +269,17 @@ export function applyAppChanges(
   if (s.scope !== undefined) next.scope = s.scope;
   if (s.notificationEmail !== undefined) next.notificationEmail = s.notificationEmail;
   if (s.cycleIntervalMinutes !== undefined) next.cycleIntervalMinutes = s.cycleIntervalMinutes;
+  if (s.pushChanges !== undefined) next.pushChanges = s.pushChanges;
+  if (s.driftRepair !== undefined) next.driftRepair = s.driftRepair;
   if (s.deletionThreshold !== undefined) next.deletionThreshold = s.deletionThreshold;
   if (s.profile !== undefined) next.compatibilityProfile = s.profile;
   if (s.rateLimit !== undefined)
     next.rateLimit = { ...next.rateLimit, ...s.rateLimit } as StoredConfiguration['rateLimit'];
   if (s.allowInsecureLoopback !== undefined) next.allowInsecureLoopback = s.allowInsecureLoopback;
+  if (s.retention !== undefined)
+    next.retention = { ...next.retention, ...s.retention } as StoredConfiguration['retention'];
+  if (changes.connectorLimitations !== undefined)
+    next.connectorLimitations = { ...next.connectorLimitations, ...changes.connectorLimitations };
   const objectTypes = next.objectTypes as Record<string, Record<string, unknown> | undefined>;
   for (const key of ['mappings', 'scopingFilters'] as const) {
     for (const objectType of ['user', 'group'] as const) {
@@ -229,9 +303,17 @@ export function applyAppChanges(
   };
   const parsed = parseAppConfig(withSecrets, template);
   const issues: ConfigIssue[] = parsed.ok ? [] : [...parsed.errors];
+  issues.push(...credentialOriginIssues(base, target, next));
   const insecure = next.allowInsecureLoopback === true;
-  checkUrl(next.target.url, insecure, 'target.url', issues);
-  if (next.auth.type === 'oauth2') checkUrl(next.auth.tokenUrl, insecure, 'target.oauth.tokenUrl', issues);
+  // Only the environment lets apps reach loopback (FERRY_ALLOW_INSECURE_LOOPBACK=1), for every app;
+  // an API key alone cannot turn it on for one app.
+  if (s.allowInsecureLoopback === true && environment.allowInsecureLoopback !== true)
+    issues.push({
+      path: 'settings.allowInsecureLoopback',
+      message: 'is accepted only when the server runs with FERRY_ALLOW_INSECURE_LOOPBACK=1 (development and tests)',
+    });
+  checkUrl(next.target.url, environment, 'target.url', issues);
+  if (next.auth.type === 'oauth2') checkUrl(next.auth.tokenUrl, environment, 'target.oauth.tokenUrl', issues);
   if (issues.length > 0 || !parsed.ok) throw configError(issues);
 
   const { auth, ...config } = parsed.config;
@@ -285,13 +367,17 @@ export function appView(app: AppRecord) {
       scope: config.scope ?? 'assigned',
       notificationEmail: config.notificationEmail ?? null,
       cycleIntervalMinutes: config.cycleIntervalMinutes ?? 40,
+      pushChanges: config.pushChanges !== false,
+      driftRepair: config.driftRepair === 'repair' ? ('repair' as const) : ('report' as const),
       deletionThreshold: config.deletionThreshold ?? { count: 500 },
       profile: config.compatibilityProfile ?? 'strict',
-      rateLimit: config.rateLimit ?? { requestsPerSecond: 25, concurrency: 5 },
+      rateLimit: { requestsPerSecond: 25, concurrency: 5, maxRetryAfterSeconds: 900, ...config.rateLimit },
       allowInsecureLoopback: config.allowInsecureLoopback === true,
+      retention: { logDays: DEFAULT_LOG_RETENTION_DAYS, ...config.retention },
     },
     mappings: perType('mappings'),
     scopingFilters: perType('scopingFilters'),
+    connectorLimitations: config.connectorLimitations ?? {},
     provisioningEnabled: app.provisioningEnabled,
     configVersion: app.configVersion,
     createdAt: app.createdAt,
@@ -316,13 +402,21 @@ export const appViewSchema = z
       scope: z.enum(['assigned', 'all']),
       notificationEmail: z.string().nullable(),
       cycleIntervalMinutes: z.number().int(),
+      pushChanges: z.boolean(),
+      driftRepair: z.enum(['report', 'repair']),
       deletionThreshold: z.union([z.object({ count: z.number() }), z.object({ percent: z.number() })]),
       profile: z.enum(PROFILES),
-      rateLimit: z.object({ requestsPerSecond: z.number(), concurrency: z.number().int() }),
+      rateLimit: z.object({
+        requestsPerSecond: z.number(),
+        concurrency: z.number().int(),
+        maxRetryAfterSeconds: z.number().int(),
+      }),
       allowInsecureLoopback: z.boolean(),
+      retention: z.object({ logDays: z.number().int() }),
     }),
     mappings: z.object({ user: z.array(z.unknown()), group: z.array(z.unknown()).optional() }),
     scopingFilters: z.object({ user: z.array(z.unknown()), group: z.array(z.unknown()).optional() }),
+    connectorLimitations: connectorLimitationsSchema,
     provisioningEnabled: z.boolean(),
     configVersion: z.number().int(),
     createdAt: z.string(),

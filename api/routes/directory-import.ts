@@ -6,12 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { DirectoryGroup, DirectoryUser, Membership } from '../../engine/types.ts';
 import type { GroupInput, Store, UserInput } from '../../store/index.ts';
-import { CsvSyntaxError, csvObjects } from '../csv.ts';
-import { ApiError, errorResponses } from '../errors.ts';
+import { csvObjects } from '../../engine/csv.ts';
+import { ApiError, CsvSyntaxError, errorResponses } from '../errors.ts';
 import { jsonContent } from '../resource-schemas.ts';
 import { createRouter } from '../router.ts';
-import { issuePath } from '../validation.ts';
-import { newGroupSchema, newUserSchema, userFields } from './directory.ts';
+import { issuePath, schemaHook, unstorablePart } from '../validation.ts';
+import { newGroupSchema } from './directory-groups.ts';
+import { newUserSchema, userFields } from './directory-users.ts';
 
 export type ImportSection = 'users' | 'groups' | 'memberships';
 
@@ -133,38 +134,40 @@ function csvGroup(cells: Record<string, string>): Record<string, unknown> {
   return out;
 }
 
+const importDirectoryRoute = createRoute({
+  method: 'post',
+  path: '/directory/import',
+  tags: ['directory'],
+  summary: 'Import users, groups and memberships (JSON or CSV)',
+  description: [
+    'JSON: `{ "users": [...], "groups": [...], "memberships": [{ "groupId", "memberId" }] }`, imported in that order.',
+    'CSV (`Content-Type: text/csv`): one section per request, named by `?type=users|groups|memberships`; the header row names the columns (user/group attribute names; other columns become extension attributes; `businessPhones` is `;`-separated).',
+    'Users match on `id`, else `userPrincipalName`; groups on `id`, else `displayName`. Matched objects are replaced, new ones created.',
+    'Valid rows are imported and bad rows reported in `errors` with their row number and field; the answer is 200 even when some rows failed.',
+  ].join('\n\n'),
+  request: {
+    query: importQuery,
+    body: {
+      required: true,
+      content: {
+        'application/json': { schema: jsonImportSchema },
+        'text/csv': {
+          schema: z.string().openapi({ example: 'userPrincipalName,displayName\nada@contoso.com,Ada' }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonContent(reportSchema, 'What was imported and what was not'),
+    ...errorResponses(400, 401, 413, 415, 429),
+  },
+});
+
 export function directoryImportRouter({ store }: { store: Store }) {
   const router = createRouter();
 
   router.openapi(
-    createRoute({
-      method: 'post',
-      path: '/directory/import',
-      tags: ['directory'],
-      summary: 'Import users, groups and memberships (JSON or CSV)',
-      description: [
-        'JSON: `{ "users": [...], "groups": [...], "memberships": [{ "groupId", "memberId" }] }`, imported in that order.',
-        'CSV (`Content-Type: text/csv`): one section per request, named by `?type=users|groups|memberships`; the header row names the columns (user/group attribute names; other columns become extension attributes; `businessPhones` is `;`-separated).',
-        'Users match on `id`, else `userPrincipalName`; groups on `id`, else `displayName`. Matched objects are replaced, new ones created.',
-        'Valid rows are imported and bad rows reported in `errors` with their row number and field; the answer is 200 even when some rows failed.',
-      ].join('\n\n'),
-      request: {
-        query: importQuery,
-        body: {
-          required: true,
-          content: {
-            'application/json': { schema: jsonImportSchema },
-            'text/csv': {
-              schema: z.string().openapi({ example: 'userPrincipalName,displayName\nada@contoso.com,Ada' }),
-            },
-          },
-        },
-      },
-      responses: {
-        200: jsonContent(reportSchema, 'What was imported and what was not'),
-        ...errorResponses(400, 401, 413, 415, 429),
-      },
-    }),
+    importDirectoryRoute,
     async (c) => {
       const contentType = (c.req.header('content-type') ?? '').toLowerCase();
       let users: Row[] = [];
@@ -207,6 +210,9 @@ export function directoryImportRouter({ store }: { store: Store }) {
       } else {
         throw new ApiError('unsupported_media_type', 'Send application/json or text/csv');
       }
+      users = storableRows('users', users, errors);
+      groups = storableRows('groups', groups, errors);
+      memberships = storableRows('memberships', memberships, errors);
 
       const report: ImportReport = {
         users: emptyCounts(users.length),
@@ -226,9 +232,21 @@ export function directoryImportRouter({ store }: { store: Store }) {
       if (report.errors.length > MAX_ERRORS_LISTED) report.errors = report.errors.slice(0, MAX_ERRORS_LISTED);
       return c.json(report, 200);
     },
+    // Not the default hook: a row Ferry cannot store fails alone (storableRows), not the whole import.
+    schemaHook,
   );
 
   return router;
+}
+
+/** The rows Ferry can store; each other row (U+0000, absurd nesting) is reported like any other bad row. */
+function storableRows(section: ImportSection, rows: Row[], errors: ImportRowError[]): Row[] {
+  return rows.filter(({ row, value }) => {
+    const bad = unstorablePart(value);
+    if (!bad) return true;
+    errors.push({ section, row, field: bad.path || '(row)', message: bad.message });
+    return false;
+  });
 }
 
 /** One import: indexes of what exists (loaded once), then each section validated, resolved and written in bulk. */
@@ -392,6 +410,7 @@ class DirectoryImporter {
     const userByName = this.userIdByName!;
     const resolveGroup = (ref: string): string | null => (groupsById.has(ref) ? ref : (groupNames.get(ref) ?? null));
     const items: Membership[] = [];
+    const itemRows: number[] = [];
     for (const { row, value } of rows) {
       const parsed = membershipRowSchema.safeParse(value);
       if (!parsed.success) {
@@ -422,11 +441,14 @@ class DirectoryImporter {
         continue;
       }
       items.push(member);
+      itemRows.push(row);
     }
     if (items.length === 0) return;
-    const added = await this.store.directory.bulkAddMembers(items);
+    const { added, refused } = await this.store.directory.importMembers(items);
+    for (const { index, cycle } of refused)
+      this.fail('memberships', itemRows[index], 'memberId', `group nesting cycle: ${cycle.join(' → ')}`);
     this.report.memberships.created += added;
-    this.report.memberships.updated += items.length - added;
+    this.report.memberships.updated += items.length - refused.length - added;
   }
 }
 

@@ -1,4 +1,4 @@
-// GET /api/v1/gallery — the app templates an app is created from (DESIGN.md §1 "App").
+// GET /api/v1/gallery — the app templates an app is created from.
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AppTemplate } from '../../engine/config/index.ts';
 import { galleryTemplates } from '../../gallery/index.ts';
@@ -6,7 +6,7 @@ import { errorResponses } from '../errors.ts';
 import { jsonContent } from '../resource-schemas.ts';
 import { createRouter } from '../router.ts';
 
-const mappingView = z.record(z.string(), z.unknown()).openapi({ description: 'An attribute mapping (DESIGN.md §3)' });
+const mappingView = z.record(z.string(), z.unknown()).openapi({ description: 'An attribute mapping' });
 const objectTypeView = z.object({ mappings: z.array(mappingView), filterableAttributes: z.array(z.string()) });
 
 const templateSchema = z

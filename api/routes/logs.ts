@@ -54,7 +54,7 @@ const logsQuery = pageQuerySchema.extend({
     .openapi({ param: { name: 'format', in: 'query' }, description: 'Same as `Accept: text/csv` when `csv`' }),
 });
 
-const logEntrySchema = z
+export const logEntrySchema = z
   .object({
     id: z.string(),
     time: z.string(),
@@ -84,7 +84,7 @@ export function logsRouter({ store }: { store: Store }) {
       tags: ['provisioning'],
       summary: 'Provisioning logs',
       description:
-        'One entry per object per action, newest first, with steps and modified attributes. JSON pages by default; with `Accept: text/csv` (or `?format=csv`) every matching entry as one CSV file (`limit`/`cursor` ignored).',
+        'One entry per object per action, newest first, with steps and modified attributes; also for a deleted app while its logs are kept (its retention period, unless deleted with `purge=true`). JSON pages by default; with `Accept: text/csv` (or `?format=csv`) every matching entry as one CSV file (`limit`/`cursor` ignored).',
       request: { params: idParams, query: logsQuery },
       responses: {
         200: {
@@ -100,7 +100,10 @@ export function logsRouter({ store }: { store: Store }) {
     async (c) => {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
-      if (!(await store.apps.get(id))) throw new ApiError('not_found', `App ${id} not found`);
+      // A deleted app's logs stay readable for their retention period (unless it was deleted with purge).
+      if (!(await store.apps.get(id)) && !(await store.retention.deletedAppLogs(id))) {
+        throw new ApiError('not_found', `App ${id} not found`);
+      }
       if (q.since && q.until && Date.parse(q.since) >= Date.parse(q.until)) {
         throw new ApiError('validation_failed', 'since must be before until', {
           details: [{ path: 'until', message: 'must be after since', in: 'query' }],

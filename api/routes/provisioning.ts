@@ -1,10 +1,17 @@
-// /api/v1/apps/{id}/provisioning — control of an app's provisioning job (DESIGN.md §2, §5).
-// Each POST records an intent with the job workflow (a signal) and answers 202: the job acts on
-// it from its main loop. GET returns the job's status query.
+// /api/v1/apps/{id}/provisioning — control of an app's provisioning job.
+// Each POST first reads the job's state: an action the job would not act on in that state is
+// refused with a 409 naming what to do (provisioning-actions.ts); otherwise it records the intent
+// with the job workflow (a signal) and answers 202: the job acts on it from its main loop. GET
+// returns the job's status query, with the running cycle's progress read from the store.
 import { createRoute, z } from '@hono/zod-openapi';
-import { ApiError, errorResponses } from '../errors.ts';
-import { jobWorkflowId, type ProvisioningControl } from '../provisioning-control.ts';
+import { withCycleProgress, type CycleProgressSource } from '../cycle-progress.ts';
+import { ApiError, errorResponses, errorSchema } from '../errors.ts';
+import { ACTION_CONFLICTS, refusalOf, type ProvisioningAction } from '../provisioning-actions.ts';
+import type { ProvisioningControl } from '../provisioning-control.ts';
+import { jobWorkflowId } from '../../workflows/messages.ts';
 import { createRouter } from '../router.ts';
+import { temporalUiWorkflowUrl, type TemporalUi } from '../temporal-ui.ts';
+import { TIMED_OUT, withTimeout } from '../timeout.ts';
 
 /** The little the provisioning routes need to know about apps (the store, once wired). */
 export interface AppLookup {
@@ -77,7 +84,15 @@ const provisioningSchema = z
     appId: z.string(),
     workflowId: z.string(),
     running: z.boolean().openapi({ description: 'Whether the job workflow is running' }),
-    status: jobStatusSchema.nullable().openapi({ description: "The job's status query; null when not running" }),
+    status: jobStatusSchema.nullable().openapi({
+      description:
+        "The job's status query, with the running cycle's progress from the database (written after every batch); null when not running",
+    }),
+    temporalUiUrl: z.string().nullable().openapi({
+      description:
+        "The job's page in the Temporal Web UI (its latest run: state, search attributes, memo, cycle children); null when Ferry does not know the UI (set TEMPORAL_UI_URL)",
+      example: 'http://127.0.0.1:8233/namespaces/default/workflows/provisioning%3Aapp_3f2c9a',
+    }),
   })
   .openapi('Provisioning');
 
@@ -101,28 +116,36 @@ const SIMPLE_ACTIONS: { action: SimpleAction; summary: string; description: stri
     action: 'start',
     summary: 'Start provisioning',
     description:
-      'Starts the job if it is not running (its first cycle is initial); un-pauses a paused job. Idempotent.',
+      'Starts the job if it is not running (its first cycle is initial); un-pauses a paused job; a running job is left as it is (idempotent).',
   },
   {
     action: 'pause',
     summary: 'Pause provisioning',
-    description: 'No cycle starts until resume; a running cycle finishes.',
+    description:
+      'No cycle starts until resume; a running cycle stops after the batch in flight. Pausing a paused job changes nothing.',
   },
-  { action: 'resume', summary: 'Resume provisioning', description: 'Undoes pause; the next cycle runs on schedule.' },
+  {
+    action: 'resume',
+    summary: 'Resume provisioning',
+    description:
+      'Undoes pause; the next cycle runs on schedule (at once when overdue). A job not paused is left as it is.',
+  },
   {
     action: 'run',
     summary: 'Run a cycle now',
-    description: 'Starts an incremental cycle now instead of waiting for the timer.',
+    description:
+      'Starts a cycle now instead of waiting for the timer (right after the running one, if a cycle is running; in quarantine too).',
   },
   {
     action: 'release',
     summary: 'Release from quarantine',
-    description: 'Leaves quarantine and resets the backoff; the next cycle runs now.',
+    description: 'Leaves quarantine (or disabled) and resets the backoff; a cycle runs at once.',
   },
   {
     action: 'approve-deletions',
     summary: 'Approve staged deletions',
-    description: 'Exports the disables/deletes held as StagedDelete after the deletion threshold was exceeded.',
+    description:
+      'Exports the disables/deletes held as StagedDelete after the deletion threshold was exceeded: a cycle runs at once.',
   },
   {
     action: 'reject-deletions',
@@ -131,7 +154,7 @@ const SIMPLE_ACTIONS: { action: SimpleAction; summary: string; description: stri
   },
 ];
 
-const actionRoute = (action: string, summary: string, description: string) => ({
+const actionRoute = (action: ProvisioningAction, summary: string, description: string) => ({
   method: 'post' as const,
   path: `/apps/{id}/provisioning/${action}`,
   tags: ['provisioning'],
@@ -139,16 +162,32 @@ const actionRoute = (action: string, summary: string, description: string) => ({
   description,
   responses: {
     202: { description: 'Accepted by the job', content: { 'application/json': { schema: acceptedSchema } } },
-    ...errorResponses(400, 401, 404, 409, 429, 503),
+    ...errorResponses(400, 401, 404, 429, 503),
+    409: {
+      description: `The job would not act on it in its state: ${ACTION_CONFLICTS[action]}`,
+      content: { 'application/json': { schema: errorSchema } },
+    },
   },
 });
 
 export interface ProvisioningRouterDeps {
   provisioning: ProvisioningControl;
   apps?: AppLookup;
+  /** The running cycle's progress (the store's cycles table); without it, progress shows as 0. */
+  progress?: CycleProgressSource;
+  /** The Temporal Web UI, when known: GET links to the job's page there. */
+  temporalUi?: TemporalUi | null;
+  /** How long an action or a status read waits for the job's status query before answering 503 (ms, default 5000). */
+  statusTimeoutMs?: number;
 }
 
-export function provisioningRouter({ provisioning, apps }: ProvisioningRouterDeps) {
+export function provisioningRouter({
+  provisioning,
+  apps,
+  progress,
+  temporalUi = null,
+  statusTimeoutMs = 5000,
+}: ProvisioningRouterDeps) {
   const router = createRouter();
 
   /** The app, when a lookup is wired; 404 for an unknown id. */
@@ -171,11 +210,39 @@ export function provisioningRouter({ provisioning, apps }: ProvisioningRouterDep
 
   const accepted = (appId: string, action: string) => ({ appId, workflowId: jobWorkflowId(appId), action });
 
+  /**
+   * The job's status, waited for at most `statusTimeoutMs`: a running job answers its query only
+   * through a worker, and none may be running (or the query may be lost), so nothing here waits on it
+   * unbounded. A 503 names the app and what was not done.
+   */
+  const jobStatus = async (appId: string, consequence: string) => {
+    const query = provisioning.status(appId);
+    // After the timeout nobody awaits it; its late failure must not become an unhandled rejection.
+    query.catch(() => undefined);
+    const status = await withTimeout(query, statusTimeoutMs);
+    if (status === TIMED_OUT) {
+      throw new ApiError(
+        'unavailable',
+        `The provisioning job of app ${appId} did not answer within ${statusTimeoutMs} ms (is a worker running?); ${consequence}`,
+      );
+    }
+    return status;
+  };
+
+  /** Refuses (409) an action the job would not act on in its current state. */
+  const checkActs = async (action: ProvisioningAction, appId: string): Promise<void> => {
+    // Nothing is sent when the job does not answer, so nothing is accepted that might then be dropped.
+    const status = await jobStatus(appId, 'nothing was sent, retry later');
+    const refusal = refusalOf(action, appId, status);
+    if (refusal) throw new ApiError(refusal.code, refusal.message);
+  };
+
   for (const { action, summary, description } of SIMPLE_ACTIONS) {
     const route = createRoute({ ...actionRoute(action, summary, description), request: { params: appIdParamsSchema } });
     router.openapi(route, async (c) => {
       const { id } = c.req.valid('param');
       const app = await appOf(id);
+      await checkActs(action, id);
       await simple[action](id, app?.name);
       return c.json(accepted(id, action), 202);
     });
@@ -185,7 +252,7 @@ export function provisioningRouter({ provisioning, apps }: ProvisioningRouterDep
     ...actionRoute(
       'restart',
       'Restart provisioning',
-      'Clears the watermark, escrows and quarantine (and links with `reset: "full"`) and runs an initial cycle.',
+      'Clears the watermark, escrows and quarantine (and links with `reset: "full"`) and runs an initial cycle, in every state: it also un-pauses a paused job and re-enables a disabled one.',
     ),
     request: {
       params: appIdParamsSchema,
@@ -197,6 +264,7 @@ export function provisioningRouter({ provisioning, apps }: ProvisioningRouterDep
     // Without a body the validator is skipped and the schema default not applied.
     const reset = c.req.valid('json').reset ?? 'watermark';
     await appOf(id);
+    await checkActs('restart', id);
     await provisioning.restart(id, reset);
     return c.json(accepted(id, 'restart'), 202);
   });
@@ -205,7 +273,7 @@ export function provisioningRouter({ provisioning, apps }: ProvisioningRouterDep
     ...actionRoute(
       'quarantine',
       'Quarantine the job',
-      'Puts the job in quarantine by hand: cycles slow to once a day.',
+      'Puts the job in quarantine by hand (reason `Manual`, your words as the message): cycles slow to once a day until release.',
     ),
     request: {
       params: appIdParamsSchema,
@@ -216,6 +284,7 @@ export function provisioningRouter({ provisioning, apps }: ProvisioningRouterDep
     const { id } = c.req.valid('param');
     const { reason } = c.req.valid('json');
     await appOf(id);
+    await checkActs('quarantine', id);
     await provisioning.quarantine(id, reason);
     return c.json(accepted(id, 'quarantine'), 202);
   });
@@ -226,7 +295,7 @@ export function provisioningRouter({ provisioning, apps }: ProvisioningRouterDep
     tags: ['provisioning'],
     summary: "The provisioning job's status",
     description:
-      'State, current cycle progress, last cycle counts, next cycle time, backoff, quarantine and pending deletions.',
+      'State, current cycle progress, last cycle counts, next cycle time, backoff, quarantine and pending deletions. 503 when the job does not answer its status query within the status timeout (5 s by default; no worker running, or Temporal unavailable).',
     request: { params: appIdParamsSchema },
     responses: {
       200: { description: 'Status', content: { 'application/json': { schema: provisioningSchema } } },
@@ -236,8 +305,18 @@ export function provisioningRouter({ provisioning, apps }: ProvisioningRouterDep
   router.openapi(status, async (c) => {
     const { id } = c.req.valid('param');
     await appOf(id);
-    const jobStatus = await provisioning.status(id);
-    return c.json({ appId: id, workflowId: jobWorkflowId(id), running: jobStatus !== null, status: jobStatus }, 200);
+    const status = await jobStatus(id, 'retry later');
+    const workflowId = jobWorkflowId(id);
+    return c.json(
+      {
+        appId: id,
+        workflowId,
+        running: status !== null,
+        status: status === null ? null : await withCycleProgress(id, status, progress),
+        temporalUiUrl: temporalUi ? temporalUiWorkflowUrl(temporalUi, workflowId) : null,
+      },
+      200,
+    );
   });
 
   return router;

@@ -36,12 +36,14 @@ export function scheduleActivity(
     taskQueue: { name: taskQueue, kind: 'TASK_QUEUE_KIND_NORMAL' },
     header: attributes.header,
     input: attributes.input,
-    scheduleToCloseTimeout: scheduleToCloseMs ? toDuration(scheduleToCloseMs) : undefined,
-    scheduleToStartTimeout: scheduleToStartMs ? toDuration(scheduleToStartMs) : undefined,
-    startToCloseTimeout: startToCloseMs ? toDuration(startToCloseMs) : undefined,
-    heartbeatTimeout: heartbeatMs ? toDuration(heartbeatMs) : undefined,
+    // Every timeout, zero for none, as the real server records them.
+    scheduleToCloseTimeout: toDuration(scheduleToCloseMs ?? 0),
+    scheduleToStartTimeout: toDuration(scheduleToStartMs ?? 0),
+    startToCloseTimeout: toDuration(startToCloseMs ?? 0),
+    heartbeatTimeout: toDuration(heartbeatMs ?? 0),
     workflowTaskCompletedEventId: completedEventId,
     retryPolicy,
+    useWorkflowBuildId: attributes.useWorkflowBuildId,
   });
   const now = cluster.now();
   const activity: ActivityState = {

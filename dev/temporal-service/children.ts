@@ -4,27 +4,38 @@ import type { Cluster } from './cluster.ts';
 import { RpcError } from './errors.ts';
 import { isOpen, type ChildState, type Execution, type PendingEvent } from './execution.ts';
 import { requestCancelWorkflow, signalWorkflow, startWorkflow, terminateWorkflow } from './lifecycle.ts';
-import type { Msg } from './proto.ts';
+import { toDuration, type Msg } from './proto.ts';
 import { appendEvent, deliver } from './workflow-tasks.ts';
 
-export function startChild(cluster: Cluster, parent: Execution, attributes: Msg, completedEventId: number): void {
-  const namespace = attributes.namespace || parent.namespace;
-  const workflowType = String(attributes.workflowType?.name ?? '');
+/** An enum field the command left at its default (absent, 0 or `…_UNSPECIFIED`). */
+const unspecified = (value: unknown): boolean => !value || String(value).endsWith('_UNSPECIFIED');
+
+export function startChild(cluster: Cluster, parent: Execution, command: Msg, completedEventId: number): void {
+  const namespace = command.namespace || parent.namespace;
+  const workflowType = String(command.workflowType?.name ?? '');
+  // The command with the defaults the real server applies, and records, filled in.
+  const attributes: Msg = {
+    ...command,
+    namespace,
+    workflowRunTimeout: command.workflowRunTimeout ?? toDuration(0),
+    workflowTaskTimeout: command.workflowTaskTimeout ?? toDuration(10_000),
+    parentClosePolicy: unspecified(command.parentClosePolicy)
+      ? 'PARENT_CLOSE_POLICY_TERMINATE'
+      : command.parentClosePolicy,
+    workflowIdReusePolicy: unspecified(command.workflowIdReusePolicy)
+      ? 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE'
+      : command.workflowIdReusePolicy,
+  };
   const initiatedEventId = appendEvent(cluster, parent, 'StartChildWorkflowExecutionInitiated', {
     ...attributes,
-    namespace,
     workflowTaskCompletedEventId: completedEventId,
   });
   let child: Execution;
   try {
-    child = startWorkflow(
-      cluster,
-      { ...attributes, namespace, identity: `parent:${parent.workflowId}` },
-      {
-        parent: { namespace: parent.namespace, workflowId: parent.workflowId, runId: parent.runId, initiatedEventId },
-        root: parent.root,
-      },
-    ).execution;
+    child = startWorkflow(cluster, attributes, {
+      parent: { namespace: parent.namespace, workflowId: parent.workflowId, runId: parent.runId, initiatedEventId },
+      root: parent.root,
+    }).execution;
   } catch (error) {
     if (!(error instanceof RpcError)) throw error;
     deliver(cluster, parent, [
@@ -50,7 +61,7 @@ export function startChild(cluster: Cluster, parent: Execution, attributes: Msg,
     workflowId: child.workflowId,
     runId: child.runId,
     workflowType,
-    parentClosePolicy: attributes.parentClosePolicy ?? 'PARENT_CLOSE_POLICY_TERMINATE',
+    parentClosePolicy: attributes.parentClosePolicy,
   };
   parent.children.set(initiatedEventId, state);
   deliver(cluster, parent, [
@@ -171,11 +182,13 @@ export function signalExternal(
     ]);
     return;
   }
+  // As the real server: the signal names the sending run, and the sender's event the target as addressed.
   signalWorkflow(cluster, run, {
     signalName: attributes.signalName,
     input: attributes.input,
     header: attributes.header,
-    identity: `workflow:${execution.workflowId}`,
+    identity: 'history-service',
+    externalWorkflowExecution: { workflowId: execution.workflowId, runId: execution.runId },
   });
   deliver(cluster, execution, [
     {
@@ -183,7 +196,7 @@ export function signalExternal(
       attributes: () => ({
         initiatedEventId,
         namespace,
-        workflowExecution: { workflowId: run.workflowId, runId: run.runId },
+        workflowExecution: target,
         control: attributes.control,
       }),
     },

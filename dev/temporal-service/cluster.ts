@@ -2,6 +2,7 @@
 // the modules that take a Cluster (workflow-tasks, commands, activities, lifecycle, …).
 import { RealTimers, VirtualClock } from './clock.ts';
 import { isOpen, type Execution } from './execution.ts';
+import { DEFAULT_LIMITS, type ServiceLimits } from './limits.ts';
 import type { Msg } from './proto.ts';
 import { TaskQueues } from './task-queues.ts';
 
@@ -17,6 +18,10 @@ export interface ActivityQueueTask {
 
 export interface ClusterOptions {
   timeSkipping: boolean;
+  /** History and payload limits (default: the real server's). */
+  limits?: Partial<ServiceLimits>;
+  /** Where warnings go (history past its warning limits); default console.warn. */
+  warn?: (line: string) => void;
 }
 
 export class Cluster {
@@ -38,12 +43,16 @@ export class Cluster {
   /** An explicit skip (skipTime / Sleep) is stepping the clock. */
   explicitSkip = false;
   readonly options: ClusterOptions;
+  readonly limits: ServiceLimits;
+  readonly warn: (line: string) => void;
   /** Aborted by close(): ends every long poll at once. */
   readonly closing = new AbortController();
   private idCounter = 0;
 
   constructor(options: ClusterOptions) {
     this.options = options;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.warn = options.warn ?? ((line) => console.warn(`[temporal-service] ${line}`));
   }
 
   now(): number {

@@ -27,8 +27,14 @@ export function applyCommands(
   commands: Msg[],
   completedEventId: number,
   identity: string,
+  onProtocolMessage: (messageId: string) => void = () => undefined,
 ): void {
   for (const command of commands) {
+    if (command.commandType === 'COMMAND_TYPE_PROTOCOL_MESSAGE') {
+      // An update's acceptance or response, in its place among the commands.
+      onProtocolMessage(String(command.protocolMessageCommandAttributes?.messageId ?? ''));
+      continue;
+    }
     applyCommand(cluster, execution, command, completedEventId, identity);
     if (execution.closeTimeMs !== undefined) return;
   }

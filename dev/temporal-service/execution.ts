@@ -1,6 +1,7 @@
 // The state of one workflow run, as the service keeps it in memory.
 import type { History } from './history.ts';
 import type { Msg } from './proto.ts';
+import type { UpdateState } from './updates.ts';
 
 /** An event waiting to be written: buffered while a workflow task is in flight. */
 export interface PendingEvent {
@@ -28,6 +29,13 @@ export interface WorkflowTask {
   queue: string;
   sticky: boolean;
   scheduledTimeMs: number;
+  /**
+   * A speculative task (it carries updates only): its WorkflowTaskScheduled / Started events are not
+   * in the history until the task does more than reject updates; `speculativeEvents` are the events
+   * sent to the worker, written then.
+   */
+  speculative: boolean;
+  speculativeEvents: Array<{ type: string; attributes: Msg }>;
   queries: PendingQuery[];
   cancelTimeout?: () => void;
 }
@@ -105,6 +113,10 @@ export interface Execution {
   children: Map<number, ChildState>;
   /** Queries that arrived while a task was started; routed once it completes. */
   waitingQueries: PendingQuery[];
+  /** Updates by id: in flight, and completed ones (kept for de-duplication and polls). */
+  updates: Map<string, UpdateState>;
+  /** Whether the history passed the warning limits (logged once per run). */
+  warnedLimits: Set<string>;
   cancelRequested: boolean;
   newRunId: string | undefined;
   cancelTimeouts: Array<() => void>;

@@ -15,17 +15,26 @@ export class History {
     return this.events.length;
   }
 
-  append(type: string, attributes: Msg, timeMs: number): Msg {
-    const eventId = this.events.length + 1;
-    const event: Msg = {
+  /** An event as `append` would write it with id `eventId`, without writing it (speculative tasks). */
+  static build(type: string, attributes: Msg, timeMs: number, eventId: number): Msg {
+    return {
       eventId,
       eventTime: toTimestamp(timeMs),
       eventType: eventTypeEnum(type),
       taskId: eventId,
       [eventAttributesField(type)]: attributes,
     };
+  }
+
+  /** Encoded size of one event. */
+  static sizeOf(event: Msg): number {
+    return HistoryEvent.encode(HistoryEvent.fromObject(event)).finish().length;
+  }
+
+  append(type: string, attributes: Msg, timeMs: number): Msg {
+    const event = History.build(type, attributes, timeMs, this.events.length + 1);
     this.events.push(event);
-    this.sizeBytes += HistoryEvent.encode(HistoryEvent.fromObject(event)).finish().length;
+    this.sizeBytes += History.sizeOf(event);
     for (const wake of [...this.newEventWaiters]) wake();
     return event;
   }

@@ -1,7 +1,8 @@
 // The in-memory Temporal test service: the real @temporalio/worker and @temporalio/client run
 // workflows end to end against it. Development and test infrastructure only (see README.md).
 import { Cluster } from './cluster.ts';
-import { listen } from './server.ts';
+import type { ServiceLimits } from './limits.ts';
+import { listen, type ListenTls } from './server.ts';
 import { testServiceHandlers } from './test-service.ts';
 import { advanceTime, AutoSkipper } from './time-skipping.ts';
 import { workflowServiceHandlers } from './workflow-service.ts';
@@ -15,6 +16,17 @@ export interface TemporalTestServiceOptions {
    * TestService `Sleep` RPCs) works either way.
    */
   timeSkipping?: boolean;
+  /**
+   * History and payload limits, as the real server's dynamic config `limit.historyCount.*`,
+   * `limit.historySize.*`, `limit.blobSize.*` (default: the server's defaults; see limits.ts).
+   */
+  limits?: Partial<ServiceLimits>;
+  /** Receives the warnings the real server logs (history past its warning limits); default console.warn. */
+  warn?: (line: string) => void;
+  /** Serve over TLS (and mTLS with `clientCa`) instead of plain gRPC: tests of Ferry's TLS settings. */
+  tls?: ListenTls;
+  /** Refuse calls without `authorization: Bearer <apiKey>` (UNAUTHENTICATED), like Temporal Cloud. */
+  apiKey?: string;
 }
 
 export interface TemporalTestService {
@@ -32,12 +44,20 @@ export interface TemporalTestService {
 }
 
 export async function startTemporalTestService(options: TemporalTestServiceOptions = {}): Promise<TemporalTestService> {
-  const cluster = new Cluster({ timeSkipping: options.timeSkipping ?? false });
-  const autoSkipper = new AutoSkipper(cluster);
-  const { server, port } = await listen(options.port ?? 0, {
-    workflowService: workflowServiceHandlers(cluster, autoSkipper),
-    testService: testServiceHandlers(cluster, autoSkipper),
+  const cluster = new Cluster({
+    timeSkipping: options.timeSkipping ?? false,
+    limits: options.limits,
+    warn: options.warn,
   });
+  const autoSkipper = new AutoSkipper(cluster);
+  const { server, port } = await listen(
+    options.port ?? 0,
+    {
+      workflowService: workflowServiceHandlers(cluster, autoSkipper),
+      testService: testServiceHandlers(cluster, autoSkipper),
+    },
+    { tls: options.tls, apiKey: options.apiKey },
+  );
   let closed: Promise<void> | undefined;
   return {
     address: `127.0.0.1:${port}`,

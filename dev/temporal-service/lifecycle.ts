@@ -10,6 +10,7 @@ import { History } from './history.ts';
 import { durationMs, timestampMs, toDuration, toTimestamp, type Msg } from './proto.ts';
 import { decideRetry, withRetryDefaults } from './retry-policy.ts';
 import { cancelAllTimers } from './timers.ts';
+import { closeUpdates } from './updates.ts';
 import { appendEvent, deliver, routeQuery, scheduleWorkflowTask } from './workflow-tasks.ts';
 
 const FAILED_STATUSES = new Set([
@@ -158,9 +159,13 @@ function startRun(cluster: Cluster, spec: RunSpec): Execution {
     parentWorkflowNamespace: parent?.namespace,
     parentWorkflowExecution: parent ? { workflowId: parent.workflowId, runId: parent.runId } : undefined,
     parentInitiatedEventId: parent?.initiatedEventId,
-    rootWorkflowExecution: root,
+    // As the real server: only a child (or a later run of one) names its root.
+    rootWorkflowExecution: parent ? root : undefined,
     workflowId: spec.workflowId,
-    firstWorkflowTaskBackoff: spec.delayMs ? toDuration(spec.delayMs) : attributes.backoffStartInterval,
+    // The real server writes a zero backoff on a first run, none on a continued one.
+    firstWorkflowTaskBackoff: spec.delayMs
+      ? toDuration(spec.delayMs)
+      : (attributes.backoffStartInterval ?? (previous ? undefined : toDuration(0))),
   };
   const execution: Execution = {
     namespace: spec.namespace,
@@ -190,6 +195,8 @@ function startRun(cluster: Cluster, spec: RunSpec): Execution {
       queue: taskQueue,
       sticky: false,
       scheduledTimeMs: 0,
+      speculative: false,
+      speculativeEvents: [],
       queries: [],
     },
     buffered: [],
@@ -199,6 +206,8 @@ function startRun(cluster: Cluster, spec: RunSpec): Execution {
     timers: new Map(),
     children: new Map(),
     waitingQueries: [],
+    updates: new Map(),
+    warnedLimits: new Set(),
     cancelRequested: false,
     newRunId: undefined,
     cancelTimeouts: [],
@@ -246,6 +255,8 @@ export function closeExecution(
   wft.cancelTimeout?.();
   wft.state = 'none';
   wft.generation++;
+  wft.speculative = false;
+  wft.speculativeEvents = [];
   const event = execution.history.append(type, attributes, cluster.now());
   cluster.open.delete(execution);
   cancelAllTimers(execution);
@@ -256,6 +267,7 @@ export function closeExecution(
   execution.history.markClosed(event);
   for (const query of [...wft.queries.splice(0), ...execution.waitingQueries.splice(0)])
     routeQuery(cluster, execution, query);
+  closeUpdates(execution, Boolean(attributes.newExecutionRunId));
   // A run continued by continue-as-new or a retry is not the end of the workflow for its parent.
   if (!attributes.newExecutionRunId) notifyParent(cluster, execution, attributes);
   applyParentClosePolicy(cluster, execution);
@@ -310,8 +322,14 @@ export function failWorkflow(
   });
 }
 
-export function continueAsNew(cluster: Cluster, execution: Execution, attributes: Msg, completedEventId: number): void {
+export function continueAsNew(cluster: Cluster, execution: Execution, command: Msg, completedEventId: number): void {
   const newRunId = randomUUID();
+  // The timeouts the new run gets, written as the real server does (zero: no run timeout).
+  const attributes: Msg = {
+    ...command,
+    workflowRunTimeout: command.workflowRunTimeout ?? toDuration(0),
+    workflowTaskTimeout: command.workflowTaskTimeout ?? execution.started.workflowTaskTimeout,
+  };
   closeExecution(cluster, execution, 'WorkflowExecutionContinuedAsNew', 'WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW', {
     newExecutionRunId: newRunId,
     workflowType: attributes.workflowType?.name ? attributes.workflowType : { name: execution.workflowType },
@@ -327,16 +345,14 @@ export function continueAsNew(cluster: Cluster, execution: Execution, attributes
     header: attributes.header,
     memo: attributes.memo,
     searchAttributes: attributes.searchAttributes,
+    inheritBuildId: attributes.inheritBuildId,
   });
   execution.newRunId = newRunId;
   startRun(cluster, {
     namespace: execution.namespace,
     workflowId: execution.workflowId,
     runId: newRunId,
-    attributes: {
-      ...attributes,
-      workflowTaskTimeout: attributes.workflowTaskTimeout ?? execution.started.workflowTaskTimeout,
-    },
+    attributes,
     previous: execution,
   });
 }
@@ -371,6 +387,7 @@ function signalAttributes(signal: Msg): Msg {
     input: signal.input,
     identity: signal.identity,
     header: signal.header,
+    externalWorkflowExecution: signal.externalWorkflowExecution,
   };
 }
 

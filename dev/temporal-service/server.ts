@@ -42,11 +42,16 @@ function implementation(
   definition: ServiceDefinition,
   handlers: Record<string, Handler>,
   onError: (method: string, error: unknown) => void,
+  apiKey: string | undefined,
 ): UntypedServiceImplementation {
   const result: UntypedServiceImplementation = {};
   for (const name of Object.keys(definition)) {
     const handler = handlers[name];
     result[name] = (call: ServerUnaryCall<Msg, Msg>, callback: sendUnaryData<Msg>) => {
+      if (apiKey !== undefined && call.metadata.get('authorization')[0] !== `Bearer ${apiKey}`) {
+        callback({ code: status.UNAUTHENTICATED, details: 'Request unauthorized: missing or wrong API key' });
+        return;
+      }
       if (!handler) {
         if (!loggedUnimplemented.has(name)) {
           loggedUnimplemented.add(name);
@@ -80,7 +85,33 @@ export interface GrpcServices {
   testService: Record<string, Handler>;
 }
 
-export async function listen(port: number, services: GrpcServices): Promise<{ server: Server; port: number }> {
+/** TLS for the listener (PEM text); with `clientCa`, clients must present a certificate it signed (mTLS). */
+export interface ListenTls {
+  key: string;
+  cert: string;
+  clientCa?: string;
+}
+
+export interface ListenOptions {
+  tls?: ListenTls;
+  /** Every call must carry `authorization: Bearer <apiKey>`, as Temporal Cloud asks. */
+  apiKey?: string;
+}
+
+function credentials(tls: ListenTls | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(
+    tls.clientCa ? Buffer.from(tls.clientCa) : null,
+    [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }],
+    tls.clientCa !== undefined,
+  );
+}
+
+export async function listen(
+  port: number,
+  services: GrpcServices,
+  options: ListenOptions = {},
+): Promise<{ server: Server; port: number }> {
   const server = new Server({ 'grpc.max_receive_message_length': 128 * 1024 * 1024 });
   const onError = (method: string, error: unknown): void => {
     console.error(`[temporal-service] ${method} failed:`, error);
@@ -90,10 +121,10 @@ export async function listen(port: number, services: GrpcServices): Promise<{ se
     ['temporal.api.testservice.v1.TestService', services.testService],
   ] as const) {
     const definition = serviceDefinition(name);
-    server.addService(definition, implementation(name, definition, handlers, onError));
+    server.addService(definition, implementation(name, definition, handlers, onError, options.apiKey));
   }
   const boundPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(`127.0.0.1:${port}`, credentials(options.tls), (error, bound) =>
       error ? reject(error) : resolve(bound),
     );
   });

@@ -10,18 +10,22 @@ import {
 import type { Cluster } from './cluster.ts';
 import { invalidArgument, notFound, workflowNotFound } from './errors.ts';
 import { isOpen, type Execution } from './execution.ts';
+import { checkBlob } from './limits.ts';
 import { requestCancelWorkflow, signalWorkflow, startWorkflow, terminateWorkflow } from './lifecycle.ts';
 import type { Msg } from './proto.ts';
 import type { AutoSkipper } from './time-skipping.ts';
 import { decodePageToken, decodeToken, encodePageToken, runKey } from './tokens.ts';
 import { compileQuery, executionInfo } from './visibility.ts';
+import { admitUpdate, findUpdate, STAGE, stageOf, waitForStage, type UpdateState } from './updates.ts';
 import {
   answerQuery,
+  assertWithinHistoryLimits,
   claimWorkflowQueueTask,
   completeWorkflowTask,
   failWorkflowTask,
   releaseStickyQueue,
   routeQuery,
+  scheduleTaskForUpdates,
 } from './workflow-tasks.ts';
 
 export interface CallContext {
@@ -32,6 +36,11 @@ export type Handler = (request: Msg, context: CallContext) => Msg | Promise<Msg>
 
 /** How long an empty long poll is held (workers poll with ~70 s deadlines). */
 export const LONG_POLL_MS = 55_000;
+/**
+ * How long an update call waits for the stage it asked for before answering with the stage reached
+ * (the client then asks again), as the real server's `frontend.longPollExpirationInterval`.
+ */
+export const UPDATE_LONG_POLL_MS = 20_000;
 const NAMESPACE_ID = '3bd3a5cd-7c27-4a5e-a3b5-6f1c2d4e5f60';
 export const SERVER_VERSION = '1.24.0-ferry-test-service';
 
@@ -78,7 +87,7 @@ export function workflowServiceHandlers(cluster: Cluster, autoSkipper: AutoSkipp
           name: 'default',
           state: 'NAMESPACE_STATE_REGISTERED',
           id: NAMESPACE_ID,
-          capabilities: { eagerWorkflowStart: false, syncUpdate: false, asyncUpdate: false, workerHeartbeats: false },
+          capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true, workerHeartbeats: false },
         },
         config: { workflowExecutionRetentionTtl: { seconds: 86_400 } },
         isGlobalNamespace: false,
@@ -105,11 +114,14 @@ export function workflowServiceHandlers(cluster: Cluster, autoSkipper: AutoSkipp
     }),
 
     StartWorkflowExecution: (request) => {
+      checkBlob(cluster.limits, request.input);
       const { execution, started } = startWorkflow(cluster, request);
       return { runId: execution.runId, started };
     },
 
     SignalWithStartWorkflowExecution: (request) => {
+      checkBlob(cluster.limits, request.input);
+      checkBlob(cluster.limits, request.signalInput);
       const signal = {
         signalName: request.signalName,
         input: request.signalInput,
@@ -121,7 +133,9 @@ export function workflowServiceHandlers(cluster: Cluster, autoSkipper: AutoSkipp
     },
 
     SignalWorkflowExecution: (request) => {
+      checkBlob(cluster.limits, request.input);
       const run = findOpenRun(cluster, request.namespace, request.workflowExecution);
+      assertWithinHistoryLimits(cluster, run);
       signalWorkflow(cluster, run, request);
       return {};
     },
@@ -229,6 +243,46 @@ export function workflowServiceHandlers(cluster: Cluster, autoSkipper: AutoSkipp
     RespondActivityTaskCanceled: (request) => cancelActivity(cluster, request),
     RespondActivityTaskCanceledById: (request) => cancelActivity(cluster, request, true),
 
+    UpdateWorkflowExecution: async (request, context) => {
+      const updateId = String(request.request?.meta?.updateId ?? '');
+      if (!updateId) throw invalidArgument('Update id is not set on request.');
+      if (!request.request?.input?.name) throw invalidArgument('Update name is not set on request.');
+      checkBlob(cluster.limits, request.request?.input?.args);
+      const wanted = waitStage(request.waitPolicy?.lifecycleStage, STAGE.ACCEPTED);
+      const soft = holdSignal(context, UPDATE_LONG_POLL_MS);
+      for (;;) {
+        const run = findRun(cluster, request.namespace, request.workflowExecution);
+        let update = findUpdate(run, updateId);
+        if (!update) {
+          if (!isOpen(run)) throw notFound('workflow execution already completed');
+          assertWithinHistoryLimits(cluster, run);
+          update = admitUpdate(run, request.request);
+          scheduleTaskForUpdates(cluster, run);
+        }
+        await waitForStage(update, wanted, soft);
+        if (update.error) throw update.error;
+        // The run continued before the workflow saw the update: ask the new run (as the server retries).
+        if (update.moved) continue;
+        return updateAnswer(run, update);
+      }
+    },
+
+    PollWorkflowExecutionUpdate: async (request, context) => {
+      const ref = request.updateRef ?? {};
+      const updateId = String(ref.updateId ?? '');
+      const wanted = waitStage(request.waitPolicy?.lifecycleStage, STAGE.COMPLETED);
+      const soft = holdSignal(context, UPDATE_LONG_POLL_MS);
+      for (;;) {
+        const run = findRun(cluster, request.namespace, ref.workflowExecution);
+        const update = findUpdate(run, updateId);
+        if (!update) throw notFound(`update ${updateId} not found`);
+        await waitForStage(update, wanted, soft);
+        if (update.error) throw update.error;
+        if (update.moved) continue;
+        return updateAnswer(run, update);
+      }
+    },
+
     QueryWorkflow: async (request, context) => {
       const run = findRun(cluster, request.namespace, request.execution);
       const condition = request.queryRejectCondition;
@@ -287,6 +341,22 @@ export function workflowServiceHandlers(cluster: Cluster, autoSkipper: AutoSkipp
       for (const run of cluster.runs.values()) if (run.namespace === namespace && predicate(run)) count++;
       return { count };
     },
+  };
+}
+
+/** The stage a call waits for: ACCEPTED or COMPLETED (earlier stages wait for ACCEPTED, as the client asks). */
+function waitStage(stage: string | undefined, fallback: string): typeof STAGE.ACCEPTED | typeof STAGE.COMPLETED {
+  if (stage === STAGE.COMPLETED) return STAGE.COMPLETED;
+  if (stage === STAGE.ACCEPTED) return STAGE.ACCEPTED;
+  return fallback === STAGE.COMPLETED ? STAGE.COMPLETED : STAGE.ACCEPTED;
+}
+
+function updateAnswer(run: Execution, update: UpdateState): Msg {
+  const { stage, outcome } = stageOf(update);
+  return {
+    updateRef: { workflowExecution: { workflowId: run.workflowId, runId: run.runId }, updateId: update.id },
+    outcome,
+    stage,
   };
 }
 

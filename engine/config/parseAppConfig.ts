@@ -1,10 +1,10 @@
-// Validates an app configuration when it is saved (DESIGN.md §3): schema first, then what the schema
+// Validates an app configuration when it is saved: schema first, then what the schema
 // cannot say — expressions compile, paths parse, matching attributes are filterable on the target.
 // Every problem names its path and reason, e.g.
 // `objectTypes.user.mappings[3].expression: unknown function "Foo" at 5`.
 import type { z } from 'zod';
 import { ExpressionSyntaxError } from '../expressions/index.ts';
-import { compileTestPattern } from '../expressions/regex.ts';
+import { compilePattern } from '../expressions/regex.ts';
 import {
   compileMapping,
   compileMappings,
@@ -124,7 +124,7 @@ function checkObjectType(
         return;
       }
       if (clause.operator === 'REGEX MATCH' || clause.operator === 'NOT REGEX MATCH') {
-        const refused = compileTestPattern(clause.value);
+        const refused = compilePattern(clause.value);
         if (typeof refused === 'string') issues.push({ path: at, message: `invalid regular expression: ${refused}` });
       }
       if (NUMERIC_OPERATORS.has(clause.operator) && !/^\s*[-+]?\d+\s*$/.test(clause.value)) {

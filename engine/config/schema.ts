@@ -1,30 +1,17 @@
-// The app configuration (DESIGN.md §1 "App", §3): what the control API accepts and the store keeps.
+// The app configuration: what the control API accepts and the store keeps.
 // Secrets are plain fields here; the store encrypts them at rest and the API never echoes them.
 import { z } from 'zod';
+import { DEFAULT_INTERVAL_MINUTES } from '../policies/cadence.ts';
+import { DEFAULT_LOG_RETENTION_DAYS, MAX_LOG_RETENTION_DAYS } from '../policies/retention.ts';
+import { SCOPING_OPERATORS, TARGET_TYPES } from './vocabulary.ts';
 
-export const TARGET_TYPES = ['String', 'Boolean', 'Integer', 'DateTime', 'Reference', 'Binary'] as const;
-export type TargetType = (typeof TARGET_TYPES)[number];
-
-export const SCOPING_OPERATORS = [
-  'EQUALS',
-  'NOT EQUALS',
-  'IS TRUE',
-  'IS FALSE',
-  'IS NULL',
-  'IS NOT NULL',
-  'REGEX MATCH',
-  'NOT REGEX MATCH',
-  'Greater_Than',
-  'Greater_Than_OR_EQUALS',
-  'Includes',
-  'ENDS_WITH',
-  '&',
-  '!&',
-] as const;
-export type ScopingOperator = (typeof SCOPING_OPERATORS)[number];
-
-/** Operators that compare against no value. */
-export const UNARY_SCOPING_OPERATORS: readonly ScopingOperator[] = ['IS TRUE', 'IS FALSE', 'IS NULL', 'IS NOT NULL'];
+export {
+  SCOPING_OPERATORS,
+  TARGET_TYPES,
+  UNARY_SCOPING_OPERATORS,
+  type ScopingOperator,
+  type TargetType,
+} from './vocabulary.ts';
 
 const constantValue = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -69,6 +56,9 @@ export const objectActionsSchema = z.object({
 });
 export type ObjectActions = z.infer<typeof objectActionsSchema>;
 
+/** Group members per PATCH request unless the app says otherwise. */
+export const DEFAULT_MEMBER_CHUNK_SIZE = 100;
+
 export const objectTypeConfigSchema = z.object({
   enabled: z.boolean().default(true),
   actions: objectActionsSchema.default({ create: true, update: true, disable: true, delete: true }),
@@ -78,7 +68,7 @@ export const objectTypeConfigSchema = z.object({
   /** Filters are ORed, clauses within one are ANDed; no filter = everything passes. */
   scopingFilters: z.array(scopingFilterSchema).default([]),
   /** Group members per PATCH request. */
-  memberChunkSize: z.number().int().min(1).max(10_000).default(100),
+  memberChunkSize: z.number().int().min(1).max(10_000).default(DEFAULT_MEMBER_CHUNK_SIZE),
 });
 export type ObjectTypeConfig = z.infer<typeof objectTypeConfigSchema>;
 
@@ -122,7 +112,11 @@ export const appConfigSchema = z.object({
     .int()
     .min(1)
     .max(24 * 60)
-    .default(40),
+    .default(DEFAULT_INTERVAL_MINUTES),
+  /** Push directory changes within seconds (an incremental cycle per burst); off = only the cadence. */
+  pushChanges: z.boolean().default(true),
+  /** What a reconcile pass does with accounts edited or deleted in the target when not told: report only, or repair. */
+  driftRepair: z.enum(['report', 'repair']).default('report'),
   deletionThreshold: deletionThresholdSchema.default({ count: 500 }),
   notificationEmail: z.email().nullable().default(null),
   compatibilityProfile: z.enum(['strict', 'entra-2017', 'put-only']).default('strict'),
@@ -131,8 +125,19 @@ export const appConfigSchema = z.object({
     .object({
       requestsPerSecond: z.number().positive().default(25),
       concurrency: z.number().int().min(1).default(5),
+      /**
+       * The longest Retry-After the app is paused for. A longer one fails the object as transient
+       * (escrowed until the time the target named) and holds the app back for this long only.
+       */
+      maxRetryAfterSeconds: z.number().int().min(1).max(86_400).default(900),
     })
-    .default({ requestsPerSecond: 25, concurrency: 5 }),
+    .default({ requestsPerSecond: 25, concurrency: 5, maxRetryAfterSeconds: 900 }),
+  /** How long Ferry keeps the app's provisioning logs (days; also after the app is deleted, unless purged). */
+  retention: z
+    .object({
+      logDays: z.number().int().min(1).max(MAX_LOG_RETENTION_DAYS).default(DEFAULT_LOG_RETENTION_DAYS),
+    })
+    .default({ logDays: DEFAULT_LOG_RETENTION_DAYS }),
 });
 export type AppConfig = z.infer<typeof appConfigSchema>;
 export type AppConfigInput = z.input<typeof appConfigSchema>;

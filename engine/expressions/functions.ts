@@ -25,7 +25,7 @@ import {
   toFileTime,
   type DateInterval,
 } from './dates.ts';
-import { compilePattern, MAX_REGEX_INPUT_LENGTH, translateReplacement } from './regex.ts';
+import { compilePattern, hasNamedGroup, MAX_REGEX_INPUT_LENGTH, type Pattern, translateReplacement } from './regex.ts';
 import { base64, normalizeDiacritics, properCase, randomString, utf16le, utf8Hex, words } from './text.ts';
 import { IGNORE_FLOW, type ExpressionEnv } from './types.ts';
 import { flatten, isNullOrEmpty, mapText, toBoolean, toNumber, toText } from './values.ts';
@@ -80,8 +80,8 @@ function intervalArg(value: unknown, fail: Fail): DateInterval {
 const literalText = (node: ExpressionNode | undefined): string | null =>
   node?.kind === 'literal' && typeof node.value === 'string' ? node.value : null;
 
-const patternCache = new Map<string, RegExp | string>();
-function cachedPattern(pattern: string): RegExp | string {
+const patternCache = new Map<string, Pattern | string>();
+function cachedPattern(pattern: string): Pattern | string {
   let compiled = patternCache.get(pattern);
   if (compiled === undefined) {
     compiled = compilePattern(pattern);
@@ -91,10 +91,10 @@ function cachedPattern(pattern: string): RegExp | string {
   return compiled;
 }
 
-function regexArg(pattern: string, fail: Fail): RegExp {
+function regexArg(pattern: string, fail: Fail): Pattern {
   const compiled = cachedPattern(pattern);
   if (typeof compiled === 'string') fail(`invalid regexPattern ${JSON.stringify(pattern)}: ${compiled}`);
-  return compiled as RegExp;
+  return compiled as Pattern;
 }
 
 function checkRegexInput(text: string, fail: Fail): string {
@@ -138,28 +138,31 @@ function replace(args: unknown[], fail: Fail, present: readonly boolean[]): unkn
     if (!isNullOrEmpty(source)) return source;
     const other = toText(replacementAttribute);
     if (other === null) return null;
-    for (const m of checkRegexInput(other, fail).matchAll(regex)) {
-      const value = m.groups?.[group ?? ''];
-      if (value !== undefined) return value;
+    if (group === null || !hasNamedGroup(regex, group)) return null;
+    const matcher = regex.matcher(checkRegexInput(other, fail));
+    while (matcher.find()) {
+      const value = matcher.group(group);
+      if (value !== null) return value;
     }
     return null;
   }
   if (group !== null && group !== '') {
-    if (!regex.source.includes(`(?<${group}>`)) fail(`regexGroupName '${group}' is not a group of the pattern`);
+    if (!hasNamedGroup(regex, group)) fail(`regexGroupName '${group}' is not a group of the pattern`);
     return mapText(source, (s) => {
       let out = '';
       let last = 0;
-      for (const m of checkRegexInput(s, fail).matchAll(regex)) {
-        const span = m.indices?.groups?.[group];
-        if (!span) continue;
-        out += s.slice(last, span[0]) + (replacement ?? '');
-        last = span[1];
+      const matcher = regex.matcher(checkRegexInput(s, fail));
+      while (matcher.find()) {
+        const start = matcher.start(group);
+        if (start < 0) continue;
+        out += s.slice(last, start) + (replacement ?? '');
+        last = matcher.end(group);
       }
       return out + s.slice(last);
     });
   }
   const jsReplacement = translateReplacement(replacement ?? '');
-  return mapText(source, (s) => checkRegexInput(s, fail).replace(regex, jsReplacement));
+  return mapText(source, (s) => regex.matcher(checkRegexInput(s, fail)).replaceAll(jsReplacement));
 }
 
 function formatDateTime(args: unknown[], fail: Fail): unknown {

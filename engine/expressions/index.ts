@@ -1,4 +1,4 @@
-// The expression language of attribute mappings (DESIGN.md §3): Entra-compatible syntax, compiled
+// The expression language of attribute mappings: Entra-compatible syntax, compiled
 // once with errors that carry a position, evaluated purely from an injected environment.
 export { compileExpression, compareValues } from './compile.ts';
 export { ExpressionEvaluationError, ExpressionSyntaxError } from './errors.ts';

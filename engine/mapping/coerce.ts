@@ -1,4 +1,4 @@
-// Target-type coercion (DESIGN.md §3): the value a mapping produced, turned into what the SCIM
+// Target-type coercion: the value a mapping produced, turned into what the SCIM
 // attribute's type expects. A value that cannot be coerced is an error for that attribute only.
 import type { TargetType } from '../config/schema.ts';
 

@@ -33,7 +33,7 @@ export function readSourceAttribute(attributes: SourceAttributes, name: string):
   return undefined;
 }
 
-/** Null, undefined, empty string and empty list all count as "no value" (DESIGN.md §2). */
+/** Null, undefined, empty string and empty list all count as "no value". */
 export function isNullOrEmpty(value: unknown): boolean {
   return value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0);
 }

@@ -1,5 +1,5 @@
 // What a matching query (or an in-memory lookup) found: exactly one resource is a match, none
-// means "create", more than one is the DuplicateTargetEntries error (DESIGN.md §2 "Matching").
+// means "create", more than one is the DuplicateTargetEntries error.
 import type { ScimResource } from '../types.ts';
 import type { MatchCandidate } from './matchFilter.ts';
 

@@ -27,21 +27,37 @@ function indexKey(path: ScimPath, value: unknown): string | null {
   return isCaseExact(path) ? text : text.toLowerCase();
 }
 
+/** The keys a resource is found by: one per matching attribute it holds a simple value for. */
+export function targetIndexKeys(
+  resource: ScimResource,
+  attributes: readonly string[],
+): { attribute: string; key: string }[] {
+  const keys: { attribute: string; key: string }[] = [];
+  for (const attribute of attributes) {
+    const path = parseScimPath(attribute);
+    const key = indexKey(path, getScimValue(resource, path));
+    if (key !== null) keys.push({ attribute, key });
+  }
+  return keys;
+}
+
+/** The key a candidate's value is looked up by (the same normalization as `targetIndexKeys`). */
+export function candidateIndexKey(candidate: Pick<MatchCandidate, 'attribute' | 'value'>): string | null {
+  return indexKey(parseScimPath(candidate.attribute), candidate.value);
+}
+
 export function buildTargetIndex(resources: Iterable<ScimResource>, attributes: readonly string[]): TargetIndex {
-  const paths = attributes.map((attribute) => ({ attribute, path: parseScimPath(attribute) }));
   const byAttribute = new Map<string, Map<string, ScimResource[]>>();
-  for (const { attribute } of paths) byAttribute.set(attribute, new Map());
+  for (const attribute of attributes) byAttribute.set(attribute, new Map());
   for (const resource of resources) {
-    for (const { attribute, path } of paths) {
-      const key = indexKey(path, getScimValue(resource, path));
-      if (key === null) continue;
+    for (const { attribute, key } of targetIndexKeys(resource, attributes)) {
       const index = byAttribute.get(attribute) as Map<string, ScimResource[]>;
       const list = index.get(key);
       if (list) list.push(resource);
       else index.set(key, [resource]);
     }
   }
-  return { byAttribute, paths: new Map(paths.map(({ attribute, path }) => [attribute, path])) };
+  return { byAttribute, paths: new Map(attributes.map((attribute) => [attribute, parseScimPath(attribute)])) };
 }
 
 /** The indexed resources whose attribute equals the candidate's value. */

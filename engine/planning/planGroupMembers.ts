@@ -1,4 +1,4 @@
-// Group members (DESIGN.md §2 "Groups"): the desired members are the group's users with nested
+// Group members: the desired members are the group's users with nested
 // groups flattened (cycles tolerated), kept only when linked and in scope; compared with the
 // target's current members they give add/remove PATCH requests in chunks.
 import { flattenGroupUsers, type MembershipIndex } from '../scoping/groupClosure.ts';

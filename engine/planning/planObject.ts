@@ -1,11 +1,12 @@
-// Decides what to do with one object in one cycle (DESIGN.md §2 "Actions") and computes the minimal
+// Decides what to do with one object in one cycle and computes the minimal
 // request for it. Pure: the caller supplies the scope result, the link, the current target resource
 // and the mapping result; the caller performs the request and records the log.
 import type { ObjectActions } from '../config/schema.ts';
 import { REDACTED } from '../expressions/index.ts';
 import type { MappingResult } from '../mapping/compileMappings.ts';
-import type { Link, ModifiedAttribute, ObjectType, PatchOperation, ScimResource } from '../types.ts';
+import type { ExportedValues, Link, ModifiedAttribute, ObjectType, PatchOperation, ScimResource } from '../types.ts';
 import { desiredHash } from './desiredHash.ts';
+import { exportedValues, lastExportedResource } from './exportedValues.ts';
 import { cachedPath, diffResource } from './diffResource.ts';
 import { getScimValue } from '../mapping/scimPath.ts';
 
@@ -47,6 +48,8 @@ export interface Plan {
   modifiedAttributes: ModifiedAttribute[];
   /** Store in the link after a successful export; null when nothing is desired. */
   desiredHash: string | null;
+  /** The values to keep in the link after a successful export (with desiredHash); null when nothing is desired. */
+  exportedValues: ExportedValues | null;
   /** For StagedDelete: the action that was held back. */
   stagedAction?: 'Disable' | 'Delete';
   /** Update only: the target must be fetched and the object planned again to compute the PATCH. */
@@ -76,6 +79,7 @@ function plan(action: PlannedAction, reason: string, targetId: string | null, ex
     operations: [],
     modifiedAttributes: [],
     desiredHash: null,
+    exportedValues: null,
     ...extra,
   };
 }
@@ -123,6 +127,7 @@ export function planObject(input: PlanInput): Plan {
   const desired = input.desired;
   if (desired === null) throw new Error('planObject: an in-scope object needs its mapping result');
   const hash = desiredHash(desired);
+  const exported = { desiredHash: hash, exportedValues: exportedValues(desired) };
 
   if (target === null || (target === undefined && targetId === null)) {
     if (target === undefined)
@@ -137,35 +142,55 @@ export function planObject(input: PlanInput): Plan {
           .filter((m) => m.newValue !== null),
         desired.redactedPaths,
       ),
-      desiredHash: hash,
+      ...exported,
     });
   }
 
-  const reEnable =
-    input.objectType === 'user' && (link?.active === false || (target !== undefined && target.active === false));
   if (target === undefined) {
+    const reEnable = input.objectType === 'user' && link?.active === false;
     if (!reEnable && link?.exportedHash === hash)
-      return plan('Skip', 'unchanged since the last export', targetId, { desiredHash: hash });
+      return plan('Skip', 'unchanged since the last export', targetId, exported);
     if (!actions.update) return plan('Skip', 'changed; updates are turned off for this app', targetId);
-    return plan('Update', 'changed since the last export; fetch the target resource to compute the changes', targetId, {
-      desiredHash: hash,
-      needsTarget: true,
-    });
+    if (!link?.exportedValues)
+      return plan(
+        'Update',
+        'changed since the last export; fetch the target resource to compute the changes',
+        targetId,
+        {
+          ...exported,
+          needsTarget: true,
+        },
+      );
+    // The link keeps what was last sent: the PATCH is computed from it, with no read of the target.
+    const last = lastExportedResource(link.exportedValues, desired, link.active);
+    return planUpdate(input, last, targetId, exported, 'differs from the last exported values');
   }
+  return planUpdate(input, target, targetId, exported, 'differs from the target');
+}
 
-  const diff = diffResource(target, desired.resource, desired.managedPaths);
+/** Update or Skip: the minimal PATCH from `current` (the target's account, or what was last sent to it). */
+function planUpdate(
+  input: PlanInput,
+  current: ScimResource,
+  targetId: string | null,
+  exported: Pick<Plan, 'desiredHash' | 'exportedValues'>,
+  differs: string,
+): Plan {
+  const desired = input.desired as MappingResult;
+  const reEnable = input.objectType === 'user' && (input.link?.active === false || current.active === false);
+  const diff = diffResource(current, desired.resource, desired.managedPaths);
   const managesActive = desired.managedPaths.some((path) => path.toLowerCase() === 'active');
-  if (reEnable && !managesActive && target.active !== true) {
+  if (reEnable && !managesActive && current.active !== true) {
     diff.operations.push({ op: 'replace', path: 'active', value: true });
-    diff.modifiedAttributes.push({ name: 'active', oldValue: target.active ?? false, newValue: true });
+    diff.modifiedAttributes.push({ name: 'active', oldValue: current.active ?? false, newValue: true });
   }
   if (diff.operations.length === 0)
-    return plan('Skip', 'the target already has the desired values', targetId, { desiredHash: hash });
-  if (!actions.update) return plan('Skip', 'differs from the target; updates are turned off for this app', targetId);
-  return plan('Update', reEnable ? 'back in scope: re-enable and update' : 'differs from the target', targetId, {
+    return plan('Skip', 'the target already has the desired values', targetId, exported);
+  if (!input.settings.actions.update) return plan('Skip', `${differs}; updates are turned off for this app`, targetId);
+  return plan('Update', reEnable ? 'back in scope: re-enable and update' : differs, targetId, {
     operations: diff.operations,
     modifiedAttributes: redact(diff.modifiedAttributes, desired.redactedPaths),
-    desiredHash: hash,
+    ...exported,
   });
 }
 

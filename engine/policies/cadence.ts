@@ -1,4 +1,4 @@
-// When the provisioning job wakes up next (DESIGN.md §2 "Backoff and quarantine", §5).
+// When the provisioning job wakes up next.
 import type { JobState } from '../types.ts';
 
 export const DEFAULT_INTERVAL_MINUTES = 40;

@@ -1,4 +1,4 @@
-// Accidental-deletion prevention (DESIGN.md §2): if a cycle would disable or delete more objects
+// Accidental-deletion prevention: if a cycle would disable or delete more objects
 // than the app's threshold, none of those are exported (they are staged for approval).
 
 /** Same shape as the app configuration's `deletionThreshold`: a count, or a percentage of linked objects. */

@@ -1,4 +1,4 @@
-// Escrow: when a failed object is retried (DESIGN.md §2 "Escrow retries"). The first retry is the
+// Escrow: when a failed object is retried. The first retry is the
 // next cycle, then the gaps grow — 6 h, 12 h, 24 h, then daily — until 28 days after the first
 // failure, when Ferry gives up on the object (until it changes or the job restarts).
 import type { ErrorKind } from '../errors.ts';

@@ -1,4 +1,4 @@
-// Quarantine (DESIGN.md §2): after each cycle (or a manual quarantine/release) decide whether the
+// Quarantine: after each cycle (or a manual quarantine/release) decide whether the
 // job is quarantined, why, whether to e-mail, and whether four weeks of quarantine disable it.
 import type { ErrorKind } from '../errors.ts';
 import type { ErrorCode } from '../types.ts';

@@ -1,4 +1,4 @@
-// Is this object in scope of the app (DESIGN.md §2 "Scope")? Every check is evaluated and explained,
+// Is this object in scope of the app? Every check is evaluated and explained,
 // even after one fails, because on-demand provisioning and the logs show all of them.
 import type { ScopingFilter } from '../config/schema.ts';
 import {

@@ -1,8 +1,8 @@
-// Scoping-filter operators (DESIGN.md §2). Null and empty values make every clause false except
+// Scoping-filter operators. Null and empty values make every clause false except
 // IS NULL. Multi-valued attributes: a positive operator needs one matching value, a negated one
 // (NOT EQUALS, NOT REGEX MATCH, !&) needs all values to pass.
 import type { ScopingClause, ScopingOperator } from '../config/schema.ts';
-import { compileTestPattern, MAX_REGEX_INPUT_LENGTH } from '../expressions/regex.ts';
+import { compilePattern, MAX_REGEX_INPUT_LENGTH } from '../expressions/regex.ts';
 
 export interface CompiledClause {
   readonly clause: ScopingClause;
@@ -80,12 +80,12 @@ function elementTest(operator: ScopingOperator, value: string): ElementTest {
 const NEGATED = new Set<ScopingOperator>(['NOT EQUALS', 'NOT REGEX MATCH', '!&']);
 
 /**
- * Admins write these patterns: the same guard as the expression language's Replace (no nested
- * quantifiers, bounded input). A refused pattern (saving the app rejects it too) or a value too long
+ * Admins write these patterns: they run on the same linear-time engine as the expression language's
+ * Replace, on bounded input. A refused pattern (saving the app rejects it too) or a value too long
  * to run it on makes the clause false, whichever of the two operators it is.
  */
 function compileRegexClause(clause: ScopingClause): CompiledClause {
-  const regex = compileTestPattern(clause.value ?? '');
+  const regex = compilePattern(clause.value ?? '');
   if (typeof regex === 'string') return { clause, test: () => false };
   const negated = clause.operator === 'NOT REGEX MATCH';
   return {

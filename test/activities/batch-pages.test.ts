@@ -10,7 +10,9 @@ import { objectLocks } from '../../store/schema.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
-import { createApp, targetState, upn, userId } from '../provisioning/fixtures.ts';
+import { buildMembershipIndex } from '../../engine/scoping/groupClosure.ts';
+import { groupRequestEstimate, groupsWithinRequests } from '../../engine/planning/index.ts';
+import { createApp, groupId, targetState, upn, userId } from '../provisioning/fixtures.ts';
 import { beginInitialCycle, seedOrgChart } from './helpers.ts';
 
 const USERS = 30;
@@ -38,13 +40,19 @@ describe('processBatch pages', () => {
 
   /** A fresh peer and app over the same directory (created once). */
   async function setup(
-    options: { batchTimeBudgetMs?: number; lockWaitMs?: number; heartbeatIntervalMs?: number } = {},
+    options: {
+      batchTimeBudgetMs?: number;
+      lockWaitMs?: number;
+      heartbeatIntervalMs?: number;
+      pageSecondsAtRateLimit?: number;
+    } = {},
     overrides: NonNullable<Parameters<typeof createApp>[2]>['overrides'] = {},
+    groups = 1,
   ) {
     await peer?.close();
     peer = await startScimmyPeer();
     if (!(await store.directory.getUser(userId(1)))) await seedOrgChart(store, USERS, managerIndex);
-    const appId = await createApp(store, peer, { shape: { users: USERS, groups: 1 }, overrides });
+    const appId = await createApp(store, peer, { shape: { users: USERS, groups }, overrides });
     const handle = createFerryActivities({ store, allowInsecureLoopback: true, ...options });
     handles.push(handle);
     const cycleId = await beginInitialCycle(handle.activities, appId);
@@ -57,7 +65,8 @@ describe('processBatch pages', () => {
   };
 
   it('one call exports every page, with managers from earlier pages set in the first pass', async () => {
-    const { appId, cycleId, activities } = await setup();
+    // A budget no loaded machine runs out of: the call's pages are under test, not its speed.
+    const { appId, cycleId, activities } = await setup({ batchTimeBudgetMs: 600_000 });
     const result = await activities.processBatch({ appId, cycleId, phase: 'users', cursor: 0, batchSize: 10 });
     expect(result).toMatchObject({ processed: USERS, done: true, failure: null });
     const byName = await managers();
@@ -91,7 +100,7 @@ describe('processBatch pages', () => {
 
   it('a call that stops early gives back the claims of the page it read ahead', async () => {
     const { appId, cycleId, activities } = await setup({ lockWaitMs: 100 });
-    const other = 'ondemand:someone';
+    const other = { name: 'ondemand:someone', fence: 1 };
     // User 15 is on the second page; the third page is read ahead while the second is exported.
     await tryClaim(store, appId, 'user', [userId(15)], other, 60_000);
     const error = await activities
@@ -99,7 +108,7 @@ describe('processBatch pages', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ type: 'TransientError' });
     const locks = await store.db.select().from(objectLocks);
-    expect(locks.map((l) => [l.objectId, l.holder])).toEqual([[userId(15), other]]);
+    expect(locks.map((l) => [l.objectId, l.holder])).toEqual([[userId(15), other.name]]);
     // Pages one and two were exported (but user 15); nothing of the third page was.
     const names = new Set((await peer.users()).map((u) => String(u.userName)));
     expect(names.size).toBe(19);
@@ -135,6 +144,42 @@ describe('processBatch pages', () => {
     expect(pageSizeFor(1000, 1)).toBe(60);
     expect(pageSizeFor(1000, 0.1)).toBe(10);
     expect(pageSizeFor(5, 1)).toBe(5);
+  });
+
+  it('sizes a page of groups in requests (their members counted), so a few big groups fill a page', async () => {
+    // Groups 1–4 each hold all 30 users: one write and one member PATCH (100 a request) each, 2
+    // requests a group. At 3 requests a second and pages of one second, a page holds one group.
+    for (const k of [2, 3, 4]) {
+      if (await store.directory.getGroup(groupId(k))) continue;
+      await store.directory.createGroup({ id: groupId(k), displayName: `Group ${k}` });
+      for (let i = 1; i <= USERS; i++) await store.directory.addMember(groupId(k), userId(i));
+    }
+    const { appId, cycleId, activities } = await setup(
+      { batchTimeBudgetMs: 0, pageSecondsAtRateLimit: 1 },
+      { rateLimit: { requestsPerSecond: 3, concurrency: 1 } },
+      4,
+    );
+    const pages: number[] = [];
+    for (let cursor = 0, done = false; !done;) {
+      const result = await activities.processBatch({ appId, cycleId, phase: 'groups', cursor, batchSize: 10 });
+      expect(result.failure).toBeNull();
+      pages.push(result.processed);
+      ({ nextCursor: cursor, done } = result);
+    }
+    expect(pages.filter((n) => n > 0)).toEqual([1, 1, 1, 1]);
+    expect((await peer.groups()).length).toBe(4);
+  });
+
+  it('counts a group’s nested members in its request estimate, and gives a group bigger than the budget a page of its own', () => {
+    const index = buildMembershipIndex([
+      { groupId: 'big', memberId: 'inner', memberType: 'group' },
+      ...Array.from({ length: 250 }, (_, i) => ({ groupId: 'inner', memberId: `u${i}`, memberType: 'user' as const })),
+      { groupId: 'small', memberId: 'u1', memberType: 'user' },
+    ]);
+    expect(groupRequestEstimate(index, 'big', 100)).toBe(4);
+    expect(groupsWithinRequests(['big', 'small', 'small'], index, 100, 3)).toBe(1);
+    expect(groupsWithinRequests(['small', 'small', 'big'], index, 100, 4)).toBe(2);
+    expect(groupsWithinRequests(['small', 'small', 'big'], index, 100, 8)).toBe(3);
   });
 
   it('claims the next page only when the current one is nearly done, so on-demand waits less', async () => {

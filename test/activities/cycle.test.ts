@@ -1,35 +1,28 @@
 // The activities against a real Postgres and the scimmy peer, called directly (no workflow).
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
-import { openStore, type Store } from '../../store/index.ts';
-import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
-import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
+import type { FerryActivityHandle } from '../../activities/index.ts';
+import type { Store } from '../../store/index.ts';
+import type { ScimPeer } from '../support/scim-peers.ts';
 import { createApp, expectedState, seedDirectory, targetState, upn, userId } from '../provisioning/fixtures.ts';
-import { runCycleDirect } from './helpers.ts';
+import { runCycleDirect, openActivityTestbed, type ActivityTestbed } from './helpers.ts';
 
 describe('cycle activities', () => {
-  let db: TestDatabase;
+  let bed: ActivityTestbed;
   let store: Store;
   let peer: ScimPeer;
   let handle: FerryActivityHandle;
   let appId: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase('activities');
-    store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY, poolSize: 6 });
-    await store.migrate();
-    peer = await startScimmyPeer();
-    handle = createFerryActivities({ store, allowInsecureLoopback: true });
+    bed = await openActivityTestbed('activities', { poolSize: 6 });
+    ({ store, peer, handle } = bed);
     await seedDirectory(store);
     appId = await createApp(store, peer);
   });
 
   afterAll(async () => {
-    await handle?.close();
-    await peer?.close();
-    await store?.close();
-    await db?.drop();
+    await bed?.close();
   });
 
   const requestsSince = (from: number) => peer.requestLog.slice(from).filter((r) => !r.path.includes('filter=id'));

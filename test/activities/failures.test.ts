@@ -34,6 +34,13 @@ describe('toActivityFailure', () => {
     expect(failure.nextRetryDelay).toBe(7000);
   });
 
+  it('a Retry-After of a day delays the retry of the activity by at most a minute, so the cycle ends and the job backs off', () => {
+    const failure = toActivityFailure(
+      new TransientError('come back tomorrow', { code: 'TooManyRequests', status: 429, retryAfterMs: 86_400_000 }),
+    ) as ApplicationFailure;
+    expect(failure.nextRetryDelay).toBe(60_000);
+  });
+
   it('passes an ApplicationFailure through unchanged and never wraps it', () => {
     const original = ApplicationFailure.nonRetryable('x', 'Custom');
     expect(toActivityFailure(original)).toBe(original);

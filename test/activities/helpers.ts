@@ -1,6 +1,11 @@
 // Runs a cycle the way provisioningCycleWorkflow does, calling the activities directly.
 import type { CyclePhase, CycleSummary, FerryActivities } from '../../activities/types.ts';
-import type { Store } from '../../store/index.ts';
+import { createFerryActivities, type ActivityDeps, type FerryActivityHandle } from '../../activities/index.ts';
+import { PermanentError } from '../../engine/errors.ts';
+import { createScimClient, type ScimClient, type ScimClientOptions } from '../../scim/index.ts';
+import { openStore, type Store } from '../../store/index.ts';
+import { createTestDatabase, TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
+import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { groupId, upn, userId } from '../provisioning/fixtures.ts';
 
 export async function runCycleDirect(
@@ -85,4 +90,59 @@ export async function seedOrgChart(
   );
   await store.directory.createGroup({ id: groupId(1), displayName: 'Everyone' });
   for (let i = 1; i <= count; i++) await store.directory.addMember(groupId(1), userId(i));
+}
+
+/** What most activity tests start from: a fresh Postgres database, a scimmy peer and the activities. */
+export interface ActivityTestbed {
+  store: Store;
+  peer: ScimPeer;
+  handle: FerryActivityHandle;
+  /** Closes the activities, the peer and the store, and drops the database. */
+  close(): Promise<void>;
+}
+
+export async function openActivityTestbed(
+  prefix: string,
+  options: { poolSize?: number; deps?: Omit<Partial<ActivityDeps>, 'store'> } = {},
+): Promise<ActivityTestbed> {
+  const db = await createTestDatabase(prefix);
+  const store = await openStore({
+    databaseUrl: db.url,
+    encryptionKey: TEST_ENCRYPTION_KEY,
+    poolSize: options.poolSize ?? 4,
+  });
+  const peer = await startScimmyPeer();
+  const handle = createFerryActivities({ store, allowInsecureLoopback: true, ...options.deps });
+  const close = async () => {
+    await handle.close();
+    await peer.close();
+    await store.close();
+    await db.drop();
+  };
+  try {
+    await store.migrate();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { store, peer, handle, close };
+}
+
+/**
+ * A SCIM client factory whose client refuses (400, PermanentError) to create the users `refuses`
+ * names, as a target rejecting an attribute value would; everything else reaches the real target.
+ */
+export function refusingCreates(refuses: (userName: string) => boolean): (options: ScimClientOptions) => ScimClient {
+  return (options) => {
+    const client = createScimClient(options);
+    return {
+      ...client,
+      createOrAdopt: async (type, resource, match) => {
+        if (refuses(String(resource.userName))) {
+          throw new PermanentError('userName is not acceptable', { code: 'BadRequest', status: 400 });
+        }
+        return client.createOrAdopt(type, resource, match);
+      },
+    };
+  };
 }

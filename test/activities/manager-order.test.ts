@@ -2,12 +2,11 @@
 // managers (Entra's object ids are random), every create already carries its manager, and the
 // references phase has nothing left to PATCH.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
-import { openStore, type Store } from '../../store/index.ts';
-import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
-import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
+import type { FerryActivityHandle } from '../../activities/index.ts';
+import type { Store } from '../../store/index.ts';
+import type { ScimPeer } from '../support/scim-peers.ts';
 import { createApp, targetState, upn } from '../provisioning/fixtures.ts';
-import { runCycleDirect, seedOrgChart } from './helpers.ts';
+import { runCycleDirect, seedOrgChart, openActivityTestbed, type ActivityTestbed } from './helpers.ts';
 
 /** u030 leads; u021–u029 report to it; u001–u020 report to one of u021–u029; u031 ↔ u032 manage each other. */
 function managerIndex(i: number): number | null {
@@ -20,18 +19,15 @@ function managerIndex(i: number): number | null {
 const USERS = 32;
 
 describe('initial cycle order', () => {
-  let db: TestDatabase;
+  let bed: ActivityTestbed;
   let store: Store;
   let peer: ScimPeer;
   let handle: FerryActivityHandle;
   let appId: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase('managerorder');
-    store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY, poolSize: 4 });
-    await store.migrate();
-    peer = await startScimmyPeer();
-    handle = createFerryActivities({ store, allowInsecureLoopback: true });
+    bed = await openActivityTestbed('managerorder');
+    ({ store, peer, handle } = bed);
     await seedOrgChart(store, USERS, managerIndex);
     // One request at a time: a report is never exported while its manager's create is in flight.
     appId = await createApp(store, peer, {
@@ -41,10 +37,7 @@ describe('initial cycle order', () => {
   });
 
   afterAll(async () => {
-    await handle?.close();
-    await peer?.close();
-    await store?.close();
-    await db?.drop();
+    await bed?.close();
   });
 
   it('stages managers before their reports, so no manager needs a second request', async () => {

@@ -2,7 +2,7 @@
 // notification is mailed at most once per notificationId.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFerryActivities, createSmtpMailer, type FerryActivityHandle } from '../../activities/index.ts';
-import { releaseClaims, tryClaim } from '../../activities/object-locks.ts';
+import { newLockHolder, releaseClaims, tryClaim } from '../../activities/object-locks.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
@@ -43,7 +43,7 @@ describe('on-demand and notify activities', () => {
   });
 
   it('waits for a cycle batch that holds the object, then provisions it', async () => {
-    const cycleHolder = 'cycle:test';
+    const cycleHolder = { name: 'cycle:test', fence: 1 };
     expect(await tryClaim(store, appId, 'user', ['x1'], cycleHolder, 60_000)).toEqual(new Set(['x1']));
     let finishedAt = 0;
     const running = handle.activities
@@ -72,7 +72,7 @@ describe('on-demand and notify activities', () => {
         await store.directory.addMember(groupId(1), id);
       }
       const cycleId = await beginInitialCycle(impatient.activities, appId);
-      const onDemandHolder = 'ondemand:someone-else';
+      const onDemandHolder = { name: 'ondemand:someone-else', fence: 1 };
       expect(await tryClaim(store, appId, 'user', ['x3'], onDemandHolder, 60_000)).toEqual(new Set(['x3']));
       const batch = { appId, cycleId, phase: 'users' as const, cursor: 0, batchSize: 100 };
       const error = await impatient.activities.processBatch(batch).catch((e: unknown) => e);
@@ -93,6 +93,48 @@ describe('on-demand and notify activities', () => {
     } finally {
       await impatient.close();
     }
+  });
+
+  it('answers with ids, actions and counts, never request bodies; busy and too-large groups fail typed', async () => {
+    await store.directory.createUser({ id: 'y1', userPrincipalName: 'y1@contoso.com', displayName: 'Y One' });
+    const report = await handle.activities.provisionOnDemand({
+      appId,
+      requestId: 'r-y1',
+      objectType: 'user',
+      objectId: 'y1',
+    });
+    expect(report).toMatchObject({ objectId: 'y1', logId: expect.any(String) });
+    expect(report.counts.requests).toBe(report.requests.length);
+    expect(report.requests.every((r) => Object.keys(r).sort().join() === 'method,path,status')).toBe(true);
+    expect(JSON.stringify(report)).not.toContain('"body"');
+
+    // A cycle holds the object past the wait: ObjectBusy, not retried.
+    const impatient = createFerryActivities({ store, allowInsecureLoopback: true, lockWaitMs: 100 });
+    const held = await newLockHolder(store, 'cycle:held');
+    try {
+      expect(await tryClaim(store, appId, 'user', ['y1'], held, 60_000)).toEqual(new Set(['y1']));
+      const busy = await impatient.activities
+        .provisionOnDemand({ appId, requestId: 'r-y1b', objectType: 'user', objectId: 'y1' })
+        .catch((e: unknown) => e);
+      expect(busy).toMatchObject({ type: 'ObjectBusy', nonRetryable: true });
+      await releaseClaims(store, appId, 'user', ['y1'], held);
+    } finally {
+      await impatient.close();
+    }
+
+    // A group of 6 users: refused before any request is sent.
+    await store.directory.createGroup({ id: 'big', displayName: 'Big' });
+    for (let i = 0; i < 6; i++) {
+      await store.directory.createUser({ id: `b${i}`, userPrincipalName: `b${i}@contoso.com`, displayName: `B ${i}` });
+      await store.directory.addMember('big', `b${i}`);
+    }
+    const sent = peer.requestLog.length;
+    const big = await handle.activities
+      .provisionOnDemand({ appId, requestId: 'r-big', objectType: 'group', objectId: 'big' })
+      .catch((e: unknown) => e);
+    expect(big).toMatchObject({ type: 'TooManyMembers', nonRetryable: true });
+    expect(String((big as Error).message)).toContain('has 6 users');
+    expect(peer.requestLog.length).toBe(sent);
   });
 
   it('sends a notification once, however often the activity runs', async () => {

@@ -8,6 +8,7 @@ import { PAUSED_JOBS_NAMESPACE } from '../../api/resources.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { startApi, type RunningApiProcess } from '../../workers/api.ts';
 import { loadEnv } from '../../workers/env.ts';
+import { payloadCodecFromEnv } from '../../workers/temporal-connection.ts';
 import { jobWorkflowId } from '../../workflows/messages.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { startHarness, type Harness } from '../workflows/harness.ts';
@@ -20,7 +21,8 @@ let api: RunningApiProcess | null = null;
 const jobs: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The API encrypts payloads with the key derived from FERRY_ENCRYPTION_KEY: so must the worker.
+  h = await startHarness({ payloadCodec: payloadCodecFromEnv({ payloadKeys: [] }, TEST_ENCRYPTION_KEY)! });
   db = await createTestDatabase('api_process');
   store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY });
   await store.migrate();
@@ -65,6 +67,7 @@ describe('npm run api', () => {
         FERRY_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
         HOST: '127.0.0.1',
         PORT: '0',
+        FERRY_ALLOW_INSECURE_LOOPBACK: '1',
       }),
       createLogger({ level: 'error', write: () => undefined }),
     );
@@ -78,5 +81,19 @@ describe('npm run api', () => {
       headers: { Authorization: `Bearer ${API_KEY}` },
     });
     expect(await res.json()).toMatchObject({ running: true, status: { state: 'paused' } });
+  });
+
+  it('honours FERRY_ALLOW_INSECURE_LOOPBACK=1: an app may target plain http on loopback without its own setting', async () => {
+    expect(api).not.toBeNull();
+    const res = await fetch(`${api!.url}/api/v1/apps`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Loopback',
+        template: 'generic-scim',
+        target: { url: 'http://127.0.0.1:9/scim/v2', token: 't' },
+      }),
+    });
+    expect(res.status).toBe(201);
   });
 });

@@ -47,6 +47,22 @@ describe('API key authentication', () => {
     }
   });
 
+  it('sends a browser opening the root to the console sign-in page, not a 401; /docs needs no key either', async () => {
+    const { app } = testApp();
+    const res = await app.request('/');
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/console/sign-in');
+    expect((await app.request('/console/sign-in')).status).toBe(200);
+    expect((await app.request('/docs')).status).toBe(200);
+  });
+
+  it('answers a browser asking for /favicon.ico without a key and without an error', async () => {
+    const { app } = testApp();
+    const res = await app.request('/favicon.ico');
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe('');
+  });
+
   it('requires the key on /openapi.json', async () => {
     const { app } = testApp();
     expect((await app.request('/openapi.json')).status).toBe(401);
@@ -92,13 +108,22 @@ describe('rate limit of failed authentication', () => {
     // The first failure was at 1_000_000 and leaves the window at 1_060_000; now is 1_020_000.
     expect(blocked.headers.get('retry-after')).toBe('40');
 
-    // Even the right key waits: otherwise the limit would confirm a correct guess.
-    expect((await app.request(protectedPath, { headers: auth() }, attacker)).status).toBe(429);
     // Another client is not affected.
-    expect((await app.request(protectedPath, { headers: auth() }, fromAddress('10.0.0.8'))).status).toBe(200);
+    expect((await app.request(protectedPath, { headers: auth('guess-x') }, fromAddress('10.0.0.8'))).status).toBe(401);
     // Once the oldest failures leave the window, the address may try again.
     now += 41_000;
-    expect((await app.request(protectedPath, { headers: auth() }, attacker)).status).toBe(200);
+    expect((await app.request(protectedPath, { headers: auth('guess-21') }, attacker)).status).toBe(401);
+  });
+
+  it('never refuses a request with a valid key, even from an address that is throttled', async () => {
+    const { app } = testApp();
+    const office = fromAddress('10.0.0.7');
+    for (let i = 0; i < 25; i++) await app.request(protectedPath, { headers: auth('typo-' + i) }, office);
+    expect((await app.request(protectedPath, { headers: auth('typo-again') }, office)).status).toBe(429);
+    expect((await app.request(protectedPath, { headers: auth() }, office)).status).toBe(200);
+    expect((await app.request(protectedPath, { headers: auth(OTHER_KEY) }, office)).status).toBe(200);
+    // Still throttled for failures: the valid request did not reset the count.
+    expect((await app.request(protectedPath, {}, office)).status).toBe(429);
   });
 
   it('does not count successful requests', async () => {

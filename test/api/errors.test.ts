@@ -2,7 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../api/errors.ts';
 import { ConflictError, NotFoundError } from '../../engine/errors.ts';
-import { auth, recordingProvisioning, testApp, read } from './helpers.ts';
+import { auth, jobStatus, recordingProvisioning, testApp, read } from './helpers.ts';
+
+const quarantined = jobStatus('quarantined', { quarantine: { reason: 'Manual', since: '2026-01-01T00:00:00.000Z' } });
 
 const json = (body: unknown) => ({
   method: 'POST',
@@ -44,7 +46,7 @@ describe('the one error shape', () => {
   });
 
   it('hides the message of an unexpected error, and logs it with the request id', async () => {
-    const { control } = recordingProvisioning();
+    const { control } = recordingProvisioning(quarantined);
     control.pause = async () => {
       throw new Error('connection to db failed: password=hunter2');
     };
@@ -60,11 +62,12 @@ describe('the one error shape', () => {
   });
 
   it('hides 5xx messages of ApiErrors too, and maps codes to statuses', async () => {
-    const { control } = recordingProvisioning();
+    // A quarantined job: each of these actions reaches the control.
+    const { control } = recordingProvisioning(quarantined);
     control.pause = async () => {
       throw new ApiError('unavailable', 'Temporal at 10.1.2.3:7233 is unavailable');
     };
-    control.resume = async () => {
+    control.restart = async () => {
       throw new ApiError('conflict', 'Provisioning is not running for app a1; start it first');
     };
     control.runNow = async () => {
@@ -83,7 +86,7 @@ describe('the one error shape', () => {
     expect(u.error.code).toBe('unavailable');
     expect(u.error.message).not.toContain('10.1.2.3');
 
-    const conflict = await post('resume');
+    const conflict = await post('restart');
     expect(conflict.status).toBe(409);
     expect((await read(conflict)).error).toMatchObject({
       code: 'conflict',

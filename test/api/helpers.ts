@@ -42,9 +42,26 @@ export function recordingProvisioning(status: JobStatus | null = null) {
   return { control, calls };
 }
 
-export function testApp(overrides: Partial<ApiDeps> = {}) {
+/** A running job's status in `state` (no cycle running, nothing staged, not quarantined unless given). */
+export function jobStatus(state: JobStatus['state'], extra: Partial<JobStatus> = {}): JobStatus {
+  return {
+    appId: 'a1',
+    appName: 'App',
+    state,
+    cycle: null,
+    lastCycle: null,
+    nextCycleAt: null,
+    backoffLevel: 0,
+    quarantine: null,
+    pendingDeletions: 0,
+    ...extra,
+  };
+}
+
+/** The app over a recording job control whose status query answers `status` (null: no job running). */
+export function testApp(overrides: Partial<ApiDeps> = {}, status: JobStatus | null = null) {
   const lines: string[] = [];
-  const { control, calls } = recordingProvisioning();
+  const { control, calls } = recordingProvisioning(status);
   const app = createApp({
     apiKeys: [API_KEY, OTHER_KEY],
     provisioning: control,

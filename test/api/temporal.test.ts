@@ -1,8 +1,8 @@
 // The adapter's contract with the job workflow: ids, type, task queue, signal names and payloads,
 // and how Temporal's answers become API errors. A recording stand-in for WorkflowClient plays
 // the server (the API tests do not start a Temporal service).
-import type { WorkflowClient } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowUpdateFailedError, type WorkflowClient } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../api/errors.ts';
 import { createTemporalProvisioningControl } from '../../api/temporal.ts';
@@ -13,39 +13,72 @@ interface Sent {
   [key: string]: unknown;
 }
 
-function fakeClient(options: { running?: Set<string>; results?: Map<string, unknown>; appearAfter?: number } = {}) {
+/** Like the SDK, the stand-in takes a signal or query by name or by its definition; it records the wire name. */
+type NameOrDefinition = string | { name: string };
+const wireName = (nameOrDefinition: NameOrDefinition): string =>
+  typeof nameOrDefinition === 'string' ? nameOrDefinition : nameOrDefinition.name;
+
+function fakeClient(
+  options: {
+    running?: Set<string>;
+    results?: Map<string, unknown>;
+    /** What executeUpdate does: answer, throw, or never settle (undefined). */
+    update?: () => Promise<unknown>;
+  } = {},
+) {
   const sent: Sent[] = [];
   const running = options.running ?? new Set<string>();
   const results = options.results ?? new Map<string, unknown>();
-  let looks = 0;
   const notFound = (id: string) => new WorkflowNotFoundError(`workflow not found: ${id}`, id, undefined);
   const client = {
+    connection: {
+      // Like the SDK: calls inside fail with a deadline error once the deadline passes.
+      async withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const error = new Error('Workflow update call timeout or cancelled');
+            error.name = 'WorkflowUpdateRPCTimeoutOrCancelledError';
+            reject(error);
+          }, deadline - Date.now());
+        });
+        try {
+          return await Promise.race([fn(), expired]);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+    },
     async start(type: string, opts: Record<string, unknown>) {
       sent.push({ call: 'start', type, ...opts });
       running.add(opts.workflowId as string);
     },
     async signalWithStart(type: string, opts: Record<string, unknown>) {
-      sent.push({ call: 'signalWithStart', type, ...opts });
+      sent.push({ call: 'signalWithStart', type, ...opts, signal: wireName(opts.signal as NameOrDefinition) });
       running.add(opts.workflowId as string);
     },
     getHandle(workflowId: string) {
       return {
-        async signal(name: string, ...args: unknown[]) {
+        async signal(signal: NameOrDefinition, ...args: unknown[]) {
           if (!running.has(workflowId)) throw notFound(workflowId);
-          sent.push({ call: 'signal', workflowId, name, args });
+          sent.push({ call: 'signal', workflowId, name: wireName(signal), args });
         },
         async describe() {
           if (!running.has(workflowId) && !results.has(workflowId)) throw notFound(workflowId);
           return { status: { name: running.has(workflowId) ? 'RUNNING' : 'COMPLETED' } };
         },
-        async query(name: string) {
-          sent.push({ call: 'query', workflowId, name });
+        async query(query: NameOrDefinition) {
+          sent.push({ call: 'query', workflowId, name: wireName(query) });
           return { state: 'steady' };
         },
         async result() {
-          looks++;
-          if (!results.has(workflowId) || looks <= (options.appearAfter ?? 0)) throw notFound(workflowId);
+          if (!results.has(workflowId)) throw notFound(workflowId);
           return results.get(workflowId);
+        },
+        async executeUpdate(update: NameOrDefinition, opts: { args: unknown[]; updateId: string }) {
+          if (!running.has(workflowId)) throw notFound(workflowId);
+          sent.push({ call: 'executeUpdate', workflowId, name: wireName(update), ...opts });
+          return options.update ? options.update() : new Promise(() => undefined);
         },
       };
     },
@@ -147,26 +180,75 @@ describe('Temporal provisioning control', () => {
     expect(await control.status('a2')).toBeNull();
   });
 
-  it('signals provisionOnDemand and waits for the child provisioning:<appId>:ondemand:<requestId>', async () => {
+  it('sends the Update onDemand to provisioning:<appId> with the request id as update id, and returns its report', async () => {
     const report = { requestId: 'r1', action: 'Create', status: 'Success' };
-    const results = new Map([['provisioning:a1:ondemand:r1', report]]);
-    const { client, sent } = fakeClient({ running: new Set(['provisioning:a1']), results, appearAfter: 2 });
-    const control = createTemporalProvisioningControl({ client, pollIntervalMs: 1 });
+    const { client, sent } = fakeClient({ running: new Set(['provisioning:a1']), update: async () => report });
+    const control = createTemporalProvisioningControl({ client });
     const got = await control.provisionOnDemand('a1', { requestId: 'r1', objectType: 'user', objectId: 'u1' });
     expect(got).toEqual(report);
     expect(sent).toEqual([
       {
-        call: 'signal',
+        call: 'executeUpdate',
         workflowId: 'provisioning:a1',
-        name: 'provisionOnDemand',
+        name: 'onDemand',
+        updateId: 'r1',
         args: [{ requestId: 'r1', objectType: 'user', objectId: 'u1' }],
       },
     ]);
   });
 
+  it('a request id that ran in an earlier run of the job answers with its child provisioning:<appId>:ondemand:<requestId>', async () => {
+    const report = { requestId: 'r1', action: 'Create', status: 'Success' };
+    const ranBefore = ApplicationFailure.create({ type: 'OnDemandAlreadyStarted', message: 'already ran' });
+    const { client } = fakeClient({
+      running: new Set(['provisioning:a1']),
+      results: new Map([['provisioning:a1:ondemand:r1', report]]),
+      update: async () => {
+        throw new WorkflowUpdateFailedError('Workflow Update failed', ranBefore);
+      },
+    });
+    const control = createTemporalProvisioningControl({ client });
+    expect(await control.provisionOnDemand('a1', { requestId: 'r1', objectType: 'user', objectId: 'u1' })).toEqual(
+      report,
+    );
+  });
+
+  it('turns each on-demand failure type into its API error (never a bare 500)', async () => {
+    const cases: Array<[string, string, number]> = [
+      ['ObjectBusy', 'object_busy', 409],
+      ['TooManyMembers', 'too_many_members', 422],
+      ['OnDemandInvalid', 'on_demand_failed', 422],
+      ['ConfigurationError', 'on_demand_failed', 422],
+      ['PermanentError', 'on_demand_failed', 422],
+      ['TransientError', 'unavailable', 503],
+      ['JobEnding', 'job_not_running', 409],
+      ['AcceptedUpdateCompletedWorkflow', 'job_not_running', 409],
+    ];
+    for (const [type, code, status] of cases) {
+      const { client } = fakeClient({
+        running: new Set(['provisioning:a1']),
+        update: async () => {
+          throw new WorkflowUpdateFailedError(
+            'Workflow Update failed',
+            ApplicationFailure.create({ type, message: 'why' }),
+          );
+        },
+      });
+      const error = await createTemporalProvisioningControl({ client })
+        .provisionOnDemand('a1', { requestId: 'r', objectType: 'user', objectId: 'u1' })
+        .catch((e: unknown) => e);
+      expect([type, (error as ApiError).code, (error as ApiError).status]).toEqual([type, code, status]);
+    }
+    const { client } = fakeClient();
+    const idle = await createTemporalProvisioningControl({ client })
+      .provisionOnDemand('a1', { requestId: 'r', objectType: 'user', objectId: 'u1' })
+      .catch((e: unknown) => e);
+    expect((idle as ApiError).code).toBe('job_not_running');
+  });
+
   it('gives up on an on-demand report that never comes with 504 timeout', async () => {
     const { client } = fakeClient({ running: new Set(['provisioning:a1']) });
-    const control = createTemporalProvisioningControl({ client, pollIntervalMs: 1 });
+    const control = createTemporalProvisioningControl({ client });
     const error = await control
       .provisionOnDemand('a1', { requestId: 'r2', objectType: 'group', objectId: 'g1' }, { timeoutMs: 30 })
       .catch((e: unknown) => e);

@@ -19,7 +19,8 @@ afterAll(async () => {
 
 const start = () =>
   startFerry({
-    env: loadEnv({ FERRY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' }),
+    // The apps' targets are on loopback.
+    env: loadEnv({ FERRY_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', FERRY_ALLOW_INSECURE_LOOPBACK: '1' }),
     logLevel: 'error',
     skipTemporalCli: true,
     print: (line) => printed.push(line),

@@ -12,8 +12,8 @@ const eslint = new ESLint({
   },
 });
 
-async function restrictedImportErrors(source: string): Promise<string[]> {
-  const [result] = await eslint.lintText(source, { filePath: 'workflows/violation.ts' });
+async function restrictedImportErrors(source: string, filePath = 'workflows/violation.ts'): Promise<string[]> {
+  const [result] = await eslint.lintText(source, { filePath });
   expect(result.messages.filter((m) => m.fatal)).toEqual([]);
   return result.messages.filter((m) => m.ruleId === 'no-restricted-imports' && m.severity === 2).map((m) => m.message);
 }
@@ -37,5 +37,24 @@ describe('lint: workflows/ stay deterministic', () => {
     );
     expect(valueImport).toHaveLength(1);
     expect(valueImport[0]).toMatch(/import type/);
+  });
+});
+
+describe('lint: the API loads no workflow code', () => {
+  it('allows values from workflows/messages.ts and `import type` of workflow code, not workflow code as values', async () => {
+    const inApi = (source: string) => restrictedImportErrors(source, 'api/routes/violation.ts');
+    expect(
+      await inApi("import { jobWorkflowId } from '../../workflows/messages.ts';\nexport const id = jobWorkflowId;\n"),
+    ).toEqual([]);
+    expect(
+      await inApi(
+        "import type { provisioningJobWorkflow } from '../../workflows/job.ts';\nexport type J = typeof provisioningJobWorkflow;\n",
+      ),
+    ).toEqual([]);
+    const valueImport = await inApi(
+      "import { provisioningJobWorkflow } from '../../workflows/job.ts';\nexport const j = provisioningJobWorkflow;\n",
+    );
+    expect(valueImport).toHaveLength(1);
+    expect(valueImport[0]).toMatch(/workflows\/messages\.ts/);
   });
 });

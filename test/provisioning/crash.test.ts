@@ -1,15 +1,18 @@
 // A worker PROCESS killed with SIGKILL in the middle of the initial cycle, three times, and
-// restarted: the cycle finishes with exactly the expected target state and no duplicate account.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// restarted: the cycle finishes with exactly the expected target state and no duplicate account, and
+// its log shows every account Ferry created as a Create.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowsPath } from '../../workers/worker.ts';
 import { cycleWorkflowId } from '../../workflows/messages.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
-import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
+import {
+  startWorkerProcess as startWorker,
+  workerProcessCodec,
+  writeWorkflowBundle,
+} from '../support/worker-process.ts';
 import { createApp, expectedState, seedDirectory, targetState } from './fixtures.ts';
 import { startProvisioningHarness, type ProvisioningHarness } from './harness.ts';
 
@@ -22,17 +25,13 @@ describe('a worker process killed mid-cycle', () => {
   const taskQueue = `ferry-crash-${process.pid}-${Date.now()}`;
 
   beforeAll(async () => {
-    h = await startProvisioningHarness();
+    // With the codec the worker processes derive from the same key, so this client reads their payloads.
+    h = await startProvisioningHarness({ payloadCodec: workerProcessCodec() });
     peer = await startScimmyPeer();
     await seedDirectory(h.store);
     dir = await mkdtemp(path.join(tmpdir(), 'ferry-crash-'));
     // Bundle the workflows once, so each restarted process starts in a second or two.
-    const bundle = await bundleWorkflowCode({
-      workflowsPath,
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
-    });
-    bundlePath = path.join(dir, 'workflows.js');
-    await writeFile(bundlePath, bundle.code);
+    bundlePath = await writeWorkflowBundle(dir);
   });
 
   afterAll(async () => {
@@ -42,36 +41,8 @@ describe('a worker process killed mid-cycle', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Starts `workers/worker.ts` as its own process; resolves once it polls the task queue. */
-  function startWorkerProcess(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
-      cwd: process.cwd(),
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: h.env.address,
-        DATABASE_URL: h.db.url,
-        FERRY_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
-        FERRY_TASK_QUEUE: taskQueue,
-        FERRY_ALLOW_INSECURE_LOOPBACK: '1',
-        FERRY_WORKFLOW_BUNDLE: bundlePath,
-        SMTP_URL: '',
-        SMTP_HOST: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    return new Promise((resolve, reject) => {
-      let output = '';
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('polling task queue')) resolve(child);
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-      child.on('exit', (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
-    });
-  }
+  const startWorkerProcess = () =>
+    startWorker({ temporalAddress: h.env.address, databaseUrl: h.db.url, taskQueue, bundlePath, children });
 
   async function killHard(child: ChildProcess): Promise<void> {
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -97,13 +68,13 @@ describe('a worker process killed mid-cycle', () => {
     }
   }
 
-  async function waitForProcessed(appId: string, atLeast: number): Promise<void> {
+  /** Waits until the target has seen `atLeast` creates: the kill then lands among unsaved outcomes. */
+  async function waitForCreates(atLeast: number): Promise<void> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const row = await h.store.cycles.getByNumber(appId, 1);
-      if (row && row.processed >= atLeast) return;
-      if (Date.now() > deadline) throw new Error(`cycle did not reach ${atLeast} processed objects`);
-      await new Promise((r) => setTimeout(r, 20));
+      if (peer.requestLog.filter((r) => r.method === 'POST').length >= atLeast) return;
+      if (Date.now() > deadline) throw new Error(`the target did not see ${atLeast} creates`);
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 
@@ -113,7 +84,7 @@ describe('a worker process killed mid-cycle', () => {
     await h.startJob(appId, { batchSize: 20, taskQueue });
     let worker = await startWorkerProcess();
     for (const mark of [30, 90, 160]) {
-      await waitForProcessed(appId, mark);
+      await waitForCreates(mark);
       await killHard(worker);
       await failOrphanedActivities(appId);
       worker = await startWorkerProcess();
@@ -138,6 +109,12 @@ describe('a worker process killed mid-cycle', () => {
       (l) => !l.steps.every((s) => s.name === 'referenceResolution' || s.name === 'export') || l.action === 'Create',
     );
     expect(new Set(firstPass.map((l) => `${l.objectType}:${l.sourceId}`)).size).toBe(220);
+    // The log says what Ferry did: every account it created is a Create, also those whose outcome the
+    // kills lost (the retry adopted them), none a "matched" Skip.
+    const creates = logs.items.filter((l) => l.action === 'Create');
+    expect(new Set(creates.map((l) => `${l.objectType}:${l.sourceId}`)).size).toBe(220);
+    expect(logs.items.filter((l) => l.action === 'Skip')).toEqual([]);
+    expect(status.lastCycle?.counts).toMatchObject({ created: 220, skipped: 0 });
     // SIGTERM is a clean shutdown: the worker finishes what it runs and exits 0.
     const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     worker.kill('SIGTERM');

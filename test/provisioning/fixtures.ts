@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 // A directory and an app for the provisioning tests: 200 users with managers, 20 groups (nested,
 // one nesting cycle), all groups assigned to a generic SCIM app pointing at a third-party peer.
 import { genericScimTemplate } from '../../gallery/index.ts';
@@ -85,7 +86,21 @@ export async function seedDirectory(store: Store, shape: DirectoryShape = { user
     for (const n of nestedGroupsOf(k, shape))
       memberships.push({ groupId: groupId(k), memberId: groupId(n), memberType: 'group' as const });
   }
-  await store.directory.bulkAddMembers(memberships);
+  // With an even number of groups the last two contain each other. The store refuses such a cycle
+  // now, but directories written before it did may hold one, and cycles must still flatten: the
+  // refused memberships are written past the check, with their change, as older data would be.
+  const { refused } = await store.directory.importMembers(memberships);
+  for (const { index } of refused) {
+    const m = memberships[index];
+    await store.db.execute(sql`
+      with added as (
+        insert into directory_memberships (group_id, member_id, member_type)
+        values (${m.groupId}, ${m.memberId}, ${m.memberType}) returning group_id
+      )
+      insert into directory_changes (object_type, object_id, op, detail)
+      select 'group', group_id, 'memberAdd', ${JSON.stringify({ memberId: m.memberId, memberType: m.memberType })}::jsonb
+      from added`);
+  }
 }
 
 export function appConfig(baseUrl: string, overrides: Partial<AppConfigInput> = {}): AppConfigInput {

@@ -46,6 +46,17 @@ describe('deletion threshold and quarantine', () => {
   const activeUsers = async () =>
     [...targetState(await peer.users(), await peer.groups()).users.values()].filter((u) => u.active).length;
 
+  /** approveDeletions: the held 20 disables and 2 group deletes reach the target. */
+  async function approveAndSeeEveryoneRemoved() {
+    cycle += 1;
+    await signal(approveDeletionsSignal);
+    const status = await h.waitForCycle(appId, cycle);
+    expect(status.lastCycle?.counts).toMatchObject({ disabled: 20, deleted: 2 });
+    expect(status.pendingDeletions).toBe(0);
+    expect(await activeUsers()).toBe(0);
+    expect((await peer.groups()).length).toBe(0);
+  }
+
   it('holds disables above the threshold as StagedDelete and quarantines the job with TooManyDeletes', async () => {
     expect(await activeUsers()).toBe(20);
     await h.store.assignments.unassign(appId, groupId(2));
@@ -76,13 +87,23 @@ describe('deletion threshold and quarantine', () => {
     await h.store.assignments.unassign(appId, groupId(2));
     const held = await runCycle();
     expect(held.status.pendingDeletions).toBe(22);
-    cycle += 1;
-    await signal(approveDeletionsSignal);
-    const status = await h.waitForCycle(appId, cycle);
-    expect(status.lastCycle?.counts).toMatchObject({ disabled: 20, deleted: 2 });
-    expect(status.pendingDeletions).toBe(0);
-    expect(await activeUsers()).toBe(0);
-    expect((await peer.groups()).length).toBe(0);
+    await approveAndSeeEveryoneRemoved();
+  });
+
+  it('a cycle run while deletions are held keeps them held (no writes, still quarantined); approving later still sends them', async () => {
+    await h.store.assignments.assign(appId, groupId(2), 'User');
+    await runCycle();
+    expect(await activeUsers()).toBe(20);
+    await h.store.assignments.unassign(appId, groupId(2));
+    expect((await runCycle()).status.pendingDeletions).toBe(22);
+    // Another cycle before anyone decides (run now here; a push cycle or the timer does the same).
+    const again = await runCycle();
+    expect(again.writes).toEqual([]);
+    expect(again.status.state).toBe('quarantined');
+    expect(again.status.quarantine?.reason).toBe('TooManyDeletes');
+    expect(again.status.pendingDeletions).toBe(22);
+    expect(await activeUsers()).toBe(20);
+    await approveAndSeeEveryoneRemoved();
   });
 
   it('a 401 quarantines the job and e-mails the app owner; a healthy cycle releases it', async () => {

@@ -6,10 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { createSmtpMailer, type ActivityDeps } from '../../activities/index.ts';
 import type { OnDemandReport } from '../../activities/types.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import {
+  JOB_WORKFLOW_TYPE,
   jobWorkflowId,
   onDemandWorkflowId,
   provisionOnDemandSignal,
@@ -18,7 +20,12 @@ import {
 } from '../../workflows/messages.ts';
 import { createFerryWorker, type FerryWorker } from '../../workers/worker.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
-import { createTemporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import {
+  createTemporalTestEnv,
+  inRepoBackend,
+  type TemporalBackend,
+  type TemporalTestEnv,
+} from '../support/temporal.ts';
 
 export interface ReceivedMail {
   to: string[];
@@ -67,15 +74,27 @@ export interface ProvisioningHarness {
   close(): Promise<void>;
 }
 
-/** `deps`: activity dependencies to override (e.g. `batchTimeBudgetMs`). */
+/**
+ * `deps`: activity dependencies to override (e.g. `batchTimeBudgetMs`); `payloadCodec`: the worker
+ * and the client encrypt payloads with it, as Ferry does; `backend`: the in-repo service (default)
+ * or the real server.
+ */
 export async function startProvisioningHarness(
-  options: { deps?: Partial<ActivityDeps> } = {},
+  options: { deps?: Partial<ActivityDeps>; payloadCodec?: PayloadCodec; backend?: TemporalBackend } = {},
 ): Promise<ProvisioningHarness> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+    } catch {
+      // The test installed its own runtime logger first (test/operations reads the workflows' log lines).
+    }
     runtimeInstalled = true;
   }
-  const env = await createTemporalTestEnv({ timeSkipping: true });
+  const env = await createTemporalTestEnv({
+    timeSkipping: true,
+    backend: options.backend ?? inRepoBackend,
+    payloadCodec: options.payloadCodec,
+  });
   const db = await createTestDatabase('provisioning');
   const store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY, poolSize: 8 });
   await store.migrate();
@@ -85,6 +104,7 @@ export async function startProvisioningHarness(
   const ferry = await createFerryWorker({
     connection: env.nativeConnection,
     taskQueue,
+    payloadCodec: options.payloadCodec,
     deps: { store, mailer, allowInsecureLoopback: true, ...options.deps },
   });
   const running = ferry.run();
@@ -113,7 +133,7 @@ export async function startProvisioningHarness(
     taskQueue,
     ferry,
     startJob: (appId, options = {}) =>
-      env.client.workflow.start('provisioningJobWorkflow', {
+      env.client.workflow.start(JOB_WORKFLOW_TYPE, {
         workflowId: jobWorkflowId(appId),
         taskQueue: options.taskQueue ?? taskQueue,
         args: [{ appId, appName: 'Test app', batchSize: options.batchSize ?? 50 }],

@@ -1,6 +1,8 @@
 // The per-app rate limit holds at the target, and a 429's Retry-After holds back the whole app.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TransientError } from '../../engine/errors.ts';
 import { createScimClient, type ScimClient } from '../../scim/index.ts';
+import { RateGate } from '../../scim/rate-gate.ts';
 import { type ScimPeer, startScimmyPeer } from '../support/scim-peers.ts';
 import { EMPTY_LIST_RESPONSE, type ScimStub, sendJson, startScimStub } from '../support/scim-stub.ts';
 
@@ -102,4 +104,92 @@ describe('Retry-After', () => {
       expect(client.stats().retries).toBe(1);
     },
   );
+});
+
+describe("Retry-After above the app's cap", () => {
+  /** A target that answers every request 429 with this Retry-After. */
+  async function refusingTarget(retryAfter: string): Promise<ScimStub> {
+    return track(
+      await startScimStub((_request, res) =>
+        sendJson(
+          res,
+          429,
+          { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '429' },
+          { 'retry-after': retryAfter },
+        ),
+      ),
+    );
+  }
+
+  function clientFor(stub: ScimStub, maxRetryAfterMs?: number): ScimClient {
+    return track(
+      createScimClient({
+        baseUrl: `${stub.origin}/scim`,
+        auth: { type: 'bearer', token: 't' },
+        allowInsecureLoopback: true,
+        requestsPerSecond: 1000,
+        ...(maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs }),
+      }),
+    );
+  }
+
+  it('a 429 asking for a day fails the request at once as transient with the full wait, and the app is held back no longer than the cap (15 min by default)', async () => {
+    const stub = await refusingTarget('86400');
+    const client = clientFor(stub);
+    const failure = await client.list('Users', { filter: 'userName eq "a"' }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TransientError);
+    expect(failure).toMatchObject({ code: 'TooManyRequests', status: 429, retryAfterMs: 86_400_000 });
+    expect(stub.requests).toHaveLength(1);
+    expect(client.stats().retries).toBe(0);
+    expect(client.stats().pausedMs).toBeLessThanOrEqual(900_000);
+  });
+
+  it('a Retry-After beyond what a timer can hold (3,000,000,000 s) sends once and sets no overflowing timer', async () => {
+    const timeout = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const stub = await refusingTarget('3000000000');
+      const client = clientFor(stub);
+      const failure = await client.get('Users', 'u1').catch((error: unknown) => error);
+      expect(failure).toMatchObject({ kind: 'transient', code: 'TooManyRequests', retryAfterMs: 3_000_000_000_000 });
+      expect(stub.requests).toHaveLength(1);
+      const delays = timeout.mock.calls.map((call) => call[1] ?? 0);
+      expect(Math.max(0, ...delays)).toBeLessThanOrEqual(2 ** 31 - 1);
+    } finally {
+      timeout.mockRestore();
+    }
+  });
+
+  it('a Retry-After under the cap still pauses the app and retries', async () => {
+    let answered = 0;
+    const stub = track(
+      await startScimStub((_request, res) => {
+        if (answered++ === 0) sendJson(res, 429, { status: '429' }, { 'retry-after': '1' });
+        else sendJson(res, 200, EMPTY_LIST_RESPONSE);
+      }),
+    );
+    const client = clientFor(stub, 2_000);
+    await client.list('Users', { filter: 'userName eq "a"' });
+    expect(stub.requests).toHaveLength(2);
+    expect(client.stats()).toMatchObject({ throttled: 1, retries: 1 });
+    expect(client.stats().pausedMs).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('a pause longer than a timer can hold never arms an overflowing timer in the rate gate', async () => {
+    // Node fires a setTimeout above 2^31-1 ms after 1 ms: the gate's wait loop would spin.
+    const delays: number[] = [];
+    const timeout = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((_callback: () => void, ms?: number) => {
+      delays.push(ms ?? 0);
+      return 0 as unknown as NodeJS.Timeout;
+    }) as typeof setTimeout);
+    try {
+      const gate = new RateGate({ requestsPerSecond: 10, concurrency: 1 });
+      gate.pauseFor(3_000_000_000_000);
+      void gate.acquire();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(delays).toHaveLength(1);
+      expect(delays[0]).toBeLessThanOrEqual(2 ** 31 - 1);
+    } finally {
+      timeout.mockRestore();
+    }
+  });
 });

@@ -1,4 +1,5 @@
-// Test connection tells the admin exactly what is wrong with the target, and bad answers become
+// Test connection tells the admin what is wrong with the target (without telling a refused port
+// from a silent one: outbound-policy.test.ts), and bad answers become
 // typed errors instead of crashes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { closedPort } from '../support/net.ts';
@@ -35,9 +36,9 @@ describe('test connection', () => {
     expect(decodeURIComponent(probe?.path ?? '')).toMatch(/\/Users\?filter=userName eq "[0-9a-f-]{36}"$/);
   });
 
-  it('reports "refused" when nothing listens on the port', async () => {
+  it('reports "unreachable" when nothing listens on the port', async () => {
     const result = await client(`http://127.0.0.1:${await closedPort()}/scim`).testConnection();
-    expect(result).toMatchObject({ ok: false, reason: 'refused' });
+    expect(result).toMatchObject({ ok: false, reason: 'unreachable', detail: 'ECONNREFUSED' });
   });
 
   it('reports "unauthorized" for a wrong token', async () => {
@@ -80,12 +81,12 @@ describe('test connection', () => {
     expect(await client(`${target.origin}/scim`).testConnection()).toMatchObject({ ok: false, reason: 'notScim' });
   });
 
-  it('reports "timeout" when the target accepts the connection but never answers', async () => {
+  it('reports "unreachable" too when the target accepts the connection but never answers', async () => {
     const target = await stub(() => {
       /* never answers */
     });
     const result = await client(`${target.origin}/scim`, 'token', { timeouts: { headersMs: 200 } }).testConnection();
-    expect(result).toMatchObject({ ok: false, reason: 'timeout' });
+    expect(result).toMatchObject({ ok: false, reason: 'unreachable', detail: 'UND_ERR_HEADERS_TIMEOUT' });
   });
 
   it('refuses plain http to anything but loopback, before sending anything', () => {

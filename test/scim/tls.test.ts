@@ -1,13 +1,10 @@
 // A target whose certificate cannot be trusted is a configuration problem the admin must fix:
 // test connection and every request say which TLS check failed, and nothing is sent.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../engine/errors.ts';
-import { createScimClient } from '../../scim/index.ts';
+import { createScimClient, parseNetwork } from '../../scim/index.ts';
+import { selfSignedLoopbackCertificate } from '../support/certificates.ts';
 import { EMPTY_LIST_RESPONSE } from '../support/scim-stub.ts';
 
 describe('a SCIM target with a self-signed certificate', () => {
@@ -17,31 +14,7 @@ describe('a SCIM target with a self-signed certificate', () => {
 
   beforeAll(async () => {
     // A certificate valid for 127.0.0.1 in every respect but trust: only the self-signature fails.
-    const dir = mkdtempSync(join(tmpdir(), 'ferry-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    const key = readFileSync(join(dir, 'key.pem'));
-    const cert = readFileSync(join(dir, 'cert.pem'));
-    rmSync(dir, { recursive: true, force: true });
+    const { key, cert } = selfSignedLoopbackCertificate();
     server = createServer({ key, cert }, (_request, res) => {
       handled++;
       res.writeHead(200, { 'content-type': 'application/scim+json' });
@@ -56,7 +29,13 @@ describe('a SCIM target with a self-signed certificate', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const client = () => createScimClient({ baseUrl, auth: { type: 'bearer', token: 'secret-token' } });
+  // 127.0.0.1 is allowed the way an operator allows an internal network (FERRY_ALLOWED_TARGET_NETWORKS).
+  const client = () =>
+    createScimClient({
+      baseUrl,
+      auth: { type: 'bearer', token: 'secret-token' },
+      outbound: { allowedNetworks: [parseNetwork('127.0.0.1/32')] },
+    });
 
   it('test connection reports "tls" and names the reason; no request reaches the target', async () => {
     const scim = client();

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError } from '../../engine/errors.ts';
+import { NestingCycleError } from '../../store/errors.ts';
 import { storeBackends, useStore } from '../support/postgres.ts';
 
 const uid = () => randomUUID();
@@ -33,6 +35,31 @@ describe.each(storeBackends)('directory on $name', (backend) => {
     ]);
     expect(log[3].detail).toEqual({ memberId: user.id, memberType: 'user' });
     expect(await changes.latestSeq()).toBe(log[log.length - 1].seq);
+  });
+
+  it("an app's scope of assigned objects loads only the memberships of its assigned groups and the groups nested below them", async () => {
+    const { directory, apps, assignments } = ctx.store;
+    const app = await apps.create({ name: 'Scoped', template: 'generic-scim', configuration: {} });
+    const assigned = await directory.createGroup({ displayName: 'Assigned' });
+    const nested = await directory.createGroup({ displayName: 'Nested' });
+    const elsewhere = await directory.createGroup({ displayName: 'Elsewhere' });
+    const inside = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+    const outside = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+    await directory.addMember(assigned.id, nested.id);
+    await directory.addMember(nested.id, inside.id);
+    await directory.addMember(elsewhere.id, outside.id);
+    await directory.addMember(elsewhere.id, assigned.id);
+    await assignments.assign(app.id, assigned.id);
+    await assignments.assign(app.id, outside.id);
+
+    const pairs = (rows: { groupId: string; memberId: string }[]) =>
+      rows.map((r) => `${r.groupId}>${r.memberId}`).sort();
+    expect(pairs(await directory.membershipsForScope(app.id, 'assigned'))).toEqual(
+      [`${assigned.id}>${nested.id}`, `${nested.id}>${inside.id}`].sort(),
+    );
+    const all = pairs(await directory.membershipsForScope(app.id, 'all'));
+    expect(all).toEqual(expect.arrayContaining([`${elsewhere.id}>${outside.id}`, `${elsewhere.id}>${assigned.id}`]));
+    expect(all.length).toBeGreaterThanOrEqual(4);
   });
 
   it('appends no change when the transaction around the write rolls back', async () => {
@@ -230,13 +257,66 @@ describe.each(storeBackends)('directory on $name', (backend) => {
     await directory.addMember(b.id, u2.id);
     await directory.addMember(b.id, c.id);
     await directory.addMember(c.id, u3.id);
-    await directory.addMember(c.id, a.id); // A → B → C → A
+    // A → B → C → A, as data written before cycles were refused may hold it.
+    await ctx.store.db.execute(
+      sql`insert into directory_memberships (group_id, member_id, member_type) values (${c.id}, ${a.id}, 'group')`,
+    );
 
     const usersOfA = (await directory.transitiveMembersOf(a.id, 'user')).map((m) => m.memberId).sort();
     expect(usersOfA).toEqual([u1.id, u2.id, u3.id].sort());
     expect((await directory.groupsOfUser(u3.id)).sort()).toEqual([a.id, b.id, c.id].sort());
     expect(await directory.groupsOfUser(u3.id, { transitive: false })).toEqual([c.id]);
     expect(await directory.addMember(a.id, u1.id)).toBe(false);
+  });
+
+  it('refuses a membership that would make the group nesting cyclic, naming the cycle', async () => {
+    const { directory, changes } = ctx.store;
+    const [a, b, c] = await Promise.all(
+      ['A', 'B', 'C'].map((name) => directory.createGroup({ id: `${name}-${uid()}`, displayName: name })),
+    );
+    await directory.addMember(a.id, b.id);
+    await directory.addMember(b.id, c.id);
+    const before = await changes.latestSeq();
+    const refused = await directory.addMember(c.id, a.id).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(NestingCycleError);
+    expect((refused as NestingCycleError).cycle).toEqual([c.id, a.id, b.id, c.id]);
+    expect((refused as Error).message).toContain(`${c.id} → ${a.id} → ${b.id} → ${c.id}`);
+    await expect(directory.addMember(b.id, a.id)).rejects.toBeInstanceOf(NestingCycleError);
+    await expect(directory.addMember(a.id, a.id)).rejects.toBeInstanceOf(NestingCycleError);
+    await expect(
+      directory.bulkAddMembers([{ groupId: c.id, memberId: a.id, memberType: 'group' }]),
+    ).rejects.toBeInstanceOf(NestingCycleError);
+    expect(await directory.membersOf(c.id)).toEqual([]);
+    expect(await changes.changesSince(before)).toEqual([]);
+    // A diamond is no cycle.
+    await directory.addMember(a.id, c.id);
+    expect((await directory.membersOf(a.id)).map((m) => m.memberId).sort()).toEqual([b.id, c.id].sort());
+  });
+
+  it('refuses a cycle made of two memberships written at the same time from both ends', async () => {
+    const { directory } = ctx.store;
+    for (let round = 0; round < 5; round++) {
+      const [a, b] = await Promise.all(['A', 'B'].map((displayName) => directory.createGroup({ displayName })));
+      const outcomes = await Promise.allSettled([directory.addMember(a.id, b.id), directory.addMember(b.id, a.id)]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect(outcomes.find((o) => o.status === 'rejected')?.reason).toBeInstanceOf(NestingCycleError);
+    }
+  });
+
+  it('an import of memberships adds the acyclic ones and names each refused one with its cycle', async () => {
+    const { directory } = ctx.store;
+    const [a, b, c] = await Promise.all(
+      ['A', 'B', 'C'].map((name) => directory.createGroup({ id: `${name}-${uid()}`, displayName: name })),
+    );
+    const result = await directory.importMembers([
+      { groupId: a.id, memberId: b.id, memberType: 'group' },
+      { groupId: b.id, memberId: c.id, memberType: 'group' },
+      { groupId: c.id, memberId: a.id, memberType: 'group' },
+      { groupId: a.id, memberId: c.id, memberType: 'group' },
+    ]);
+    expect(result.added).toBe(3);
+    expect(result.refused).toEqual([{ index: 2, cycle: [c.id, a.id, b.id, c.id] }]);
+    expect(await directory.membersOf(c.id)).toEqual([]);
   });
 
   it('refuses members and groups that do not exist', async () => {

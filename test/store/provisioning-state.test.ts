@@ -192,6 +192,74 @@ describe.each(storeBackends)('links, cycles, cycle work and logs on $name', (bac
     expect(await ctx.store.cycleWork.get(cycle.id, 'user', sourceId)).toMatchObject({ status: 'pending' });
   });
 
+  it('stages the groups containing due escrows, through nesting, in one statement for every escrow', async () => {
+    const { directory } = ctx.store;
+    const appId = await newApp();
+    const [parent, child, other] = await Promise.all(
+      ['Parent', 'Child', 'Other'].map((name) => directory.createGroup({ displayName: `${name} ${uid()}` })),
+    );
+    const [due, notDue] = await Promise.all(
+      [0, 1].map(() => directory.createUser({ userPrincipalName: `${uid()}@contoso.com` })),
+    );
+    await directory.addMember(parent.id, child.id);
+    await directory.addMember(child.id, due.id);
+    await directory.addMember(other.id, notDue.id);
+    await ctx.store.links.markFailure(
+      { appId, objectType: 'user', sourceId: due.id },
+      { error: 'x', nextRetryAt: new Date('2026-01-01T00:00:00Z') },
+    );
+    await ctx.store.links.markFailure(
+      { appId, objectType: 'user', sourceId: notDue.id },
+      { error: 'x', nextRetryAt: new Date('2027-01-01T00:00:00Z') },
+    );
+    const { cycle } = await ctx.store.cycles.create({ appId, number: 1, kind: 'incremental' });
+    expect(await ctx.store.cycleWork.stageEscrowDue(cycle.id, new Date('2026-06-01T00:00:00Z'))).toBe(3);
+    const work = await ctx.store.cycleWork.readBatch(cycle.id, { afterSeq: 0, limit: 100 });
+    expect(work.map((w) => `${w.objectType}:${w.objectId}`)).toEqual([
+      `user:${due.id}`,
+      ...[child.id, parent.id].sort().map((id) => `group:${id}`),
+    ]);
+  });
+
+  it('counts, stages and resolves the disables/deletes every earlier cycle of the app holds, each object once', async () => {
+    const appId = await newApp();
+    const other = await newApp();
+    const ids = [uid(), uid(), uid(), uid()];
+    const hold = async (app: string, number: number, objectIds: string[], stagedAt: number[]) => {
+      const { cycle } = await ctx.store.cycles.create({ appId: app, number, kind: 'incremental' });
+      await ctx.store.cycleWork.stage(
+        cycle.id,
+        objectIds.map((objectId, i) => ({ objectType: 'user' as const, objectId, changeSeq: number * 10 + i })),
+      );
+      const work = await ctx.store.cycleWork.readBatch(cycle.id, { afterSeq: 0, limit: 10 });
+      await ctx.store.cycleWork.mark(
+        cycle.id,
+        stagedAt.map((i) => work[i].seq),
+        { status: 'staged', action: 'StagedDelete' },
+      );
+      return cycle;
+    };
+    // Cycle 1 holds ids 0 and 2; cycle 2 holds 2 again and 3; another app holds id 1.
+    await hold(appId, 1, [ids[0], ids[1], ids[2]], [0, 2]);
+    const second = await hold(appId, 2, [ids[2], ids[3]], [0, 1]);
+    await hold(other, 1, [ids[1]], [0]);
+    expect(await ctx.store.cycleWork.heldCount(appId)).toBe(3);
+    expect(await ctx.store.cycleWork.heldCount(appId, { exceptCycleId: second.id })).toBe(2);
+
+    const { cycle } = await ctx.store.cycles.create({ appId, number: 3, kind: 'incremental' });
+    expect(await ctx.store.cycleWork.stageHeld(cycle.id, appId)).toBe(3);
+    expect(await ctx.store.cycleWork.stageHeld(cycle.id, appId)).toBe(0);
+    const work = await ctx.store.cycleWork.readBatch(cycle.id, { afterSeq: 0, limit: 10 });
+    expect(work.map((w) => [w.objectId, w.changeSeq, w.status])).toEqual([
+      [ids[0], 10, 'pending'],
+      [ids[2], 12, 'pending'],
+      [ids[3], 21, 'pending'],
+    ]);
+    expect(await ctx.store.cycleWork.resolveHeld(appId, cycle.id, 'approved')).toBe(4);
+    expect(await ctx.store.cycleWork.heldCount(appId)).toBe(0);
+    expect(await ctx.store.cycleWork.heldCount(other)).toBe(1);
+  });
+
   const entry = (appId: string, over: Partial<ProvisioningLogEntry>): ProvisioningLogEntry => ({
     id: uid(),
     time: '2026-03-01T10:00:00.000Z',
@@ -261,17 +329,6 @@ describe.each(storeBackends)('links, cycles, cycle work and logs on $name', (bac
     expect(header.split(',').slice(0, 3)).toEqual(['id', 'time', 'appId']);
     expect(row).toContain('"Ada, ""the first"""');
     expect(row).toContain(`"'=HYPERLINK(""x"")"`);
-  });
-
-  it('object locks: one holder at a time until released or expired', async () => {
-    const key = { appId: 'app-lock', objectType: 'user' as const, objectId: uid() };
-    const now = new Date('2026-01-01T00:00:00Z');
-    expect(await ctx.store.locks.tryAcquire(key, 'cycle:1', 60_000, now)).toBe(true);
-    expect(await ctx.store.locks.tryAcquire(key, 'ondemand:a', 60_000, now)).toBe(false);
-    expect(await ctx.store.locks.tryAcquire(key, 'cycle:1', 60_000, now)).toBe(true);
-    expect(await ctx.store.locks.tryAcquire(key, 'ondemand:a', 60_000, new Date(now.getTime() + 61_000))).toBe(true);
-    expect(await ctx.store.locks.release(key, 'cycle:1')).toBe(false);
-    expect(await ctx.store.locks.releaseAll('ondemand:a')).toBe(1);
   });
 
   it('key-values: setIfAbsent sets once', async () => {

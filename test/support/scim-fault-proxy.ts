@@ -31,6 +31,8 @@ export interface FaultProxyOptions {
   retryAfterSeconds?: number;
   /** Hold time for `delay`. Default 1500 ms. */
   delayMs?: number;
+  /** Faults for the first requests, in this order, whatever the rate (e.g. to fault a cycle's probe). */
+  faultFirst?: FaultKind[];
 }
 
 export interface FaultProxy {
@@ -62,6 +64,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const delayMs = options.delayMs ?? 1500;
   let faultRate = options.faultRate;
+  const firstFaults = [...(options.faultFirst ?? [])];
   const upstream = new Agent({ keepAlive: true, maxSockets: 64 });
   const timers = new Set<NodeJS.Timeout>();
   const state: Pick<FaultProxy, 'counts' | 'forwarded' | 'throttledAt'> = { counts: {}, forwarded: 0, throttledAt: [] };
@@ -103,7 +106,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    const fault = random() < faultRate ? options.faults[Math.floor(random() * options.faults.length)] : undefined;
+    const first = firstFaults.shift();
+    const fault =
+      first ?? (random() < faultRate ? options.faults[Math.floor(random() * options.faults.length)] : undefined);
     if (fault !== undefined) state.counts[String(fault)] = (state.counts[String(fault)] ?? 0) + 1;
 
     if (typeof fault === 'number') {

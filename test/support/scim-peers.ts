@@ -22,6 +22,8 @@ export interface RequestLogEntry {
   time: number;
   /** Response status, filled in when the response is finished. */
   status?: number;
+  /** The W3C `traceparent` header the request carried, if any. */
+  traceparent?: string;
 }
 
 export interface ScimPeer {
@@ -94,6 +96,8 @@ function legacyBooleansToBooleans(value: unknown): unknown {
 export function requestLogger(log: RequestLogEntry[]) {
   return (req: express.Request, res: express.Response, next: express.NextFunction) => {
     const entry: RequestLogEntry = { method: req.method, path: req.originalUrl, time: performance.now() };
+    const traceparent = req.get('traceparent');
+    if (traceparent) entry.traceparent = traceparent;
     log.push(entry);
     res.on('finish', () => {
       entry.status = res.statusCode;

@@ -2,8 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { createTemporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { createTemporalTestEnv, type TemporalBackend, type TemporalTestEnv } from '../support/temporal.ts';
 import { root } from '../../dev/temporal-service/proto.ts';
+import type { ServiceLimits } from '../../dev/temporal-service/limits.ts';
 import { createActivities } from '../fixtures/temporal-workflows/activities.ts';
 
 const EventType = root.lookupEnum('temporal.api.enums.v1.EventType');
@@ -27,7 +28,9 @@ export interface TestWorld {
 
 let runtimeInstalled = false;
 
-export async function startWorld(options: { timeSkipping?: boolean } = {}): Promise<TestWorld> {
+export async function startWorld(
+  options: { timeSkipping?: boolean; backend?: TemporalBackend; limits?: Partial<ServiceLimits> } = {},
+): Promise<TestWorld> {
   if (!runtimeInstalled) {
     // Activity failures are expected here by the dozen; keep the output for real errors.
     runtimeInstalled = true;

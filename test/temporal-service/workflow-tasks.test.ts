@@ -224,6 +224,29 @@ describe('queries over the protocol', () => {
     expect(JSON.parse(Buffer.from(response.queryResult.payloads[0].data).toString())).toBe('attached');
   });
 
+  it('sends a query again, as a task of its own, when the completion of the task it rode on does not answer it', async () => {
+    // As the real server: a query stays buffered until answered, so a worker that completes the task
+    // without its result (a run evicted and replayed, say) does not leave the caller waiting.
+    const queue = `q-${randomUUID()}`;
+    const { workflowId } = await startOn(queue);
+    const answer = raw.call('QueryWorkflow', { namespace, execution: { workflowId }, query: { queryType: 'state' } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const first = await poll(queue);
+    const [queryId] = Object.keys(first.queries ?? {});
+    expect(first.queries[queryId].queryType).toBe('state');
+    await complete(first);
+    const again = await poll(queue);
+    expect(again.query.queryType).toBe('state');
+    await raw.call('RespondQueryTaskCompleted', {
+      namespace,
+      taskToken: again.taskToken,
+      completedType: 'QUERY_RESULT_TYPE_ANSWERED',
+      queryResult: { payloads: [json('asked again')] },
+    });
+    const response = await answer;
+    expect(JSON.parse(Buffer.from(response.queryResult.payloads[0].data).toString())).toBe('asked again');
+  });
+
   it('sends a query task of its own to an idle workflow and answers it from RespondQueryTaskCompleted', async () => {
     const queue = `q-${randomUUID()}`;
     const { workflowId } = await startOn(queue);

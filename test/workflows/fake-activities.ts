@@ -7,10 +7,14 @@ import type {
   CycleFailure,
   CycleSummary,
   FerryActivities,
+  JobStateChange,
   NotifyInput,
+  RetentionInput,
+  RetentionSummary,
   OnDemandInput,
   OnDemandReport,
 } from '../../activities/types.ts';
+import type { CycleProgressSource } from '../../api/cycle-progress.ts';
 
 export type TargetHealth = 'healthy' | 'down' | 'unauthorized';
 
@@ -32,6 +36,8 @@ export interface FakeApp {
   batchError: { type: 'ConfigurationError' | 'PermanentError'; code: string; status: number } | null;
   /** loadApp / notify fail for good (database or mail server down). */
   loadFails: boolean;
+  /** Cycles the database already holds for the app (e.g. from before a restart): numbers 1..n. */
+  storedCycles: number;
   notifyFails: boolean;
 }
 
@@ -45,6 +51,8 @@ export interface RecordedCall {
 interface CycleRow {
   input: BeginCycleInput;
   startedAt: string;
+  total: number;
+  finished: boolean;
   processed: number;
   operations: number;
   pendingDeletions: number;
@@ -65,6 +73,8 @@ export interface FakeActivities {
   gate(appId: string, passing?: number): { release(): void };
   /** Holds provisionOnDemand of an app until released (to observe a running on-demand child). */
   gateOnDemand(appId: string): { release(): void };
+  /** The running cycle's progress, as the store's cycle row holds it (the API's CycleProgressSource). */
+  progress: CycleProgressSource;
 }
 
 const zeroCounts = () => ({
@@ -91,6 +101,8 @@ export function createFakeActivities(now: () => Date): FakeActivities {
     if (!app) throw new Error(`unknown app ${appId}`);
     return app;
   };
+  const cycleNumbersOf = (appId: string): number[] =>
+    [...cycles.values()].filter((c) => c.input.appId === appId).map((c) => c.input.cycleNumber);
   const health = (app: FakeApp): CycleFailure | null => {
     if (app.target === 'down')
       return { kind: 'transient', code: 'ServiceUnavailable', message: 'connect ECONNREFUSED' };
@@ -120,6 +132,8 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         cycleIntervalMinutes: app.cycleIntervalMinutes,
         notificationEmail: app.notificationEmail,
         configVersion: app.configVersion,
+        // As the store answers: after every cycle begun, including those from before a restart.
+        nextCycleNumber: Math.max(app.storedCycles, ...cycleNumbersOf(appId)) + 1,
       };
     },
     async checkTarget({ appId }) {
@@ -134,6 +148,8 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         cycles.set(cycleId, {
           input,
           startedAt: now().toISOString(),
+          total: app.users + app.groups,
+          finished: false,
           processed: 0,
           operations: 0,
           pendingDeletions: 0,
@@ -141,7 +157,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
           deletionsSent: 0,
         });
       }
-      return { cycleId, total: app.users + app.groups, watermarkTo: app.changeSeq };
+      return { cycleId, cycleNumber: input.cycleNumber, total: app.users + app.groups, watermarkTo: app.changeSeq };
     },
     async deletionGuard(input) {
       record('deletionGuard', input);
@@ -179,16 +195,11 @@ export function createFakeActivities(now: () => Date): FakeActivities {
       row.operations += processed;
       return { nextCursor, processed, done: nextCursor >= size, failure: null };
     },
-    async cycleProgress({ cycleId }) {
-      record('cycleProgress', { cycleId });
-      const row = cycles.get(cycleId)!;
-      const app = appOf(row.input.appId);
-      return { processed: row.processed, total: app.users + app.groups };
-    },
     async finishCycle({ appId, cycleId, failure, stopped }): Promise<CycleSummary> {
       record('finishCycle', { appId, cycleId, failure, stopped });
       const app = appOf(appId);
       const row = cycles.get(cycleId)!;
+      row.finished = true;
       const counts = zeroCounts();
       if (row.input.kind === 'initial') counts.created = row.processed;
       else counts.updated = row.processed;
@@ -215,6 +226,15 @@ export function createFakeActivities(now: () => Date): FakeActivities {
     async provisionOnDemand(input: OnDemandInput): Promise<OnDemandReport> {
       record('provisionOnDemand', input);
       await onDemandGates.get(input.appId);
+      // Object ids that fail the way the real activity does (activities/failures.ts onDemandFailure).
+      const failures: Record<string, [string, string]> = {
+        'busy-user': ['ObjectBusy', 'user busy-user is being provisioned by a cycle; try again shortly'],
+        'big-group': ['TooManyMembers', 'group big-group has 9 users; on-demand provisions a group with at most 5'],
+        'down-user': ['TransientError', 'the target did not answer'],
+        'config-user': ['ConfigurationError', 'the target refused the credentials (401)'],
+      };
+      const failure = failures[input.objectId];
+      if (failure) throw ApplicationFailure.create({ type: failure[0], message: failure[1], nonRetryable: true });
       return {
         requestId: input.requestId,
         objectType: input.objectType,
@@ -231,6 +251,8 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         ],
         modifiedAttributes: [{ name: 'userName', oldValue: null, newValue: `${input.objectId}@example.com` }],
         requests: [{ method: 'POST', path: '/Users', status: 201 }],
+        counts: { requests: 1, members: 0, membersFailed: 0 },
+        logId: `log-${input.requestId}`,
         durationMs: 1,
       };
     },
@@ -240,12 +262,44 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         throw ApplicationFailure.create({ message: 'SMTP connection refused', nonRetryable: true });
       }
     },
+
+    async applyRetention(input: RetentionInput): Promise<RetentionSummary> {
+      record('applyRetention', input);
+      return { provisioningLogs: 0, directoryChanges: 0, cycleWork: 0, auditLog: 0, webhooks: 0 };
+    },
+
+    async announceJobState(change: JobStateChange) {
+      record('announceJobState', change);
+    },
+
+    async dispatchWebhooks(): Promise<string[]> {
+      record('dispatchWebhooks', {});
+      return [];
+    },
+
+    async deliverWebhook(input: { deliveryId: string }) {
+      record('deliverWebhook', input);
+      return { status: 'skipped' as const, responseStatus: null };
+    },
+    async reconcileApp(input: { appId: string; passId: string }) {
+      record('reconcileApp', input);
+      return { passId: input.passId, counts: {} };
+    },
+    async failReconcilePass(input: { passId: string; error: string }) {
+      record('failReconcilePass', input);
+    },
   };
 
   return {
     activities,
     calls,
     apps,
+    progress: {
+      async runningCycle(appId, number) {
+        const row = cycles.get(`${appId}#${number}`);
+        return row && !row.finished ? { processed: row.processed, total: row.total, startedAt: row.startedAt } : null;
+      },
+    },
     addApp(appId, app = {}) {
       const full: FakeApp = {
         appName: `App ${appId}`,
@@ -260,6 +314,7 @@ export function createFakeActivities(now: () => Date): FakeActivities {
         changeSeq: 1,
         batchError: null,
         loadFails: false,
+        storedCycles: 0,
         notifyFails: false,
         ...app,
       };

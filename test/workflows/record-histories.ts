@@ -1,7 +1,12 @@
-// Records the histories replayed by replay.test.ts. Re-record after an intended change of workflow
-// behaviour (and only then):  npx tsx test/workflows/record-histories.ts
+// Records histories for replay.test.ts. Committed histories are never re-recorded, only added to: only
+// scenarios not on disk yet are written (add a scenario for a new behaviour), never an existing file,
+// and each one written is listed in test/fixtures/histories.sha256 (history-fixtures.test.ts).
+//   npx tsx test/workflows/record-histories.ts                            (on the in-repo service)
+//   npx tsx test/workflows/record-histories.ts --real --prefix real-server-   (on `temporal server start-dev`)
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import {
   approveDeletionsSignal,
@@ -9,17 +14,23 @@ import {
   onDemandWorkflowId,
   pauseSignal,
   provisionOnDemandSignal,
+  quarantineSignal,
+  releaseSignal,
   resumeSignal,
   runNowSignal,
 } from '../../workflows/messages.ts';
 import { until } from '../support/net.ts';
+import { inRepoBackend, realBackend, type TemporalBackend } from '../support/temporal.ts';
 import { startHarness } from './harness.ts';
+import { addToManifest, historiesDir } from './history-fixtures.ts';
 
-export const historiesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
-
-/** Runs scenarios that cover every path of the three workflows and saves their histories as JSON. */
-export async function recordHistories(): Promise<string[]> {
-  const h = await startHarness();
+/**
+ * Runs scenarios that cover every path of the three workflows and saves their histories as JSON, as
+ * `<prefix><scenario>.json`; an existing file is never overwritten.
+ */
+export async function recordHistories(options: { backend?: TemporalBackend; prefix?: string } = {}): Promise<string[]> {
+  const backend = options.backend ?? inRepoBackend;
+  const h = await startHarness({ backend });
   const runs: Record<string, { workflowId: string; runId?: string }> = {};
   try {
     const idle =
@@ -27,7 +38,11 @@ export async function recordHistories(): Promise<string[]> {
         s.lastCycle?.number === n && s.cycle === null && s.nextCycleAt !== null;
 
     // A: initial cycle; then a run with on-demand, pause, resume, the timer and an incremental cycle.
-    const a = await h.startJob({ users: 450 }, { batchSize: 200 });
+    // On the real server the timer is the app's interval of 6 s instead of 40 minutes skipped.
+    const a = await h.startJob(
+      { users: 450, ...(backend.skipsTime ? {} : { cycleIntervalMinutes: 0.1 }) },
+      { batchSize: 200 },
+    );
     await h.waitForStatus(a.appId, idle(1));
     runs['job-initial'] = { workflowId: a.handle.workflowId, runId: a.handle.firstExecutionRunId };
     const second = (await a.handle.describe()).runId;
@@ -37,7 +52,7 @@ export async function recordHistories(): Promise<string[]> {
     await h.waitForStatus(a.appId, (s) => s.state === 'paused');
     await a.handle.signal(resumeSignal);
     await h.waitForStatus(a.appId, (s) => s.state === 'steady' && s.nextCycleAt !== null);
-    await h.env.skipTime(40 * 60_000);
+    if (backend.skipsTime) await h.env.skipTime(40 * 60_000);
     await h.waitForStatus(a.appId, idle(2));
     runs['job-signals'] = { workflowId: a.handle.workflowId, runId: second };
     runs['cycle-initial'] = { workflowId: cycleWorkflowId(a.appId, 1) };
@@ -85,11 +100,66 @@ export async function recordHistories(): Promise<string[]> {
     runs['job-stop-cycle'] = { workflowId: e.handle.workflowId, runId: e.handle.firstExecutionRunId };
     runs['cycle-stopped'] = { workflowId: cycleWorkflowId(e.appId, 1) };
 
+    // F: a job re-created on a database that already holds cycles (a restart) numbers after them.
+    const f = await h.startJob({ storedCycles: 6 });
+    await h.waitForStatus(f.appId, idle(7));
+    runs['job-restarted'] = { workflowId: f.handle.workflowId, runId: f.handle.firstExecutionRunId };
+
+    // G: a manual quarantine, then release runs a cycle at once (patch `release-runs-cycle`).
+    const g = await h.startJob();
+    await h.waitForStatus(g.appId, idle(1));
+    const releasing = (await g.handle.describe()).runId;
+    await g.handle.signal(quarantineSignal, { reason: 'Maintenance' });
+    await h.waitForStatus(g.appId, (s) => s.state === 'quarantined');
+    await g.handle.signal(releaseSignal);
+    await h.waitForStatus(g.appId, (s) => idle(2)(s) && s.state === 'steady');
+    runs['job-release'] = { workflowId: g.handle.workflowId, runId: releasing };
+
+    // S: state changes announced to webhook subscribers (patch `job-state-events`): pause, a quarantine
+    // while paused (entered, the state stays paused), resume (now quarantined), release (a cycle).
+    const st = await h.startJob();
+    await h.waitForStatus(st.appId, idle(1));
+    const announcing = (await st.handle.describe()).runId;
+    await st.handle.signal(pauseSignal);
+    await h.waitForStatus(st.appId, (s) => s.state === 'paused');
+    await st.handle.signal(quarantineSignal, { reason: 'Audit' });
+    await h.waitForStatus(st.appId, (s) => s.state === 'paused' && s.quarantine !== null);
+    await st.handle.signal(resumeSignal);
+    await h.waitForStatus(st.appId, (s) => s.state === 'quarantined');
+    await st.handle.signal(releaseSignal);
+    await h.waitForStatus(st.appId, (s) => idle(2)(s) && s.state === 'steady');
+    runs['job-state-events'] = { workflowId: st.handle.workflowId, runId: announcing };
+
+    // P: a pause while a long cycle runs: the cycle stops after its batch in flight (patch
+    // `stop-cycle-on-interrupt`), the job pauses, and the cycle's progress never goes to the job.
+    const p = await h.startJob({ users: 60, groups: 0 }, { batchSize: 10, progressIntervalMs: 0 });
+    await h.waitForStatus(p.appId, idle(1));
+    const pausing = (await p.handle.describe()).runId;
+    const before = h.fakes.callsOf('processBatch', p.appId).length;
+    const held = h.fakes.gate(p.appId, 2);
+    await p.handle.signal(runNowSignal);
+    await until(() => h.fakes.callsOf('processBatch', p.appId).length >= before + 3);
+    await p.handle.signal(pauseSignal);
+    await until(async () => {
+      const history = await h.client.workflow.getHandle(cycleWorkflowId(p.appId, 2)).fetchHistory();
+      return (history.events ?? []).some(
+        (ev) => ev.workflowExecutionSignaledEventAttributes?.signalName === 'stopCycle',
+      );
+    });
+    held.release();
+    await h.waitForStatus(p.appId, (s) => s.lastCycle?.number === 2 && s.cycle === null && s.state === 'paused');
+    runs['job-pause-during-cycle'] = { workflowId: p.handle.workflowId, runId: pausing };
+    runs['cycle-progress'] = { workflowId: cycleWorkflowId(p.appId, 2) };
+
     const written: string[] = [];
     for (const [name, { workflowId, runId }] of Object.entries(runs)) {
+      const fileName = `${options.prefix ?? ''}${name}.json`;
+      const file = `${historiesDir}${fileName}`;
+      if (existsSync(file)) continue;
       const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
-      const file = `${historiesDir}${name}.json`;
-      await writeFile(file, `${historyToJSON(history)}\n`);
+      const content = `${historyToJSON(history)}\n`;
+      await writeFile(file, content, { flag: 'wx' });
+      await addToManifest(`histories/${fileName}`, content);
       written.push(file);
     }
     return written;
@@ -99,6 +169,7 @@ export async function recordHistories(): Promise<string[]> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const files = await recordHistories();
+  const { values } = parseArgs({ options: { real: { type: 'boolean' }, prefix: { type: 'string' } } });
+  const files = await recordHistories({ backend: values.real ? realBackend : inRepoBackend, prefix: values.prefix });
   console.log(files.join('\n'));
 }

@@ -1,8 +1,11 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { startScimTarget, type ScimTarget } from '../../../dev/scim-target/index.ts';
 import { ApiError } from '../../../api/errors.ts';
 import type { JobStatus, ProvisioningControl } from '../../../api/provisioning-control.ts';
+import { parseNetwork } from '../../../scim/index.ts';
 import { recordingProvisioning } from '../helpers.ts';
 import { read, send, storeApp } from './helpers.ts';
 
@@ -11,7 +14,9 @@ const TOKEN = 'tok_apps_test_5c1f9e2b7a8d4e6f';
 let ctx: Awaited<ReturnType<typeof storeApp>>;
 let target: ScimTarget;
 beforeAll(async () => {
-  ctx = await storeApp();
+  // As with FERRY_ALLOW_INSECURE_LOOPBACK=1: these tests' live target listens on loopback. Where
+  // the environment does not allow it: "where apps may point" below.
+  ctx = await storeApp({ allowInsecureLoopback: true });
   target = await startScimTarget({ host: '127.0.0.1', token: TOKEN });
 });
 afterAll(async () => {
@@ -89,6 +94,72 @@ describe('apps', () => {
     expect((await read(bad)).error.details[0].path).toBe('settings.cycleIntervalMinutes');
   });
 
+  it('keeps the Retry-After cap of an app (15 minutes by default) and names its path when out of range', async () => {
+    const plain = await read(await postApp({ name: 'Default cap' }));
+    expect(plain.settings.rateLimit.maxRetryAfterSeconds).toBe(900);
+    const capped = await read(await postApp({ name: 'Cap', settings: { rateLimit: { maxRetryAfterSeconds: 120 } } }));
+    expect(capped.settings.rateLimit).toMatchObject({ maxRetryAfterSeconds: 120, requestsPerSecond: 25 });
+    for (const value of [0, 86_401, 1.5]) {
+      const bad = await postApp({ settings: { rateLimit: { maxRetryAfterSeconds: value } } });
+      expect(bad.status).toBe(400);
+      expect((await read(bad)).error.details[0].path).toBe('settings.rateLimit.maxRetryAfterSeconds');
+    }
+  });
+
+  it('keeps provisioning logs 30 days by default, per app, and names the path when out of range', async () => {
+    const plain = await read(await postApp({ name: 'Default retention' }));
+    expect(plain.settings.retention).toEqual({ logDays: 30 });
+    const week = await read(await postApp({ name: 'Week', settings: { retention: { logDays: 7 } } }));
+    expect(week.settings.retention).toEqual({ logDays: 7 });
+    const changed = await read(
+      await req(`/apps/${week.id}`, send('PATCH', { settings: { retention: { logDays: 400 } } })),
+    );
+    expect(changed.settings.retention).toEqual({ logDays: 400 });
+    expect(changed.configVersion).toBe(week.configVersion);
+    for (const value of [0, 3651, 2.5]) {
+      const bad = await postApp({ settings: { retention: { logDays: value } } });
+      expect(bad.status).toBe(400);
+      expect((await read(bad)).error.details[0].path).toBe('settings.retention.logDays');
+    }
+  });
+
+  it("keeps a deleted app's logs readable for its retention period, and deletes them with purge=true", async () => {
+    const logOf = (appId: string, id: string) => ({
+      id,
+      time: new Date().toISOString(),
+      appId,
+      cycleId: null,
+      changeId: null,
+      objectType: 'user' as const,
+      sourceId: 'u1',
+      sourceDisplayName: 'Ada',
+      targetId: 't1',
+      action: 'Create' as const,
+      status: 'Success' as const,
+      errorCode: null,
+      errorMessage: null,
+      steps: [],
+      modifiedAttributes: [],
+      durationMs: 3,
+      onDemand: false,
+    });
+    const kept = await read(await postApp({ name: 'Kept logs', settings: { retention: { logDays: 90 } } }));
+    await ctx.store.logs.insert([logOf(kept.id, `${kept.id}-1`)]);
+    expect((await req(`/apps/${kept.id}`, send('DELETE'))).status).toBe(204);
+    expect((await req(`/apps/${kept.id}`, send('GET'))).status).toBe(404);
+    const logs = await req(`/apps/${kept.id}/logs`, send('GET'));
+    expect(logs.status).toBe(200);
+    expect((await read(logs)).items.map((e: { id: string }) => e.id)).toEqual([`${kept.id}-1`]);
+    expect(await ctx.store.retention.deletedAppLogs(kept.id)).toMatchObject({ name: 'Kept logs', logDays: 90 });
+
+    const purged = await read(await postApp({ name: 'Purged logs' }));
+    await ctx.store.logs.insert([logOf(purged.id, `${purged.id}-1`)]);
+    expect((await req(`/apps/${purged.id}?purge=true`, send('DELETE'))).status).toBe(204);
+    expect((await ctx.store.logs.query({ appId: purged.id })).items).toEqual([]);
+    expect((await req(`/apps/${purged.id}/logs`, send('GET'))).status).toBe(404);
+    expect((await req(`/apps/${purged.id}?purge=maybe`, send('DELETE'))).status).toBe(400);
+  });
+
   it('refuses a matching attribute the target cannot filter on', async () => {
     const res = await postApp({
       mappings: {
@@ -104,16 +175,66 @@ describe('apps', () => {
     );
   });
 
-  it('accepts plain http only for loopback with allowInsecureLoopback', async () => {
+  it('refuses plain http to anything but loopback, even where loopback is allowed', async () => {
     const plain = await postApp({ target: { url: 'http://scim.example.com/scim', token: TOKEN } });
-    expect((await read(plain)).error.details[0]).toMatchObject({ path: 'target.url' });
-    const loopback = await postApp({ target: { url: target.baseUrl, token: TOKEN } });
-    expect((await read(loopback)).error.details[0]).toMatchObject({ path: 'target.url' });
+    expect((await read(plain)).error.details[0]).toMatchObject({ path: 'target.url', message: 'must be an https URL' });
     const allowed = await postApp({
       target: { url: target.baseUrl, token: TOKEN },
       settings: { allowInsecureLoopback: true },
     });
     expect(allowed.status).toBe(201);
+  });
+
+  it('with FERRY_ALLOW_INSECURE_LOOPBACK=1 accepts plain http to loopback for every app, and still only to loopback', async () => {
+    const env = await storeApp({ allowInsecureLoopback: true });
+    try {
+      const post = (url: string) =>
+        env.app.request(
+          '/api/v1/apps',
+          send('POST', newApp({ template: 'generic-scim', target: { url, token: TOKEN } })),
+        );
+      const res = await post(target.baseUrl);
+      expect(res.status).toBe(201);
+      const app = await read(res);
+      const tested = await env.app.request(`/api/v1/apps/${app.id}/test-connection`, send('POST'));
+      expect(await read(tested)).toEqual({ ok: true });
+      const patched = await env.app.request(
+        `/api/v1/apps/${app.id}`,
+        send('PATCH', { target: { url: `${target.baseUrl}/` } }),
+      );
+      expect(patched.status).toBe(200);
+      expect((await read(await post('http://scim.example.com/scim'))).error.details[0]).toMatchObject({
+        path: 'target.url',
+      });
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("sets an app's connector limitations on create and PATCH, naming a bad domain", async () => {
+    const created = await postApp({
+      template: 'ipass-smartconnect',
+      connectorLimitations: { allowedUsernameDomains: ['contoso.com'] },
+    });
+    expect(created.status).toBe(201);
+    const app = await read(created);
+    expect(app.connectorLimitations).toEqual({ allowedUsernameDomains: ['contoso.com'] });
+    const patched = await req(
+      `/apps/${app.id}`,
+      send('PATCH', { connectorLimitations: { allowedUsernameDomains: ['contoso.com', 'fabrikam.com'] } }),
+    );
+    expect(patched.status).toBe(200);
+    expect((await read(await req(`/apps/${app.id}`, send('GET')))).connectorLimitations).toEqual({
+      allowedUsernameDomains: ['contoso.com', 'fabrikam.com'],
+    });
+    const bad = await req(
+      `/apps/${app.id}`,
+      send('PATCH', { connectorLimitations: { allowedUsernameDomains: ['contoso.com', 'not a domain'] } }),
+    );
+    expect(bad.status).toBe(400);
+    expect((await read(bad)).error.details[0]).toMatchObject({
+      path: 'connectorLimitations.allowedUsernameDomains[1]',
+    });
   });
 
   it('refuses an unknown template, a target with both token and oauth, and unknown fields', async () => {
@@ -278,10 +399,269 @@ describe('apps', () => {
     }
   });
 
+  it("links to the job's page in the Temporal Web UI only when the UI is known", async () => {
+    const created = await read(await postApp({ name: 'Linked' }));
+    const unknown = await read(await req(`/apps/${created.id}`, send('GET')));
+    expect(unknown.provisioning.temporalUiUrl).toBeNull();
+    const known = await storeApp({ temporalUi: { url: 'https://temporal.contoso.example/ui', namespace: 'default' } });
+    try {
+      const app = await read(await known.app.request('/api/v1/apps', send('POST', newApp({ name: 'Linked' }))));
+      const body = await read(await known.app.request(`/api/v1/apps/${app.id}`, send('GET')));
+      expect(body.provisioning.temporalUiUrl).toBe(
+        `https://temporal.contoso.example/ui/namespaces/default/workflows/provisioning%3A${app.id}`,
+      );
+    } finally {
+      await known.close();
+    }
+  });
+
+  describe('credentials stay bound to the origin they were given for', () => {
+    // A second loopback listener stands for a host the caller controls: it records every
+    // Authorization header it is sent.
+    let elsewhere: Server;
+    let elsewhereUrl: string;
+    const received: string[] = [];
+    beforeAll(async () => {
+      elsewhere = createServer((request, response) => {
+        received.push(request.headers.authorization ?? '');
+        response.writeHead(401).end();
+      });
+      await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+      elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/scim/v2`;
+    });
+    afterAll(() => new Promise<void>((resolve) => elsewhere.close(() => resolve())));
+
+    const liveApp = async (name: string) =>
+      read(
+        await postApp({
+          name,
+          target: { url: target.baseUrl, token: TOKEN },
+          settings: { allowInsecureLoopback: true },
+        }),
+      );
+
+    it('refuses a target on another origin without the token, naming target.token, and keeps the stored URL', async () => {
+      const app = await liveApp('Moved without token');
+      const res = await req(`/apps/${app.id}`, send('PATCH', { target: { url: elsewhereUrl } }));
+      expect(res.status).toBe(400);
+      const text = await res.text();
+      expect(text).not.toContain(TOKEN);
+      const { error } = JSON.parse(text);
+      expect(error.code).toBe('validation_failed');
+      expect(error.details).toEqual([
+        expect.objectContaining({
+          path: 'target.token',
+          message: expect.stringMatching(/^a new target origin needs the token again/),
+        }),
+      ]);
+      expect((await read(await req(`/apps/${app.id}`, send('GET')))).target.url).toBe(target.baseUrl);
+      // Pressing test-connection now still talks to the stored target: the other host sees nothing.
+      expect(await read(await req(`/apps/${app.id}/test-connection`, send('POST')))).toEqual({ ok: true });
+      expect(received).toEqual([]);
+    });
+
+    it('moves the target to another origin when the token comes with it', async () => {
+      const app = await liveApp('Moved with token');
+      const res = await req(
+        `/apps/${app.id}`,
+        send('PATCH', { target: { url: elsewhereUrl, token: 'tok_for_elsewhere_7f3a9c1e' } }),
+      );
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).not.toContain('tok_for_elsewhere_7f3a9c1e');
+      expect(JSON.parse(text).target.url).toBe(elsewhereUrl);
+      expect(await ctx.store.apps.getSecrets(app.id)).toEqual({ token: 'tok_for_elsewhere_7f3a9c1e' });
+    });
+
+    it('moves the target to another path on the same origin without the token', async () => {
+      const app = await liveApp('New path');
+      const url = target.baseUrl.replace(/\/scim\/v2$/, '/tenant-2/scim/v2');
+      const res = await req(`/apps/${app.id}`, send('PATCH', { target: { url } }));
+      expect(res.status).toBe(200);
+      expect((await read(res)).target.url).toBe(url);
+      expect(await ctx.store.apps.getSecrets(app.id)).toEqual({ token: TOKEN });
+    });
+
+    it('refuses an OAuth token URL or target on another origin without the client secret, naming target.oauth.clientSecret', async () => {
+      const app = await read(
+        await postApp({
+          name: 'OAuth moved',
+          target: {
+            url: 'https://x.example/scim',
+            oauth: { tokenUrl: 'https://login.x.example/token', clientId: 'ferry', clientSecret: 'cs_bound_4e8d2a6f' },
+          },
+        }),
+      );
+      const path = async (body: unknown) => {
+        const res = await req(`/apps/${app.id}`, send('PATCH', body));
+        expect(res.status).toBe(400);
+        return (await read(res)).error.details.map((d: { path: string; message: string }) => d.path);
+      };
+      expect(await path({ target: { oauth: { tokenUrl: 'https://evil.example/token', clientId: 'ferry' } } })).toEqual([
+        'target.oauth.clientSecret',
+      ]);
+      expect(await path({ target: { url: 'https://evil.example/scim' } })).toEqual(['target.oauth.clientSecret']);
+      expect((await read(await req(`/apps/${app.id}`, send('GET')))).target).toMatchObject({
+        url: 'https://x.example/scim',
+        oauth: { tokenUrl: 'https://login.x.example/token' },
+      });
+      const samePath = await req(
+        `/apps/${app.id}`,
+        send('PATCH', {
+          target: { oauth: { tokenUrl: 'https://login.x.example/oauth2/v2/token', clientId: 'ferry' } },
+        }),
+      );
+      expect(samePath.status).toBe(200);
+      const withSecret = await req(
+        `/apps/${app.id}`,
+        send('PATCH', {
+          target: {
+            oauth: {
+              tokenUrl: 'https://login.y.example/token',
+              clientId: 'ferry',
+              clientSecret: 'cs_bound_again_1b7c',
+            },
+          },
+        }),
+      );
+      expect(withSecret.status).toBe(200);
+      expect((await read(withSecret)).target.oauth.tokenUrl).toBe('https://login.y.example/token');
+      expect(await ctx.store.apps.getSecrets(app.id)).toEqual({ clientSecret: 'cs_bound_again_1b7c' });
+    });
+  });
+
   it('logs no secret while doing all this', () => {
     const all = ctx.lines.join('\n');
     expect(all.length).toBeGreaterThan(0);
-    for (const secret of [TOKEN, 'cs_very_secret_1234', 'tok_rotated_0123456789', 'tok_wrong_0000000000'])
+    for (const secret of [
+      TOKEN,
+      'cs_very_secret_1234',
+      'tok_rotated_0123456789',
+      'tok_wrong_0000000000',
+      'tok_for_elsewhere_7f3a9c1e',
+      'cs_bound_4e8d2a6f',
+      'cs_bound_again_1b7c',
+    ])
       expect(all).not.toContain(secret);
+  });
+});
+
+describe('where apps may point (the outbound address policy)', () => {
+  // The API of a server started without FERRY_ALLOW_INSECURE_LOOPBACK or FERRY_ALLOWED_TARGET_NETWORKS.
+  let strict: Awaited<ReturnType<typeof storeApp>>;
+  beforeAll(async () => {
+    strict = await storeApp({ store: ctx.store });
+  });
+  afterAll(() => strict.close());
+
+  const postStrict = (overrides: Record<string, unknown>) =>
+    strict.app.request('/api/v1/apps', send('POST', newApp({ template: 'generic-scim', ...overrides })));
+  const detailsOf = async (res: Response) => {
+    expect(res.status).toBe(400);
+    return (await read(res)).error.details as { path: string; message: string }[];
+  };
+
+  it('refuses settings.allowInsecureLoopback and loopback targets unless the server allows loopback', async () => {
+    const asked = await detailsOf(
+      await postStrict({ target: { url: target.baseUrl, token: TOKEN }, settings: { allowInsecureLoopback: true } }),
+    );
+    expect(asked).toEqual(
+      expect.arrayContaining([
+        {
+          path: 'settings.allowInsecureLoopback',
+          message: 'is accepted only when the server runs with FERRY_ALLOW_INSECURE_LOOPBACK=1 (development and tests)',
+          in: 'body',
+        },
+        expect.objectContaining({
+          path: 'target.url',
+          message: expect.stringMatching(/FERRY_ALLOW_INSECURE_LOOPBACK=1/),
+        }),
+      ]),
+    );
+    for (const url of ['https://127.0.0.1:8443/scim', 'https://localhost/scim', 'https://[::1]/scim']) {
+      expect(await detailsOf(await postStrict({ target: { url, token: TOKEN } })), url).toEqual([
+        expect.objectContaining({
+          path: 'target.url',
+          message: expect.stringMatching(/outbound address policy refuses/),
+        }),
+      ]);
+    }
+  });
+
+  it('refuses private, link-local, shared and unique-local addresses in the target and token URLs', async () => {
+    for (const url of [
+      'https://169.254.169.254/latest/meta-data',
+      'https://10.0.0.5/scim',
+      'https://172.16.4.4/scim',
+      'https://192.168.1.10/scim',
+      'https://100.64.0.1/scim',
+      'https://[fd00::1]/scim',
+      'https://[fe80::1]/scim',
+      'https://0.0.0.0/scim',
+    ]) {
+      const details = await detailsOf(await postStrict({ target: { url, token: TOKEN } }));
+      expect(details, url).toEqual([
+        expect.objectContaining({
+          path: 'target.url',
+          message: expect.stringContaining('FERRY_ALLOWED_TARGET_NETWORKS'),
+        }),
+      ]);
+    }
+    const oauth = await detailsOf(
+      await postStrict({
+        target: {
+          url: 'https://scim.example.com/scim',
+          oauth: { tokenUrl: 'https://10.0.0.9/token', clientId: 'ferry', clientSecret: 'cs_policy_0123456789' },
+        },
+      }),
+    );
+    expect(oauth.map((d) => d.path)).toEqual(['target.oauth.tokenUrl']);
+    // A host name is not resolved when saved: each connection checks the address it resolves to.
+    expect((await postStrict({ target: { url: 'https://scim.example.com/scim', token: TOKEN } })).status).toBe(201);
+  });
+
+  it('allows the networks named in FERRY_ALLOWED_TARGET_NETWORKS, and no others', async () => {
+    const widened = await storeApp({ store: ctx.store, allowedTargetNetworks: [parseNetwork('10.20.0.0/16')] });
+    try {
+      const post = (url: string) =>
+        widened.app.request(
+          '/api/v1/apps',
+          send('POST', newApp({ template: 'generic-scim', target: { url, token: TOKEN } })),
+        );
+      expect((await post('https://10.20.30.40/scim')).status).toBe(201);
+      expect((await post('https://10.21.0.1/scim')).status).toBe(400);
+      expect((await post('https://127.0.0.1/scim')).status).toBe(400);
+    } finally {
+      await widened.close();
+    }
+  });
+
+  it('an app saved with allowInsecureLoopback earlier is not contacted once the server does not allow loopback', async () => {
+    let contacted = 0;
+    const listener = createServer((_request, response) => {
+      contacted++;
+      response.writeHead(200).end();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (listener.address() as AddressInfo).port;
+      const plain = await read(
+        await postApp({
+          template: 'generic-scim',
+          target: { url: `http://127.0.0.1:${port}/scim`, token: TOKEN },
+          settings: { allowInsecureLoopback: true },
+        }),
+      );
+      const secure = await read(
+        await postApp({ template: 'generic-scim', target: { url: `https://127.0.0.1:${port}/scim`, token: TOKEN } }),
+      );
+      const test = async (id: string) =>
+        read(await strict.app.request(`/api/v1/apps/${id}/test-connection`, send('POST')));
+      expect(await test(plain.id)).toMatchObject({ ok: false, reason: 'insecure' });
+      expect(await test(secure.id)).toMatchObject({ ok: false, reason: 'addressNotAllowed' });
+      expect(contacted).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
   });
 });

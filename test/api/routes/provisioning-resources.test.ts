@@ -5,16 +5,22 @@ import { ApiError } from '../../../api/errors.ts';
 import type { ProvisioningControl } from '../../../api/provisioning-control.ts';
 import type { ProvisioningLogEntry } from '../../../engine/types.ts';
 import { logEntryId } from '../../../store/index.ts';
-import { recordingProvisioning } from '../helpers.ts';
+import { jobStatus, recordingProvisioning } from '../helpers.ts';
 import { read, send, storeApp } from './helpers.ts';
 
 const onDemandRequests: unknown[] = [];
 const { control: recording } = recordingProvisioning();
+/** The app whose job runs cycle 5 (the status query says which cycle, not how far). */
+const RUNNING = 'running-cycle';
 const provisioning: ProvisioningControl = {
   ...recording,
+  async status(id) {
+    if (id === RUNNING) return jobStatus('initial', { appId: id, cycle: { kind: 'initial', number: 5 } });
+    return recording.status(id);
+  },
   async provisionOnDemand(appId, request) {
     onDemandRequests.push({ appId, ...request });
-    if (appId === 'not-running') throw new ApiError('conflict', 'Provisioning is not running');
+    if (appId === 'not-running') throw new ApiError('job_not_running', 'Provisioning is not running');
     const report: OnDemandReport = {
       requestId: request.requestId,
       objectType: request.objectType,
@@ -25,6 +31,8 @@ const provisioning: ProvisioningControl = {
       steps: [],
       modifiedAttributes: [{ name: 'userName', oldValue: null, newValue: 'ada@contoso.com' }],
       requests: [{ method: 'POST', path: '/Users', status: 201 }],
+      counts: { requests: 1, members: 0, membersFailed: 0 },
+      logId: 'log-1',
       durationMs: 12,
     };
     return report;
@@ -90,9 +98,41 @@ describe('provision on demand', () => {
 
   it('answers 404 for an unknown object, 409 when the job is not running, 400 without objectId', async () => {
     expect((await req(`/apps/${appId}/provision-on-demand`, send('POST', { objectId: 'ghost' }))).status).toBe(404);
-    expect((await req('/apps/not-running/provision-on-demand', send('POST', { objectId: 'u1' }))).status).toBe(409);
+    const idle = await req('/apps/not-running/provision-on-demand', send('POST', { objectId: 'u1' }));
+    expect(idle.status).toBe(409);
+    expect((await read(idle)).error.code).toBe('job_not_running');
     const bad = await req(`/apps/${appId}/provision-on-demand`, send('POST', {}));
     expect((await read(bad)).error.details[0].path).toBe('objectId');
+  });
+});
+
+describe('provision on demand with an Idempotency-Key', () => {
+  const onDemand = (objectId: string, headers: Record<string, string> = {}) =>
+    req(`/apps/${appId}/provision-on-demand`, send('POST', { objectId }, headers));
+  const lastRequestId = () => (onDemandRequests.at(-1) as { requestId: string }).requestId;
+
+  it('a retried call with the same key is the same request (the job Update id); other keys or none are new', async () => {
+    const first = await onDemand('u1', { 'Idempotency-Key': 'retry-me-1' });
+    expect(first.status).toBe(200);
+    const id = lastRequestId();
+    expect((await read(first)).requestId).toBe(id);
+    expect((await onDemand('u1', { 'Idempotency-Key': 'retry-me-1' })).status).toBe(200);
+    expect(lastRequestId()).toBe(id);
+    await onDemand('u1', { 'Idempotency-Key': 'retry-me-2' });
+    expect(lastRequestId()).not.toBe(id);
+    // The key is the client's for one app and object: the same key for another object is another request.
+    await onDemand('g1', { 'Idempotency-Key': 'retry-me-1' });
+    expect(lastRequestId()).not.toBe(id);
+    await onDemand('u1');
+    const unkeyed = lastRequestId();
+    await onDemand('u1');
+    expect(lastRequestId()).not.toBe(unkeyed);
+  });
+
+  it('answers 400 naming the header for a key that is not printable ASCII', async () => {
+    const bad = await onDemand('u1', { 'Idempotency-Key': 'two words' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify((await read(bad)).error)).toContain('idempotency-key');
   });
 });
 
@@ -195,5 +235,36 @@ describe('cycles and logs', () => {
     const order = await req(`/apps/${appId}/logs?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z`, send('GET'));
     expect(order.status).toBe(400);
     expect((await req(`/apps/${appId}/logs?cursor=abc`, send('GET'))).status).toBe(400);
+  });
+});
+
+describe('status of a running cycle', () => {
+  it('shows the progress of the cycle the job runs from the database: processed, total, percent and an ETA', async () => {
+    await ctx.store.apps.create({ id: RUNNING, name: 'Busy', template: 'generic-scim', configuration: {} });
+    const before = await read(await req(`/apps/${RUNNING}/provisioning`, send('GET')));
+    // The job has started cycle 5, which has not begun in the database yet (the target is being tested).
+    expect(before.status.cycle).toEqual({
+      kind: 'initial',
+      number: 5,
+      processed: 0,
+      total: 0,
+      percent: 0,
+      etaSeconds: null,
+    });
+
+    const startedAt = new Date(Date.now() - 60_000);
+    const { cycle } = await ctx.store.cycles.begin({ appId: RUNNING, number: 5, kind: 'initial', startedAt });
+    await ctx.store.cycles.update(cycle.id, { total: 4000, processed: 1000 });
+    const res = await req(`/apps/${RUNNING}/provisioning`, send('GET'));
+    expect(res.status).toBe(200);
+    const { status } = await read(res);
+    expect(status.cycle).toMatchObject({ kind: 'initial', number: 5, processed: 1000, total: 4000, percent: 25 });
+    // 1,000 in a minute: 3,000 more take about three minutes.
+    expect(status.cycle.etaSeconds).toBeGreaterThanOrEqual(180);
+    expect(status.cycle.etaSeconds).toBeLessThan(300);
+
+    await ctx.store.cycles.finish(cycle.id, { status: 'succeeded' });
+    const after = await read(await req(`/apps/${RUNNING}/provisioning`, send('GET')));
+    expect(after.status.cycle).toMatchObject({ number: 5, processed: 0, total: 0 });
   });
 });

@@ -42,7 +42,7 @@ describe('parseAppConfig', () => {
     expect(config.scope).toBe('assigned');
     expect(config.objectTypes.user.actions).toEqual({ create: true, update: true, disable: true, delete: true });
     expect(config.objectTypes.user.skipOutOfScopeDeletions).toBe(false);
-    expect(config.rateLimit).toEqual({ requestsPerSecond: 25, concurrency: 5 });
+    expect(config.rateLimit).toEqual({ requestsPerSecond: 25, concurrency: 5, maxRetryAfterSeconds: 900 });
     expect(result.compiled.user.matching.map((m) => m.target)).toEqual(['userName']);
   });
 
@@ -149,13 +149,13 @@ describe('parseAppConfig', () => {
       /^objectTypes\.user\.scopingFilters\[0\]\.clauses\[0\]\.value: invalid regular expression/,
     ],
     [
-      'a scoping regular expression that can take exponential time',
+      'a scoping regular expression the linear-time engine cannot run (lookahead)',
       bad((i) => {
         i.objectTypes.user.scopingFilters = [
-          { clauses: [{ attribute: 'department', operator: 'REGEX MATCH', value: '^(a+)+$' }] },
+          { clauses: [{ attribute: 'department', operator: 'REGEX MATCH', value: '^(?!admin)' }] },
         ];
       }),
-      /^objectTypes\.user\.scopingFilters\[0\]\.clauses\[0\]\.value: invalid regular expression: pattern has nested or overlapping quantifiers/,
+      /^objectTypes\.user\.scopingFilters\[0\]\.clauses\[0\]\.value: invalid regular expression: .*no backreferences or lookaround/,
     ],
     [
       'a non-integer value for Greater_Than',
@@ -192,6 +192,16 @@ describe('parseAppConfig', () => {
       /^compatibilityProfile: /,
     ],
     ['a cycle interval of zero minutes', bad((i) => ({ ...i, cycleIntervalMinutes: 0 })), /^cycleIntervalMinutes: /],
+    [
+      'a Retry-After cap of zero seconds',
+      bad((i) => ({ ...i, rateLimit: { maxRetryAfterSeconds: 0 } })),
+      /^rateLimit\.maxRetryAfterSeconds: /,
+    ],
+    [
+      'a Retry-After cap above a day',
+      bad((i) => ({ ...i, rateLimit: { maxRetryAfterSeconds: 86_401 } })),
+      /^rateLimit\.maxRetryAfterSeconds: /,
+    ],
     [
       'a group members mapping that is not a Reference',
       bad((i) => ({

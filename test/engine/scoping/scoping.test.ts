@@ -67,15 +67,40 @@ describe('scoping operators', () => {
     ['NOT REGEX MATCH no match', { attribute: 'a', operator: 'NOT REGEX MATCH', value: '^H' }, 'Sales', true],
     ['NOT REGEX MATCH on a match', { attribute: 'a', operator: 'NOT REGEX MATCH', value: '^S' }, 'Sales', false],
     ['NOT REGEX MATCH on null', { attribute: 'a', operator: 'NOT REGEX MATCH', value: '^S' }, null, false],
+    // Patterns a backtracking engine takes exponential time on run in linear time, with the right answer.
     [
-      'REGEX MATCH with a catastrophic pattern matches nothing',
+      'REGEX MATCH with nested quantifiers',
       { attribute: 'a', operator: 'REGEX MATCH', value: '^(a+)+$' },
       'aaaa',
+      true,
+    ],
+    [
+      'REGEX MATCH with nested quantifiers on a near miss',
+      { attribute: 'a', operator: 'REGEX MATCH', value: '^(a+)+$' },
+      `${'a'.repeat(5000)}b`,
       false,
     ],
     [
-      'NOT REGEX MATCH with a catastrophic pattern is false too',
-      { attribute: 'a', operator: 'NOT REGEX MATCH', value: '^(a+)+$' },
+      'REGEX MATCH with a repeated greedy group on a near miss',
+      { attribute: 'a', operator: 'REGEX MATCH', value: '(.*a){50}' },
+      'a'.repeat(45),
+      false,
+    ],
+    [
+      'NOT REGEX MATCH with a repeated greedy group on a near miss',
+      { attribute: 'a', operator: 'NOT REGEX MATCH', value: '(.*a){50}' },
+      'a'.repeat(45),
+      true,
+    ],
+    [
+      'REGEX MATCH with a pattern the linear-time engine refuses matches nothing',
+      { attribute: 'a', operator: 'REGEX MATCH', value: '(a)\\1' },
+      'aa',
+      false,
+    ],
+    [
+      'NOT REGEX MATCH with a refused pattern is false too',
+      { attribute: 'a', operator: 'NOT REGEX MATCH', value: '(?=a)' },
       'b',
       false,
     ],

@@ -1,12 +1,7 @@
-// RFC 4180 CSV reading for directory imports: quoted fields may hold commas, quotes ("") and line
-// breaks; each record remembers the line it starts on so errors can name it.
+// RFC 4180 CSV reading (directory imports, the CSV-file source): quoted fields may hold commas,
+// quotes ("") and line breaks; each record remembers the line it starts on so errors can name it.
 
-export interface CsvRecord {
-  /** 1-based line number of the record's first line in the file (the header is line 1). */
-  line: number;
-  values: string[];
-}
-
+/** A CSV file that is not RFC 4180; the directory import answers it as a 400 naming the line. */
 export class CsvSyntaxError extends Error {
   constructor(
     message: string,
@@ -15,6 +10,12 @@ export class CsvSyntaxError extends Error {
     super(`line ${line}: ${message}`);
     this.name = 'CsvSyntaxError';
   }
+}
+
+export interface CsvRecord {
+  /** 1-based line number of the record's first line in the file (the header is line 1). */
+  line: number;
+  values: string[];
 }
 
 /** Splits CSV text into records. Blank lines are skipped; a leading BOM is ignored. */

@@ -1,0 +1,72 @@
+// Step 3, matching: find the object's account at the target by the matching attributes in
+// precedence order — in the target's listing of an initial cycle (in the store), or one filtered GET
+// per attribute.
+import { PermanentError } from '../../engine/errors.ts';
+import { classifyMatch, type MatchCandidate, type MatchDecision } from '../../engine/matching/index.ts';
+import type { ScimResource } from '../../engine/types.ts';
+import type { ScimResourceType } from '../../scim/index.ts';
+import type { ObjectContext, SourceObject } from './types.ts';
+import type { OutcomeWriter } from './writer.ts';
+
+/** Records the matching step; two or more accounts matching is a PermanentError (DuplicateTargetEntries). */
+async function match(
+  ctx: ObjectContext,
+  source: SourceObject,
+  resourceType: ScimResourceType,
+  list: MatchCandidate[],
+  out: OutcomeWriter,
+): Promise<MatchDecision> {
+  const decision: MatchDecision = { outcome: { outcome: 'notFound' }, attempts: [] };
+  for (const candidate of list) {
+    let found: readonly ScimResource[];
+    if (ctx.targetIndex) {
+      found = await ctx.targetIndex.find(candidate);
+    } else {
+      const page = await ctx.runtime.client.list(resourceType, {
+        filter: candidate.filter,
+        ...(source.type === 'group' ? { excludedAttributes: ['members'] } : {}),
+      });
+      out.operations++;
+      found = page.resources;
+    }
+    decision.attempts.push({
+      attribute: candidate.attribute,
+      filter: candidate.filter,
+      found: found.length,
+      targetIds: found.map((r) => r.id ?? '').filter(Boolean),
+    });
+    if (found.length > 0) {
+      decision.outcome = classifyMatch(found, candidate);
+      break;
+    }
+  }
+  const outcome = decision.outcome;
+  out.step('matching', outcome.outcome === 'duplicate' ? 'Failure' : 'Success', {
+    ...(ctx.targetIndex ? { source: 'bulk listing of the target' } : {}),
+    attempts: decision.attempts.map(
+      (a) => `${a.filter}: ${a.found} found${a.targetIds.length ? ` (${a.targetIds.join(', ')})` : ''}`,
+    ),
+    outcome: outcome.outcome,
+  });
+  if (outcome.outcome === 'duplicate') {
+    throw new PermanentError(outcome.message, { code: 'DuplicateTargetEntries' });
+  }
+  return decision;
+}
+
+/**
+ * Matches the object at the target and returns the matched account (null: none). From here on the
+ * matched account is THE target id: update, members, link and log use it.
+ */
+export async function matchAtTarget(
+  ctx: ObjectContext,
+  source: SourceObject,
+  resourceType: ScimResourceType,
+  candidates: MatchCandidate[],
+  out: OutcomeWriter,
+): Promise<ScimResource | null> {
+  out.matching = await match(ctx, source, resourceType, candidates, out);
+  const target = out.matching.outcome.outcome === 'matched' ? out.matching.outcome.resource : null;
+  if (target?.id) out.targetId = target.id;
+  return target;
+}

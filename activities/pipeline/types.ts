@@ -1,0 +1,86 @@
+// What goes into the pipeline for one object and what comes out of it: the caller writes the
+// outcome (link change, log entry, work status) in one transaction.
+import type { MatchDecision } from '../../engine/matching/index.ts';
+import type { ScopeResult } from '../../engine/scoping/index.ts';
+import type {
+  DirectoryGroup,
+  DirectoryUser,
+  ErrorCode,
+  ModifiedAttribute,
+  ObjectType,
+  ProvisioningAction,
+  ProvisioningLogEntry,
+} from '../../engine/types.ts';
+import type { LinkRecord, LinkUpsert } from '../../store/index.ts';
+import type { AppRuntime } from '../app-runtime.ts';
+import type { RecordCreateIntent } from '../create-intents.ts';
+import type { DirectoryContext } from '../cycle-context.ts';
+import type { TargetLookup } from '../target-listing.ts';
+
+/**
+ * The object as the directory holds it, or `object: null` when it was hard-deleted. `id` is known
+ * either way (from the staged work or the request); `lastKnownName` names a hard-deleted object.
+ */
+export type SourceObject = (
+  { type: 'user'; object: DirectoryUser | null } | { type: 'group'; object: DirectoryGroup | null }
+) & { id: string; lastKnownName?: string | null };
+
+export interface ObjectContext {
+  runtime: AppRuntime;
+  directory: DirectoryContext;
+  now: Date;
+  cycleId: string | null;
+  /** Deterministic provisioning-log id of this object's entry. */
+  logId: string;
+  changeId: string | null;
+  onDemand: boolean;
+  /** The target's listing (initial cycles, in the store), or null to query the target per object. */
+  targetIndex: TargetLookup | null;
+  /** Links of users this object refers to (manager, group members), by source id. */
+  userLinks: ReadonlyMap<string, LinkRecord>;
+  /** Disables/deletes are held back (the deletion guard is exceeded and not approved). */
+  holdDeletions: boolean;
+  /** Makes the intent to create durable before the POST (create-intents.ts). */
+  recordCreateIntent: RecordCreateIntent;
+  /**
+   * Fencing (object-locks.ts): throws when this attempt no longer holds the object's claim. Awaited
+   * right before the first write to the target for the object; absent outside a claim (tests).
+   */
+  assertClaimHeld?: () => Promise<void>;
+  /**
+   * Groups: whether the member set may have changed (default true). False when neither the group's
+   * nesting below it nor the links of its users changed this cycle: members are then left alone.
+   */
+  checkMembers?: boolean;
+}
+
+export type LinkWrite =
+  | { kind: 'upsert'; link: LinkUpsert }
+  | { kind: 'delete' }
+  | { kind: 'failure'; error: string; errorCode: ErrorCode; nextRetryAt: string | null; firstFailedAt: string }
+  | { kind: 'none' };
+
+export type WorkStatusOutcome = 'done' | 'pendingRefs' | 'failed' | 'escrowed' | 'staged';
+
+export interface ObjectOutcome {
+  objectType: ObjectType;
+  objectId: string;
+  status: WorkStatusOutcome;
+  action: ProvisioningAction;
+  /** The action recorded on the cycle's work item when it differs (references keep the first pass's). */
+  workAction?: string;
+  /** Its standing as a group member (linked and active) changed: groups containing it are re-planned. */
+  linkChanged?: boolean;
+  targetId: string | null;
+  link: LinkWrite;
+  log: ProvisioningLogEntry;
+  /** Paths of references (manager) left for the references phase. */
+  unresolvedPaths: string[];
+  /** Requests were sent to the target for this object. */
+  operations: number;
+  modifiedAttributes: ModifiedAttribute[];
+  /** For on-demand: the request bodies sent (no secrets: resources and PATCH operations only). */
+  bodies: unknown[];
+  scope: ScopeResult | null;
+  matching: MatchDecision | null;
+}

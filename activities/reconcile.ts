@@ -1,0 +1,297 @@
+// A reconcile pass: the target's users read 200 at a time through the app's SCIM client (so its rate
+// limit holds) and compared with the links (engine/planning/accountDrift.ts). Accounts edited in the
+// target are restored with ONE PATCH of the last exported values, linked accounts deleted in the
+// target are created again and re-linked through the normal pipeline (repair mode), and accounts no
+// link points at (orphans) are only reported. Every repair holds the object's lock, as cycles and
+// on-demand do, and is written to the provisioning log. The activity heartbeats its position after
+// each page; a retried attempt continues from there, and findings are keyed by (pass, target id).
+import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
+import { FerryError, PermanentError } from '../engine/errors.ts';
+import { accountDrift, type AccountDrift } from '../engine/planning/index.ts';
+import type { ProvisioningLogEntry, ScimResource } from '../engine/types.ts';
+import { logEntryId, type DriftFinding, type LinkRecord, type ReconcilePassRecord } from '../store/index.ts';
+import type { AppRuntime } from './app-runtime.ts';
+import { loadDirectoryContext, type DirectoryContext } from './cycle-context.ts';
+import type { CycleServices } from './cycle.ts';
+import { ClaimLostError } from './errors.ts';
+import { provisionHeldObject } from './held-object.ts';
+import { assertClaimHeld, newLockHolder, releaseClaims, tryClaim, type LockHolder } from './object-locks.ts';
+import type { ReconcileSummary } from './types.ts';
+
+/** Accounts asked for per listing request. */
+export const RECONCILE_PAGE_SIZE = 200;
+const LOCK_TTL_MS = 2 * 60_000;
+
+/** Where a pass is: reading the target from `startIndex`, or looking for deleted accounts after `after`. */
+type Position = { phase: 'list'; startIndex: number } | { phase: 'deleted'; after: string | null };
+
+interface Pass {
+  s: CycleServices;
+  record: ReconcilePassRecord;
+  runtime: AppRuntime;
+  holder: LockHolder;
+  directory: DirectoryContext | null;
+}
+
+function heartbeat(position: Position): void {
+  try {
+    temporalHeartbeat(position);
+  } catch {
+    // Not inside an activity (direct calls in tests): nothing to report to.
+  }
+}
+
+/** The position the last attempt heartbeat, or null (first attempt, or outside an activity). */
+function resumedPosition(): Position | null {
+  try {
+    const details = Context.current().info.heartbeatDetails as Position | undefined;
+    return details && (details.phase === 'list' || details.phase === 'deleted') ? details : null;
+  } catch {
+    return null;
+  }
+}
+
+const accountName = (account: ScimResource): string | null =>
+  typeof account.userName === 'string'
+    ? account.userName
+    : typeof account.displayName === 'string'
+      ? account.displayName
+      : null;
+
+export async function reconcileApp(
+  s: CycleServices,
+  input: { appId: string; passId: string },
+): Promise<ReconcileSummary> {
+  const { store } = s;
+  const record = await store.reconcile.getPass(input.passId);
+  if (!record || record.appId !== input.appId) {
+    throw new PermanentError(`Reconcile pass ${input.passId} of app ${input.appId} not found`, { code: 'Unknown' });
+  }
+  if (record.status !== 'running') return { passId: record.id, counts: record.counts };
+  const pass: Pass = {
+    s,
+    record,
+    runtime: await s.runtimes.get(input.appId),
+    holder: await newLockHolder(store, `reconcile:${record.id}`),
+    directory: null,
+  };
+
+  let position: Position = resumedPosition() ?? { phase: 'list', startIndex: 1 };
+  while (position.phase === 'list') {
+    const page = await pass.runtime.client.list('Users', {
+      startIndex: position.startIndex,
+      count: RECONCILE_PAGE_SIZE,
+    });
+    await comparePage(pass, page.resources);
+    const next = position.startIndex + page.resources.length;
+    position =
+      page.resources.length === 0 || next > page.totalResults
+        ? { phase: 'deleted', after: null }
+        : { phase: 'list', startIndex: next };
+    heartbeat(position);
+  }
+  for (;;) {
+    const sourceIds = await store.reconcile.unseenLinks(record, 'user', position.after, RECONCILE_PAGE_SIZE);
+    if (sourceIds.length === 0) break;
+    await handleDeleted(pass, sourceIds);
+    position = { phase: 'deleted', after: sourceIds[sourceIds.length - 1] };
+    heartbeat(position);
+  }
+
+  const counts = {
+    ...(await store.reconcile.countFindings(record.id)),
+    accounts: await store.reconcile.countSeen(record.id),
+  };
+  await store.reconcile.finishPass(record.id, { counts });
+  return { passId: record.id, counts };
+}
+
+const finding = (
+  pass: Pass,
+  kind: DriftFinding['kind'],
+  targetId: string,
+  fields: Partial<DriftFinding> = {},
+): DriftFinding => ({
+  passId: pass.record.id,
+  appId: pass.record.appId,
+  kind,
+  objectType: 'user',
+  sourceId: null,
+  targetId,
+  displayName: null,
+  attributes: [],
+  outcome: 'reported',
+  errorCode: null,
+  errorMessage: null,
+  logId: null,
+  ...fields,
+});
+
+/** One page of target accounts: remembered as seen, classified, edits repaired in repair mode. */
+async function comparePage(pass: Pass, accounts: readonly ScimResource[]): Promise<void> {
+  const { store } = pass.s;
+  const withId = accounts.filter((a): a is ScimResource & { id: string } => typeof a.id === 'string' && a.id !== '');
+  const ids = withId.map((a) => a.id);
+  await store.reconcile.markSeen(pass.record.id, ids);
+  const links = await store.links.getByTargetIds(pass.record.appId, 'user', ids);
+  const findings: DriftFinding[] = [];
+  for (const account of withId) {
+    const link = links.get(account.id) ?? null;
+    const drift = accountDrift(link, account);
+    const displayName = accountName(account);
+    if (drift.kind === 'orphan') findings.push(finding(pass, 'orphan', account.id, { displayName }));
+    if (drift.kind !== 'edited' || !link) continue;
+    const fields = { sourceId: link.sourceId, displayName, attributes: drift.attributes };
+    findings.push(
+      pass.record.mode === 'repair'
+        ? finding(pass, 'edited', account.id, { ...fields, ...(await repairEdit(pass, link, account)) })
+        : finding(pass, 'edited', account.id, fields),
+    );
+  }
+  await store.reconcile.recordFindings(findings);
+}
+
+/** Claims the object for the pass; null when a cycle or on-demand request holds it (tried again at the next pass). */
+async function claim(pass: Pass, sourceId: string): Promise<boolean> {
+  const got = await tryClaim(pass.s.store, pass.record.appId, 'user', [sourceId], pass.holder, LOCK_TTL_MS);
+  return got.has(sourceId);
+}
+
+function logEntry(
+  pass: Pass,
+  link: LinkRecord,
+  account: ScimResource,
+  drift: Extract<AccountDrift, { kind: 'edited' }>,
+  failure: FerryError | null,
+  durationMs: number,
+): ProvisioningLogEntry {
+  return {
+    id: logEntryId('reconcile', pass.record.id, 'user', link.sourceId),
+    time: pass.s.now().toISOString(),
+    appId: pass.record.appId,
+    cycleId: null,
+    changeId: null,
+    objectType: 'user',
+    sourceId: link.sourceId,
+    sourceDisplayName: accountName(account),
+    targetId: link.targetId,
+    action: 'Update',
+    status: failure ? 'Failure' : 'Success',
+    errorCode: failure?.code ?? null,
+    errorMessage: failure?.message ?? null,
+    steps: [
+      {
+        name: 'processing',
+        status: 'Success',
+        details: {
+          detail: 'drift repair: the account was edited in the target; the last exported values are put back',
+          reconcilePassId: pass.record.id,
+        },
+      },
+      {
+        name: 'export',
+        status: failure ? 'Failure' : 'Success',
+        details: {
+          method: 'PATCH',
+          operations: drift.operations.length,
+          ...(failure ? { error: failure.message } : {}),
+        },
+      },
+    ],
+    modifiedAttributes: drift.attributes,
+    durationMs,
+    onDemand: false,
+  };
+}
+
+/** Puts the last exported values back with one PATCH, holding the object's lock; logs it. */
+async function repairEdit(pass: Pass, link: LinkRecord, account: ScimResource): Promise<Partial<DriftFinding>> {
+  const { store } = pass.s;
+  const { appId } = pass.record;
+  if (!(await claim(pass, link.sourceId))) return { outcome: 'busy' };
+  const started = Date.now();
+  try {
+    // Decided again under the lock: a cycle may have exported the object since the link was read.
+    const fresh = await store.links.get(appId, 'user', link.sourceId);
+    if (!fresh || fresh.targetId !== link.targetId) return { outcome: 'busy' };
+    const drift = accountDrift(fresh, account);
+    if (drift.kind !== 'edited') return { outcome: 'reported' };
+    let failure: FerryError | null = null;
+    try {
+      await assertClaimHeld(store, appId, 'user', link.sourceId, pass.holder);
+      await pass.runtime.client.patch('Users', link.targetId as string, drift.operations);
+    } catch (error) {
+      if (error instanceof ClaimLostError) return { outcome: 'busy' };
+      if (!(error instanceof FerryError) || error.kind === 'configuration') throw error;
+      failure = error;
+    }
+    const entry = logEntry(pass, fresh, account, drift, failure, Date.now() - started);
+    await store.logs.insert([entry]);
+    return failure
+      ? { outcome: 'failed', errorCode: failure.code, errorMessage: failure.message, logId: entry.id }
+      : { outcome: 'repaired', logId: entry.id };
+  } finally {
+    await releaseClaims(store, appId, 'user', [link.sourceId], pass.holder);
+  }
+}
+
+/** Linked accounts the target no longer has: reported, or (repair) created again through the pipeline. */
+async function handleDeleted(pass: Pass, sourceIds: readonly string[]): Promise<void> {
+  const { store } = pass.s;
+  const links = await store.links.getMany(pass.record.appId, 'user', sourceIds);
+  for (const link of links.values()) {
+    const targetId = link.targetId as string;
+    const reported = finding(pass, 'deleted', targetId, { sourceId: link.sourceId });
+    // Recorded before any repair, so a crash in between leaves the finding (the link loses its target id).
+    await store.reconcile.recordFindings([reported]);
+    if (pass.record.mode !== 'repair') continue;
+    await store.reconcile.recordFindings([{ ...reported, ...(await recreate(pass, link)) }]);
+  }
+}
+
+async function recreate(pass: Pass, link: LinkRecord): Promise<Partial<DriftFinding>> {
+  const { store } = pass.s;
+  const { appId } = pass.record;
+  if (!(await claim(pass, link.sourceId))) return { outcome: 'busy' };
+  try {
+    const fresh = await store.links.get(appId, 'user', link.sourceId);
+    if (!fresh || fresh.targetId !== link.targetId) return { outcome: 'busy' };
+    // The account is gone: the link forgets it, so the pipeline matches (adopting an account a cycle
+    // made meanwhile) or creates, and links the result as any cycle would.
+    await store.links.upsert({
+      appId,
+      objectType: 'user',
+      sourceId: link.sourceId,
+      targetId: null,
+      exportedHash: null,
+      exportedValues: null,
+    });
+    pass.directory ??= await loadDirectoryContext(store, pass.runtime);
+    const result = await provisionHeldObject(pass.s, pass.runtime, pass.directory, {
+      appId,
+      objectType: 'user',
+      objectId: link.sourceId,
+      holder: pass.holder,
+      logId: logEntryId('reconcile', pass.record.id, 'user', link.sourceId),
+      onDemand: false,
+    });
+    if ('missing' in result) return { outcome: 'reported' };
+    const { log } = result.outcome;
+    if (log.status === 'Failure') {
+      return { outcome: 'failed', errorCode: log.errorCode, errorMessage: log.errorMessage, logId: log.id };
+    }
+    return {
+      outcome: result.outcome.targetId ? 'recreated' : 'reported',
+      logId: log.id,
+      displayName: log.sourceDisplayName,
+    };
+  } finally {
+    await releaseClaims(store, appId, 'user', [link.sourceId], pass.holder);
+  }
+}
+
+/** The workflow's last word on a pass that could not finish. */
+export async function failReconcilePass(s: CycleServices, input: { passId: string; error: string }): Promise<void> {
+  const pass = await s.store.reconcile.getPass(input.passId);
+  if (pass?.status === 'running') await s.store.reconcile.finishPass(input.passId, { error: input.error });
+}

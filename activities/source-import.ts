@@ -1,0 +1,42 @@
+// The source import activity: one import of one source (sources/run.ts), heartbeating its page
+// cursor. A deleted or disabled source answers `gone`/`disabled` (the workflow ends or waits);
+// a refused bind or a bad setting is a ConfigurationError (not retried).
+import { Context } from '@temporalio/activity';
+import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
+import type { Store } from '../store/index.ts';
+import { runSourceImport, type SourceRunRequest } from '../sources/run.ts';
+import { toActivityFailure } from './failures.ts';
+
+export interface SourceImportResult {
+  outcome: 'imported' | 'failed' | 'gone' | 'disabled';
+  /** Minutes until the next import (the source's intervalMinutes, default 60). */
+  intervalMinutes: number;
+  runId: number | null;
+}
+
+export interface SourceActivities {
+  importSource(input: { sourceId: string; mode: SourceRunRequest }): Promise<SourceImportResult>;
+}
+
+export const DEFAULT_SOURCE_INTERVAL_MINUTES = 60;
+
+export function createSourceActivities(deps: {
+  store: Store;
+  policy: AddressPolicy;
+  resolve?: Resolver;
+}): SourceActivities {
+  return {
+    async importSource({ sourceId, mode }) {
+      const source = await deps.store.sources.get(sourceId);
+      if (!source) return { outcome: 'gone', intervalMinutes: DEFAULT_SOURCE_INTERVAL_MINUTES, runId: null };
+      const intervalMinutes = Number(source.config.intervalMinutes ?? DEFAULT_SOURCE_INTERVAL_MINUTES);
+      if (!source.enabled) return { outcome: 'disabled', intervalMinutes, runId: null };
+      try {
+        const run = await runSourceImport(deps, sourceId, mode, (cursor) => Context.current().heartbeat(cursor));
+        return { outcome: 'imported', intervalMinutes, runId: run.id };
+      } catch (error) {
+        throw toActivityFailure(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,431 @@
+// Sources that feed the directory: POST/GET /api/v1/sources, GET/PATCH/DELETE /api/v1/sources/{id},
+// POST …/{id}/sync (import now), POST …/{id}/approve-deletions, GET …/{id}/runs. The LDAP bind
+// password is write-only: stored encrypted, answered as `hasBindPassword`, never logged (the audit
+// entry names the field, not its value). Each source runs as its workflow `source:<id>`.
+import { createRoute, z } from '@hono/zod-openapi';
+import { randomBytes } from 'node:crypto';
+import { approveStagedDeletions } from '../../sources/run.ts';
+import { hashApiKey, type SourceRecord, type Store } from '../../store/index.ts';
+import { SCIM_INBOUND_PATH } from '../scim-inbound/router.ts';
+import { ApiError, errorResponses } from '../errors.ts';
+import { idParams, idSchema, jsonBody, jsonContent } from '../resource-schemas.ts';
+import { createRouter } from '../router.ts';
+import { movesToAnotherOrigin } from './apps-credential-origins.ts';
+import type { SourceControl } from '../source-control.ts';
+
+const TAG = 'sources';
+
+const percent = z.number().min(0).max(100);
+const common = {
+  name: z.string().trim().min(1).max(200).openapi({ example: 'Head office LDAP' }),
+  enabled: z.boolean().optional().openapi({ description: 'A disabled source does not import (default true)' }),
+  intervalMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_080)
+    .optional()
+    .openapi({ description: 'Minutes between imports (default 60)' }),
+  fullImportHours: z.number().min(1).max(720).optional().openapi({
+    description: 'Hours between full imports (the only ones that find deletions; default 24)',
+  }),
+  deletionThresholdPercent: percent.optional().openapi({
+    description:
+      'A full import that would soft-delete more than this share of the source’s objects stages the deletions for approval instead (default 20)',
+  }),
+};
+
+const attributeName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z][A-Za-z0-9;-]*$/, 'an LDAP attribute name');
+
+const ldapConfig = {
+  url: z
+    .string()
+    .url()
+    .regex(/^ldaps?:\/\//i, 'ldap:// or ldaps://')
+    .openapi({ example: 'ldaps://dc1.corp.example:636' }),
+  startTls: z.boolean().optional().openapi({ description: 'Upgrade an ldap:// connection with StartTLS' }),
+  bindDn: z.string().min(1).max(1000),
+  baseDn: z.string().min(1).max(1000),
+  profile: z.enum(['openldap', 'activeDirectory']).optional().openapi({
+    description: 'Default attribute map and filters: inetOrgPerson/groupOfNames (default) or Active Directory',
+  }),
+  userFilter: z.string().min(1).max(2000).optional(),
+  groupFilter: z.string().min(1).max(2000).optional(),
+  attributes: z.record(z.string(), z.union([attributeName, z.array(attributeName).min(1)])).optional(),
+  pageSize: z.number().int().min(1).max(5000).optional(),
+  timeoutMs: z.number().int().min(100).max(300_000).optional(),
+};
+
+const csvConfig = {
+  path: z.string().min(1).max(4096).openapi({ description: 'Path of the CSV file on the worker’s machine' }),
+  columns: z.record(z.string(), z.string().min(1).max(200)).optional().openapi({
+    description: 'Attribute → column name (id and userPrincipalName required; others default to their own name)',
+  }),
+  pageSize: z.number().int().min(1).max(5000).optional(),
+};
+
+const createSourceSchema = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        type: z.literal('ldap'),
+        ...common,
+        ...ldapConfig,
+        bindPassword: z.string().min(1).max(1000).optional().openapi({ description: 'Write-only' }),
+      })
+      .strict(),
+    z.object({ type: z.literal('csv'), ...common, ...csvConfig }).strict(),
+    z
+      .object({
+        type: z.literal('scim'),
+        name: common.name,
+        enabled: common.enabled,
+      })
+      .strict(),
+  ])
+  .openapi('CreateSource');
+
+const patchSourceSchema = z
+  .object({
+    name: common.name.optional(),
+    enabled: common.enabled,
+    intervalMinutes: common.intervalMinutes,
+    fullImportHours: common.fullImportHours,
+    deletionThresholdPercent: common.deletionThresholdPercent,
+    ...Object.fromEntries(Object.entries({ ...ldapConfig, ...csvConfig }).map(([k, v]) => [k, v.optional()])),
+    bindPassword: z
+      .string()
+      .min(1)
+      .max(1000)
+      .nullable()
+      .optional()
+      .openapi({ description: 'Write-only; null removes it' }),
+    rotateToken: z.literal(true).optional().openapi({
+      description:
+        'scim sources: replace the bearer token; the answer holds the new one, once (the old one stops working)',
+    }),
+  })
+  .strict()
+  .openapi('PatchSource');
+
+const sourceSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.enum(['ldap', 'csv', 'scim']),
+    enabled: z.boolean(),
+    config: z.record(z.string(), z.unknown()).openapi({ description: 'The settings, never the bind password' }),
+    hasBindPassword: z.boolean(),
+    state: z.object({
+      lastFullImportAt: z.string().nullable(),
+      highWater: z.string().nullable(),
+      stagedDeletions: z.number().int().openapi({ description: 'Deletions waiting for approve-deletions' }),
+    }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    scimUrl: z.string().optional().openapi({
+      description: 'scim sources: the base URL identity providers push to (the Tenant URL in Entra ID)',
+    }),
+    token: z.string().optional().openapi({
+      description:
+        'scim sources: the bearer token, answered only when the source is created or its token rotated; Ferry keeps only its hash',
+    }),
+  })
+  .openapi('Source');
+
+const runSchema = z
+  .object({
+    id: z.number().int(),
+    mode: z.enum(['full', 'incremental']),
+    status: z.enum(['running', 'succeeded', 'failed', 'needsApproval']),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    created: z.number().int(),
+    updated: z.number().int(),
+    deleted: z.number().int(),
+    unchanged: z.number().int(),
+    stagedDeletions: z.number().int(),
+    error: z.string().nullable(),
+  })
+  .openapi('SourceRun');
+
+const syncSchema = z
+  .object({ mode: z.enum(['auto', 'full', 'incremental']).optional().openapi({ description: 'Default auto' }) })
+  .strict()
+  .openapi('SourceSync');
+
+const runsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  before: z.coerce.number().int().min(1).optional().openapi({ description: 'Id of the last run of the previous page' }),
+});
+
+/** The bearer token of a scim source: `fst_` and 43 base64url characters (256 bits). */
+const newScimToken = (): string => `fst_${randomBytes(32).toString('base64url')}`;
+
+const scimUrlOf = (requestUrl: string) => `${new URL(requestUrl).origin}${SCIM_INBOUND_PATH}`;
+
+const view = (s: SourceRecord) => ({
+  id: s.id,
+  name: s.name,
+  type: s.type,
+  enabled: s.enabled,
+  config: s.config,
+  hasBindPassword: s.hasSecret,
+  state: {
+    lastFullImportAt: s.state.lastFullImportAt ?? null,
+    highWater: s.state.highWater ?? null,
+    stagedDeletions: (s.state.stagedDeletions?.users.length ?? 0) + (s.state.stagedDeletions?.groups.length ?? 0),
+  },
+  createdAt: s.createdAt,
+  updatedAt: s.updatedAt,
+});
+
+/** The stored config of a request: every field but the type, name, enabled flag and the password. */
+function configOf(body: Record<string, unknown>): Record<string, unknown> {
+  const {
+    type: _type,
+    name: _name,
+    enabled: _enabled,
+    bindPassword: _password,
+    rotateToken: _rotate,
+    ...config
+  } = body;
+  return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+}
+
+/** A scim source takes only name, enabled and rotateToken; rotateToken is for scim sources only. */
+function refuseForeignSettings(source: SourceRecord, body: Record<string, unknown>): void {
+  const given = Object.keys(body).filter((k) => body[k] !== undefined);
+  const foreign =
+    source.type === 'scim'
+      ? given.filter((k) => !['name', 'enabled', 'rotateToken'].includes(k))
+      : given.filter((k) => k === 'rotateToken');
+  if (foreign.length) {
+    throw new ApiError('validation_failed', `${foreign.join(', ')} do not apply to ${source.type} sources`, {
+      details: foreign.map((path) => ({ path, message: `not a ${source.type} setting`, in: 'body' as const })),
+    });
+  }
+}
+
+export interface SourcesRouterDeps {
+  store: Store;
+  /** The sources' workflows; absent: sources are stored but sync answers 503. */
+  control?: SourceControl;
+}
+
+const listSourcesRoute = createRoute({
+  method: 'get',
+  path: '/sources',
+  tags: [TAG],
+  summary: 'List sources',
+  responses: {
+    200: jsonContent(z.object({ items: z.array(sourceSchema) }), 'Sources'),
+    ...errorResponses(401, 429),
+  },
+});
+
+const createSourceRoute = createRoute({
+  method: 'post',
+  path: '/sources',
+  tags: [TAG],
+  summary: 'Create a source (ldap, csv or scim); an ldap or csv source’s workflow starts with a full import',
+  description:
+    'A scim source has no workflow: identity providers push to its scimUrl with its token, which this answer holds once.',
+  request: { body: jsonBody(createSourceSchema) },
+  responses: { 201: jsonContent(sourceSchema, 'The source'), ...errorResponses(400, 401, 403, 429, 503) },
+});
+
+const getSourceRoute = createRoute({
+  method: 'get',
+  path: '/sources/{id}',
+  tags: [TAG],
+  summary: 'Get a source (never its bind password)',
+  request: { params: idParams },
+  responses: { 200: jsonContent(sourceSchema, 'The source'), ...errorResponses(400, 401, 404, 429) },
+});
+
+const patchSourceRoute = createRoute({
+  method: 'patch',
+  path: '/sources/{id}',
+  tags: [TAG],
+  summary: 'Change a source’s settings or bind password',
+  description:
+    'Settings given replace the stored ones; a setting set to null is not accepted except bindPassword (removes it).',
+  request: { params: idParams, body: jsonBody(patchSourceSchema) },
+  responses: { 200: jsonContent(sourceSchema, 'The source'), ...errorResponses(400, 401, 403, 404, 429, 503) },
+});
+
+const deleteSourceRoute = createRoute({
+  method: 'delete',
+  path: '/sources/{id}',
+  tags: [TAG],
+  summary: 'Delete a source',
+  description:
+    'Its workflow ends; the users and groups it imported stay in the directory, owned by nobody (API-owned).',
+  request: { params: idParams },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(400, 401, 403, 404, 429, 503) },
+});
+
+const syncSourceRoute = createRoute({
+  method: 'post',
+  path: '/sources/{id}/sync',
+  tags: [TAG],
+  summary: 'Import now',
+  description: 'Asks the source’s workflow to import now; the outcome appears in GET …/runs.',
+  request: { params: idParams, body: { ...jsonBody(syncSchema), required: false } },
+  responses: {
+    202: jsonContent(z.object({ id: idSchema, mode: z.string() }), 'Import requested'),
+    ...errorResponses(400, 401, 403, 404, 409, 429, 503),
+  },
+});
+
+const approveSourceDeletionsRoute = createRoute({
+  method: 'post',
+  path: '/sources/{id}/approve-deletions',
+  tags: [TAG],
+  summary: 'Apply the deletions the last full import staged',
+  request: { params: idParams },
+  responses: {
+    200: jsonContent(z.object({ deleted: z.number().int() }), 'How many objects were soft-deleted'),
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
+});
+
+const listSourceRunsRoute = createRoute({
+  method: 'get',
+  path: '/sources/{id}/runs',
+  tags: [TAG],
+  summary: 'Import history, newest first',
+  request: { params: idParams, query: runsQuery },
+  responses: {
+    200: jsonContent(z.object({ items: z.array(runSchema) }), 'Runs'),
+    ...errorResponses(400, 401, 404, 429),
+  },
+});
+
+export function sourcesRouter({ store, control }: SourcesRouterDeps) {
+  const router = createRouter();
+  const requireSource = async (id: string) => {
+    const source = await store.sources.get(id);
+    if (!source) throw new ApiError('not_found', `Source ${id} not found`);
+    return source;
+  };
+
+  router.openapi(listSourcesRoute, async (c) => c.json({ items: (await store.sources.list()).map(view) }, 200));
+
+  router.openapi(createSourceRoute, async (c) => {
+    const body = c.req.valid('json');
+    const source = await store.sources.create({
+      name: body.name,
+      type: body.type,
+      enabled: body.enabled,
+      config: configOf(body),
+      secret: body.type === 'ldap' ? (body.bindPassword ?? null) : null,
+    });
+    if (source.type === 'scim') {
+      const token = newScimToken();
+      await store.sources.setTokenHash(source.id, hashApiKey(token));
+      return c.json({ ...view(source), scimUrl: scimUrlOf(c.req.url), token }, 201);
+    }
+    if (source.enabled && control) await control.ensure(source.id);
+    return c.json(view(source), 201);
+  });
+
+  router.openapi(getSourceRoute, async (c) => {
+    const source = await requireSource(c.req.valid('param').id);
+    return c.json({ ...view(source), ...(source.type === 'scim' ? { scimUrl: scimUrlOf(c.req.url) } : {}) }, 200);
+  });
+
+  router.openapi(patchSourceRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json') as Record<string, unknown>;
+    const before = await requireSource(id);
+    refuseForeignSettings(before, body);
+    if (before.type !== 'ldap' && body.bindPassword !== undefined) {
+      throw new ApiError('validation_failed', 'bindPassword applies to ldap sources only', {
+        details: [{ path: 'bindPassword', message: 'ldap sources only', in: 'body' }],
+      });
+    }
+    // The bind password is bound to the server it was given for: never sent to a server moved elsewhere.
+    if (before.hasSecret && body.bindPassword === undefined && movesToAnotherOrigin(before.config.url, body.url)) {
+      throw new ApiError('validation_failed', 'a new server origin needs the bind password again', {
+        details: [{ path: 'bindPassword', message: 'give bindPassword with the new url', in: 'body' }],
+      });
+    }
+    const source = await store.sources.update(id, {
+      name: body.name as string | undefined,
+      enabled: body.enabled as boolean | undefined,
+      config: { ...before.config, ...configOf(body) },
+      secret: body.bindPassword as string | null | undefined,
+    });
+    if (source.type === 'scim') {
+      if (!body.rotateToken) return c.json({ ...view(source), scimUrl: scimUrlOf(c.req.url) }, 200);
+      const token = newScimToken();
+      await store.sources.setTokenHash(id, hashApiKey(token));
+      return c.json({ ...view(source), scimUrl: scimUrlOf(c.req.url), token }, 200);
+    }
+    if (control && before.enabled !== source.enabled) {
+      if (source.enabled) await control.ensure(id);
+      else await control.stop(id);
+    }
+    return c.json(view(source), 200);
+  });
+
+  router.openapi(deleteSourceRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    await requireSource(id);
+    if (control) await control.stop(id);
+    await store.sources.delete(id);
+    return c.body(null, 204);
+  });
+
+  actionRoutes(router, { store, control }, requireSource);
+  return router;
+}
+
+/** Import now, approve staged deletions, import history. */
+function actionRoutes(
+  router: ReturnType<typeof createRouter>,
+  { store, control }: SourcesRouterDeps,
+  requireSource: (id: string) => Promise<SourceRecord>,
+): void {
+  const requireControl = (): SourceControl => {
+    if (!control) throw new ApiError('unavailable', 'Source imports are not available in this process');
+    return control;
+  };
+
+  router.openapi(syncSourceRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const source = await requireSource(id);
+    if (!source.enabled) throw new ApiError('conflict', `Source ${id} is disabled: enable it first`);
+    if (source.type === 'scim') {
+      throw new ApiError(
+        'conflict',
+        `Source ${id} is a scim source: identity providers push to it; there is nothing to import`,
+      );
+    }
+    const mode = (await c.req.json().catch(() => ({})))?.mode ?? 'auto';
+    const parsed = syncSchema.safeParse({ mode });
+    if (!parsed.success) throw new ApiError('validation_failed', 'mode must be auto, full or incremental');
+    await requireControl().syncNow(id, parsed.data.mode ?? 'auto');
+    return c.json({ id, mode: parsed.data.mode ?? 'auto' }, 202);
+  });
+
+  router.openapi(approveSourceDeletionsRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    await requireSource(id);
+    return c.json({ deleted: await approveStagedDeletions(store, id) }, 200);
+  });
+
+  router.openapi(listSourceRunsRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    await requireSource(id);
+    const { limit, before } = c.req.valid('query');
+    const runs = await store.sources.runs(id, { limit, before });
+    return c.json({ items: runs.map(({ sourceId: _s, ...run }) => run) }, 200);
+  });
+}

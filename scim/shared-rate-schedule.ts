@@ -1,0 +1,171 @@
+// One app's request schedule shared by every worker process: the RateGate asks it for the next start
+// time, and it hands out the run of starts this process reserved in the database (one statement per
+// run, at most ~200 ms worth), reserving the next run when one is used up. A Retry-After is written
+// to the same row, so every worker's next run starts after it. When the database does not answer,
+// the gate keeps the limit locally for a while (the `onUnavailable` hook warns) and tries again.
+import { MAX_TIMER_MS } from './sleep.ts';
+
+/** A run of starts reserved in the source (times on the source's clock, epoch ms). */
+export interface SharedSlotRun {
+  firstStartMs: number;
+  slots: number;
+  intervalMs: number;
+  /** The source's clock when it reserved the run. */
+  databaseNowMs: number;
+  /** End of the app's shared pause on the source's clock (0 = none). */
+  pausedUntilMs: number;
+}
+
+/** Where the runs are reserved: the app's row in `app_rate_slots` (store/rate-slots.ts). */
+export interface RateSlotSource {
+  /** Null when the app is gone (nothing to share any more). */
+  reserve(slots: number, intervalMs: number): Promise<SharedSlotRun | null>;
+  pause(forMs: number): Promise<unknown>;
+}
+
+export interface SharedRateScheduleOptions {
+  source: RateSlotSource;
+  /** The most of the schedule one reservation takes (default 200 ms; at least one start). */
+  maxRunMs?: number;
+  /** A reservation not answered within this long counts as a failure (default 2 s). */
+  answerTimeoutMs?: number;
+  /** After a failure, this process keeps the limit alone this long before asking again (default 5 s). */
+  localAfterFailureMs?: number;
+  /** Every failed reservation or pause (the caller decides how often to say so). */
+  onUnavailable?: (error: unknown) => void;
+  /** The first reservation that succeeds after a failure. */
+  onAvailable?: () => void;
+  now?: () => number;
+}
+
+/** A start time for one request, on this process's clock. */
+export interface SharedSlot {
+  atMs: number;
+  /** The first start of a fresh reservation (used even when it is already a little late). */
+  fresh: boolean;
+  /** End of the app's shared pause on this process's clock (0 = none). */
+  pausedUntilMs: number;
+}
+
+/** Clock offset (source minus local) from the reservation that took the least time lately. */
+class ClockOffset {
+  private offsetMs = 0;
+  private roundTripMs = Number.POSITIVE_INFINITY;
+  private sampledAt = Number.NEGATIVE_INFINITY;
+
+  sample(sourceNowMs: number, sentMs: number, answeredMs: number): void {
+    const roundTripMs = answeredMs - sentMs;
+    // A quicker round trip measures better; an old sample gives way, so drift is followed.
+    if (roundTripMs <= this.roundTripMs || answeredMs - this.sampledAt > 30_000) {
+      this.offsetMs = sourceNowMs - (sentMs + roundTripMs / 2);
+      this.roundTripMs = roundTripMs;
+      this.sampledAt = answeredMs;
+    }
+  }
+
+  toLocal(sourceMs: number): number {
+    return sourceMs - this.offsetMs;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`the database did not answer within ${ms} ms`)),
+      Math.min(ms, MAX_TIMER_MS),
+    );
+    timer.unref?.();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+export class SharedRateSchedule {
+  private readonly source: RateSlotSource;
+  private readonly maxRunMs: number;
+  private readonly answerTimeoutMs: number;
+  private readonly localAfterFailureMs: number;
+  private readonly now: () => number;
+  private readonly clock = new ClockOffset();
+  /** The rest of this process's reserved run: the next start (local clock) and how many are left. */
+  private run: { nextMs: number; left: number; intervalMs: number } | null = null;
+  private localUntilMs = Number.NEGATIVE_INFINITY;
+  private failing = false;
+  /** Gates of one app (an old and a new client) take slots one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: SharedRateScheduleOptions) {
+    this.source = options.source;
+    this.maxRunMs = options.maxRunMs ?? 200;
+    this.answerTimeoutMs = options.answerTimeoutMs ?? 2_000;
+    this.localAfterFailureMs = options.localAfterFailureMs ?? 5_000;
+    this.now = options.now ?? (() => performance.timeOrigin + performance.now());
+  }
+
+  /**
+   * The next start reserved for this process, `intervalMs` apart (the app's rate), reserving up to
+   * `wanted` starts (capped at ~200 ms worth) when the run is used up; null when the source cannot
+   * answer and the caller keeps the limit alone.
+   */
+  next(intervalMs: number, wanted: number): Promise<SharedSlot | null> {
+    const taken = this.queue.then(() => this.take(intervalMs, wanted));
+    this.queue = taken.catch(() => undefined);
+    return taken;
+  }
+
+  /** Shares a Retry-After pause of `ms` from now; this process's reserved run is given up. */
+  pause(ms: number): void {
+    this.run = null;
+    void withTimeout(this.source.pause(ms), this.answerTimeoutMs).catch((error: unknown) => this.failed(error));
+  }
+
+  private async take(intervalMs: number, wanted: number): Promise<SharedSlot | null> {
+    const now = this.now();
+    if (now < this.localUntilMs) return null;
+    const run = this.run;
+    if (run && run.left > 0 && run.intervalMs === intervalMs) {
+      // Starts missed meanwhile are skipped here, so the gate gets one it can still use.
+      const late = Math.max(0, Math.floor((now - run.nextMs) / intervalMs));
+      const skip = Math.min(late, run.left - 1);
+      const atMs = run.nextMs + skip * intervalMs;
+      run.nextMs = atMs + intervalMs;
+      run.left -= skip + 1;
+      return { atMs, fresh: false, pausedUntilMs: 0 };
+    }
+    this.run = null;
+    const slots = Math.max(1, Math.min(Math.floor(wanted), Math.floor(this.maxRunMs / intervalMs)));
+    let reserved: SharedSlotRun | null;
+    const sentMs = this.now();
+    try {
+      reserved = await withTimeout(this.source.reserve(slots, intervalMs), this.answerTimeoutMs);
+    } catch (error) {
+      this.failed(error);
+      return null;
+    }
+    const answeredMs = this.now();
+    if (this.failing) {
+      this.failing = false;
+      this.options.onAvailable?.();
+    }
+    if (!reserved) return null;
+    this.clock.sample(reserved.databaseNowMs, sentMs, answeredMs);
+    const atMs = this.clock.toLocal(reserved.firstStartMs);
+    this.run = { nextMs: atMs + intervalMs, left: reserved.slots - 1, intervalMs };
+    const pausedUntilMs = reserved.pausedUntilMs > 0 ? this.clock.toLocal(reserved.pausedUntilMs) : 0;
+    return { atMs, fresh: true, pausedUntilMs };
+  }
+
+  private failed(error: unknown): void {
+    this.failing = true;
+    this.localUntilMs = this.now() + this.localAfterFailureMs;
+    this.options.onUnavailable?.(error);
+  }
+}

@@ -1,0 +1,299 @@
+// The import every source type shares: read pages from a SourceReader, write what changed through
+// the store's directory API (so every change lands in the change log and app cycles pick it up),
+// then — on a full import — soft-delete the source's objects it no longer returns, unless they
+// cross the deletion threshold: then they are staged and the run waits for approval.
+import { createHash } from 'node:crypto';
+import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
+import type { SourceCounts, SourceRunMode, StagedDeletions, Store } from '../store/index.ts';
+import type { ImportCursor, SourceMembers, SourceReader, SourceUser } from './types.ts';
+
+/** Default share of a source's live objects a full import may soft-delete without approval. */
+export const DEFAULT_DELETION_THRESHOLD_PERCENT = 20;
+
+export interface ImportOptions {
+  store: Store;
+  sourceId: string;
+  reader: SourceReader;
+  mode: SourceRunMode;
+  /** Change marker of the previous import (incremental imports read what changed since). */
+  since: string | null;
+  deletionThresholdPercent?: number;
+  /** Called after every page (the activity heartbeats it). */
+  onProgress?: (cursor: ImportCursor) => void;
+}
+
+export interface ImportOutcome {
+  counts: SourceCounts;
+  staged: StagedDeletions | null;
+  /** Entries that could not be written (e.g. a userPrincipalName another user holds), as messages. */
+  skipped: string[];
+  highWater: string | null;
+}
+
+const ID_SAFE = /^[A-Za-z0-9._~@-]{1,120}$/;
+
+/** The directory id of a source's object: the source id and its stable id there, kept within the id rule. */
+export function directoryId(sourceId: string, externalId: string): string {
+  const tail = ID_SAFE.test(externalId)
+    ? externalId
+    : `h-${createHash('sha256').update(externalId).digest('hex').slice(0, 40)}`;
+  return `${sourceId}:${tail}`;
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** Whether the stored object already holds every attribute the source gives, live and owned. */
+function unchanged<T extends DirectoryUser | DirectoryGroup>(
+  existing: T | undefined,
+  given: Partial<T>,
+  owner: { sourceId: string | null; ref: string | null } | undefined,
+  sourceId: string,
+  ref: string,
+): boolean {
+  if (!existing || existing.deletedDateTime !== null) return false;
+  if (owner?.sourceId !== sourceId || owner.ref !== ref) return false;
+  return Object.entries(given).every(([key, value]) => same(existing[key as keyof T], value));
+}
+
+class Importer {
+  readonly counts: SourceCounts = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
+  readonly skipped: string[] = [];
+  readonly seen: Record<ObjectType, Set<string>> = { user: new Set(), group: new Set() };
+  private readonly pendingManagers: { userId: string; ref: string }[] = [];
+
+  constructor(private readonly options: ImportOptions) {}
+
+  private get store() {
+    return this.options.store;
+  }
+
+  private progress(phase: ImportCursor['phase'], processed: number) {
+    this.options.onProgress?.({ phase, processed });
+  }
+
+  /** A page's entries with their directory ids. */
+  private withIds<E extends { externalId: string }>(page: E[]): { id: string; entry: E }[] {
+    return page.map((entry) => ({ id: directoryId(this.options.sourceId, entry.externalId), entry }));
+  }
+
+  /** Splits a page into what the store already holds (counted unchanged) and what to write; marks every id seen. */
+  private async split<E extends { ref: string }, O extends DirectoryUser | DirectoryGroup>(
+    type: ObjectType,
+    items: { id: string; entry: E }[],
+    load: (ids: string[]) => Promise<O[]>,
+    attributes: (entry: E) => Partial<O>,
+  ): Promise<{ write: { id: string; entry: E }[]; byId: Map<string, O> }> {
+    const ids = items.map((i) => i.id);
+    const [existing, owners] = await Promise.all([load(ids), this.store.sources.owners(type, ids)]);
+    const byId = new Map(existing.map((o) => [o.id, o]));
+    const write: { id: string; entry: E }[] = [];
+    for (const item of items) {
+      this.seen[type].add(item.id);
+      const owner = owners.get(item.id);
+      if (unchanged(byId.get(item.id), attributes(item.entry), owner, this.options.sourceId, item.entry.ref)) {
+        this.counts.unchanged++;
+      } else write.push(item);
+    }
+    return { write, byId };
+  }
+
+  async users(): Promise<void> {
+    const { reader, since } = this.options;
+    let processed = 0;
+    for await (const page of reader.users(since)) {
+      const items = this.withIds(page);
+      await this.resolveManagers(items);
+      const { write, byId } = await this.split(
+        'user',
+        items,
+        (ids) => this.store.directory.getUsers(ids),
+        (entry) => entry.user as Partial<DirectoryUser>,
+      );
+      await this.writeUsers(write, byId);
+      processed += page.length;
+      this.progress('users', processed);
+    }
+  }
+
+  /**
+   * Sets each user's managerId from its manager reference. A manager not imported yet (later in
+   * this import) is remembered and set by `managersLeft` once every user is written.
+   */
+  private async resolveManagers(items: { id: string; entry: SourceUser }[]): Promise<void> {
+    const refs = items.map((i) => i.entry.managerRef).filter((r): r is string => !!r);
+    const resolved = refs.length ? await this.store.sources.resolveRefs(this.options.sourceId, refs) : new Map();
+    for (const item of items) {
+      const ref = item.entry.managerRef;
+      const manager = ref ? resolved.get(ref) : undefined;
+      if (ref && !manager) this.pendingManagers.push({ userId: item.id, ref });
+      const managerId = manager?.type === 'user' ? manager.id : null;
+      item.entry = { ...item.entry, user: { ...item.entry.user, managerId } as SourceUser['user'] };
+    }
+  }
+
+  /** Managers that were imported after their reports. */
+  async managersLeft(): Promise<void> {
+    const pending = this.pendingManagers.splice(0);
+    if (pending.length === 0) return;
+    const resolved = await this.store.sources.resolveRefs(
+      this.options.sourceId,
+      pending.map((p) => p.ref),
+    );
+    for (const { userId, ref } of pending) {
+      const manager = resolved.get(ref);
+      if (manager?.type === 'user') await this.store.directory.patchUser(userId, { managerId: manager.id });
+    }
+  }
+
+  private async writeUsers(items: { id: string; entry: SourceUser }[], existing: Map<string, DirectoryUser>) {
+    const { sourceId } = this.options;
+    const rows = items.map(({ id, entry }) => ({ ref: entry.ref, user: { ...entry.user, id } }));
+    // Back from the recycle bin first, so the change log says `restore` (what apps act on).
+    for (const { id } of items) if (existing.get(id)?.deletedDateTime) await this.store.directory.restoreUser(id);
+    const written = await this.tryAll(
+      rows,
+      (part) => this.store.directory.upsertSourceUsers(sourceId, part),
+      (row) => `user ${row.ref}`,
+    );
+    for (const row of written) {
+      const before = existing.get(row.user.id);
+      if (before) this.counts.updated++;
+      else this.counts.created++;
+    }
+  }
+
+  async groups(): Promise<void> {
+    const { sourceId, reader, since } = this.options;
+    let processed = 0;
+    for await (const page of reader.groups(since)) {
+      const { write, byId } = await this.split(
+        'group',
+        this.withIds(page),
+        (ids) => this.store.directory.getGroups(ids),
+        (entry) => entry.group as Partial<DirectoryGroup>,
+      );
+      const rows = write.map(({ id, entry }) => ({ ref: entry.ref, group: { ...entry.group, id } }));
+      for (const { id } of write) if (byId.get(id)?.deletedDateTime) await this.store.directory.restoreGroup(id);
+      const written = await this.tryAll(
+        rows,
+        (part) => this.store.directory.upsertSourceGroups(sourceId, part),
+        (row) => `group ${row.ref}`,
+      );
+      for (const row of written) {
+        if (byId.has(row.group.id)) this.counts.updated++;
+        else this.counts.created++;
+      }
+      processed += page.length;
+      this.progress('groups', processed);
+    }
+  }
+
+  /** Writes a page in one call; when it fails, row by row, so one bad entry does not stop the rest. */
+  private async tryAll<R>(rows: R[], write: (part: R[]) => Promise<void>, name: (row: R) => string): Promise<R[]> {
+    if (rows.length === 0) return [];
+    try {
+      await write(rows);
+      return rows;
+    } catch {
+      const done: R[] = [];
+      for (const row of rows) {
+        try {
+          await write([row]);
+          done.push(row);
+        } catch (error) {
+          this.skipped.push(`${name(row)}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      return done;
+    }
+  }
+
+  /** Sets each group's members to exactly those the source names (members outside the import are ignored). */
+  async members(): Promise<void> {
+    const { sourceId, reader, since } = this.options;
+    let processed = 0;
+    for await (const page of reader.members(since)) {
+      const resolved = await this.store.sources.resolveRefs(
+        sourceId,
+        page.flatMap((g) => g.memberRefs),
+      );
+      const adds: Membership[] = [];
+      for (const group of page) adds.push(...(await this.reconcileMembers(group, resolved)));
+      const { refused } = await this.store.directory.importMembers(adds);
+      for (const r of refused)
+        this.skipped.push(`membership ${adds[r.index].memberId} in ${adds[r.index].groupId}: nesting cycle`);
+      processed += page.length;
+      this.progress('members', processed);
+    }
+  }
+
+  private async reconcileMembers(
+    group: SourceMembers,
+    resolved: Map<string, { id: string; type: ObjectType }>,
+  ): Promise<Membership[]> {
+    const groupId = directoryId(this.options.sourceId, group.externalId);
+    if (!(await this.store.directory.getGroup(groupId))) return [];
+    const wanted = new Map<string, ObjectType>();
+    for (const ref of group.memberRefs) {
+      const member = resolved.get(ref);
+      if (member) wanted.set(member.id, member.type);
+    }
+    const current = await this.store.directory.membersOf(groupId);
+    const currentIds = new Set(current.map((m) => m.memberId));
+    for (const m of current) if (!wanted.has(m.memberId)) await this.store.directory.removeMember(groupId, m.memberId);
+    return [...wanted]
+      .filter(([id]) => !currentIds.has(id))
+      .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
+  }
+
+  /** Full import: the source's live objects it did not return are deleted, or staged past the threshold. */
+  async deletions(runId: number): Promise<StagedDeletions | null> {
+    const { sourceId } = this.options;
+    const [liveUsers, liveGroups] = await Promise.all([
+      this.store.sources.liveIds(sourceId, 'user'),
+      this.store.sources.liveIds(sourceId, 'group'),
+    ]);
+    const users = liveUsers.filter((id) => !this.seen.user.has(id));
+    const groups = liveGroups.filter((id) => !this.seen.group.has(id));
+    const missing = users.length + groups.length;
+    if (missing === 0) return null;
+    const percent = this.options.deletionThresholdPercent ?? DEFAULT_DELETION_THRESHOLD_PERCENT;
+    const allowed = Math.floor(((liveUsers.length + liveGroups.length) * percent) / 100);
+    if (missing > allowed) {
+      this.counts.stagedDeletions = missing;
+      return { runId, users, groups };
+    }
+    this.counts.deleted += await applyDeletions(this.store, sourceId, { runId, users, groups });
+    this.progress('deletions', missing);
+    return null;
+  }
+}
+
+/** Soft-deletes staged objects still owned by the source and live; returns how many it deleted. */
+export async function applyDeletions(store: Store, sourceId: string, staged: StagedDeletions): Promise<number> {
+  let deleted = 0;
+  for (const type of ['user', 'group'] as const) {
+    const ids = type === 'user' ? staged.users : staged.groups;
+    const owners = await store.sources.owners(type, ids);
+    for (const id of ids) {
+      if (owners.get(id)?.sourceId !== sourceId) continue;
+      const before = type === 'user' ? await store.directory.getUser(id) : await store.directory.getGroup(id);
+      if (!before || before.deletedDateTime !== null) continue;
+      if (type === 'user') await store.directory.softDeleteUser(id);
+      else await store.directory.softDeleteGroup(id);
+      deleted++;
+    }
+  }
+  return deleted;
+}
+
+/** Runs one import of a source; the caller records the run (sources/run.ts). */
+export async function importSource(options: ImportOptions, runId: number): Promise<ImportOutcome> {
+  const importer = new Importer(options);
+  await importer.users();
+  await importer.managersLeft();
+  await importer.groups();
+  await importer.members();
+  const staged = options.mode === 'full' ? await importer.deletions(runId) : null;
+  return { counts: importer.counts, staged, skipped: importer.skipped, highWater: options.reader.highWater() };
+}

@@ -1,0 +1,134 @@
+// One import of one source, recorded as a source run: opens the source's reader, chooses a full or
+// an incremental import, runs it and keeps the outcome (counts, staged deletions, the error) in
+// source_runs and the source's state. Used by the import activity (activities/source-import.ts).
+import { ConfigurationError, FerryError } from '../engine/errors.ts';
+import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
+import type { SourceRecord, SourceRunMode, SourceRunRecord, Store } from '../store/index.ts';
+import { openCsvReader, type CsvSourceConfig } from './csv.ts';
+import { applyDeletions, importSource, type ImportOutcome } from './import.ts';
+import { openLdapReader, type LdapSourceConfig } from './ldap.ts';
+import type { ImportCursor, SourceReader } from './types.ts';
+
+/** How often a source runs a full import (deletions are only found by one), by default. */
+export const DEFAULT_FULL_IMPORT_HOURS = 24;
+
+export interface SourceRunDeps {
+  store: Store;
+  policy: AddressPolicy;
+  resolve?: Resolver;
+  now?: () => Date;
+}
+
+/** `auto`: full when none ran yet, the source cannot read changes, or the last full one is older than fullImportHours. */
+export type SourceRunRequest = SourceRunMode | 'auto';
+
+export async function openReader(deps: SourceRunDeps, source: SourceRecord): Promise<SourceReader> {
+  if (source.type === 'ldap') {
+    return openLdapReader({
+      config: source.config as unknown as LdapSourceConfig,
+      bindPassword: await deps.store.sources.getSecret(source.id),
+      policy: deps.policy,
+      resolve: deps.resolve,
+    });
+  }
+  if (source.type === 'scim') {
+    throw new ConfigurationError(
+      `Source ${source.id} is a scim source: identity providers push to it; it has nothing to import`,
+      {
+        code: 'BadRequest',
+      },
+    );
+  }
+  return openCsvReader(source.config as unknown as CsvSourceConfig);
+}
+
+function chooseMode(source: SourceRecord, reader: SourceReader, request: SourceRunRequest, now: Date): SourceRunMode {
+  if (request === 'full' || !reader.incremental || !source.state.highWater || !source.state.lastFullImportAt) {
+    return 'full';
+  }
+  if (request === 'incremental') return 'incremental';
+  const hours = Number(source.config.fullImportHours ?? DEFAULT_FULL_IMPORT_HOURS);
+  const age = now.getTime() - Date.parse(source.state.lastFullImportAt);
+  return age >= hours * 3_600_000 ? 'full' : 'incremental';
+}
+
+/** An error's message for the run's history: typed errors' own text; anything else by its name only. */
+const runError = (error: unknown): string =>
+  error instanceof FerryError ? error.message : `${error instanceof Error ? error.name : 'Error'} during the import`;
+
+/**
+ * Runs one import and records it. A failed import is recorded (status `failed`, the error's
+ * message, which never holds the secret) and its error rethrown for the caller to retry or not.
+ */
+export async function runSourceImport(
+  deps: SourceRunDeps,
+  sourceId: string,
+  request: SourceRunRequest = 'auto',
+  onProgress?: (cursor: ImportCursor) => void,
+): Promise<SourceRunRecord> {
+  const { store } = deps;
+  const now = deps.now ?? (() => new Date());
+  const source = await store.sources.require(sourceId);
+  let reader: SourceReader | null = null;
+  let run: SourceRunRecord | null = null;
+  try {
+    reader = await openReader(deps, source);
+    const mode = chooseMode(source, reader, request, now());
+    run = await store.sources.beginRun(sourceId, mode);
+    const startedAt = now().toISOString();
+    const outcome = await importSource(
+      {
+        store,
+        sourceId,
+        reader,
+        mode,
+        since: mode === 'incremental' ? (source.state.highWater ?? null) : null,
+        deletionThresholdPercent: source.config.deletionThresholdPercent as number | undefined,
+        onProgress,
+      },
+      run.id,
+    );
+    return await record(store, source, run, outcome, startedAt);
+  } catch (error) {
+    const message = runError(error);
+    if (!run) run = await store.sources.beginRun(sourceId, 'full');
+    const zero = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
+    await store.sources.finishRun(run.id, { status: 'failed', counts: zero, error: message });
+    throw error;
+  } finally {
+    await reader?.close();
+  }
+}
+
+async function record(
+  store: Store,
+  source: SourceRecord,
+  run: SourceRunRecord,
+  outcome: ImportOutcome,
+  startedAt: string,
+): Promise<SourceRunRecord> {
+  const full = run.mode === 'full';
+  await store.sources.setState(source.id, {
+    highWater: outcome.highWater ?? source.state.highWater ?? null,
+    ...(full ? { lastFullImportAt: startedAt, stagedDeletions: outcome.staged } : {}),
+  });
+  const skipped = outcome.skipped.length;
+  const error = skipped
+    ? `${skipped} entr${skipped === 1 ? 'y' : 'ies'} skipped: ${outcome.skipped.slice(0, 5).join('; ')}`
+    : null;
+  return store.sources.finishRun(run.id, {
+    status: outcome.staged ? 'needsApproval' : 'succeeded',
+    counts: outcome.counts,
+    error,
+  });
+}
+
+/** Applies the deletions the last full import staged; returns how many objects it soft-deleted (0: none staged). */
+export async function approveStagedDeletions(store: Store, sourceId: string): Promise<number> {
+  const source = await store.sources.require(sourceId);
+  const staged = source.state.stagedDeletions;
+  if (!staged) return 0;
+  const deleted = await applyDeletions(store, sourceId, staged);
+  await store.sources.setState(sourceId, { stagedDeletions: null });
+  return deleted;
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "links" ADD COLUMN "create_requested_at" timestamp with time zone;

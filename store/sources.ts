@@ -1,0 +1,292 @@
+// Sources that feed the directory (LDAP, CSV files): their configuration, one encrypted secret
+// (an LDAP bind password), import bookkeeping (`state`) and the history of their imports. The
+// objects a source owns carry its id (`source_id`) and their reference there (`source_ref`).
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import type { ObjectType } from '../engine/types.ts';
+import type { SecretBox } from './crypto.ts';
+import { anyOf, chunk, iso, type Executor } from './db.ts';
+import { notFound } from './errors.ts';
+import { groups, sourceRuns, sources, users } from './schema.ts';
+
+export type SourceType = 'ldap' | 'csv' | 'scim';
+export type SourceRunStatus = 'running' | 'succeeded' | 'failed' | 'needsApproval';
+export type SourceRunMode = 'full' | 'incremental';
+
+/** Deletions a full import found but did not apply, because they crossed the deletion threshold. */
+export interface StagedDeletions {
+  runId: number;
+  users: string[];
+  groups: string[];
+}
+
+/** Import bookkeeping, kept as JSON. */
+export interface SourceState {
+  /** The source's own change marker at the start of the last import (LDAP modifyTimestamp form). */
+  highWater?: string | null;
+  lastFullImportAt?: string | null;
+  stagedDeletions?: StagedDeletions | null;
+}
+
+/** A source as the API shows it: never the secret, only whether one is set. */
+export interface SourceRecord {
+  id: string;
+  name: string;
+  type: SourceType;
+  config: Record<string, unknown>;
+  hasSecret: boolean;
+  enabled: boolean;
+  state: SourceState;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewSource {
+  id?: string;
+  name: string;
+  type: SourceType;
+  config: Record<string, unknown>;
+  secret?: string | null;
+  enabled?: boolean;
+}
+
+export interface SourceUpdate {
+  name?: string;
+  config?: Record<string, unknown>;
+  /** A string replaces the secret, null removes it, undefined keeps it. */
+  secret?: string | null;
+  enabled?: boolean;
+}
+
+export interface SourceCounts {
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  stagedDeletions: number;
+}
+
+export interface SourceRunRecord extends SourceCounts {
+  id: number;
+  sourceId: string;
+  mode: SourceRunMode;
+  status: SourceRunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+type SourceRow = typeof sources.$inferSelect;
+type RunRow = typeof sourceRuns.$inferSelect;
+
+const toSource = (row: SourceRow): SourceRecord => ({
+  id: row.id,
+  name: row.name,
+  type: row.type as SourceType,
+  config: row.config,
+  hasSecret: row.secret !== null,
+  enabled: row.enabled,
+  state: row.state as SourceState,
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});
+
+const toRun = (row: RunRow): SourceRunRecord => ({
+  id: row.id,
+  sourceId: row.sourceId,
+  mode: row.mode,
+  status: row.status,
+  startedAt: row.startedAt.toISOString(),
+  finishedAt: iso(row.finishedAt),
+  created: row.created,
+  updated: row.updated,
+  deleted: row.deleted,
+  unchanged: row.unchanged,
+  stagedDeletions: row.stagedDeletions,
+  error: row.error,
+});
+
+const tableOf = (type: ObjectType) => (type === 'user' ? users : groups);
+
+export class SourceRepository {
+  constructor(
+    private readonly db: Executor,
+    private readonly box: SecretBox,
+  ) {}
+
+  private seal(id: string, secret: string | null | undefined): string | null {
+    return secret ? this.box.seal(secret, `source:${id}`) : null;
+  }
+
+  async create(input: NewSource): Promise<SourceRecord> {
+    const id = input.id ?? randomUUID();
+    const [row] = await this.db
+      .insert(sources)
+      .values({
+        id,
+        name: input.name,
+        type: input.type,
+        config: input.config,
+        secret: this.seal(id, input.secret),
+        enabled: input.enabled ?? true,
+      })
+      .returning();
+    return toSource(row);
+  }
+
+  async get(id: string): Promise<SourceRecord | null> {
+    const [row] = await this.db.select().from(sources).where(eq(sources.id, id));
+    return row ? toSource(row) : null;
+  }
+
+  async require(id: string): Promise<SourceRecord> {
+    const source = await this.get(id);
+    if (!source) throw notFound('Source', id);
+    return source;
+  }
+
+  async list(): Promise<SourceRecord[]> {
+    const rows = await this.db.select().from(sources).orderBy(sources.createdAt, sources.id);
+    return rows.map(toSource);
+  }
+
+  /** The decrypted secret, for the import only (null: none set). */
+  async getSecret(id: string): Promise<string | null> {
+    const [row] = await this.db.select({ secret: sources.secret }).from(sources).where(eq(sources.id, id));
+    if (!row) throw notFound('Source', id);
+    return row.secret === null ? null : this.box.open(row.secret, `source:${id}`);
+  }
+
+  async update(id: string, update: SourceUpdate): Promise<SourceRecord> {
+    const values: Partial<typeof sources.$inferInsert> = { updatedAt: new Date() };
+    if (update.name !== undefined) values.name = update.name;
+    if (update.config !== undefined) values.config = update.config;
+    if (update.enabled !== undefined) values.enabled = update.enabled;
+    if (update.secret !== undefined) values.secret = this.seal(id, update.secret);
+    const [row] = await this.db.update(sources).set(values).where(eq(sources.id, id)).returning();
+    if (!row) throw notFound('Source', id);
+    return toSource(row);
+  }
+
+  /** Merges `patch` into the source's state (top-level keys). */
+  async setState(id: string, patch: SourceState): Promise<void> {
+    await this.db
+      .update(sources)
+      .set({ state: sql`${sources.state} || ${JSON.stringify(patch)}::jsonb` })
+      .where(eq(sources.id, id));
+  }
+
+  /** Sets the hash of a SCIM source's bearer token (the token itself is never stored). */
+  async setTokenHash(id: string, tokenHash: string): Promise<void> {
+    const rows = await this.db
+      .update(sources)
+      .set({ tokenHash, updatedAt: new Date() })
+      .where(eq(sources.id, id))
+      .returning({ id: sources.id });
+    if (rows.length === 0) throw notFound('Source', id);
+  }
+
+  /** The source whose bearer token has this hash, if any. */
+  async findByTokenHash(tokenHash: string): Promise<SourceRecord | null> {
+    const [row] = await this.db.select().from(sources).where(eq(sources.tokenHash, tokenHash));
+    return row ? toSource(row) : null;
+  }
+
+  /** Deletes the source and its runs; the objects it owned stay, owned by nobody (API-owned). */
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await tx.update(users).set({ sourceId: null, sourceRef: null }).where(eq(users.sourceId, id));
+      await tx.update(groups).set({ sourceId: null, sourceRef: null }).where(eq(groups.sourceId, id));
+      const rows = await tx.delete(sources).where(eq(sources.id, id)).returning({ id: sources.id });
+      return rows.length > 0;
+    });
+  }
+
+  // ---- runs ----
+
+  async beginRun(sourceId: string, mode: SourceRunMode): Promise<SourceRunRecord> {
+    const [row] = await this.db.insert(sourceRuns).values({ sourceId, mode, status: 'running' }).returning();
+    return toRun(row);
+  }
+
+  async finishRun(
+    id: number,
+    outcome: { status: Exclude<SourceRunStatus, 'running'>; counts: SourceCounts; error?: string | null },
+  ): Promise<SourceRunRecord> {
+    const [row] = await this.db
+      .update(sourceRuns)
+      .set({ status: outcome.status, finishedAt: new Date(), ...outcome.counts, error: outcome.error ?? null })
+      .where(eq(sourceRuns.id, id))
+      .returning();
+    return toRun(row);
+  }
+
+  /** Newest first; `before` is the id of the last run of the previous page. */
+  async runs(sourceId: string, options: { limit?: number; before?: number | null } = {}): Promise<SourceRunRecord[]> {
+    const rows = await this.db
+      .select()
+      .from(sourceRuns)
+      .where(
+        and(eq(sourceRuns.sourceId, sourceId), options.before == null ? undefined : lt(sourceRuns.id, options.before)),
+      )
+      .orderBy(desc(sourceRuns.id))
+      .limit(Math.min(Math.max(options.limit ?? 50, 1), 500));
+    return rows.map(toRun);
+  }
+
+  // ---- owned objects ----
+
+  /** Owner and reference of each given object that exists (soft-deleted included). */
+  async owners(
+    type: ObjectType,
+    ids: readonly string[],
+  ): Promise<Map<string, { sourceId: string | null; ref: string | null }>> {
+    const table = tableOf(type);
+    const out = new Map<string, { sourceId: string | null; ref: string | null }>();
+    for (const part of chunk([...new Set(ids)], 5000)) {
+      const rows = await this.db
+        .select({ id: table.id, sourceId: table.sourceId, ref: table.sourceRef })
+        .from(table)
+        .where(anyOf(table.id, part));
+      for (const r of rows) out.set(r.id, { sourceId: r.sourceId, ref: r.ref });
+    }
+    return out;
+  }
+
+  /** Ids of the source's live objects whose reference is one of `refs` (a SCIM externalId), oldest first. */
+  async idsByRef(sourceId: string, type: ObjectType, ref: string): Promise<string[]> {
+    const table = tableOf(type);
+    const rows = await this.db
+      .select({ id: table.id })
+      .from(table)
+      .where(and(eq(table.sourceId, sourceId), eq(table.sourceRef, ref), isNull(table.deletedDateTime)))
+      .orderBy(table.createdAt, table.id);
+    return rows.map((r) => r.id);
+  }
+
+  /** Ids of the source's objects that are not soft-deleted. */
+  async liveIds(sourceId: string, type: ObjectType): Promise<string[]> {
+    const table = tableOf(type);
+    const rows = await this.db
+      .select({ id: table.id })
+      .from(table)
+      .where(and(eq(table.sourceId, sourceId), isNull(table.deletedDateTime)));
+    return rows.map((r) => r.id);
+  }
+
+  /** The directory ids of the source's objects with these references (users and groups). */
+  async resolveRefs(sourceId: string, refs: readonly string[]): Promise<Map<string, { id: string; type: ObjectType }>> {
+    const out = new Map<string, { id: string; type: ObjectType }>();
+    for (const type of ['user', 'group'] as const) {
+      const table = tableOf(type);
+      for (const part of chunk([...new Set(refs)], 5000)) {
+        const rows = await this.db
+          .select({ id: table.id, ref: table.sourceRef })
+          .from(table)
+          .where(and(eq(table.sourceId, sourceId), anyOf(table.sourceRef, part)));
+        for (const r of rows) if (r.ref !== null) out.set(r.ref.toLowerCase(), { id: r.id, type });
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,166 @@
+// Object locks are per attempt (fencing): when Temporal gives up on a processBatch attempt (heartbeat
+// timeout) that in fact still runs, its retry takes the claims over at once, and the old attempt
+// exports nothing more once it notices — no object is sent twice by two attempts side by side.
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
+import {
+  assertClaimHeld,
+  ClaimLostError,
+  newLockHolder,
+  releaseClaims,
+  tryClaim,
+} from '../../activities/object-locks.ts';
+import { objectLocks } from '../../store/schema.ts';
+import { createApp, upn, userId } from '../provisioning/fixtures.ts';
+import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
+import { beginInitialCycle, seedOrgChart } from './helpers.ts';
+import { openStore, type Store } from '../../store/index.ts';
+import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
+
+const USERS = 8;
+
+/** A proxy in front of the peer that holds the first request until `release()`, and logs the rest. */
+async function startGate(target: string) {
+  const base = new URL(target);
+  let held: (() => void) | null = null;
+  let heldOnce = false;
+  let onHeld: () => void = () => {};
+  const heldNow = new Promise<void>((resolve) => (onHeld = resolve));
+  const log: { method: string; path: string; body: string }[] = [];
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const upstream = httpRequest(
+      { host: base.hostname, port: base.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.end(body);
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      log.push({ method: req.method ?? '', path: req.url ?? '', body: body.toString('utf8') });
+      if (!heldOnce && req.method === 'POST') {
+        heldOnce = true;
+        held = () => forward(req, res, body);
+        onHeld();
+        return;
+      }
+      forward(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    baseUrl: `http://127.0.0.1:${port}${base.pathname}`,
+    log,
+    heldNow,
+    release: () => {
+      const go = held;
+      held = null;
+      go?.();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('object locks per attempt', () => {
+  let db: TestDatabase;
+  let store: Store;
+  let peer: ScimPeer;
+  const handles: FerryActivityHandle[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('objectlocks');
+    store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY, poolSize: 6 });
+    await store.migrate();
+    await seedOrgChart(store, USERS, () => null);
+    peer = await startScimmyPeer();
+  });
+
+  afterAll(async () => {
+    for (const h of handles) await h.close();
+    await peer?.close();
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('a timed-out attempt still running cannot export after its retry took the lock', async () => {
+    const gate = await startGate(peer.baseUrl);
+    try {
+      const appId = await createApp(
+        store,
+        { baseUrl: gate.baseUrl, token: peer.token },
+        { shape: { users: USERS, groups: 1 } },
+      );
+      // Two workers: the attempt Temporal gave up on, and the one running its retry.
+      const timedOut = createFerryActivities({ store, allowInsecureLoopback: true, exportConcurrency: 1 });
+      const retry = createFerryActivities({ store, allowInsecureLoopback: true, exportConcurrency: 1 });
+      handles.push(timedOut, retry);
+      const cycleId = await beginInitialCycle(timedOut.activities, appId);
+      const batch = { appId, cycleId, phase: 'users' as const, cursor: 0, batchSize: 100 };
+
+      // The first attempt read its page and hangs in its first create (the target holds the request).
+      const first = timedOut.activities.processBatch(batch).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      await gate.heldNow;
+      // Meanwhile the directory changes, and the retry exports every user as the directory now has them.
+      for (let i = 2; i <= USERS; i++) await store.directory.patchUser(userId(i), { displayName: `Renamed ${i}` });
+      const second = await retry.activities.processBatch(batch);
+      expect(second).toMatchObject({ done: true, failure: null });
+      const writesBefore = gate.log.filter((r) => r.method !== 'GET').length;
+
+      // The first attempt wakes up with the names it read before: it must not write them over the retry's.
+      gate.release();
+      const error = await first;
+      expect(error).toBeInstanceOf(Error);
+      expect(String((error as Error).message)).toMatch(/no longer claimed by this attempt/);
+      expect(gate.log.filter((r) => r.method !== 'GET').length).toBe(writesBefore);
+      const names = new Map((await peer.users()).map((u) => [String(u.userName), u.displayName]));
+      expect(names.size).toBe(USERS);
+      for (let i = 2; i <= USERS; i++) expect(names.get(upn(i)), upn(i)).toBe(`Renamed ${i}`);
+      // The retry gave its claims back; the old attempt could neither release nor keep any.
+      expect(await store.db.select().from(objectLocks)).toEqual([]);
+    } finally {
+      gate.release();
+      await gate.close();
+    }
+  });
+
+  it('an earlier attempt can neither take back nor release what a later attempt of the same holder holds', async () => {
+    const appId = 'locks-app';
+    const earlier = await newLockHolder(store, 'cycle:c1');
+    const later = await newLockHolder(store, 'cycle:c1');
+    expect(later.fence).toBeGreaterThan(earlier.fence);
+    expect(await tryClaim(store, appId, 'user', [userId(1)], earlier, 60_000)).toEqual(new Set([userId(1)]));
+    expect(await tryClaim(store, appId, 'user', [userId(1)], later, 60_000)).toEqual(new Set([userId(1)]));
+    expect(await tryClaim(store, appId, 'user', [userId(1)], earlier, 60_000)).toEqual(new Set());
+    await expect(assertClaimHeld(store, appId, 'user', userId(1), earlier)).rejects.toBeInstanceOf(ClaimLostError);
+    await expect(assertClaimHeld(store, appId, 'user', userId(1), later)).resolves.toBeUndefined();
+    await releaseClaims(store, appId, 'user', [userId(1)], earlier);
+    await expect(assertClaimHeld(store, appId, 'user', userId(1), later)).resolves.toBeUndefined();
+    // Another holder still waits for it (until it expires).
+    const onDemand = await newLockHolder(store, 'ondemand:r1');
+    expect(await tryClaim(store, appId, 'user', [userId(1)], onDemand, 60_000)).toEqual(new Set());
+    await releaseClaims(store, appId, 'user', [userId(1)], later);
+    expect(await tryClaim(store, appId, 'user', [userId(1)], onDemand, 60_000)).toEqual(new Set([userId(1)]));
+    await releaseClaims(store, appId, 'user', [userId(1)], onDemand);
+  });
+});

@@ -1,0 +1,48 @@
+// The real API over a real store with a SourceControl that runs each import in process (the
+// workflow's activity does the same call), so tests read the outcome through GET …/runs.
+import { createApp } from '../../api/app.ts';
+import { createLogger } from '../../api/logger.ts';
+import type { SourceControl } from '../../api/source-control.ts';
+import { runSourceImport } from '../../sources/run.ts';
+import { openStore, type Store } from '../../store/index.ts';
+import { API_KEY, auth, recordingProvisioning } from '../api/helpers.ts';
+import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
+
+export async function sourcesApp() {
+  const store: Store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
+  await store.migrate();
+  const lines: string[] = [];
+  const failures: unknown[] = [];
+  const policy = { allowLoopback: true, allowedNetworks: [] };
+  const control: SourceControl = {
+    ensure: async () => {},
+    stop: async () => {},
+    async syncNow(sourceId, mode) {
+      await runSourceImport({ store, policy }, sourceId, mode).catch((error: unknown) => failures.push(error));
+    },
+  };
+  const app = createApp({
+    apiKeys: [API_KEY],
+    provisioning: recordingProvisioning().control,
+    resources: { store },
+    sources: control,
+    logger: createLogger({ level: 'debug', write: (line) => lines.push(line) }),
+  });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await app.request(path, {
+      method,
+      headers: { ...auth(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : null, text }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads of JSON answers
+  };
+  /** Runs an import through the API and answers the newest run. */
+  const sync = async (id: string, mode = 'auto') => {
+    const answer = await call('POST', `/api/v1/sources/${id}/sync`, { mode });
+    if (answer.status !== 202) throw new Error(`sync answered ${answer.status}: ${answer.text}`);
+    const runs = await call('GET', `/api/v1/sources/${id}/runs`);
+    return runs.body!.items[0] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- as above
+  };
+  return { app, store, lines, failures, call, sync, close: () => store.close() };
+}
