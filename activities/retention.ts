@@ -2,13 +2,19 @@
 // BATCH_ROWS rows (one short transaction each), heartbeating between batches so a long first run
 // (a year of logs) is watched, and idempotent: a retried run deletes what is left.
 import { heartbeat as temporalHeartbeat } from '@temporalio/activity';
-import { cycleWorkCutoff, DEFAULT_LOG_RETENTION_DAYS, logCutoff } from '../engine/policies/retention.ts';
+import {
+  ANNOUNCEMENT_MARK_DAYS,
+  cycleWorkCutoff,
+  DEFAULT_LOG_RETENTION_DAYS,
+  logCutoff,
+} from '../engine/policies/retention.ts';
 import {
   DEFAULT_AUDIT_RETENTION_DAYS,
   DELETED_APP_LOGS_NAMESPACE,
   type DeletedAppLogs,
   type Store,
 } from '../store/index.ts';
+import { ANNOUNCEMENTS_NAMESPACE } from './job-events.ts';
 import type { RetentionInput, RetentionSummary } from './types.ts';
 
 /** Rows per delete statement (one transaction). */
@@ -97,6 +103,14 @@ async function deleteDeliveredWebhookEvents(store: Store, now: Date): Promise<nu
   return untilDone('webhooks', (limit) => store.retention.deleteDeliveredWebhookEvents(before, limit));
 }
 
+/** The job's marks of announced state changes, once no retry of their announcement can come. */
+async function deleteAnnouncementMarks(store: Store, now: Date): Promise<number> {
+  const before = logCutoff(now, ANNOUNCEMENT_MARK_DAYS);
+  return untilDone('announcements', (limit) =>
+    store.keyValues.deleteUpdatedBefore(ANNOUNCEMENTS_NAMESPACE, before, limit),
+  );
+}
+
 /** Every retention step, in order — the one place a new kind of data gets its retention. */
 export const RETENTION_STEPS: readonly RetentionStep[] = [
   { name: 'provisioningLogs', run: deleteExpiredLogs },
@@ -104,6 +118,7 @@ export const RETENTION_STEPS: readonly RetentionStep[] = [
   { name: 'cycleWork', run: deleteFinishedCycleWork },
   { name: 'auditLog', run: deleteExpiredAuditEntries },
   { name: 'webhooks', run: deleteDeliveredWebhookEvents },
+  { name: 'announcements', run: deleteAnnouncementMarks },
 ];
 
 /** The applyRetention activity: every step at `input.now` (the workflow's clock); rows deleted per step. */
@@ -115,6 +130,7 @@ export async function applyRetention(store: Store, input: RetentionInput): Promi
     cycleWork: 0,
     auditLog: 0,
     webhooks: 0,
+    announcements: 0,
   };
   for (const step of RETENTION_STEPS) summary[step.name] = await step.run(store, now);
   return summary;

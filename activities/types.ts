@@ -204,6 +204,8 @@ export interface RetentionSummary {
   auditLog: number;
   /** Webhook events (with their delivery log) dispatched before the log retention period. */
   webhooks: number;
+  /** The job's marks of state changes already announced, older than a week. */
+  announcements: number;
 }
 
 export interface FerryActivities {

@@ -1,6 +1,6 @@
 // A small key-value table for state that needs no schema of its own (sent notifications, job
 // bookkeeping, generated settings), grouped by namespace.
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt } from 'drizzle-orm';
 import type { Executor } from './db.ts';
 import { keyValues } from './schema.ts';
 
@@ -38,6 +38,20 @@ export class KeyValueRepository {
       .where(and(eq(keyValues.namespace, namespace), eq(keyValues.key, key)))
       .returning({ key: keyValues.key });
     return rows.length > 0;
+  }
+
+  /** Deletes up to `limit` entries of `namespace` last written before `before`; returns how many. */
+  async deleteUpdatedBefore(namespace: string, before: Date, limit: number): Promise<number> {
+    const oldest = this.db
+      .select({ key: keyValues.key })
+      .from(keyValues)
+      .where(and(eq(keyValues.namespace, namespace), lt(keyValues.updatedAt, before)))
+      .limit(limit);
+    const rows = await this.db
+      .delete(keyValues)
+      .where(and(eq(keyValues.namespace, namespace), inArray(keyValues.key, oldest)))
+      .returning({ key: keyValues.key });
+    return rows.length;
   }
 
   async list(namespace: string): Promise<{ key: string; value: unknown }[]> {

@@ -11,6 +11,12 @@ export const MAX_LOG_RETENTION_DAYS = 3650;
  */
 export const CYCLE_WORK_GRACE_MS = 60 * 60_000;
 
+/**
+ * The job's marks of state changes already announced (webhook events) are kept this many days: a
+ * mark only guards the few tries of one announcement, so a week is far longer than any retry.
+ */
+export const ANNOUNCEMENT_MARK_DAYS = 7;
+
 const DAY_MS = 24 * 60 * 60_000;
 
 /** Log entries older than this (at `now`) are removed for an app keeping logs `days` days. */

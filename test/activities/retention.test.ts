@@ -4,6 +4,7 @@
 // deletions stay.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ANNOUNCEMENTS_NAMESPACE } from '../../activities/job-events.ts';
 import { applyRetention } from '../../activities/retention.ts';
 import type { ProvisioningLogEntry } from '../../engine/types.ts';
 import { openStore, type Store } from '../../store/index.ts';
@@ -238,5 +239,24 @@ describe('retention', () => {
       sql`select count(*)::text as n from webhook_deliveries where id in ('d-old-delivered', 'd-old-failed')`,
     );
     expect(orphans).toEqual([{ n: '0' }]);
+  });
+
+  it("forgets the job's marks of announced state changes after a week, keeping recent ones and other state", async () => {
+    const mark = async (key: string, ageDays: number, namespace = ANNOUNCEMENTS_NAMESPACE) => {
+      await store.keyValues.set(namespace, key, { appId: 'a' });
+      await store.db.execute(
+        sql`update key_values set updated_at = ${new Date(NOW.getTime() - ageDays * DAY).toISOString()}::timestamptz
+            where namespace = ${namespace} and key = ${key}`,
+      );
+    };
+    await mark('run-1:1', 8);
+    await mark('run-1:2', 30);
+    await mark('run-2:1', 6);
+    await mark('kept-elsewhere', 60, 'other-namespace');
+
+    const summary = await applyRetention(store, { now: NOW.toISOString() });
+    expect(summary.announcements).toBe(2);
+    expect((await store.keyValues.list(ANNOUNCEMENTS_NAMESPACE)).map((e) => e.key)).toEqual(['run-2:1']);
+    expect(await store.keyValues.get('other-namespace', 'kept-elsewhere')).toEqual({ appId: 'a' });
   });
 });
