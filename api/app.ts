@@ -34,6 +34,7 @@ import { codecRouter, type CodecEndpointOptions } from './routes/codec.ts';
 import { docsRouter } from './routes/docs.ts';
 import { keysRouter, meRouter } from './routes/keys.ts';
 import { sourcesRouter } from './routes/sources.ts';
+import { registerScimInboundDocs } from './scim-inbound/openapi.ts';
 import { SCIM_INBOUND_PATH, scimInboundApp } from './scim-inbound/router.ts';
 import type { SourceControl } from './source-control.ts';
 import { healthRouter, type HealthCheck } from './routes/health.ts';
@@ -277,6 +278,7 @@ export function createApp(deps: ApiDeps) {
     app.route('/api/v1', sourcesRouter({ store: deps.resources.store, control: deps.sources }));
     const scim = scimInboundApp({ store: deps.resources.store, limiter, clientAddress, logger });
     app.all(`${SCIM_INBOUND_PATH}/*`, (c) => scim.fetch(c.req.raw, c.env));
+    registerScimInboundDocs(app.openAPIRegistry);
   }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -294,7 +296,7 @@ export function createApp(deps: ApiDeps) {
           title: 'Ferry control API',
           version: API_VERSION,
           description:
-            'Drive Ferry: directory, apps, assignments and provisioning jobs. Every route but GET /healthz and GET /readyz requires `Authorization: Bearer <API key>` (GET /metrics also accepts FERRY_METRICS_TOKEN); each route names the permission it needs (`x-ferry-permission`), which the key\'s role must hold (`admin`: all; `operator`: read, directory:write, provisioning:control, provisioning:onDemand, sources:sync; `viewer`: read), else 403 `forbidden`. Errors have one shape: `{ "error": { "code", "message", "requestId", "details"? } }`; lists paginate with `limit` and an opaque `cursor`.',
+            'Drive Ferry: directory, apps, assignments and provisioning jobs. Every route but GET /healthz, GET /readyz and /scim/v2 (which takes a `scim` source\'s token, scheme `scimSourceToken`) requires `Authorization: Bearer <API key>` (GET /metrics also accepts FERRY_METRICS_TOKEN); each route names the permission it needs (`x-ferry-permission`), which the key\'s role must hold (`admin`: all; `operator`: read, directory:write, provisioning:control, provisioning:onDemand, sources:sync; `viewer`: read), else 403 `forbidden`. Errors have one shape: `{ "error": { "code", "message", "requestId", "details"? } }`; lists paginate with `limit` and an opaque `cursor`.',
         },
         security: [{ bearerAuth: [] }],
       }),

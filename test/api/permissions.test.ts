@@ -7,6 +7,7 @@ import {
   ROLE_PERMISSIONS,
   ROUTE_RULES,
 } from '../../api/permissions.ts';
+import { SCIM_SECURITY_SCHEME } from '../../api/scim-inbound/openapi.ts';
 import { auth, read } from './helpers.ts';
 import { storeApp } from './routes/helpers.ts';
 import { EncryptionCodec } from '../../workers/payload-codec.ts';
@@ -29,10 +30,11 @@ describe('the permission table', () => {
   });
 
   it('gives every route of the OpenAPI document and of the app a permission, and names no route that does not exist', async () => {
+    // /scim/v2 is documented too, but a scim source's token authorizes it, not an API key's role.
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
-      Object.keys(ops)
-        .filter((m) => METHODS.includes(m))
-        .map((m) => `${m.toUpperCase()} ${path}`),
+      Object.entries(ops)
+        .filter(([m, op]) => METHODS.includes(m) && !op.security?.some((s: object) => SCIM_SECURITY_SCHEME in s))
+        .map(([m]) => `${m.toUpperCase()} ${path}`),
     );
     const served = [
       ...new Set(ctx.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${openApiPath(r.path)}`)),
