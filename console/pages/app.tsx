@@ -100,9 +100,12 @@ function QuarantineNote({ quarantine }: { quarantine: NonNullable<JobStatus['qua
     return (
       <div class="problem" role="alert">
         <p>
-          <strong>Quarantined by hand</strong> since <Time iso={quarantine.since} />: {quarantine.message ?? 'no reason given'}
+          <strong>Quarantined by hand</strong> since <Time iso={quarantine.since} />:{' '}
+          {quarantine.message ?? 'no reason given'}
         </p>
-        <p>What to do: cycles run once a day at most until someone releases the job (<em>Release quarantine</em>).</p>
+        <p>
+          What to do: cycles run once a day at most until someone releases the job (<em>Release quarantine</em>).
+        </p>
       </div>
     );
   }
