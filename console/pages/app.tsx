@@ -125,14 +125,16 @@ function QuarantineNote({ quarantine }: { quarantine: NonNullable<JobStatus['qua
 /** Putting the job in quarantine by hand asks for the reason, which the status then shows. */
 function QuarantineForm({ url, csrf }: { url: string; csrf: string }) {
   return (
-    <form method="post" action={`${url}/actions/quarantine`} class="inline">
-      <CsrfField csrf={csrf} />
-      <label for="q-reason">Reason</label>{' '}
-      <input id="q-reason" name="reason" maxlength={500} required autocomplete="off" />{' '}
-      <button type="submit" class="danger">
-        Quarantine
-      </button>
-    </form>
+    <div>
+      <form method="post" action={`${url}/actions/quarantine`} class="inline">
+        <CsrfField csrf={csrf} />
+        <label for="q-reason">Reason</label>{' '}
+        <input id="q-reason" name="reason" maxlength={500} required autocomplete="off" />{' '}
+        <button type="submit" class="danger">
+          Quarantine
+        </button>
+      </form>
+    </div>
   );
 }
 
