@@ -101,6 +101,8 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = Object.fromEntri
     { permission: 'directory:write', action: 'group.restore', resource: 'group:{id}' },
   ],
   ['GET /api/v1/directory/groups/{id}/members', { permission: 'read' }],
+  ['GET /api/v1/directory/users/{id}/assignments', { permission: 'read' }],
+  ['GET /api/v1/directory/groups/{id}/assignments', { permission: 'read' }],
   [
     'POST /api/v1/directory/groups/{id}/members',
     { permission: 'directory:write', action: 'group.addMember', resource: 'group:{id}/member:{body.memberId}' },

@@ -153,3 +153,13 @@ export interface Assignment {
   principalType: 'user' | 'group';
   role: string;
 }
+
+/** GET /directory/{users|groups}/{id}/assignments: one app the object is assigned to. */
+export interface ObjectAssignment {
+  appId: string;
+  appName: string;
+  role: string;
+  principalId: string;
+  viaGroupId: string | null;
+  viaGroupName: string | null;
+}

@@ -18,6 +18,18 @@ export interface EffectiveAssignment {
   viaGroupId: string | null;
 }
 
+/** One app a user or group is assigned to, with the assignment that puts it there. */
+export interface ObjectAssignment {
+  appId: string;
+  appName: string;
+  role: string;
+  /** Whose assignment it is: the object itself, or a group containing it. */
+  principalId: string;
+  /** The group the assignment comes through (null: assigned directly). */
+  viaGroupId: string | null;
+  viaGroupName: string | null;
+}
+
 const toAssignment = (r: typeof assignments.$inferSelect): AppRoleAssignment => ({
   appId: r.appId,
   principalId: r.principalId,
@@ -115,6 +127,49 @@ export class AssignmentRepository {
       role: r.role,
       principalId: r.principal_id,
       viaGroupId: r.principal_id === objectId ? null : r.principal_id,
+    }));
+  }
+
+  /**
+   * The apps a user or group is assigned to, a page at a time: its own assignments (`viaGroupId`
+   * null) and those of every group containing it directly or through nesting, in (app, principal,
+   * role) order; `after` is the last row's (appId, principalId, role).
+   */
+  async pageForObject(
+    objectId: string,
+    options: { after?: readonly [string, string, string]; limit: number },
+  ): Promise<ObjectAssignment[]> {
+    const [appId, principalId, role] = options.after ?? [null, null, null];
+    const rows = await query<{
+      app_id: string;
+      app_name: string;
+      role: string;
+      principal_id: string;
+      group_name: string | null;
+    }>(
+      this.db,
+      sql`with recursive anc(group_id) as (
+            select group_id from directory_memberships where member_id = ${objectId}
+            union
+            select m.group_id from directory_memberships m join anc a on m.member_id = a.group_id
+          )
+          select a.app_id, p.name as app_name, a.role, a.principal_id, g.display_name as group_name
+          from app_role_assignments a
+          join apps p on p.id = a.app_id
+          left join directory_groups g on a.principal_id <> ${objectId} and g.id = a.principal_id
+          where (a.principal_id = ${objectId} or a.principal_id in (select group_id from anc))
+            and (${appId}::text is null
+              or (a.app_id, a.principal_id, a.role) > (${appId}::text, ${principalId}::text, ${role}::text))
+          order by a.app_id, a.principal_id, a.role
+          limit ${options.limit}`,
+    );
+    return rows.map((r) => ({
+      appId: r.app_id,
+      appName: r.app_name,
+      role: r.role,
+      principalId: r.principal_id,
+      viaGroupId: r.principal_id === objectId ? null : r.principal_id,
+      viaGroupName: r.principal_id === objectId ? null : r.group_name,
     }));
   }
 

@@ -150,7 +150,7 @@ export type { AppRecord, AppSecrets, AppUpdate, NewApp } from './apps.ts';
 export type { AppProbeRecord, AppProbeRepository } from './app-probes.ts';
 export type { LockHolder } from './object-locks.ts';
 export type { ListedAccount, TargetListingProgress } from './target-listings.ts';
-export type { EffectiveAssignment } from './assignments.ts';
+export type { EffectiveAssignment, ObjectAssignment } from './assignments.ts';
 export type { ChangeOp, DirectoryChange } from './changes.ts';
 export type { BatchQuery, StagedDelete, StageItem, WorkItem, WorkStatus } from './cycle-work.ts';
 export type { CycleRecord, CycleStatus, CycleUpdate, NewCycle } from './cycles.ts';

@@ -74,7 +74,16 @@ const jobStatusSchema = z
       .nullable(),
     nextCycleAt: z.string().nullable(),
     backoffLevel: z.number().int(),
-    quarantine: z.object({ reason: z.string(), since: z.string() }).nullable(),
+    quarantine: z
+      .object({
+        reason: z.string(),
+        since: z.string(),
+        message: z
+          .string()
+          .optional()
+          .openapi({ description: 'The reason given with POST …/provisioning/quarantine (reason `Manual`)' }),
+      })
+      .nullable(),
     pendingDeletions: z.number().int(),
   })
   .openapi('JobStatus');

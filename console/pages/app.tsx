@@ -5,15 +5,25 @@
 import { describeProblem, query } from '../api-client.ts';
 import type { ConsoleContext, ConsoleRouter } from '../app.tsx';
 import { ActionButton, CsrfField, CycleBar, Layout, StateBadge, Time, can, countsText } from '../layout.tsx';
-import type { AppView, Cycle, Me, Page, Provisioning } from '../types.ts';
+import type { AppView, Cycle, JobStatus, Me, Page, Provisioning } from '../types.ts';
 import { AssignmentsSection } from './assignments.tsx';
 import { CapabilitiesSection, capabilityRoutes, loadProbe } from './capabilities.tsx';
 import { CycleChart } from './cycle-chart.tsx';
 import { SettingsForm, settingsPatch } from './settings.tsx';
-import { formText } from './form.ts';
+import { formText, type Form } from './form.ts';
 
 /** The provisioning actions the console offers, and the API's path segment of each. */
-const ACTIONS = ['start', 'pause', 'resume', 'run', 'restart', 'release', 'approve-deletions', 'reject-deletions'];
+const ACTIONS = [
+  'start',
+  'pause',
+  'resume',
+  'run',
+  'restart',
+  'release',
+  'quarantine',
+  'approve-deletions',
+  'reject-deletions',
+];
 
 export const appUrl = (id: string) => `/console/apps/${encodeURIComponent(id)}`;
 export const apiApp = (id: string) => `/apps/${encodeURIComponent(id)}`;
@@ -48,17 +58,7 @@ function StatusPanel({
           : null}
       </p>
       {status?.cycle ? <CycleBar cycle={status.cycle} /> : null}
-      {status?.quarantine ? (
-        <div class="problem" role="alert">
-          <p>
-            <strong>Quarantined</strong> since <Time iso={status.quarantine.since} />: {status.quarantine.reason}
-          </p>
-          <p>
-            What to do: run <em>Test connection</em> to see what the target answers now, fix the target or the
-            credentials (Settings), then <em>Release</em>. Cycles stay stopped until then.
-          </p>
-        </div>
-      ) : null}
+      {status?.quarantine ? <QuarantineNote quarantine={status.quarantine} /> : null}
       {status?.lastCycle ? (
         <p>
           Last cycle #{status.lastCycle.number} ({status.lastCycle.kind}) <strong>{status.lastCycle.status}</strong> at{' '}
@@ -94,6 +94,59 @@ function StatusPanel({
   );
 }
 
+/** Why the job is quarantined and what to do: a manual quarantine shows the admin's reason. */
+function QuarantineNote({ quarantine }: { quarantine: NonNullable<JobStatus['quarantine']> }) {
+  if (quarantine.reason === 'Manual') {
+    return (
+      <div class="problem" role="alert">
+        <p>
+          <strong>Quarantined by hand</strong> since <Time iso={quarantine.since} />:{' '}
+          {quarantine.message ?? 'no reason given'}
+        </p>
+        <p>
+          What to do: cycles run once a day at most until someone releases the job (<em>Release quarantine</em>).
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div class="problem" role="alert">
+      <p>
+        <strong>Quarantined</strong> since <Time iso={quarantine.since} />: {quarantine.reason}
+      </p>
+      <p>
+        What to do: run <em>Test connection</em> to see what the target answers now, fix the target or the credentials
+        (Settings), then <em>Release</em>. Cycles stay stopped until then.
+      </p>
+    </div>
+  );
+}
+
+/** Putting the job in quarantine by hand asks for the reason, which the status then shows. */
+function QuarantineForm({ url, csrf }: { url: string; csrf: string }) {
+  return (
+    <div>
+      <form method="post" action={`${url}/actions/quarantine`} class="inline">
+        <CsrfField csrf={csrf} />
+        <label for="q-reason">Reason</label>{' '}
+        <input id="q-reason" name="reason" maxlength={500} required autocomplete="off" />{' '}
+        <button type="submit" class="danger">
+          Quarantine
+        </button>
+      </form>
+    </div>
+  );
+}
+
+/** The JSON body an action posts to the API, or why the form cannot be sent. */
+function actionBody(action: string, form: Form): { body?: unknown } | { error: string } {
+  if (action === 'restart') return { body: { reset: form.reset === 'full' ? 'full' : 'watermark' } };
+  if (action !== 'quarantine') return {};
+  const reason = formText(form, 'reason');
+  if (!reason) return { error: 'Not quarantined: give a reason (it is shown on this page until the release)' };
+  return { body: { reason } };
+}
+
 function Actions({ app, me, csrf }: { app: AppView; me: Me; csrf: string }) {
   if (!can(me, 'provisioning:control')) return null;
   const url = appUrl(app.id);
@@ -119,6 +172,7 @@ function Actions({ app, me, csrf }: { app: AppView; me: Me; csrf: string }) {
           Restart
         </button>
       </form>
+      <QuarantineForm url={url} csrf={csrf} />
     </section>
   );
 }
@@ -232,9 +286,9 @@ export function appRoutes(router: ConsoleRouter) {
     const id = c.req.param('id');
     const action = c.req.param('action');
     if (!ACTIONS.includes(action)) return backTo(c, appUrl(id), { error: `No action ${action}` });
-    const form = await c.req.parseBody();
-    const body = action === 'restart' ? { reset: form.reset === 'full' ? 'full' : 'watermark' } : undefined;
-    const result = await c.get('client').call('POST', `${apiApp(id)}/provisioning/${action}`, body);
+    const request = actionBody(action, await c.req.parseBody());
+    if ('error' in request) return backTo(c, appUrl(id), { error: request.error });
+    const result = await c.get('client').call('POST', `${apiApp(id)}/provisioning/${action}`, request.body);
     return backTo(
       c,
       appUrl(id),

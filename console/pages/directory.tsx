@@ -1,15 +1,80 @@
 /** @jsxImportSource hono/jsx */
 // The directory: users or groups, searched by name, a page at a time; a group's members, direct or
-// through nesting, with their names.
+// through nesting, with their names; the apps a user or group is assigned to (directly or through a
+// group), linking to the app pages.
 import { query } from '../api-client.ts';
-import type { ConsoleRouter } from '../app.tsx';
+import type { ConsoleContext, ConsoleRouter } from '../app.tsx';
 import { Layout } from '../layout.tsx';
-import type { DirectoryGroup, DirectoryUser, Member, Page } from '../types.ts';
+import type { DirectoryGroup, DirectoryUser, Member, ObjectAssignment, Page } from '../types.ts';
+import { appUrl } from './app.tsx';
 
 const PAGE_SIZE = 50;
 const groupUrl = (id: string) => `/console/directory/groups/${encodeURIComponent(id)}`;
+const userUrl = (id: string) => `/console/directory/users/${encodeURIComponent(id)}`;
+
+/** A page of the apps a user or group is assigned to; `appsCursor` in the page's URL pages on. */
+const loadAssignedApps = (c: ConsoleContext, kind: 'users' | 'groups', id: string) =>
+  c
+    .get('client')
+    .need<Page<ObjectAssignment>>(
+      `/directory/${kind}/${encodeURIComponent(id)}/assignments${query({ limit: PAGE_SIZE, cursor: c.req.query('appsCursor') })}`,
+    );
+
+function AssignedApps({ page, next }: { page: Page<ObjectAssignment>; next: string | null }) {
+  return (
+    <section aria-labelledby="apps-h">
+      <h2 id="apps-h">Assigned apps</h2>
+      {page.items.length === 0 ? (
+        <p>Not assigned to any app, directly or through a group.</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <caption class="sr-only">Apps this object is assigned to</caption>
+            <thead>
+              <tr>
+                <th scope="col">App</th>
+                <th scope="col">Role</th>
+                <th scope="col">Assigned</th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.items.map((a) => (
+                <tr>
+                  <td>
+                    <a href={appUrl(a.appId)}>{a.appName}</a>
+                  </td>
+                  <td>{a.role}</td>
+                  <td>
+                    {a.viaGroupId === null ? (
+                      'directly'
+                    ) : (
+                      <>
+                        through group <a href={groupUrl(a.viaGroupId)}>{a.viaGroupName ?? a.viaGroupId}</a>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {next ? (
+        <p>
+          <a href={next}>Next page of apps</a>
+        </p>
+      ) : null}
+    </section>
+  );
+}
 
 export function directoryRoutes(router: ConsoleRouter) {
+  listRoute(router);
+  groupRoute(router);
+  userRoute(router);
+}
+
+function listRoute(router: ConsoleRouter) {
   router.get('/console/directory', async (c) => {
     const kind = c.req.query('kind') === 'groups' ? 'groups' : 'users';
     const search = (c.req.query('search') ?? '').trim();
@@ -48,7 +113,9 @@ export function directoryRoutes(router: ConsoleRouter) {
               {page.items.map((item) => (
                 <tr>
                   <td>
-                    {kind === 'groups' ? <a href={groupUrl(item.id)}>{item.displayName}</a> : (item.displayName ?? '—')}
+                    <a href={kind === 'groups' ? groupUrl(item.id) : userUrl(item.id)}>
+                      {item.displayName ?? (item as DirectoryUser).userPrincipalName}
+                    </a>
                   </td>
                   <td>
                     {'userPrincipalName' in item
@@ -72,12 +139,16 @@ export function directoryRoutes(router: ConsoleRouter) {
       </Layout>,
     );
   });
+}
+
+function groupRoute(router: ConsoleRouter) {
   router.get('/console/directory/groups/:id', async (c) => {
     const id = c.req.param('id');
     const nested = c.req.query('nested') === '1';
     const client = c.get('client');
-    const [group, page] = await Promise.all([
+    const [group, apps, page] = await Promise.all([
       client.need<DirectoryGroup>(`/directory/groups/${encodeURIComponent(id)}`),
+      loadAssignedApps(c, 'groups', id),
       client.need<Page<Member>>(
         `/directory/groups/${encodeURIComponent(id)}/members${query({
           transitive: nested ? 'true' : undefined,
@@ -92,6 +163,15 @@ export function directoryRoutes(router: ConsoleRouter) {
           <a href="/console/directory?kind=groups">All groups</a>
         </p>
         {group.description ? <p>{group.description}</p> : null}
+        <AssignedApps
+          page={apps}
+          next={
+            apps.nextCursor
+              ? `${groupUrl(id)}${query({ nested: nested ? '1' : undefined, appsCursor: apps.nextCursor })}`
+              : null
+          }
+        />
+        <h2>Members</h2>
         <p>
           {nested ? (
             <>
@@ -141,6 +221,31 @@ export function directoryRoutes(router: ConsoleRouter) {
             </a>
           </p>
         ) : null}
+      </Layout>,
+    );
+  });
+}
+
+function userRoute(router: ConsoleRouter) {
+  router.get('/console/directory/users/:id', async (c) => {
+    const id = c.req.param('id');
+    const [user, apps] = await Promise.all([
+      c.get('client').need<DirectoryUser>(`/directory/users/${encodeURIComponent(id)}`),
+      loadAssignedApps(c, 'users', id),
+    ]);
+    return c.html(
+      <Layout title={`User ${user.displayName ?? user.userPrincipalName}`} me={c.get('me')} csrf={c.get('csrf')}>
+        <p>
+          <a href="/console/directory">All users</a>
+        </p>
+        <p>
+          <code>{user.userPrincipalName}</code> · <code>{user.id}</code>
+          {user.accountEnabled === false ? ' · account disabled' : ''}
+        </p>
+        <AssignedApps
+          page={apps}
+          next={apps.nextCursor ? `${userUrl(id)}${query({ appsCursor: apps.nextCursor })}` : null}
+        />
       </Layout>,
     );
   });
