@@ -28,6 +28,7 @@ import { assertClaimHeld, claimAll, newLockHolder, releaseClaims, type LockHolde
 import {
   CycleStop,
   displayName,
+  pendingMatchCandidates,
   provisionObject,
   resolveReferences,
   type ObjectOutcome,
@@ -690,6 +691,46 @@ interface PreparedPage {
   release(): Promise<void>;
 }
 
+/**
+ * An initial cycle's lookup in the target's listing (streamed into the store on first use), with the
+ * accounts the page's unlinked objects will be matched by read in one query; null for other cycles.
+ */
+async function pageTargetLookup(
+  call: BatchCall,
+  page: Pick<PreparedPage, 'claimed' | 'loaded' | 'links' | 'userLinks'>,
+): Promise<TargetLookup | null> {
+  const { s, input, runtime, cycle, objectType, references } = call;
+  if (cycle.kind !== 'initial' || references) return null;
+  const { store } = s;
+  const { claimed, links } = page;
+  const unlinked = claimed.length - [...links.values()].filter((l) => l.targetId !== null).length;
+  const threshold = s.deps.bulkMatchThreshold ?? 50;
+  const lookup = await s.contexts.targetIndex(
+    input.cycleId,
+    runtime,
+    objectType,
+    async () => {
+      if (unlinked >= threshold) return true;
+      const staged = await store.cycleWork.count(input.cycleId, { objectType, status: 'pending' });
+      const linkedCount = await store.links.countActive(input.appId, objectType);
+      return staged - linkedCount >= threshold;
+    },
+    {
+      pageSize: s.deps.listingPageSize,
+      onPage: (progress) => heartbeat({ listing: objectType, nextIndex: progress.nextIndex }),
+    },
+  );
+  if (!lookup) return null;
+  // The objects the pipeline will match through the listing: present, not linked, no create requested.
+  const toMatch = claimed
+    .filter((item) => {
+      const link = links.get(item.objectId);
+      return !link?.targetId && !link?.createRequestedAt;
+    })
+    .map((item) => sourceOf(item, page.loaded));
+  return lookup.prefetch(pendingMatchCandidates({ runtime, now: call.now, userLinks: page.userLinks }, toMatch));
+}
+
 async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedPage> {
   const { s, input, runtime, cycle, directory, objectType, references } = call;
   const { store } = s;
@@ -756,25 +797,7 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
       memberCheck ? claimed.filter((i) => memberCheck.has(i.objectId)) : claimed,
       loaded,
     );
-    const unlinked = claimed.length - [...links.values()].filter((l) => l.targetId !== null).length;
-    const targetIndex =
-      cycle.kind === 'initial' && !references
-        ? await s.contexts.targetIndex(
-            input.cycleId,
-            runtime,
-            objectType,
-            async () => {
-              if (unlinked >= (s.deps.bulkMatchThreshold ?? 50)) return true;
-              const staged = await store.cycleWork.count(input.cycleId, { objectType, status: 'pending' });
-              const linkedCount = await store.links.countActive(input.appId, objectType);
-              return staged - linkedCount >= (s.deps.bulkMatchThreshold ?? 50);
-            },
-            {
-              pageSize: s.deps.listingPageSize,
-              onPage: (progress) => heartbeat({ listing: objectType, nextIndex: progress.nextIndex }),
-            },
-          )
-        : null;
+    const targetIndex = await pageTargetLookup(call, { claimed, loaded, links, userLinks });
     return {
       items: page,
       done,

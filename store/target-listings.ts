@@ -2,6 +2,7 @@
 // page, their matching keys, and how far the listing got, so a listing interrupted by a crash or a
 // retried activity continues from its last saved page (activities/target-listing.ts drives it).
 import { sql } from 'drizzle-orm';
+import type { ListedMatch, ListingKey } from '../engine/matching/index.ts';
 import type { ObjectType, ScimResource } from '../engine/types.ts';
 import { inTransaction, query, type Executor } from './db.ts';
 
@@ -97,6 +98,26 @@ export class TargetListingRepository {
         order by a.first_index, a.target_id`,
     );
     return rows.map((r) => r.resource);
+  }
+
+  /**
+   * `find` for many keys in one query: every listed account found under each key, the rows of a key in
+   * the order `find` gives them. A key without accounts has no row.
+   */
+  async findMany(cycleId: string, objectType: ObjectType, keys: readonly ListingKey[]): Promise<ListedMatch[]> {
+    if (keys.length === 0) return [];
+    const rows = await query<ListedMatch>(
+      this.db,
+      sql`select q.attribute, q.key, a.resource
+        from unnest(${sql.param(keys.map((k) => k.attribute))}::text[], ${sql.param(keys.map((k) => k.key))}::text[])
+          as q(attribute, key)
+        join cycle_target_keys k
+          on k.cycle_id = ${cycleId} and k.object_type = ${objectType} and k.attribute = q.attribute and k.key = q.key
+        join cycle_target_accounts a
+          on a.cycle_id = k.cycle_id and a.object_type = k.object_type and a.target_id = k.target_id
+        order by q.attribute, q.key, a.first_index, a.target_id`,
+    );
+    return rows;
   }
 
   /** How many accounts the cycle's listing holds. */

@@ -18,7 +18,7 @@ export function mappingEnv(now: Date) {
 }
 
 /** A referenced user's target id: only a linked, active account can be referred to. */
-export function linkedTargetId(ctx: ObjectContext): (sourceId: string) => string | null {
+export function linkedTargetId(ctx: Pick<ObjectContext, 'userLinks'>): (sourceId: string) => string | null {
   return (sourceId) => {
     const l = ctx.userLinks.get(sourceId);
     return l && l.targetId && l.active ? l.targetId : null;
@@ -33,7 +33,7 @@ export class Desired {
   private candidateList: MatchCandidate[] | undefined;
 
   constructor(
-    private readonly ctx: ObjectContext,
+    private readonly ctx: Pick<ObjectContext, 'now' | 'userLinks'>,
     source: SourceObject,
     private readonly compiled: CompiledMappings,
   ) {

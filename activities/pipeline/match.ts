@@ -5,6 +5,7 @@ import { PermanentError } from '../../engine/errors.ts';
 import { classifyMatch, type MatchCandidate, type MatchDecision } from '../../engine/matching/index.ts';
 import type { ScimResource } from '../../engine/types.ts';
 import type { ScimResourceType } from '../../scim/index.ts';
+import { Desired } from './desired.ts';
 import type { ObjectContext, SourceObject } from './types.ts';
 import type { OutcomeWriter } from './writer.ts';
 
@@ -69,4 +70,25 @@ export async function matchAtTarget(
   const target = out.matching.outcome.outcome === 'matched' ? out.matching.outcome.resource : null;
   if (target?.id) out.targetId = target.id;
   return target;
+}
+
+/**
+ * The match candidates of objects about to be matched, as the pipeline will compute them (for a page's
+ * prefetched lookup). An object whose mapping fails here is left out: it is looked up on its own.
+ */
+export function pendingMatchCandidates(
+  ctx: Pick<ObjectContext, 'runtime' | 'now' | 'userLinks'>,
+  sources: readonly SourceObject[],
+): MatchCandidate[] {
+  const candidates: MatchCandidate[] = [];
+  for (const source of sources) {
+    const compiled = source.type === 'user' ? ctx.runtime.compiled.user : ctx.runtime.compiled.group;
+    if (!compiled || source.object === null) continue;
+    try {
+      candidates.push(...new Desired(ctx, source, compiled).candidates());
+    } catch {
+      // Mapped again by the pipeline, which reports the failure.
+    }
+  }
+  return candidates;
 }
