@@ -1,3 +1,4 @@
 export * from './matchFilter.ts';
 export * from './classifyMatch.ts';
 export * from './targetIndex.ts';
+export * from './orphanMatch.ts';
