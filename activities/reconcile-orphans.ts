@@ -47,7 +47,8 @@ async function loadOrphanIndex(pass: Pass): Promise<OrphanIndex> {
         env,
         resolveReference: () => null,
       });
-      if (mapped.errors.length === 0) objects.push({ sourceId: user.id, candidates: matchCandidates(compiled, mapped.resource) });
+      if (mapped.errors.length === 0)
+        objects.push({ sourceId: user.id, candidates: matchCandidates(compiled, mapped.resource) });
     }
     cursor = page.nextCursor;
   } while (cursor);
@@ -74,7 +75,13 @@ export async function handleOrphan(pass: Pass, account: OrphanAccount): Promise<
 function orphanLog(
   pass: Pass,
   account: OrphanAccount,
-  fields: { sourceId: string; action: ProvisioningAction; failure: FerryError | null; steps: LogStep[]; startedMs: number },
+  fields: {
+    sourceId: string;
+    action: ProvisioningAction;
+    failure: FerryError | null;
+    steps: LogStep[];
+    startedMs: number;
+  },
 ): ProvisioningLogEntry {
   const { failure } = fields;
   return {

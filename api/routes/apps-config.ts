@@ -81,10 +81,15 @@ export const settingsSchema = z
       description:
         'What a reconcile pass (POST /apps/{id}/reconcile without `mode`) does with accounts edited or deleted in the target: `report` (default) only records them, `repair` restores the last exported values and re-creates deleted accounts',
     }),
-    orphanPolicy: z.enum(ORPHAN_POLICIES).openapi({
-      description:
-        'What a reconcile pass in `repair` mode does with orphans (target accounts no link points at): `report` (default) only records them, `adopt` links one to the in-scope directory user it matches by the matching attributes (the next cycle manages it), `disable` sets it active=false once (never deletes; an orphan that matches an unlinked in-scope user is left for the next cycle to adopt)',
-    }),
+    orphanPolicy: z
+      .enum(ORPHAN_POLICIES, {
+        error: (issue) =>
+          `${JSON.stringify(issue.input)} is not an orphan policy; expected one of ${ORPHAN_POLICIES.join(', ')}`,
+      })
+      .openapi({
+        description:
+          'What a reconcile pass in `repair` mode does with orphans (target accounts no link points at): `report` (default) only records them, `adopt` links one to the in-scope directory user it matches by the matching attributes (the next cycle manages it), `disable` sets it active=false once (never deletes; an orphan that matches an unlinked in-scope user is left for the next cycle to adopt)',
+      }),
     reconcileIntervalHours: z
       .number()
       .int()

@@ -124,9 +124,19 @@ export const appConfigSchema = z.object({
   /** What a reconcile pass does with accounts edited or deleted in the target when not told: report only, or repair. */
   driftRepair: z.enum(['report', 'repair']).default('report'),
   /** What a repair pass does with orphans (target accounts no link points at): report, adopt (link by matching) or disable. */
-  orphanPolicy: z.enum(ORPHAN_POLICIES).default('report'),
+  orphanPolicy: z
+    .enum(ORPHAN_POLICIES, {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not an orphan policy; expected one of ${ORPHAN_POLICIES.join(', ')}`,
+    })
+    .default('report'),
   /** Hours between scheduled reconcile passes of an app whose provisioning is on; 0 = only on request. */
-  reconcileIntervalHours: z.number().int().min(0).max(MAX_RECONCILE_INTERVAL_HOURS).default(DEFAULT_RECONCILE_INTERVAL_HOURS),
+  reconcileIntervalHours: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_RECONCILE_INTERVAL_HOURS)
+    .default(DEFAULT_RECONCILE_INTERVAL_HOURS),
   deletionThreshold: deletionThresholdSchema.default({ count: 500 }),
   notificationEmail: z.email().nullable().default(null),
   compatibilityProfile: z.enum(['strict', 'entra-2017', 'put-only']).default('strict'),
