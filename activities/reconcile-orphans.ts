@@ -122,7 +122,8 @@ async function adopt(
     // Decided again under the lock: a cycle may have linked the user, or another user the account.
     const link = await store.links.get(appId, 'user', sourceId);
     const taken = await store.links.getByTargetIds(appId, 'user', [account.id]);
-    if (link?.targetId || taken.size > 0) return { sourceId, outcome: 'busy' };
+    // Linked meanwhile (a cycle, or an earlier orphan of this pass the same user matched): stays reported.
+    if (link?.targetId || taken.size > 0) return { sourceId, outcome: 'reported' };
     await assertClaimHeld(store, appId, 'user', sourceId, pass.holder);
     await store.links.upsert({
       appId,

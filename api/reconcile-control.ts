@@ -1,8 +1,7 @@
 // What the API needs to start an app's reconcile pass: its workflow `reconcile:<appId>`, one at a
 // time per app (a pass already running answers 409), over @temporalio/client; names and ids come
 // from workflows/messages.ts. Absent (no Temporal): POST /apps/{id}/reconcile answers 503.
-// The schedule: at each of the API process's ensure rounds, every app whose provisioning is on and
-// whose last pass started longer ago than its `reconcileIntervalHours` (default 24; 0 = off) gets one.
+// The schedule that starts passes on its own is in reconcile-schedule.ts.
 import { randomUUID } from 'node:crypto';
 import type { WorkflowClient } from '@temporalio/client';
 import type { AppRecord, ReconcileMode, ReconcilePassRecord, Store } from '../store/index.ts';
@@ -14,7 +13,6 @@ import {
   type ReconcileWorkflowInput,
 } from '../workflows/messages.ts';
 import { ApiError } from './errors.ts';
-import { reconcileIntervalOf } from './routes/apps-config.ts';
 
 export interface ReconcileControl {
   /** Starts the pass `passId` (its row already written); ApiError `conflict` when one is running. */
@@ -69,33 +67,4 @@ export async function startReconcilePass(
   }
   await store.reconcile.failAbandoned(appId, pass.id);
   return pass;
-}
-
-/**
- * Starts a pass (in the app's configured mode) for every app whose provisioning is on, whose
- * interval is not 0, and whose last pass started at least `reconcileIntervalHours` before `now`
- * (never one: counted from the app's creation). A pass already running is left alone. Idempotent:
- * the workflow id `reconcile:<appId>` admits one run at a time. Returns the apps it started one for.
- */
-export async function startDueReconcilePasses(
-  store: Store,
-  control: ReconcileControl,
-  now: Date = new Date(),
-): Promise<string[]> {
-  const started: string[] = [];
-  for (const app of await store.apps.listProvisioningEnabled()) {
-    const hours = reconcileIntervalOf(app.configuration as { reconcileIntervalHours?: unknown });
-    if (hours === 0) continue;
-    const latest = await store.reconcile.latestPass(app.id);
-    const since = Date.parse(latest?.startedAt ?? app.createdAt);
-    if (now.getTime() - since < hours * 3_600_000) continue;
-    try {
-      await startReconcilePass(store, control, app.id, configuredMode(app));
-      started.push(app.id);
-    } catch (error) {
-      if (error instanceof ApiError && error.code === 'conflict') continue;
-      throw error;
-    }
-  }
-  return started;
 }

@@ -18,11 +18,8 @@ import { serveApi } from '../api/server.ts';
 import { jobStatesReader } from '../api/job-states.ts';
 import { createTemporalProvisioningControl } from '../api/temporal.ts';
 import { createTemporalSourceControl } from '../api/source-temporal.ts';
-import {
-  createTemporalReconcileControl,
-  startDueReconcilePasses,
-  type ReconcileControl,
-} from '../api/reconcile-control.ts';
+import { createTemporalReconcileControl, type ReconcileControl } from '../api/reconcile-control.ts';
+import { startDueReconcilePasses } from '../api/reconcile-schedule.ts';
 import { ensureSourceWorkflows, type SourceControl } from '../api/source-control.ts';
 import type { TemporalUi } from '../api/temporal-ui.ts';
 import type { NetworkRange } from '../scim/index.ts';
@@ -169,7 +166,10 @@ export async function startApi(
       await ensureWebhooksWorkflow(client.workflow, env.temporal.taskQueue);
       await ensureSourceWorkflows(store, sources);
       // Scheduled reconcile passes (reconcileIntervalHours) start in the same rounds.
-      await startDueReconcilePasses(store, reconcile);
+      // A pass that cannot start now is tried again next round; it never holds up the ensures.
+      await startDueReconcilePasses(store, reconcile).catch((error: unknown) =>
+        logger.warn('could not start the scheduled reconcile passes; trying again', { error }),
+      );
     };
     await ensureMaintenance();
     const keeper = keepProvisioningJobsEnsured(store, provisioning, {

@@ -14,7 +14,7 @@ import type { ConfiguredKey } from '../api/auth.ts';
 import { createLogger, type Logger, type LogLevel } from '../api/logger.ts';
 import { ensureProvisioningJobs, keepProvisioningJobsEnsured } from '../api/resources.ts';
 import { ensureSourceWorkflows } from '../api/source-control.ts';
-import { startDueReconcilePasses } from '../api/reconcile-control.ts';
+import { startDueReconcilePasses } from '../api/reconcile-schedule.ts';
 import { ensureMaintenanceWorkflow, ensureWebhooksWorkflow } from '../api/maintenance.ts';
 import { signalDirectoryChanged, startChangePush } from '../api/change-push.ts';
 import { serveApi } from '../api/server.ts';
@@ -241,7 +241,10 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
       await ensureMaintenanceWorkflow(client.workflow, env.temporal.taskQueue);
       await ensureWebhooksWorkflow(client.workflow, env.temporal.taskQueue);
       await ensureSourceWorkflows(store, sources);
-      await startDueReconcilePasses(store, reconcile);
+      // A pass that cannot start now is tried again next round; it never holds up the ensures.
+      await startDueReconcilePasses(store, reconcile).catch((error: unknown) =>
+        logger.warn('could not start the scheduled reconcile passes; trying again', { error }),
+      );
     };
     await ensureMaintenance();
     const keeper = keepProvisioningJobsEnsured(store, provisioning, {

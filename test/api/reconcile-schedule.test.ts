@@ -1,10 +1,12 @@
 // Scheduled reconcile passes: each ensure round of the API process starts a pass for every app whose
 // provisioning is on and whose last pass is older than its `reconcileIntervalHours` (default 24);
-// an app with a recent pass, with interval 0, or with provisioning off gets none, and a pass already
+// an app with a recent pass, with interval 0, with provisioning off or paused gets none, and a pass already
 // running (the workflow id `reconcile:<appId>` taken) is left alone without an error.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../api/errors.ts';
-import { startDueReconcilePasses, type ReconcileControl } from '../../api/reconcile-control.ts';
+import type { ReconcileControl } from '../../api/reconcile-control.ts';
+import { startDueReconcilePasses } from '../../api/reconcile-schedule.ts';
+import { PAUSED_JOBS_NAMESPACE } from '../../api/resources.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
 
@@ -54,7 +56,9 @@ describe('startDueReconcilePasses', () => {
       { id: 'hourly', hours: 1, driftRepair: 'repair' },
       { id: 'off', hours: 0 },
       { id: 'disabled', enabled: false },
+      { id: 'paused' },
     ]);
+    await store.keyValues.set(PAUSED_JOBS_NAMESPACE, 'paused', { since: new Date().toISOString() });
     const { control, started } = recordingControl();
 
     // Half an hour later no pass is due yet.
