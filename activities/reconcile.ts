@@ -2,12 +2,14 @@
 // limit holds) and compared with the links (engine/planning/accountDrift.ts). Accounts edited in the
 // target are restored with ONE PATCH of the last exported values, linked accounts deleted in the
 // target are created again and re-linked through the normal pipeline (repair mode), and accounts no
-// link points at (orphans) are only reported. Every repair holds the object's lock, as cycles and
+// link points at (orphans) are reported, or in repair mode adopted or disabled as the app's
+// `orphanPolicy` says (reconcile-orphans.ts). Every repair holds the object's lock, as cycles and
 // on-demand do, and is written to the provisioning log. The activity heartbeats its position after
 // each page; a retried attempt continues from there, and findings are keyed by (pass, target id).
 import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
 import { FerryError, PermanentError } from '../engine/errors.ts';
 import { accountDrift, type AccountDrift } from '../engine/planning/index.ts';
+import type { OrphanIndex } from '../engine/matching/index.ts';
 import type { ProvisioningLogEntry, ScimResource } from '../engine/types.ts';
 import { logEntryId, type DriftFinding, type LinkRecord, type ReconcilePassRecord } from '../store/index.ts';
 import type { AppRuntime } from './app-runtime.ts';
@@ -15,6 +17,7 @@ import { loadDirectoryContext, type DirectoryContext } from './cycle-context.ts'
 import type { CycleServices } from './cycle.ts';
 import { ClaimLostError } from './errors.ts';
 import { provisionHeldObject } from './held-object.ts';
+import { handleOrphan } from './reconcile-orphans.ts';
 import { assertClaimHeld, newLockHolder, releaseClaims, tryClaim, type LockHolder } from './object-locks.ts';
 import type { ReconcileSummary } from './types.ts';
 
@@ -25,12 +28,14 @@ const LOCK_TTL_MS = 2 * 60_000;
 /** Where a pass is: reading the target from `startIndex`, or looking for deleted accounts after `after`. */
 type Position = { phase: 'list'; startIndex: number } | { phase: 'deleted'; after: string | null };
 
-interface Pass {
+export interface Pass {
   s: CycleServices;
   record: ReconcilePassRecord;
   runtime: AppRuntime;
   holder: LockHolder;
   directory: DirectoryContext | null;
+  /** Adopt and disable: the unlinked in-scope users by their match candidates, loaded at the first orphan. */
+  orphans: OrphanIndex | null;
 }
 
 function heartbeat(position: Position): void {
@@ -74,6 +79,7 @@ export async function reconcileApp(
     runtime: await s.runtimes.get(input.appId),
     holder: await newLockHolder(store, `reconcile:${record.id}`),
     directory: null,
+    orphans: null,
   };
 
   let position: Position = resumedPosition() ?? { phase: 'list', startIndex: 1 };
@@ -139,7 +145,10 @@ async function comparePage(pass: Pass, accounts: readonly ScimResource[]): Promi
     const link = links.get(account.id) ?? null;
     const drift = accountDrift(link, account);
     const displayName = accountName(account);
-    if (drift.kind === 'orphan') findings.push(finding(pass, 'orphan', account.id, { displayName }));
+    if (drift.kind === 'orphan') {
+      const acted = pass.record.mode === 'repair' ? await handleOrphan(pass, account) : {};
+      findings.push(finding(pass, 'orphan', account.id, { displayName, ...acted }));
+    }
     if (drift.kind !== 'edited' || !link) continue;
     const fields = { sourceId: link.sourceId, displayName, attributes: drift.attributes };
     findings.push(

@@ -11,8 +11,12 @@ import { driftFindings, reconcilePasses, reconcileSeen } from './schema.ts';
 export type ReconcileMode = 'report' | 'repair';
 export type ReconcilePassStatus = 'running' | 'completed' | 'failed';
 export type DriftKind = 'edited' | 'deleted' | 'orphan';
-/** `reported`: only recorded; `repaired`: the last exported values were put back; `recreated`: created again and re-linked; `busy`: a cycle held the object. */
-export type DriftOutcome = 'reported' | 'repaired' | 'recreated' | 'failed' | 'busy';
+/**
+ * `reported`: only recorded; `repaired`: the last exported values were put back; `recreated`: created
+ * again and re-linked; `adopted`: an orphan linked to the directory user it matches; `disabled`: an
+ * orphan set active=false; `busy`: a cycle held the object.
+ */
+export type DriftOutcome = 'reported' | 'repaired' | 'recreated' | 'adopted' | 'disabled' | 'failed' | 'busy';
 
 export interface ReconcilePassRecord {
   id: string;

@@ -651,7 +651,9 @@ export const driftFindings = pgTable(
       .$type<{ name: string; oldValue?: unknown; newValue?: unknown }[]>()
       .notNull()
       .default([]),
-    outcome: text('outcome').$type<'reported' | 'repaired' | 'recreated' | 'failed' | 'busy'>().notNull(),
+    outcome: text('outcome')
+      .$type<'reported' | 'repaired' | 'recreated' | 'adopted' | 'disabled' | 'failed' | 'busy'>()
+      .notNull(),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
     logId: text('log_id'),

@@ -1,7 +1,8 @@
 // `npm run api`: the control API as its own process (docker-compose), with the store-backed
 // resource routes. Needs TEMPORAL_ADDRESS, FERRY_API_KEYS, FERRY_ENCRYPTION_KEY and (normally)
 // DATABASE_URL; migrations are the worker's job but are applied here too (idempotent, locked).
-// At start it ensures the job of every app whose provisioning is on, as `npm start` does.
+// At start it ensures the job of every app whose provisioning is on, as `npm start` does, and in
+// its periodic ensure rounds it starts the scheduled reconcile passes that are due.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client, Connection } from '@temporalio/client';
@@ -17,7 +18,8 @@ import { serveApi } from '../api/server.ts';
 import { jobStatesReader } from '../api/job-states.ts';
 import { createTemporalProvisioningControl } from '../api/temporal.ts';
 import { createTemporalSourceControl } from '../api/source-temporal.ts';
-import { createTemporalReconcileControl } from '../api/reconcile-control.ts';
+import { createTemporalReconcileControl, type ReconcileControl } from '../api/reconcile-control.ts';
+import { startDueReconcilePasses } from '../api/reconcile-schedule.ts';
 import { ensureSourceWorkflows, type SourceControl } from '../api/source-control.ts';
 import type { TemporalUi } from '../api/temporal-ui.ts';
 import type { NetworkRange } from '../scim/index.ts';
@@ -53,13 +55,19 @@ export function createControlApi(deps: {
   metrics?: FerryMetrics;
   /** FERRY_METRICS_TOKEN: a bearer token that may read /metrics without an API key. */
   metricsToken?: string | null;
-}): { app: ReturnType<typeof createApp>; provisioning: ProvisioningControl; sources: SourceControl } {
+}): {
+  app: ReturnType<typeof createApp>;
+  provisioning: ProvisioningControl;
+  sources: SourceControl;
+  reconcile: ReconcileControl;
+} {
   const { store, connection } = deps;
   const provisioning = trackProvisioningEnabled(
     createTemporalProvisioningControl({ client: deps.client.workflow, taskQueue: deps.taskQueue }),
     store,
   );
   const sources = createTemporalSourceControl(deps.client.workflow, deps.taskQueue);
+  const reconcile = createTemporalReconcileControl(deps.client.workflow, deps.taskQueue);
   // ferry_jobs and ferry_job_state: read from Temporal's visibility at each scrape of /metrics.
   const metrics = deps.metrics ?? createFerryMetrics({ processMetrics: false });
   metrics.jobStatesFrom(jobStatesReader({ client: deps.client.workflow, store }));
@@ -70,7 +78,7 @@ export function createControlApi(deps: {
       store,
       allowInsecureLoopback: deps.allowInsecureLoopback,
       allowedTargetNetworks: deps.allowedTargetNetworks,
-      reconcile: createTemporalReconcileControl(deps.client.workflow, deps.taskQueue),
+      reconcile,
     },
     sources,
     temporalUi: deps.temporalUi ?? null,
@@ -90,7 +98,7 @@ export function createControlApi(deps: {
     metrics,
     metricsToken: deps.metricsToken,
   });
-  return { app, provisioning, sources };
+  return { app, provisioning, sources, reconcile };
 }
 
 /** The origin (scheme://host[:port]) of the Web UI, whose browser pages may call the codec endpoint. */
@@ -134,7 +142,7 @@ export async function startApi(
       { traced: Boolean(tracing) },
     );
     cleanups.push(() => connection.close());
-    const { app, provisioning, sources } = createControlApi({
+    const { app, provisioning, sources, reconcile } = createControlApi({
       store,
       connection,
       client,
@@ -157,6 +165,11 @@ export async function startApi(
       await ensureMaintenanceWorkflow(client.workflow, env.temporal.taskQueue);
       await ensureWebhooksWorkflow(client.workflow, env.temporal.taskQueue);
       await ensureSourceWorkflows(store, sources);
+      // Scheduled reconcile passes (reconcileIntervalHours) start in the same rounds.
+      // A pass that cannot start now is tried again next round; it never holds up the ensures.
+      await startDueReconcilePasses(store, reconcile).catch((error: unknown) =>
+        logger.warn('could not start the scheduled reconcile passes; trying again', { error }),
+      );
     };
     await ensureMaintenance();
     const keeper = keepProvisioningJobsEnsured(store, provisioning, {

@@ -14,6 +14,7 @@ import type { ConfiguredKey } from '../api/auth.ts';
 import { createLogger, type Logger, type LogLevel } from '../api/logger.ts';
 import { ensureProvisioningJobs, keepProvisioningJobsEnsured } from '../api/resources.ts';
 import { ensureSourceWorkflows } from '../api/source-control.ts';
+import { startDueReconcilePasses } from '../api/reconcile-schedule.ts';
 import { ensureMaintenanceWorkflow, ensureWebhooksWorkflow } from '../api/maintenance.ts';
 import { signalDirectoryChanged, startChangePush } from '../api/change-push.ts';
 import { serveApi } from '../api/server.ts';
@@ -205,7 +206,7 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
     running.catch((error: unknown) => logger.error('worker stopped', { error }));
     cleanups.push(() => worker.shutdown());
 
-    const { app, provisioning, sources } = createControlApi({
+    const { app, provisioning, sources, reconcile } = createControlApi({
       store,
       connection,
       client,
@@ -240,6 +241,10 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
       await ensureMaintenanceWorkflow(client.workflow, env.temporal.taskQueue);
       await ensureWebhooksWorkflow(client.workflow, env.temporal.taskQueue);
       await ensureSourceWorkflows(store, sources);
+      // A pass that cannot start now is tried again next round; it never holds up the ensures.
+      await startDueReconcilePasses(store, reconcile).catch((error: unknown) =>
+        logger.warn('could not start the scheduled reconcile passes; trying again', { error }),
+      );
     };
     await ensureMaintenance();
     const keeper = keepProvisioningJobsEnsured(store, provisioning, {

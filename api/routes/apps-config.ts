@@ -7,8 +7,12 @@ import { isIP } from 'node:net';
 import { z } from '@hono/zod-openapi';
 import {
   appConfigFromTemplate,
+  DEFAULT_RECONCILE_INTERVAL_HOURS,
   deletionThresholdSchema,
+  MAX_RECONCILE_INTERVAL_HOURS,
+  ORPHAN_POLICIES,
   parseAppConfig,
+  type OrphanPolicy,
   type AppConfig,
   type AppTemplate,
   type ConfigIssue,
@@ -77,6 +81,23 @@ export const settingsSchema = z
       description:
         'What a reconcile pass (POST /apps/{id}/reconcile without `mode`) does with accounts edited or deleted in the target: `report` (default) only records them, `repair` restores the last exported values and re-creates deleted accounts',
     }),
+    orphanPolicy: z
+      .enum(ORPHAN_POLICIES, {
+        error: (issue) =>
+          `${JSON.stringify(issue.input)} is not an orphan policy; expected one of ${ORPHAN_POLICIES.join(', ')}`,
+      })
+      .openapi({
+        description:
+          'What a reconcile pass in `repair` mode does with orphans (target accounts no link points at): `report` (default) only records them, `adopt` links one to the in-scope directory user it matches by the matching attributes (the next cycle manages it), `disable` sets it active=false once (never deletes; an orphan that matches an unlinked in-scope user is left for the next cycle to adopt)',
+      }),
+    reconcileIntervalHours: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_RECONCILE_INTERVAL_HOURS)
+      .openapi({
+        description: `Hours between scheduled reconcile passes while provisioning is on (default ${DEFAULT_RECONCILE_INTERVAL_HOURS}, at most ${MAX_RECONCILE_INTERVAL_HOURS}); 0: only on request`,
+      }),
     deletionThreshold: deletionThresholdSchema.openapi({
       description: '`{ "count": 500 }` (default) or `{ "percent": 10 }`: more disables/deletes in one cycle are staged',
     }),
@@ -165,6 +186,8 @@ const SETTINGS_PATHS: Record<string, string> = {
   cycleIntervalMinutes: 'settings.cycleIntervalMinutes',
   pushChanges: 'settings.pushChanges',
   driftRepair: 'settings.driftRepair',
+  orphanPolicy: 'settings.orphanPolicy',
+  reconcileIntervalHours: 'settings.reconcileIntervalHours',
   deletionThreshold: 'settings.deletionThreshold',
   compatibilityProfile: 'settings.profile',
   rateLimit: 'settings.rateLimit',
@@ -271,6 +294,8 @@ export function applyAppChanges(
   if (s.cycleIntervalMinutes !== undefined) next.cycleIntervalMinutes = s.cycleIntervalMinutes;
   if (s.pushChanges !== undefined) next.pushChanges = s.pushChanges;
   if (s.driftRepair !== undefined) next.driftRepair = s.driftRepair;
+  if (s.orphanPolicy !== undefined) next.orphanPolicy = s.orphanPolicy;
+  if (s.reconcileIntervalHours !== undefined) next.reconcileIntervalHours = s.reconcileIntervalHours;
   if (s.deletionThreshold !== undefined) next.deletionThreshold = s.deletionThreshold;
   if (s.profile !== undefined) next.compatibilityProfile = s.profile;
   if (s.rateLimit !== undefined)
@@ -338,6 +363,19 @@ export function templateConfiguration(template: AppTemplate, name: string, url: 
   return { ...(input as unknown as StoredConfiguration), auth: { type: 'bearer' } };
 }
 
+/** The app's orphan policy (`report` for one stored before the setting existed). */
+export function orphanPolicyOf(config: { orphanPolicy?: unknown }): OrphanPolicy {
+  return (ORPHAN_POLICIES as readonly unknown[]).includes(config.orphanPolicy)
+    ? (config.orphanPolicy as OrphanPolicy)
+    : 'report';
+}
+
+/** Hours between the app's scheduled reconcile passes (the default for one stored before the setting existed). */
+export function reconcileIntervalOf(config: { reconcileIntervalHours?: unknown }): number {
+  const hours = config.reconcileIntervalHours;
+  return typeof hours === 'number' && Number.isInteger(hours) && hours >= 0 ? hours : DEFAULT_RECONCILE_INTERVAL_HOURS;
+}
+
 /** What the API shows of an app: never a secret value. */
 export function appView(app: AppRecord) {
   const config = app.configuration as Partial<StoredConfiguration>;
@@ -369,6 +407,8 @@ export function appView(app: AppRecord) {
       cycleIntervalMinutes: config.cycleIntervalMinutes ?? 40,
       pushChanges: config.pushChanges !== false,
       driftRepair: config.driftRepair === 'repair' ? ('repair' as const) : ('report' as const),
+      orphanPolicy: orphanPolicyOf(config),
+      reconcileIntervalHours: reconcileIntervalOf(config),
       deletionThreshold: config.deletionThreshold ?? { count: 500 },
       profile: config.compatibilityProfile ?? 'strict',
       rateLimit: { requestsPerSecond: 25, concurrency: 5, maxRetryAfterSeconds: 900, ...config.rateLimit },
@@ -404,6 +444,8 @@ export const appViewSchema = z
       cycleIntervalMinutes: z.number().int(),
       pushChanges: z.boolean(),
       driftRepair: z.enum(['report', 'repair']),
+      orphanPolicy: z.enum(ORPHAN_POLICIES),
+      reconcileIntervalHours: z.number().int(),
       deletionThreshold: z.union([z.object({ count: z.number() }), z.object({ percent: z.number() })]),
       profile: z.enum(PROFILES),
       rateLimit: z.object({

@@ -1,12 +1,11 @@
 // Drift detection and repair: POST /api/v1/apps/{id}/reconcile starts a pass that reads the target
 // and compares it with what Ferry last exported (workflow `reconcile:<appId>`, one at a time per app);
 // GET /api/v1/apps/{id}/drift shows the latest (or a named) pass and its findings, page by page.
-import { randomUUID } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ReconcilePassRecord, Store } from '../../store/index.ts';
 import { ApiError, errorResponses } from '../errors.ts';
 import { pageQuerySchema } from '../pagination.ts';
-import type { ReconcileControl } from '../reconcile-control.ts';
+import { configuredMode, startReconcilePass, type ReconcileControl } from '../reconcile-control.ts';
 import { idParams, idSchema, jsonBody, jsonContent } from '../resource-schemas.ts';
 import { createRouter } from '../router.ts';
 import { storeCursor } from '../store-cursor.ts';
@@ -32,7 +31,7 @@ const passSchema = z
     status: z.enum(['running', 'completed', 'failed']),
     counts: z.record(z.string(), z.number().int()).openapi({
       description:
-        'When completed: findings per kind (`edited`, `deleted`, `orphan`) and per outcome (`reported`, `repaired`, `recreated`, `failed`, `busy`), and `accounts` read',
+        'When completed: findings per kind (`edited`, `deleted`, `orphan`) and per outcome (`reported`, `repaired`, `recreated`, `adopted`, `disabled`, `failed`, `busy`), and `accounts` read',
     }),
     error: z.string().nullable(),
     startedAt: z.string(),
@@ -44,7 +43,7 @@ const findingSchema = z
   .object({
     kind: z.enum(KINDS).openapi({
       description:
-        '`edited`: a linked account changed in the target; `deleted`: a linked account the target no longer has; `orphan`: an account in the target no link points at (only reported)',
+        '`edited`: a linked account changed in the target; `deleted`: a linked account the target no longer has; `orphan`: an account in the target no link points at (reported, or in `repair` mode adopted or disabled as the app setting `orphanPolicy` says)',
     }),
     objectType: z.enum(['user', 'group']),
     sourceId: z
@@ -56,8 +55,9 @@ const findingSchema = z
     attributes: z.array(z.object({ name: z.string(), oldValue: z.unknown(), newValue: z.unknown() })).openapi({
       description: 'Edited: each changed attribute, old = the target’s value, new = the one Ferry last exported',
     }),
-    outcome: z.enum(['reported', 'repaired', 'recreated', 'failed', 'busy']).openapi({
-      description: '`busy`: a cycle or on-demand request held the object; the next pass looks again',
+    outcome: z.enum(['reported', 'repaired', 'recreated', 'adopted', 'disabled', 'failed', 'busy']).openapi({
+      description:
+        '`adopted`: an orphan linked to the directory user it matches (`sourceId`), which the next cycle updates; `disabled`: an orphan set active=false; `busy`: a cycle or on-demand request held the object; the next pass looks again',
     }),
     errorCode: z.string().nullable(),
     errorMessage: z.string().nullable(),
@@ -110,7 +110,7 @@ export function reconcileRouter({ store, reconcile }: { store: Store; reconcile?
         tags: ['provisioning'],
         summary: 'Start a reconcile pass: find (and optionally repair) drift between the target and Ferry',
         description:
-          'Reads every user account of the target, 200 per request within the app’s rate limit, and compares each with what Ferry last exported to it: accounts edited in the target, linked accounts deleted in the target, and orphans (accounts no link points at). In `repair` mode edited accounts get their last exported values back (one PATCH each) and deleted ones are created again and re-linked through the normal pipeline, each holding the object’s lock as cycles do and written to the provisioning log; orphans are only reported. Answers 202 with the pass (`status: running`); follow `Location`. 409 `conflict` while a pass of the app runs; 503 when Temporal is unavailable.',
+          'Reads every user account of the target, 200 per request within the app’s rate limit, and compares each with what Ferry last exported to it: accounts edited in the target, linked accounts deleted in the target, and orphans (accounts no link points at). In `repair` mode edited accounts get their last exported values back (one PATCH each) and deleted ones are created again and re-linked through the normal pipeline, each holding the object’s lock as cycles do and written to the provisioning log; orphans are handled as the app setting `orphanPolicy` says (`report`: left alone, `adopt`: linked to the in-scope user they match, `disable`: set active=false once, never deleted). Answers 202 with the pass (`status: running`); follow `Location`. 409 `conflict` while a pass of the app runs; 503 when Temporal is unavailable.',
         request: { params: idParams, body: jsonBody(reconcileRequestSchema) },
         responses: {
           202: jsonContent(passSchema, 'The pass, started'),
@@ -122,20 +122,7 @@ export function reconcileRouter({ store, reconcile }: { store: Store; reconcile?
         const { mode } = c.req.valid('json');
         const app = await requireApp(id);
         if (!reconcile) throw new ApiError('unavailable', 'Reconcile passes need Temporal, which is not configured');
-        const configured = (app.configuration as { driftRepair?: string }).driftRepair;
-        const pass = await store.reconcile.createPass({
-          id: randomUUID(),
-          appId: id,
-          mode: mode ?? (configured === 'repair' ? 'repair' : 'report'),
-        });
-        try {
-          await reconcile.start(id, pass.id);
-        } catch (error) {
-          // Not started: the pass never ran and is not shown.
-          await store.reconcile.deletePass(pass.id);
-          throw error;
-        }
-        await store.reconcile.failAbandoned(id, pass.id);
+        const pass = await startReconcilePass(store, reconcile, id, mode ?? configuredMode(app));
         c.header('Location', `/api/v1/apps/${id}/drift?passId=${pass.id}`);
         return c.json(passView(pass), 202);
       },

@@ -84,6 +84,12 @@ export const authSchema = z.discriminatedUnion('type', [
 ]);
 export type AuthConfig = z.infer<typeof authSchema>;
 
+/** `report`: only recorded; `adopt`: linked to the directory object it matches; `disable`: PATCH active=false (never deleted). */
+export const ORPHAN_POLICIES = ['report', 'adopt', 'disable'] as const;
+export type OrphanPolicy = (typeof ORPHAN_POLICIES)[number];
+export const DEFAULT_RECONCILE_INTERVAL_HOURS = 24;
+export const MAX_RECONCILE_INTERVAL_HOURS = 24 * 30;
+
 export const deletionThresholdSchema = z.union([
   z.object({ count: z.number().int().min(0) }).strict(),
   z.object({ percent: z.number().min(0).max(100) }).strict(),
@@ -117,6 +123,20 @@ export const appConfigSchema = z.object({
   pushChanges: z.boolean().default(true),
   /** What a reconcile pass does with accounts edited or deleted in the target when not told: report only, or repair. */
   driftRepair: z.enum(['report', 'repair']).default('report'),
+  /** What a repair pass does with orphans (target accounts no link points at): report, adopt (link by matching) or disable. */
+  orphanPolicy: z
+    .enum(ORPHAN_POLICIES, {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not an orphan policy; expected one of ${ORPHAN_POLICIES.join(', ')}`,
+    })
+    .default('report'),
+  /** Hours between scheduled reconcile passes of an app whose provisioning is on; 0 = only on request. */
+  reconcileIntervalHours: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_RECONCILE_INTERVAL_HOURS)
+    .default(DEFAULT_RECONCILE_INTERVAL_HOURS),
   deletionThreshold: deletionThresholdSchema.default({ count: 500 }),
   notificationEmail: z.email().nullable().default(null),
   compatibilityProfile: z.enum(['strict', 'entra-2017', 'put-only']).default('strict'),
