@@ -81,6 +81,8 @@ interface Entry<T> {
   value: T;
   changed: number;
   removed: number | null;
+  /** A user's manager taken away: answered as a `manager@delta` removal until the user changes again. */
+  formerManager?: string;
 }
 
 interface MemberEvent {
@@ -160,7 +162,7 @@ class Directory {
       if (!changed) continue;
       out.push(
         kind === 'users'
-          ? this.userView(entry.value as FakeUser, select)
+          ? this.userView(entry as Entry<FakeUser>, select, since)
           : this.groupView(id, entry as Entry<FakeGroup>, select, memberChanges),
       );
     }
@@ -174,10 +176,13 @@ class Directory {
     return out;
   }
 
-  private userView(user: FakeUser, select: string[]): Record<string, unknown> {
+  private userView(entry: Entry<FakeUser>, select: string[], since: number | null): Record<string, unknown> {
+    const user = entry.value;
     const out = this.pick(user, select);
-    if (select.includes('manager') && user.managerId)
-      out['manager@delta'] = [{ '@odata.type': '#microsoft.graph.user', id: user.managerId }];
+    if (!select.includes('manager')) return out;
+    if (user.managerId) out['manager@delta'] = [{ '@odata.type': '#microsoft.graph.user', id: user.managerId }];
+    else if (since !== null && entry.formerManager)
+      out['manager@delta'] = [{ id: entry.formerManager, '@removed': { reason: 'deleted' } }];
     return out;
   }
 
@@ -373,6 +378,8 @@ export async function startGraphFake(options: GraphFakeOptions = {}): Promise<Gr
     },
     updateUser(id, changes) {
       const entry = dir.live(dir.users, id);
+      const before = entry.value.managerId;
+      entry.formerManager = before && 'managerId' in changes && !changes.managerId ? before : undefined;
       entry.value = { ...entry.value, ...changes, id };
       entry.changed = dir.tick();
     },

@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGraphFake, type GraphFake } from '../../dev/graph-fake/index.ts';
 import { ConfigurationError } from '../../engine/errors.ts';
-import { directoryId } from '../../sources/import.ts';
+import { managerOf } from '../../sources/entra.ts';
+import { directoryId, importSource } from '../../sources/import.ts';
+import type { SourceReader, SourceUser } from '../../sources/types.ts';
 import { sourcesApp } from './helpers.ts';
 
 let graph: GraphFake;
@@ -102,14 +104,15 @@ describe('Entra ID source (Graph delta fake)', () => {
     expect(staffMembers).toEqual([directoryId(id, people.ada), directoryId(id, people.bob)].sort());
   });
 
-  it('a 429 with Retry-After is waited out and the import goes on', async () => {
-    graph.updateUser(people.cy, { jobTitle: 'Architect' });
+  it('a 429 with Retry-After is waited out and the change arrives (here a manager taken away)', async () => {
+    graph.updateUser(people.cy, { jobTitle: 'Architect', managerId: null });
     graph.throttleNext(1);
     const throttledBefore = graph.stats().byRoute['GET /v1.0/users/delta 429'] ?? 0;
     const run = await api.sync(id);
     expect(run).toMatchObject({ status: 'succeeded', mode: 'incremental', error: null });
     expect(graph.stats().byRoute['GET /v1.0/users/delta 429']).toBe(throttledBefore + 1);
-    expect((await api.store.directory.getUser(directoryId(id, people.cy)))?.jobTitle).toBe('Architect');
+    const cy = await api.store.directory.getUser(directoryId(id, people.cy));
+    expect(cy).toMatchObject({ jobTitle: 'Architect', managerId: null });
   });
 
   it('a wrong client secret fails the run with a configuration error naming the source, and changes nothing', async () => {
@@ -164,5 +167,45 @@ describe('Entra ID source (Graph delta fake)', () => {
     const missing = await api.call('POST', '/api/v1/sources', withoutSecret);
     expect(missing.status).toBe(400);
     expect(missing.text).toContain('clientSecret');
+  });
+});
+
+describe('delta-shaped answers', () => {
+  it('a manager is null when a full round does not name one, unchanged when an incremental one does not', () => {
+    expect(managerOf({ id: 'u' }, true)).toBeNull();
+    expect(managerOf({ id: 'u' }, false)).toBeUndefined();
+    expect(managerOf({ id: 'u', 'manager@delta': [{ id: 'm' }] }, false)).toBe('m');
+    expect(managerOf({ id: 'u', 'manager@delta': [{ id: 'm', '@removed': { reason: 'deleted' } }] }, false)).toBeNull();
+  });
+
+  it('an imported user whose change does not mention its manager keeps the manager', async () => {
+    const source = await api.store.sources.create({ name: 'stub', type: 'entra', config: {} });
+    const reader = (users: SourceUser[]): SourceReader => ({
+      incremental: true,
+      async *users() {
+        yield users;
+      },
+      async *groups() {},
+      async *members() {},
+      highWater: () => null,
+      close: async () => {},
+    });
+    const person = (id: string, managerRef?: string): SourceUser => ({
+      externalId: id,
+      ref: id,
+      ...(managerRef === undefined ? {} : { managerRef }),
+      user: { userPrincipalName: `${id}@stub.example`, displayName: id },
+    });
+    const run = async (users: SourceUser[]) =>
+      importSource(
+        { store: api.store, sourceId: source.id, reader: reader(users), mode: 'incremental', since: 'x' },
+        (await api.store.sources.beginRun(source.id, 'incremental')).id,
+      );
+    await run([person('stub-m'), person('stub-r', 'stub-m')]);
+    await run([{ ...person('stub-r'), user: { userPrincipalName: 'stub-r@stub.example', displayName: 'Renamed' } }]);
+    expect(await api.store.directory.getUser(directoryId(source.id, 'stub-r'))).toMatchObject({
+      displayName: 'Renamed',
+      managerId: directoryId(source.id, 'stub-m'),
+    });
   });
 });
