@@ -152,6 +152,18 @@ describe('Entra ID source (Graph delta fake)', () => {
     expect(moved.text).toContain('clientSecret');
   });
 
+  it('sends nothing over plain http when the worker does not allow loopback', async () => {
+    const { runSourceImport } = await import('../../sources/run.ts');
+    const source = await create();
+    const requests = () => Object.values(graph.stats().byRoute).reduce((a, b) => a + b, 0);
+    const before = requests();
+    const strict = { allowLoopback: false, allowedNetworks: [] };
+    await expect(runSourceImport({ store: api.store, policy: strict }, source)).rejects.toBeInstanceOf(
+      ConfigurationError,
+    );
+    expect(requests()).toBe(before);
+  });
+
   it('refuses bad settings naming the field', async () => {
     for (const [field, value] of [
       ['clientId', 'not-a-guid'],
