@@ -11,8 +11,9 @@ import { assertSendableUrl } from '../scim/transport.ts';
 export const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com';
 /** The longest `Retry-After` waited out in process; a longer one fails the run as transient. */
-export const MAX_RETRY_AFTER_SECONDS = 60;
-const ATTEMPTS = 5;
+export const MAX_RETRY_AFTER_SECONDS = 30;
+// At most 3 waits of 30 s a request: under the import activity's 2-minute heartbeat timeout (pages heartbeat).
+const ATTEMPTS = 4;
 /** A token is renewed this long before Entra says it expires. */
 const TOKEN_MARGIN_MS = 60_000;
 
