@@ -122,11 +122,15 @@ class Importer {
   private async resolveManagers(items: { id: string; entry: SourceUser }[]): Promise<void> {
     const refs = items.map((i) => i.entry.managerRef).filter((r): r is string => !!r);
     const resolved = refs.length ? await this.store.sources.resolveRefs(this.options.sourceId, refs) : new Map();
+    const unsaid = items.filter((i) => i.entry.managerRef === undefined).map((i) => i.id);
+    const kept = new Map(
+      unsaid.length ? (await this.store.directory.getUsers(unsaid)).map((u) => [u.id, u.managerId]) : [],
+    );
     for (const item of items) {
       const ref = item.entry.managerRef;
       const manager = ref ? resolved.get(ref) : undefined;
       if (ref && !manager) this.pendingManagers.push({ userId: item.id, ref });
-      const managerId = manager?.type === 'user' ? manager.id : null;
+      const managerId = ref === undefined ? (kept.get(item.id) ?? null) : manager?.type === 'user' ? manager.id : null;
       item.entry = { ...item.entry, user: { ...item.entry.user, managerId } as SourceUser['user'] };
     }
   }
@@ -215,7 +219,7 @@ class Importer {
     for await (const page of reader.members(since)) {
       const resolved = await this.store.sources.resolveRefs(
         sourceId,
-        page.flatMap((g) => g.memberRefs),
+        page.flatMap((g) => [...g.memberRefs, ...(g.removedRefs ?? [])]),
       );
       const adds: Membership[] = [];
       for (const group of page) adds.push(...(await this.reconcileMembers(group, resolved)));
@@ -240,10 +244,31 @@ class Importer {
     }
     const current = await this.store.directory.membersOf(groupId);
     const currentIds = new Set(current.map((m) => m.memberId));
-    for (const m of current) if (!wanted.has(m.memberId)) await this.store.directory.removeMember(groupId, m.memberId);
+    const leaving = group.partial
+      ? new Set(group.removedRefs?.map((ref) => resolved.get(ref)?.id).filter((id) => id !== undefined))
+      : null;
+    for (const m of current) {
+      if (leaving ? leaving.has(m.memberId) : !wanted.has(m.memberId))
+        await this.store.directory.removeMember(groupId, m.memberId);
+    }
     return [...wanted]
       .filter(([id]) => !currentIds.has(id))
       .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
+  }
+
+  /** Objects the source reported deleted (Graph `@removed`): soft-deleted at once, in any mode. */
+  async reportedDeletions(): Promise<void> {
+    const reported = this.options.reader.removed?.();
+    if (!reported || reported.users.length + reported.groups.length === 0) return;
+    const { sourceId } = this.options;
+    const ids = (list: string[]) => list.map((externalId) => directoryId(sourceId, externalId));
+    const deleted = await applyDeletions(this.store, sourceId, {
+      runId: 0,
+      users: ids(reported.users),
+      groups: ids(reported.groups),
+    });
+    this.counts.deleted += deleted;
+    this.progress('deletions', deleted);
   }
 
   /** Full import: the source's live objects it did not return are deleted, or staged past the threshold. */
@@ -294,6 +319,7 @@ export async function importSource(options: ImportOptions, runId: number): Promi
   await importer.managersLeft();
   await importer.groups();
   await importer.members();
+  await importer.reportedDeletions();
   const staged = options.mode === 'full' ? await importer.deletions(runId) : null;
   return { counts: importer.counts, staged, skipped: importer.skipped, highWater: options.reader.highWater() };
 }

@@ -1,10 +1,11 @@
 // One import of one source, recorded as a source run: opens the source's reader, chooses a full or
 // an incremental import, runs it and keeps the outcome (counts, staged deletions, the error) in
 // source_runs and the source's state. Used by the import activity (activities/source-import.ts).
-import { ConfigurationError, FerryError } from '../engine/errors.ts';
+import { ConfigurationError, FerryError, PermanentError } from '../engine/errors.ts';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
 import type { SourceRecord, SourceRunMode, SourceRunRecord, Store } from '../store/index.ts';
 import { openCsvReader, type CsvSourceConfig } from './csv.ts';
+import { openEntraReader, type EntraSourceConfig } from './entra.ts';
 import { applyDeletions, importSource, type ImportOutcome } from './import.ts';
 import { openLdapReader, type LdapSourceConfig } from './ldap.ts';
 import type { ImportCursor, SourceReader } from './types.ts';
@@ -17,6 +18,8 @@ export interface SourceRunDeps {
   policy: AddressPolicy;
   resolve?: Resolver;
   now?: () => Date;
+  /** Waits on `Retry-After` (entra); tests may stand one in. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** `auto`: full when none ran yet, the source cannot read changes, or the last full one is older than fullImportHours. */
@@ -29,6 +32,16 @@ export async function openReader(deps: SourceRunDeps, source: SourceRecord): Pro
       bindPassword: await deps.store.sources.getSecret(source.id),
       policy: deps.policy,
       resolve: deps.resolve,
+    });
+  }
+  if (source.type === 'entra') {
+    return openEntraReader({
+      sourceId: source.id,
+      config: source.config as unknown as EntraSourceConfig,
+      clientSecret: await deps.store.sources.getSecret(source.id),
+      policy: deps.policy,
+      resolve: deps.resolve,
+      sleep: deps.sleep,
     });
   }
   if (source.type === 'scim') {
@@ -92,6 +105,9 @@ export async function runSourceImport(
   } catch (error) {
     const message = runError(error);
     if (!run) run = await store.sources.beginRun(sourceId, 'full');
+    // An Entra deltaLink Graph no longer knows: forget it, so the next import starts a new round (a full one).
+    if (source.type === 'entra' && error instanceof PermanentError && error.status === 410)
+      await store.sources.setState(sourceId, { highWater: null });
     const zero = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
     await store.sources.finishRun(run.id, { status: 'failed', counts: zero, error: message });
     throw error;

@@ -8,7 +8,10 @@ export interface SourceUser {
   /** What other entries point at (an LDAP DN, normalised; a CSV key). */
   ref: string;
   user: Omit<UserInput, 'id' | 'managerId'>;
-  /** The manager's reference in the source (an LDAP `manager` DN, normalised), if any. */
+  /**
+   * The manager's reference in the source (an LDAP `manager` DN, normalised); null: no manager.
+   * Absent (undefined): the source did not say (an incremental Graph delta), the stored manager stays.
+   */
   managerRef?: string | null;
 }
 
@@ -18,10 +21,16 @@ export interface SourceGroup {
   group: Omit<GroupInput, 'id'>;
 }
 
-/** A group's members as references, read after every user and group of the import is written. */
+/**
+ * A group's members as references, read after every user and group of the import is written.
+ * By default `memberRefs` is the whole member list; `partial` (a delta) means `memberRefs` were
+ * added and `removedRefs` removed, and other members stay.
+ */
 export interface SourceMembers {
   externalId: string;
   memberRefs: string[];
+  partial?: boolean;
+  removedRefs?: string[];
 }
 
 /** Where the import is: sent as the activity's heartbeat (a paged search restarts on retry). */
@@ -39,6 +48,11 @@ export interface SourceReader {
   users(since: string | null): AsyncIterable<SourceUser[]>;
   groups(since: string | null): AsyncIterable<SourceGroup[]>;
   members(since: string | null): AsyncIterable<SourceMembers[]>;
+  /**
+   * Objects the source said were deleted (by their stable id), read after members; soft-deleted in
+   * any mode. Only sources that report deletions have it (Graph `@removed`).
+   */
+  removed?(): { users: string[]; groups: string[] };
   /** The highest change marker seen by this reader (null: the source has none). */
   highWater(): string | null;
   /** Whether the source can read only what changed (LDAP: yes; a file: no). */

@@ -1,5 +1,5 @@
-// Sources that feed the directory (LDAP, CSV files): their configuration, one encrypted secret
-// (an LDAP bind password), import bookkeeping (`state`) and the history of their imports. The
+// Sources that feed the directory (LDAP, CSV files, Entra ID): their configuration, one encrypted secret
+// (an LDAP bind password, an Entra client secret), import bookkeeping (`state`) and the history of their imports. The
 // objects a source owns carry its id (`source_id`) and their reference there (`source_ref`).
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
@@ -9,7 +9,7 @@ import { anyOf, chunk, iso, type Executor } from './db.ts';
 import { notFound } from './errors.ts';
 import { groups, sourceRuns, sources, users } from './schema.ts';
 
-export type SourceType = 'ldap' | 'csv' | 'scim';
+export type SourceType = 'ldap' | 'csv' | 'scim' | 'entra';
 export type SourceRunStatus = 'running' | 'succeeded' | 'failed' | 'needsApproval';
 export type SourceRunMode = 'full' | 'incremental';
 

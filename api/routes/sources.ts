@@ -1,9 +1,11 @@
 // Sources that feed the directory: POST/GET /api/v1/sources, GET/PATCH/DELETE /api/v1/sources/{id},
 // POST …/{id}/sync (import now), POST …/{id}/approve-deletions, GET …/{id}/runs. The LDAP bind
-// password is write-only: stored encrypted, answered as `hasBindPassword`, never logged (the audit
-// entry names the field, not its value). Each source runs as its workflow `source:<id>`.
+// password and the Entra client secret are write-only: stored encrypted, answered as
+// `hasBindPassword` / `hasClientSecret`, never logged (the audit entry names the field, not its
+// value). Each source runs as its workflow `source:<id>`.
 import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL } from '../../sources/graph-client.ts';
 import { approveStagedDeletions } from '../../sources/run.ts';
 import { hashApiKey, type SourceRecord, type Store } from '../../store/index.ts';
 import { SCIM_INBOUND_PATH } from '../scim-inbound/router.ts';
@@ -60,12 +62,62 @@ const ldapConfig = {
   timeoutMs: z.number().int().min(100).max(300_000).optional(),
 };
 
+const isLoopbackHost = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** https, or plain http to a loopback host (used only when the worker allows loopback: FERRY_ALLOW_INSECURE_LOOPBACK). */
+const serviceUrl = z
+  .string()
+  .max(2000)
+  .url()
+  .refine((url) => {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname));
+  }, 'an https URL (plain http only to a loopback host, with FERRY_ALLOW_INSECURE_LOOPBACK)');
+
+const graphProperty = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,119}$/, 'a Microsoft Graph property name (letters, digits, _)');
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const entraConfig = {
+  tenantId: z
+    .string()
+    .regex(/^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$/i, {
+      message: 'the directory (tenant) id, a GUID, or a verified domain such as contoso.onmicrosoft.com',
+    })
+    .openapi({ example: '4a1f0c3e-8b2d-4e55-9d0a-6f3b2c1d0e9f' }),
+  clientId: z
+    .string()
+    .regex(GUID, 'the application (client) id, a GUID')
+    .openapi({ example: '0b7c6d5e-4f3a-4b2c-9d1e-0f9a8b7c6d5e' }),
+  authority: serviceUrl
+    .optional()
+    .openapi({ description: 'Token endpoint base (default https://login.microsoftonline.com)' }),
+  graphUrl: serviceUrl
+    .optional()
+    .openapi({ description: 'Microsoft Graph base (default https://graph.microsoft.com)' }),
+  userSelect: z.array(graphProperty).max(50).optional().openapi({
+    description: 'User properties to read besides the mapped ones; kept in the user’s extensions',
+  }),
+  groupSelect: z.array(graphProperty).max(50).optional().openapi({
+    description: 'Group properties to read besides the mapped ones; kept in the group’s extensions',
+  }),
+};
+
 const csvConfig = {
   path: z.string().min(1).max(4096).openapi({ description: 'Path of the CSV file on the worker’s machine' }),
   columns: z.record(z.string(), z.string().min(1).max(200)).optional().openapi({
     description: 'Attribute → column name (id and userPrincipalName required; others default to their own name)',
   }),
   pageSize: z.number().int().min(1).max(5000).optional(),
+};
+
+/** Settings that belong to one source type: refused on the others. */
+const TYPE_SETTINGS: Record<string, string[]> = {
+  ldap: [...Object.keys(ldapConfig), 'bindPassword'],
+  csv: Object.keys(csvConfig),
+  entra: [...Object.keys(entraConfig), 'clientSecret'],
 };
 
 const createSourceSchema = z
@@ -79,6 +131,14 @@ const createSourceSchema = z
       })
       .strict(),
     z.object({ type: z.literal('csv'), ...common, ...csvConfig }).strict(),
+    z
+      .object({
+        type: z.literal('entra'),
+        ...common,
+        ...entraConfig,
+        clientSecret: z.string().min(1).max(1000).openapi({ description: 'Write-only' }),
+      })
+      .strict(),
     z
       .object({
         type: z.literal('scim'),
@@ -96,7 +156,9 @@ const patchSourceSchema = z
     intervalMinutes: common.intervalMinutes,
     fullImportHours: common.fullImportHours,
     deletionThresholdPercent: common.deletionThresholdPercent,
-    ...Object.fromEntries(Object.entries({ ...ldapConfig, ...csvConfig }).map(([k, v]) => [k, v.optional()])),
+    ...Object.fromEntries(
+      Object.entries({ ...ldapConfig, ...csvConfig, ...entraConfig }).map(([k, v]) => [k, v.optional()]),
+    ),
     bindPassword: z
       .string()
       .min(1)
@@ -104,6 +166,7 @@ const patchSourceSchema = z
       .nullable()
       .optional()
       .openapi({ description: 'Write-only; null removes it' }),
+    clientSecret: z.string().min(1).max(1000).optional().openapi({ description: 'entra sources: write-only' }),
     rotateToken: z.literal(true).optional().openapi({
       description:
         'scim sources: replace the bearer token; the answer holds the new one, once (the old one stops working)',
@@ -116,10 +179,13 @@ const sourceSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    type: z.enum(['ldap', 'csv', 'scim']),
+    type: z.enum(['ldap', 'csv', 'scim', 'entra']),
     enabled: z.boolean(),
-    config: z.record(z.string(), z.unknown()).openapi({ description: 'The settings, never the bind password' }),
+    config: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: 'The settings, never the bind password or client secret' }),
     hasBindPassword: z.boolean(),
+    hasClientSecret: z.boolean().optional().openapi({ description: 'entra sources: whether a client secret is set' }),
     state: z.object({
       lastFullImportAt: z.string().nullable(),
       highWater: z.string().nullable(),
@@ -174,7 +240,8 @@ const view = (s: SourceRecord) => ({
   type: s.type,
   enabled: s.enabled,
   config: s.config,
-  hasBindPassword: s.hasSecret,
+  hasBindPassword: s.type !== 'entra' && s.hasSecret,
+  ...(s.type === 'entra' ? { hasClientSecret: s.hasSecret } : {}),
   state: {
     lastFullImportAt: s.state.lastFullImportAt ?? null,
     highWater: s.state.highWater ?? null,
@@ -191,6 +258,7 @@ function configOf(body: Record<string, unknown>): Record<string, unknown> {
     name: _name,
     enabled: _enabled,
     bindPassword: _password,
+    clientSecret: _secret,
     rotateToken: _rotate,
     ...config
   } = body;
@@ -200,15 +268,36 @@ function configOf(body: Record<string, unknown>): Record<string, unknown> {
 /** A scim source takes only name, enabled and rotateToken; rotateToken is for scim sources only. */
 function refuseForeignSettings(source: SourceRecord, body: Record<string, unknown>): void {
   const given = Object.keys(body).filter((k) => body[k] !== undefined);
+  const own = TYPE_SETTINGS[source.type] ?? [];
+  const others = Object.entries(TYPE_SETTINGS).flatMap(([type, keys]) => (type === source.type ? [] : keys));
   const foreign =
     source.type === 'scim'
       ? given.filter((k) => !['name', 'enabled', 'rotateToken'].includes(k))
-      : given.filter((k) => k === 'rotateToken');
+      : given.filter((k) => k === 'rotateToken' || (others.includes(k) && !own.includes(k)));
   if (foreign.length) {
     throw new ApiError('validation_failed', `${foreign.join(', ')} do not apply to ${source.type} sources`, {
       details: foreign.map((path) => ({ path, message: `not a ${source.type} setting`, in: 'body' as const })),
     });
   }
+}
+
+/**
+ * A secret is bound to the servers it was given for: a move of the LDAP url, or of the Entra
+ * authority or Graph URL, to another origin must bring the secret again (never sent elsewhere).
+ */
+function refuseSecretMove(before: SourceRecord, body: Record<string, unknown>): void {
+  if (!before.hasSecret) return;
+  const moved =
+    before.type === 'entra'
+      ? body.clientSecret === undefined &&
+        (movesToAnotherOrigin(before.config.authority ?? DEFAULT_AUTHORITY, body.authority) ||
+          movesToAnotherOrigin(before.config.graphUrl ?? DEFAULT_GRAPH_URL, body.graphUrl))
+      : body.bindPassword === undefined && movesToAnotherOrigin(before.config.url, body.url);
+  if (!moved) return;
+  const field = before.type === 'entra' ? 'clientSecret' : 'bindPassword';
+  throw new ApiError('validation_failed', `a new server origin needs the ${field} again`, {
+    details: [{ path: field, message: `give ${field} with the new URL`, in: 'body' }],
+  });
 }
 
 export interface SourcesRouterDeps {
@@ -232,7 +321,8 @@ const createSourceRoute = createRoute({
   method: 'post',
   path: '/sources',
   tags: [TAG],
-  summary: 'Create a source (ldap, csv or scim); an ldap or csv source’s workflow starts with a full import',
+  summary:
+    'Create a source (ldap, csv, entra or scim); an ldap, csv or entra source’s workflow starts with a full import',
   description:
     'A scim source has no workflow: identity providers push to its scimUrl with its token, which this answer holds once.',
   request: { body: jsonBody(createSourceSchema) },
@@ -243,7 +333,7 @@ const getSourceRoute = createRoute({
   method: 'get',
   path: '/sources/{id}',
   tags: [TAG],
-  summary: 'Get a source (never its bind password)',
+  summary: 'Get a source (never its bind password or client secret)',
   request: { params: idParams },
   responses: { 200: jsonContent(sourceSchema, 'The source'), ...errorResponses(400, 401, 404, 429) },
 });
@@ -252,7 +342,7 @@ const patchSourceRoute = createRoute({
   method: 'patch',
   path: '/sources/{id}',
   tags: [TAG],
-  summary: 'Change a source’s settings or bind password',
+  summary: 'Change a source’s settings, bind password or client secret',
   description:
     'Settings given replace the stored ones; a setting set to null is not accepted except bindPassword (removes it).',
   request: { params: idParams, body: jsonBody(patchSourceSchema) },
@@ -324,7 +414,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
       type: body.type,
       enabled: body.enabled,
       config: configOf(body),
-      secret: body.type === 'ldap' ? (body.bindPassword ?? null) : null,
+      secret: body.type === 'ldap' ? (body.bindPassword ?? null) : body.type === 'entra' ? body.clientSecret : null,
     });
     if (source.type === 'scim') {
       const token = newScimToken();
@@ -345,22 +435,12 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
     const body = c.req.valid('json') as Record<string, unknown>;
     const before = await requireSource(id);
     refuseForeignSettings(before, body);
-    if (before.type !== 'ldap' && body.bindPassword !== undefined) {
-      throw new ApiError('validation_failed', 'bindPassword applies to ldap sources only', {
-        details: [{ path: 'bindPassword', message: 'ldap sources only', in: 'body' }],
-      });
-    }
-    // The bind password is bound to the server it was given for: never sent to a server moved elsewhere.
-    if (before.hasSecret && body.bindPassword === undefined && movesToAnotherOrigin(before.config.url, body.url)) {
-      throw new ApiError('validation_failed', 'a new server origin needs the bind password again', {
-        details: [{ path: 'bindPassword', message: 'give bindPassword with the new url', in: 'body' }],
-      });
-    }
+    refuseSecretMove(before, body);
     const source = await store.sources.update(id, {
       name: body.name as string | undefined,
       enabled: body.enabled as boolean | undefined,
       config: { ...before.config, ...configOf(body) },
-      secret: body.bindPassword as string | null | undefined,
+      secret: (before.type === 'entra' ? body.clientSecret : body.bindPassword) as string | null | undefined,
     });
     if (source.type === 'scim') {
       if (!body.rotateToken) return c.json({ ...view(source), scimUrl: scimUrlOf(c.req.url) }, 200);
