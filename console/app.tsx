@@ -12,6 +12,7 @@ import type { Me } from './types.ts';
 import { appRoutes } from './pages/app.tsx';
 import { assignmentRoutes } from './pages/assignments.tsx';
 import { directoryRoutes } from './pages/directory.tsx';
+import { directoryEditRoutes } from './pages/directory-edit.tsx';
 import { expressionRoutes } from './pages/expressions.tsx';
 import { keyRoutes } from './pages/keys.tsx';
 import { logRoutes } from './pages/logs.tsx';
@@ -112,6 +113,7 @@ export function createConsole(options: ConsoleOptions): ConsoleRouter {
   logRoutes(router);
   onDemandRoutes(router);
   directoryRoutes(router);
+  directoryEditRoutes(router);
   wizardRoutes(router);
   expressionRoutes(router);
   mappingRoutes(router);

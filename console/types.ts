@@ -125,13 +125,20 @@ export interface DirectoryUser {
   displayName: string | null;
   userPrincipalName: string;
   mail?: string | null;
+  givenName?: string | null;
+  surname?: string | null;
+  jobTitle?: string | null;
+  department?: string | null;
   accountEnabled?: boolean;
+  /** Set while the user is soft-deleted (in the recycle bin). */
+  deletedDateTime?: string | null;
 }
 
 export interface DirectoryGroup {
   id: string;
   displayName: string;
   description?: string | null;
+  deletedDateTime?: string | null;
 }
 
 /** GET /directory/groups/{id}/members: one member with its name. */

@@ -4,13 +4,16 @@
 // group), linking to the app pages.
 import { query } from '../api-client.ts';
 import type { ConsoleContext, ConsoleRouter } from '../app.tsx';
-import { Layout } from '../layout.tsx';
+import { ActionButton, Layout, Time, can } from '../layout.tsx';
 import type { DirectoryGroup, DirectoryUser, Member, ObjectAssignment, Page } from '../types.ts';
 import { appUrl } from './app.tsx';
+import { AddMemberForm, RemoveMemberButton, UserForm, userState, type FormState } from './directory-forms.tsx';
 
 const PAGE_SIZE = 50;
-const groupUrl = (id: string) => `/console/directory/groups/${encodeURIComponent(id)}`;
-const userUrl = (id: string) => `/console/directory/users/${encodeURIComponent(id)}`;
+export const groupUrl = (id: string) => `/console/directory/groups/${encodeURIComponent(id)}`;
+export const userUrl = (id: string) => `/console/directory/users/${encodeURIComponent(id)}`;
+/** The notice or error a change redirected back with (post-redirect-get). */
+const outcomeOf = (c: ConsoleContext) => ({ notice: c.req.query('notice'), error: c.req.query('error') });
 
 /** A page of the apps a user or group is assigned to; `appsCursor` in the page's URL pages on. */
 const loadAssignedApps = (c: ConsoleContext, kind: 'users' | 'groups', id: string) =>
@@ -84,7 +87,12 @@ function listRoute(router: ConsoleRouter) {
         `/directory/${kind}${query({ search, limit: PAGE_SIZE, cursor: c.req.query('cursor') })}`,
       );
     return c.html(
-      <Layout title="Directory" me={c.get('me')} csrf={c.get('csrf')}>
+      <Layout title="Directory" me={c.get('me')} csrf={c.get('csrf')} {...outcomeOf(c)}>
+        {can(c.get('me'), 'directory:write') ? (
+          <p class="actions">
+            <a href="/console/directory/new/user">New user</a> · <a href="/console/directory/new/group">New group</a>
+          </p>
+        ) : null}
         <form method="get" class="filters">
           <label for="d-kind">Show</label>
           <select id="d-kind" name="kind">
@@ -141,6 +149,53 @@ function listRoute(router: ConsoleRouter) {
   });
 }
 
+function MembersTable(props: { c: ConsoleContext; group: DirectoryGroup; page: Page<Member>; nested: boolean }) {
+  const { group, page, nested } = props;
+  const csrf = props.c.get('csrf');
+  // Only a direct member can be removed; the nested view lists members of other groups too.
+  const removable = !nested && can(props.c.get('me'), 'directory:write');
+  return (
+    <div class="scroll">
+      <table>
+        <caption class="sr-only">Members of {group.displayName}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Type</th>
+            <th scope="col">Id</th>
+            {removable ? <th scope="col">Change</th> : null}
+          </tr>
+        </thead>
+        <tbody>
+          {page.items.map((member) => (
+            <tr>
+              <td>
+                <a href={member.memberType === 'group' ? groupUrl(member.memberId) : userUrl(member.memberId)}>
+                  {member.displayName ?? member.memberId}
+                </a>
+              </td>
+              <td>{member.memberType}</td>
+              <td>
+                <code>{member.memberId}</code>
+              </td>
+              {removable ? (
+                <td>
+                  <RemoveMemberButton
+                    groupId={group.id}
+                    memberId={member.memberId}
+                    label={`${member.displayName ?? member.memberId} from ${group.displayName}`}
+                    csrf={csrf}
+                  />
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function groupRoute(router: ConsoleRouter) {
   router.get('/console/directory/groups/:id', async (c) => {
     const id = c.req.param('id');
@@ -157,8 +212,9 @@ function groupRoute(router: ConsoleRouter) {
         })}`,
       ),
     ]);
+    const memberError = c.req.query('memberError') ?? null;
     return c.html(
-      <Layout title={`Group ${group.displayName}`} me={c.get('me')} csrf={c.get('csrf')}>
+      <Layout title={`Group ${group.displayName}`} me={c.get('me')} csrf={c.get('csrf')} {...outcomeOf(c)}>
         <p>
           <a href="/console/directory?kind=groups">All groups</a>
         </p>
@@ -184,35 +240,15 @@ function groupRoute(router: ConsoleRouter) {
             </>
           )}
         </p>
-        <div class="scroll">
-          <table>
-            <caption class="sr-only">Members of {group.displayName}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Type</th>
-                <th scope="col">Id</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((member) => (
-                <tr>
-                  <td>
-                    {member.memberType === 'group' ? (
-                      <a href={groupUrl(member.memberId)}>{member.displayName ?? member.memberId}</a>
-                    ) : (
-                      (member.displayName ?? '—')
-                    )}
-                  </td>
-                  <td>{member.memberType}</td>
-                  <td>
-                    <code>{member.memberId}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        {can(c.get('me'), 'directory:write') ? (
+          <AddMemberForm
+            groupId={id}
+            csrf={c.get('csrf')}
+            name={memberError ? (c.req.query('memberName') ?? '') : ''}
+            error={memberError}
+          />
+        ) : null}
+        <MembersTable c={c} group={group} page={page} nested={nested} />
         {page.items.length === 0 ? <p>No members.</p> : null}
         {page.nextCursor ? (
           <p>
@@ -226,27 +262,66 @@ function groupRoute(router: ConsoleRouter) {
   });
 }
 
-function userRoute(router: ConsoleRouter) {
-  router.get('/console/directory/users/:id', async (c) => {
-    const id = c.req.param('id');
-    const [user, apps] = await Promise.all([
-      c.get('client').need<DirectoryUser>(`/directory/users/${encodeURIComponent(id)}`),
-      loadAssignedApps(c, 'users', id),
-    ]);
-    return c.html(
-      <Layout title={`User ${user.displayName ?? user.userPrincipalName}`} me={c.get('me')} csrf={c.get('csrf')}>
-        <p>
-          <a href="/console/directory">All users</a>
-        </p>
-        <p>
-          <code>{user.userPrincipalName}</code> · <code>{user.id}</code>
-          {user.accountEnabled === false ? ' · account disabled' : ''}
-        </p>
-        <AssignedApps
-          page={apps}
-          next={apps.nextCursor ? `${userUrl(id)}${query({ appsCursor: apps.nextCursor })}` : null}
-        />
-      </Layout>,
+/** A user's change forms: edit and delete while active, restore from the recycle bin. */
+function UserChanges({ c, user, edit }: { c: ConsoleContext; user: DirectoryUser; edit: FormState }) {
+  const csrf = c.get('csrf');
+  if (user.deletedDateTime) {
+    return (
+      <section aria-labelledby="change-h">
+        <h2 id="change-h">Recycle bin</h2>
+        <ActionButton action={`${userUrl(user.id)}/restore`} label="Restore user" csrf={csrf} kind="primary" />
+      </section>
     );
-  });
+  }
+  return (
+    <section aria-labelledby="change-h">
+      <h2 id="change-h">Edit user</h2>
+      <UserForm action={userUrl(user.id)} csrf={csrf} state={edit} submit="Save user" />
+      <p>
+        <a href={`${userUrl(user.id)}/delete`}>Delete this user…</a>
+      </p>
+    </section>
+  );
+}
+
+/** A user's page; `edit` is a refused edit to show again with its complaints (else the stored values). */
+export async function userPage(c: ConsoleContext, id: string, edit?: FormState, status: 200 | 400 | 409 = 200) {
+  const [user, apps] = await Promise.all([
+    c.get('client').need<DirectoryUser>(`/directory/users/${encodeURIComponent(id)}`),
+    loadAssignedApps(c, 'users', id),
+  ]);
+  const outcome = edit ? { error: edit.error } : outcomeOf(c);
+  return c.html(
+    <Layout
+      title={`User ${user.displayName ?? user.userPrincipalName}`}
+      me={c.get('me')}
+      csrf={c.get('csrf')}
+      {...outcome}
+    >
+      <p>
+        <a href="/console/directory">All users</a>
+      </p>
+      <p>
+        <code>{user.userPrincipalName}</code> · <code>{user.id}</code>
+        {user.jobTitle ? ` · ${user.jobTitle}` : ''}
+        {user.accountEnabled === false ? ' · account disabled' : ''}
+      </p>
+      {user.deletedDateTime ? (
+        <p>
+          Deleted (in the recycle bin) since <Time iso={user.deletedDateTime} />: apps disable the account at their next
+          cycle.
+        </p>
+      ) : null}
+      <AssignedApps
+        page={apps}
+        next={apps.nextCursor ? `${userUrl(id)}${query({ appsCursor: apps.nextCursor })}` : null}
+      />
+      {can(c.get('me'), 'directory:write') ? <UserChanges c={c} user={user} edit={edit ?? userState(user)} /> : null}
+    </Layout>,
+    status,
+  );
+}
+
+function userRoute(router: ConsoleRouter) {
+  router.get('/console/directory/users/:id', (c) => userPage(c, c.req.param('id')));
 }
