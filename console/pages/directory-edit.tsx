@@ -26,8 +26,9 @@ import { formText } from './form.ts';
 const WRITE = 'directory:write';
 const apiUser = (id: string) => `/directory/users/${encodeURIComponent(id)}`;
 const apiGroup = (id: string) => `/directory/groups/${encodeURIComponent(id)}`;
-/** The refusal's HTTP status for the re-rendered form (a 5xx or 403 stays a 400 for the page). */
-const refusedStatus = (status: number): 400 | 409 => (status === 409 ? 409 : 400);
+type Refused = 400 | 403 | 409;
+/** The refusal's HTTP status for the re-rendered form (anything but a 403 or 409 is a 400 for the page). */
+const refusedStatus = (status: number): Refused => (status === 409 || status === 403 ? status : 400);
 
 const noPermission = (c: ConsoleContext, title: string) =>
   c.html(
@@ -35,7 +36,7 @@ const noPermission = (c: ConsoleContext, title: string) =>
     403,
   );
 
-function newUserPage(c: ConsoleContext, state: FormState, status: 200 | 400 | 409 = 200) {
+function newUserPage(c: ConsoleContext, state: FormState, status: 200 | Refused = 200) {
   return c.html(
     <Layout title="New user" me={c.get('me')} csrf={c.get('csrf')} error={state.error}>
       <p>
@@ -47,7 +48,7 @@ function newUserPage(c: ConsoleContext, state: FormState, status: 200 | 400 | 40
   );
 }
 
-function newGroupPage(c: ConsoleContext, state: FormState, status: 200 | 400 | 409 = 200) {
+function newGroupPage(c: ConsoleContext, state: FormState, status: 200 | Refused = 200) {
   return c.html(
     <Layout title="New group" me={c.get('me')} csrf={c.get('csrf')} error={state.error}>
       <p>

@@ -285,7 +285,7 @@ function UserChanges({ c, user, edit }: { c: ConsoleContext; user: DirectoryUser
 }
 
 /** A user's page; `edit` is a refused edit to show again with its complaints (else the stored values). */
-export async function userPage(c: ConsoleContext, id: string, edit?: FormState, status: 200 | 400 | 409 = 200) {
+export async function userPage(c: ConsoleContext, id: string, edit?: FormState, status: 200 | 400 | 403 | 409 = 200) {
   const [user, apps] = await Promise.all([
     c.get('client').need<DirectoryUser>(`/directory/users/${encodeURIComponent(id)}`),
     loadAssignedApps(c, 'users', id),

@@ -167,6 +167,29 @@ describe('console roles', () => {
     expect(ctx.calls.slice(before).filter((c) => c.method === 'start')).toEqual([]);
   });
 
+  it('shows a viewer no directory form, and the API refuses a viewer’s directory change anyway', async () => {
+    const cookie = cookieOf(await signIn(viewerKey));
+    const group = await read(
+      await ctx.app.request('/api/v1/directory/groups', send('POST', { id: 'gv', displayName: 'Viewers see this' })),
+    );
+    const html = await (
+      await ctx.app.request(`/console/directory/groups/${group.id}`, { headers: { Cookie: cookie } })
+    ).text();
+    expect(html).toContain('Viewers see this');
+    expect(html).not.toContain('Add member');
+    expect(html).not.toContain('New user');
+
+    const res = await ctx.app.request('/console/directory/users', {
+      method: 'POST',
+      headers: { ...FORM, Cookie: cookie },
+      body: form({ _csrf: csrfOf(html), userPrincipalName: 'sneaky@contoso.example', accountEnabled: 'true' }),
+    });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('lacks the permission directory:write');
+    const users = await read(await ctx.app.request('/api/v1/directory/users?search=sneaky', { headers: auth() }));
+    expect(users.items).toEqual([]);
+  });
+
   it('ends the session of a revoked key', async () => {
     const made = await read(await ctx.app.request('/api/v1/keys', send('POST', { name: 'temp', role: 'operator' })));
     const cookie = cookieOf(await signIn(made.key));
