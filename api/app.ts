@@ -50,11 +50,14 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_IMPORT_BODY_BYTES = 50 * 1024 * 1024;
 /** Paths whose larger body limit applies (directory import carries whole directories; the Web UI decodes whole histories). */
 const IMPORT_PATHS = new Set(['/api/v1/directory/import', '/codec/encode', '/codec/decode']);
+/** An HR export uploaded to a csv source takes the import limit too. */
+const SNAPSHOT_PATH = /^\/api\/v1\/sources\/[^/]+\/snapshots$/;
+const isImportPath = (path: string) => IMPORT_PATHS.has(path) || SNAPSHOT_PATH.test(path);
 
 export interface ApiLimits {
   /** Largest request body accepted, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
-  /** Largest body for POST /api/v1/directory/import (default 50 MiB). */
+  /** Largest body for POST /api/v1/directory/import and a source snapshot upload (default 50 MiB). */
   maxImportBodyBytes?: number;
   /** Failed authentications allowed per client address and minute before 429 (default 20). */
   authFailuresPerMinute?: number;
@@ -138,7 +141,7 @@ function bodyLimits(maxBody: number, maxImportBody: number): MiddlewareHandler {
   };
   const defaultBodyLimit = bodyLimit({ maxSize: maxBody, onError: tooLarge(maxBody) });
   const importBodyLimit = bodyLimit({ maxSize: maxImportBody, onError: tooLarge(maxImportBody) });
-  return (c, next) => (IMPORT_PATHS.has(c.req.path) ? importBodyLimit(c, next) : defaultBodyLimit(c, next));
+  return (c, next) => (isImportPath(c.req.path) ? importBodyLimit(c, next) : defaultBodyLimit(c, next));
 }
 
 export function createApp(deps: ApiDeps) {

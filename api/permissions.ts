@@ -20,7 +20,7 @@ export const PERMISSIONS = [
   'apps:write',
   /** Create, change and delete sources (their bind passwords included) and approve their staged deletions. */
   'sources:write',
-  /** Ask a source to import now. */
+  /** Ask a source to import now, and upload a snapshot (an HR export) to a csv source, which imports it. */
   'sources:sync',
   /** Create, list and revoke API keys. */
   'keys:manage',
@@ -205,6 +205,13 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = Object.fromEntri
   ['PATCH /api/v1/sources/{id}', { permission: 'sources:write', action: 'source.update', resource: 'source:{id}' }],
   ['DELETE /api/v1/sources/{id}', { permission: 'sources:write', action: 'source.delete', resource: 'source:{id}' }],
   ['POST /api/v1/sources/{id}/sync', { permission: 'sources:sync', action: 'source.sync', resource: 'source:{id}' }],
+  // An upload feeds people the way directory:write does and starts an import, as sync does; deletions
+  // beyond the source's threshold still wait for approve-deletions (sources:write).
+  [
+    'POST /api/v1/sources/{id}/snapshots',
+    { permission: 'sources:sync', action: 'source.uploadSnapshot', resource: 'source:{id}' },
+  ],
+  ['GET /api/v1/sources/{id}/snapshots', { permission: 'read' }],
   [
     'POST /api/v1/sources/{id}/approve-deletions',
     { permission: 'sources:write', action: 'source.approveDeletions', resource: 'source:{id}' },

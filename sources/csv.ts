@@ -1,5 +1,6 @@
 // The CSV-file source: a snapshot of people (an HR export) with a header row, read from a path the
-// worker can read. Each row is a user; a column map names which column feeds which attribute. A
+// worker can read, or (origin `upload`) the newest snapshot uploaded through the API and kept in the
+// database (CSV text, or a JSON array of row objects with the same column names). Each row is a user; a column map names which column feeds which attribute. A
 // file has no change marker, so every import is a full import (rows absent are deleted, under the
 // deletion threshold). The whole file is parsed at once: meant for HR exports, not for millions.
 import { readFile } from 'node:fs/promises';
@@ -27,14 +28,100 @@ export const CSV_ATTRIBUTES = [
 ] as const;
 export type CsvAttribute = (typeof CSV_ATTRIBUTES)[number];
 
+/** Where a csv source's rows come from: a file on the worker's machine, or snapshots uploaded through the API. */
+export type CsvOrigin = 'path' | 'upload';
+
 export interface CsvSourceConfig {
-  /** Path of the file on the worker's machine. */
-  path: string;
+  /** Default `path`. */
+  origin?: CsvOrigin;
+  /** Path of the file on the worker's machine (origin `path`). */
+  path?: string;
   /** Attribute → column name; an attribute not named reads the column of its own name, if any. */
   columns?: Partial<Record<CsvAttribute, string>>;
   /** Rows per page written at once (default 500). */
   pageSize?: number;
 }
+
+/** How an uploaded snapshot was sent: CSV text, or a JSON array of row objects with the same column names. */
+export type SnapshotFormat = 'csv' | 'json';
+
+/** What the import needs of the newest uploaded snapshot (null: none uploaded yet). */
+export type SnapshotLoader = () => Promise<{ format: SnapshotFormat; content: string } | null>;
+
+/** A snapshot that cannot be read: `place` is `line N` (CSV, the header is line 1) or `row N` (JSON, 1-based). */
+export class SnapshotError extends Error {
+  constructor(
+    readonly place: string,
+    readonly problem: string,
+  ) {
+    super(`${place}: ${problem}`);
+    this.name = 'SnapshotError';
+  }
+}
+
+interface Table {
+  /** CSV: the header row; JSON: null (each row names its own columns). */
+  header: string[] | null;
+  rows: { place: string; cells: Record<string, string>; extra: boolean }[];
+}
+
+function csvTable(text: string): Table {
+  let parsed: ReturnType<typeof csvObjects>;
+  try {
+    parsed = csvObjects(text);
+  } catch (error) {
+    if (error instanceof CsvSyntaxError)
+      throw new SnapshotError(`line ${error.line}`, error.message.replace(/^line \d+: /, ''));
+    throw error;
+  }
+  return {
+    header: parsed.header,
+    rows: parsed.rows.map((r) => ({ place: `line ${r.line}`, cells: r.cells, extra: r.extra })),
+  };
+}
+
+/** The line of a JSON.parse error's `position N`, if it names one. */
+function jsonErrorPlace(text: string, error: unknown): string {
+  const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+  if (position === undefined) return '(body)';
+  return `line ${text.slice(0, Number(position)).split('\n').length}`;
+}
+
+/** A JSON array of objects whose values are strings, numbers, booleans or null (null = empty cell). */
+function jsonTable(text: string): Table {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SnapshotError(
+      jsonErrorPlace(text, error),
+      `not valid JSON (${error instanceof Error ? error.message : 'unreadable'})`,
+    );
+  }
+  if (!Array.isArray(value)) throw new SnapshotError('(body)', 'a JSON snapshot is an array of row objects');
+  return {
+    header: null,
+    rows: value.map((row: unknown, index) => {
+      const place = `row ${index + 1}`;
+      if (row === null || typeof row !== 'object' || Array.isArray(row))
+        throw new SnapshotError(place, 'not an object');
+      const cells: Record<string, string> = {};
+      for (const [column, cell] of Object.entries(row)) {
+        if (cell !== null && typeof cell === 'object') {
+          throw new SnapshotError(
+            place,
+            `column ${column} holds an object or array (give a string, number, boolean or null)`,
+          );
+        }
+        cells[column] = cell === null ? '' : String(cell);
+      }
+      return { place, cells, extra: false };
+    }),
+  };
+}
+
+const columnsOf = (config: CsvSourceConfig) =>
+  Object.fromEntries(CSV_ATTRIBUTES.map((a) => [a, config.columns?.[a] ?? a])) as Record<CsvAttribute, string>;
 
 const FALSE_WORDS = new Set(['false', '0', 'no', 'disabled', 'inactive']);
 
@@ -69,44 +156,47 @@ function toUser(cells: Record<string, string>, columns: Record<CsvAttribute, str
   };
 }
 
-/** Reads and parses the file; a missing id or userPrincipalName column is a ConfigurationError. */
-export async function openCsvReader(config: CsvSourceConfig): Promise<SourceReader> {
-  let text: string;
-  try {
-    text = await readFile(config.path, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-      throw new ConfigurationError(`The CSV source file ${config.path} cannot be read (${String(code)}).`, {
-        code: 'Unknown',
-        cause: error,
-      });
-    }
-    throw new TransientError(`Reading the CSV source file ${config.path} failed.`, { code: 'Unknown', cause: error });
-  }
-  let parsed: ReturnType<typeof csvObjects>;
-  try {
-    parsed = csvObjects(text);
-  } catch (error) {
-    if (error instanceof CsvSyntaxError) {
-      throw new ConfigurationError(`The CSV source file ${config.path}: ${error.message}`, { code: 'Unknown' });
-    }
-    throw error;
-  }
-  const columns = Object.fromEntries(CSV_ATTRIBUTES.map((a) => [a, config.columns?.[a] ?? a])) as Record<
-    CsvAttribute,
-    string
-  >;
-  for (const required of ['id', 'userPrincipalName'] as const) {
-    if (!parsed.header.includes(columns[required])) {
-      throw new ConfigurationError(
-        `The CSV source file ${config.path} has no column ${columns[required]} (for ${required}).`,
-        { code: 'MandatoryFieldsMissing' },
-      );
+/**
+ * The users of a table. `strict` (uploads) refuses, naming the line or row, a row with more cells
+ * than the header, without an id or userPrincipalName, or repeating an id: a row skipped there
+ * would soft-delete its person. Not strict (a file at a path), such rows are skipped as before.
+ */
+function usersOf(table: Table, columns: Record<CsvAttribute, string>, strict: boolean): SourceUser[] {
+  if (table.header) {
+    for (const required of ['id', 'userPrincipalName'] as const) {
+      if (!table.header.includes(columns[required])) {
+        throw new SnapshotError('line 1', `no column ${columns[required]} (for ${required})`);
+      }
     }
   }
-  const pageSize = config.pageSize ?? 500;
-  const users = parsed.rows.map((r) => toUser(r.cells, columns)).filter((u): u is SourceUser => u !== null);
+  const users: SourceUser[] = [];
+  const seen = new Map<string, string>();
+  for (const row of table.rows) {
+    if (strict && row.extra) throw new SnapshotError(row.place, 'more cells than the header has columns');
+    const user = toUser(row.cells, columns);
+    if (!user) {
+      if (!strict) continue;
+      const missing = (['id', 'userPrincipalName'] as const).find((a) => !row.cells[columns[a]]?.trim())!;
+      throw new SnapshotError(row.place, `no value for ${missing} (column ${columns[missing]})`);
+    }
+    if (strict) {
+      const before = seen.get(user.externalId);
+      if (before !== undefined) throw new SnapshotError(row.place, `id ${user.externalId} repeats ${before}`);
+      seen.set(user.externalId, row.place);
+    }
+    users.push(user);
+  }
+  return users;
+}
+
+/** Parses an uploaded snapshot as the import will read it; a SnapshotError names the line or row at fault. */
+export function parseSnapshot(format: SnapshotFormat, text: string, config: CsvSourceConfig): SourceUser[] {
+  const table = format === 'csv' ? csvTable(text) : jsonTable(text);
+  if (format === 'csv' && !table.header?.length) throw new SnapshotError('line 1', 'no header row');
+  return usersOf(table, columnsOf(config), true);
+}
+
+function pagedReader(users: SourceUser[], pageSize: number): SourceReader {
   return {
     incremental: false,
     async *users() {
@@ -117,4 +207,51 @@ export async function openCsvReader(config: CsvSourceConfig): Promise<SourceRead
     highWater: () => null,
     close: async () => {},
   };
+}
+
+async function readPath(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      throw new ConfigurationError(`The CSV source file ${path} cannot be read (${String(code)}).`, {
+        code: 'Unknown',
+        cause: error,
+      });
+    }
+    throw new TransientError(`Reading the CSV source file ${path} failed.`, { code: 'Unknown', cause: error });
+  }
+}
+
+/**
+ * Reads and parses the file at `path`, or (origin `upload`) the newest uploaded snapshot. A file or
+ * snapshot that cannot be read (a missing id or userPrincipalName column, say), or an upload
+ * source without a snapshot yet, is a ConfigurationError.
+ */
+export async function openCsvReader(config: CsvSourceConfig, latestSnapshot?: SnapshotLoader): Promise<SourceReader> {
+  const pageSize = config.pageSize ?? 500;
+  if (config.origin === 'upload') {
+    const snapshot = latestSnapshot ? await latestSnapshot() : null;
+    if (!snapshot) {
+      throw new ConfigurationError('No snapshot has been uploaded to this source yet (PUT …/snapshot).', {
+        code: 'MandatoryFieldsMissing',
+      });
+    }
+    try {
+      return pagedReader(parseSnapshot(snapshot.format, snapshot.content, config), pageSize);
+    } catch (error) {
+      if (!(error instanceof SnapshotError)) throw error;
+      throw new ConfigurationError(`The uploaded snapshot: ${error.message}`, { code: 'Unknown' });
+    }
+  }
+  const path = config.path ?? '';
+  const text = await readPath(path);
+  try {
+    return pagedReader(usersOf(csvTable(text), columnsOf(config), false), pageSize);
+  } catch (error) {
+    if (!(error instanceof SnapshotError)) throw error;
+    const code = error.place === 'line 1' ? 'MandatoryFieldsMissing' : 'Unknown';
+    throw new ConfigurationError(`The CSV source file ${path}: ${error.message}`, { code });
+  }
 }

@@ -52,7 +52,7 @@ export async function openReader(deps: SourceRunDeps, source: SourceRecord): Pro
       },
     );
   }
-  return openCsvReader(source.config as unknown as CsvSourceConfig);
+  return openCsvReader(source.config as unknown as CsvSourceConfig, () => deps.store.sources.latestSnapshot(source.id));
 }
 
 function chooseMode(source: SourceRecord, reader: SourceReader, request: SourceRunRequest, now: Date): SourceRunMode {

@@ -466,6 +466,23 @@ export const sourceRuns = pgTable(
   (t) => [index('source_runs_source_idx').on(t.sourceId, t.id)],
 );
 
+/** HR exports uploaded to a csv source (`origin: 'upload'`), as received; the import reads the newest. */
+export const sourceSnapshots = pgTable(
+  'source_snapshots',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sourceId: text('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    format: text('format').$type<'csv' | 'json'>().notNull(),
+    content: text('content').notNull(),
+    rows: integer('rows').notNull(),
+    bytes: integer('bytes').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('source_snapshots_source_idx').on(t.sourceId, t.id)],
+);
+
 /** Webhook subscriptions: an app's (appId set) or global (null). `secret` is sealed like app secrets. */
 export const webhooks = pgTable(
   'webhooks',

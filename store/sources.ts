@@ -2,12 +2,12 @@
 // (an LDAP bind password, an Entra client secret), import bookkeeping (`state`) and the history of their imports. The
 // objects a source owns carry its id (`source_id`) and their reference there (`source_ref`).
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
 import type { SecretBox } from './crypto.ts';
 import { anyOf, chunk, iso, type Executor } from './db.ts';
 import { notFound } from './errors.ts';
-import { groups, sourceRuns, sources, users } from './schema.ts';
+import { groups, sourceRuns, sourceSnapshots, sources, users } from './schema.ts';
 
 export type SourceType = 'ldap' | 'csv' | 'scim' | 'entra';
 export type SourceRunStatus = 'running' | 'succeeded' | 'failed' | 'needsApproval';
@@ -75,6 +75,20 @@ export interface SourceRunRecord extends SourceCounts {
   finishedAt: string | null;
   error: string | null;
 }
+
+/** An uploaded HR export of a csv source (`origin: 'upload'`), kept as received. */
+export interface SourceSnapshot {
+  id: number;
+  sourceId: string;
+  format: 'csv' | 'json';
+  /** Rows of people (the CSV header not counted). */
+  rows: number;
+  bytes: number;
+  createdAt: string;
+}
+
+/** Snapshots kept per source: the newest few, so an upload can be compared with the one before. */
+export const SNAPSHOTS_KEPT = 3;
 
 type SourceRow = typeof sources.$inferSelect;
 type RunRow = typeof sourceRuns.$inferSelect;
@@ -232,6 +246,60 @@ export class SourceRepository {
       .orderBy(desc(sourceRuns.id))
       .limit(Math.min(Math.max(options.limit ?? 50, 1), 500));
     return rows.map(toRun);
+  }
+
+  // ---- uploaded snapshots ----
+
+  /** Stores a snapshot and deletes the source's older ones beyond the newest SNAPSHOTS_KEPT. */
+  async saveSnapshot(
+    sourceId: string,
+    input: { format: 'csv' | 'json'; content: string; rows: number },
+  ): Promise<SourceSnapshot> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(sourceSnapshots)
+        .values({ sourceId, ...input, bytes: Buffer.byteLength(input.content) })
+        .returning();
+      const kept = tx
+        .select({ id: sourceSnapshots.id })
+        .from(sourceSnapshots)
+        .where(eq(sourceSnapshots.sourceId, sourceId))
+        .orderBy(desc(sourceSnapshots.id))
+        .limit(SNAPSHOTS_KEPT);
+      await tx
+        .delete(sourceSnapshots)
+        .where(and(eq(sourceSnapshots.sourceId, sourceId), notInArray(sourceSnapshots.id, kept)));
+      const { content: _content, ...snapshot } = row;
+      return { ...snapshot, createdAt: row.createdAt.toISOString() };
+    });
+  }
+
+  /** The source's snapshots, newest first, without their content. */
+  async snapshots(sourceId: string): Promise<SourceSnapshot[]> {
+    const rows = await this.db
+      .select({
+        id: sourceSnapshots.id,
+        sourceId: sourceSnapshots.sourceId,
+        format: sourceSnapshots.format,
+        rows: sourceSnapshots.rows,
+        bytes: sourceSnapshots.bytes,
+        createdAt: sourceSnapshots.createdAt,
+      })
+      .from(sourceSnapshots)
+      .where(eq(sourceSnapshots.sourceId, sourceId))
+      .orderBy(desc(sourceSnapshots.id));
+    return rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() }));
+  }
+
+  /** The newest snapshot with its content (null: none uploaded). */
+  async latestSnapshot(sourceId: string): Promise<(SourceSnapshot & { content: string }) | null> {
+    const [row] = await this.db
+      .select()
+      .from(sourceSnapshots)
+      .where(eq(sourceSnapshots.sourceId, sourceId))
+      .orderBy(desc(sourceSnapshots.id))
+      .limit(1);
+    return row ? { ...row, createdAt: row.createdAt.toISOString() } : null;
   }
 
   // ---- owned objects ----

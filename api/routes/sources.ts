@@ -1,8 +1,8 @@
 // Sources that feed the directory: POST/GET /api/v1/sources, GET/PATCH/DELETE /api/v1/sources/{id},
-// POST …/{id}/sync (import now), POST …/{id}/approve-deletions, GET …/{id}/runs. The LDAP bind
-// password and the Entra client secret are write-only: stored encrypted, answered as
-// `hasBindPassword` / `hasClientSecret`, never logged (the audit entry names the field, not its
-// value). Each source runs as its workflow `source:<id>`.
+// POST …/{id}/sync (import now), POST …/{id}/approve-deletions, GET …/{id}/runs, and a csv source's
+// uploaded snapshots (source-snapshots.ts). The LDAP bind password and the Entra client secret are
+// write-only: stored encrypted, answered as `hasBindPassword` / `hasClientSecret`, never logged (the
+// audit entry names the field, not its value). Each source runs as its workflow `source:<id>`.
 import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL } from '../../sources/graph-client.ts';
@@ -14,6 +14,7 @@ import { idParams, idSchema, jsonBody, jsonContent } from '../resource-schemas.t
 import { createRouter } from '../router.ts';
 import { movesToAnotherOrigin } from './apps-credential-origins.ts';
 import type { SourceControl } from '../source-control.ts';
+import { snapshotRoutes } from './source-snapshots.ts';
 
 const TAG = 'sources';
 
@@ -106,7 +107,16 @@ const entraConfig = {
 };
 
 const csvConfig = {
-  path: z.string().min(1).max(4096).openapi({ description: 'Path of the CSV file on the worker’s machine' }),
+  origin: z.enum(['path', 'upload']).optional().openapi({
+    description:
+      'path (default): the worker reads the file at path; upload: the import reads the newest snapshot uploaded to POST …/{id}/snapshots',
+  }),
+  path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .openapi({ description: 'Path of the CSV file on the worker’s machine (origin path only)' }),
   columns: z.record(z.string(), z.string().min(1).max(200)).optional().openapi({
     description: 'Attribute → column name (id and userPrincipalName required; others default to their own name)',
   }),
@@ -265,6 +275,26 @@ function configOf(body: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
 }
 
+/**
+ * A csv source reads either a file at `path` or uploaded snapshots (`origin: 'upload'`), never
+ * both. Setting origin upload forgets a stored path.
+ */
+function csvConfigOf(config: Record<string, unknown>, body: Record<string, unknown>): Record<string, unknown> {
+  const upload = config.origin === 'upload';
+  const refuse = (message: string): never => {
+    throw new ApiError('validation_failed', message, { details: [{ path: 'path', message, in: 'body' }] });
+  };
+  if (upload && body.path !== undefined) {
+    refuse('a csv source with origin "upload" reads uploaded snapshots, not a path: leave path out');
+  }
+  if (!upload && config.path === undefined) {
+    refuse('a csv source needs path (a file the worker reads), or origin "upload" to take uploaded snapshots');
+  }
+  if (!upload) return config;
+  const { path: _path, ...rest } = config;
+  return rest;
+}
+
 /** A scim source takes only name, enabled and rotateToken; rotateToken is for scim sources only. */
 function refuseForeignSettings(source: SourceRecord, body: Record<string, unknown>): void {
   const given = Object.keys(body).filter((k) => body[k] !== undefined);
@@ -409,11 +439,12 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
 
   router.openapi(createSourceRoute, async (c) => {
     const body = c.req.valid('json');
+    const config = configOf(body);
     const source = await store.sources.create({
       name: body.name,
       type: body.type,
       enabled: body.enabled,
-      config: configOf(body),
+      config: body.type === 'csv' ? csvConfigOf(config, body) : config,
       secret: body.type === 'ldap' ? (body.bindPassword ?? null) : body.type === 'entra' ? body.clientSecret : null,
     });
     if (source.type === 'scim') {
@@ -436,10 +467,11 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
     const before = await requireSource(id);
     refuseForeignSettings(before, body);
     refuseSecretMove(before, body);
+    const config = { ...before.config, ...configOf(body) };
     const source = await store.sources.update(id, {
       name: body.name as string | undefined,
       enabled: body.enabled as boolean | undefined,
-      config: { ...before.config, ...configOf(body) },
+      config: before.type === 'csv' ? csvConfigOf(config, body) : config,
       secret: (before.type === 'entra' ? body.clientSecret : body.bindPassword) as string | null | undefined,
     });
     if (source.type === 'scim') {
@@ -464,6 +496,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
   });
 
   actionRoutes(router, { store, control }, requireSource);
+  snapshotRoutes(router, { store, control }, requireSource);
   return router;
 }
 

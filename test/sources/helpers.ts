@@ -1,6 +1,6 @@
 // The real API over a real store with a SourceControl that runs each import in process (the
 // workflow's activity does the same call), so tests read the outcome through GET …/runs.
-import { createApp } from '../../api/app.ts';
+import { createApp, type ApiLimits } from '../../api/app.ts';
 import { createLogger } from '../../api/logger.ts';
 import type { SourceControl } from '../../api/source-control.ts';
 import { runSourceImport } from '../../sources/run.ts';
@@ -8,7 +8,7 @@ import { openStore, type Store } from '../../store/index.ts';
 import { API_KEY, auth, recordingProvisioning } from '../api/helpers.ts';
 import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
 
-export async function sourcesApp() {
+export async function sourcesApp(options: { limits?: ApiLimits } = {}) {
   const store: Store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
   await store.migrate();
   const lines: string[] = [];
@@ -26,6 +26,7 @@ export async function sourcesApp() {
     provisioning: recordingProvisioning().control,
     resources: { store },
     sources: control,
+    limits: options.limits,
     logger: createLogger({ level: 'debug', write: (line) => lines.push(line) }),
   });
   const call = async (method: string, path: string, body?: unknown) => {
@@ -37,6 +38,15 @@ export async function sourcesApp() {
     const text = await response.text();
     return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : null, text }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads of JSON answers
   };
+  /** Uploads a snapshot (`text/csv` or `application/json`) to a csv source; `key` is the API key used. */
+  const upload = async (id: string, body: string, contentType = 'text/csv', key = API_KEY) => {
+    const response = await app.request(`/api/v1/sources/${id}/snapshots`, {
+      method: 'POST',
+      headers: { ...auth(key), 'Content-Type': contentType },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads of JSON answers
+  };
   /** Runs an import through the API and answers the newest run. */
   const sync = async (id: string, mode = 'auto') => {
     const answer = await call('POST', `/api/v1/sources/${id}/sync`, { mode });
@@ -44,5 +54,5 @@ export async function sourcesApp() {
     const runs = await call('GET', `/api/v1/sources/${id}/runs`);
     return runs.body!.items[0] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- as above
   };
-  return { app, store, lines, failures, call, sync, close: () => store.close() };
+  return { app, store, lines, failures, call, sync, upload, close: () => store.close() };
 }
