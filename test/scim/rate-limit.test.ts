@@ -49,8 +49,10 @@ describe('rate limit', () => {
     // 50 requests at 20/s need 49 intervals of 50 ms; one may be shortened by a late timer, and
     // arrival jitter on a busy machine takes a few per cent more.
     expect(spanMs).toBeGreaterThanOrEqual(48 * 50 * 0.95);
-    // Evenly spaced: any one-second window holds 20, one more when a request arrives late.
-    expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(21);
+    // Evenly spaced: any one-second window of starts holds 20, one more when a timer fired late (the
+    // schedule keeps its beat). The target reads requests on this test's own event loop, so a request
+    // sent just before a stall of the loop is read after it, next to the one sent after: one more.
+    expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(22);
   });
 });
 
