@@ -29,6 +29,8 @@ export interface ScimTargetOptions {
    * real SaaS endpoint, so a benchmark can measure a client that waits on the target, not on itself.
    */
   latencyMs?: number;
+  /** Called as each request arrives, before it is read or answered (e.g. to count arrivals per second). */
+  onRequest?: (request: { method: string; url: string }) => void;
 }
 
 export interface ScimTargetStats {
@@ -318,6 +320,7 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
 
   const server = createServer((req, res) => {
     stats.requests++;
+    options.onRequest?.({ method: req.method ?? 'GET', url: req.url ?? '/' });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     let path = q === -1 ? url : url.slice(0, q);
