@@ -3,7 +3,7 @@
 // on free ports, and driven only over HTTP. Each process runs in its own process group so a stop
 // (SIGTERM or SIGKILL) reaches npm and the node process it runs, and nothing else.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -345,7 +345,34 @@ export class OneProcessFerry {
 
   async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<number | null> {
     const code = (await this.process?.stop(signal)) ?? null;
+    await this.devServerGone();
     return code;
+  }
+
+  /**
+   * Until the Temporal dev server npm start ran has stopped too. It is its own process group (so it
+   * outlives a SIGKILL of npm start by the second or two it takes to stop after its watcher saw Ferry
+   * go), and it writes into the data directory until then: a journey removing that directory, or
+   * starting Ferry again on it, waits for it here.
+   */
+  private async devServerGone(): Promise<void> {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(path.join(this.env.FERRY_DATA_DIR, 'temporal.db.pid'), 'utf8').trim());
+    } catch {
+      return; // No dev server, or it stopped and removed its pid file.
+    }
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    await until(() => !groupAlive(pid), `the Temporal dev server (process group ${pid}) to stop`, {
+      timeoutMs: STOP_TIMEOUT_MS,
+      pollMs: 50,
+    }).catch(() => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    });
   }
 }
 
