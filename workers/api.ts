@@ -106,6 +106,46 @@ function uiOrigin(ui: TemporalUi | null | undefined): string | null {
   return ui ? new URL(ui.url).origin : null;
 }
 
+/**
+ * What the control API's process keeps running beside its routes (`npm run api` and `npm start`
+ * alike): the maintenance, webhooks and source workflows ensured at start and in the 30 s rounds
+ * that keep the provisioning jobs ensured, the scheduled reconcile passes started in those rounds,
+ * and the change push. Returns what stops the rounds and the push.
+ */
+export async function startBackgroundRounds(deps: {
+  store: Store;
+  client: Client;
+  taskQueue: string;
+  provisioning: ProvisioningControl;
+  sources: SourceControl;
+  reconcile: ReconcileControl;
+  logger: Logger;
+}): Promise<() => Promise<void>> {
+  const { store, client, taskQueue, provisioning, sources, reconcile, logger } = deps;
+  const ensureMaintenance = async () => {
+    await ensureMaintenanceWorkflow(client.workflow, taskQueue);
+    await ensureWebhooksWorkflow(client.workflow, taskQueue);
+    await ensureSourceWorkflows(store, sources);
+    // Scheduled reconcile passes (reconcileIntervalHours) start in the same rounds.
+    // A pass that cannot start now is tried again next round; it never holds up the ensures.
+    await startDueReconcilePasses(store, reconcile).catch((error: unknown) =>
+      logger.warn('could not start the scheduled reconcile passes; trying again', { error }),
+    );
+  };
+  await ensureMaintenance();
+  const keeper = keepProvisioningJobsEnsured(store, provisioning, {
+    onError: (error) => logger.warn('could not ensure the provisioning jobs; trying again', { error }),
+    alsoEnsure: ensureMaintenance,
+  });
+  const push = startChangePush(store, signalDirectoryChanged(client.workflow), {
+    onError: (error) => logger.warn('could not push directory changes; trying again', { error }),
+  });
+  return async () => {
+    await push.stop();
+    keeper.stop();
+  };
+}
+
 export interface RunningApiProcess {
   url: string;
   close(): Promise<void>;
@@ -161,26 +201,17 @@ export async function startApi(
     const server = await serveApi(app, { host: env.host, port: env.port });
     cleanups.push(() => server.close());
     const ensured = await ensureProvisioningJobs(store, provisioning);
-    const ensureMaintenance = async () => {
-      await ensureMaintenanceWorkflow(client.workflow, env.temporal.taskQueue);
-      await ensureWebhooksWorkflow(client.workflow, env.temporal.taskQueue);
-      await ensureSourceWorkflows(store, sources);
-      // Scheduled reconcile passes (reconcileIntervalHours) start in the same rounds.
-      // A pass that cannot start now is tried again next round; it never holds up the ensures.
-      await startDueReconcilePasses(store, reconcile).catch((error: unknown) =>
-        logger.warn('could not start the scheduled reconcile passes; trying again', { error }),
-      );
-    };
-    await ensureMaintenance();
-    const keeper = keepProvisioningJobsEnsured(store, provisioning, {
-      onError: (error) => logger.warn('could not ensure the provisioning jobs; trying again', { error }),
-      alsoEnsure: ensureMaintenance,
-    });
-    cleanups.push(async () => keeper.stop());
-    const push = startChangePush(store, signalDirectoryChanged(client.workflow), {
-      onError: (error) => logger.warn('could not push directory changes; trying again', { error }),
-    });
-    cleanups.push(() => push.stop());
+    cleanups.push(
+      await startBackgroundRounds({
+        store,
+        client,
+        taskQueue: env.temporal.taskQueue,
+        provisioning,
+        sources,
+        reconcile,
+        logger,
+      }),
+    );
     logger.info('Ferry API listening', { url: server.url, docs: `${server.url}/docs`, jobsEnsured: ensured });
     return { url: server.url, close };
   } catch (error) {

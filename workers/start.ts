@@ -12,14 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfiguredKey } from '../api/auth.ts';
 import { createLogger, type Logger, type LogLevel } from '../api/logger.ts';
-import { ensureProvisioningJobs, keepProvisioningJobsEnsured } from '../api/resources.ts';
-import { ensureSourceWorkflows } from '../api/source-control.ts';
-import { startDueReconcilePasses } from '../api/reconcile-schedule.ts';
-import { ensureMaintenanceWorkflow, ensureWebhooksWorkflow } from '../api/maintenance.ts';
-import { signalDirectoryChanged, startChangePush } from '../api/change-push.ts';
+import { ensureProvisioningJobs } from '../api/resources.ts';
 import { serveApi } from '../api/server.ts';
 import { generateEncryptionKey, openStore, type Store } from '../store/index.ts';
-import { createControlApi } from './api.ts';
+import { createControlApi, startBackgroundRounds } from './api.ts';
 import { loadEnv, type FerryEnv } from './env.ts';
 import { findTemporalCli } from './temporal-cli.ts';
 import { connectTemporalClient, connectTemporalWorker, payloadCodecFromEnv } from './temporal-connection.ts';
@@ -237,25 +233,17 @@ export async function startFerry(options: StartOptions = {}): Promise<RunningFer
     // A job paused before the restart comes back paused (resume then works as before).
     const ensured = await ensureProvisioningJobs(store, provisioning);
     if (ensured > 0) print(`Ensured the provisioning job of ${ensured} app(s)`);
-    const ensureMaintenance = async () => {
-      await ensureMaintenanceWorkflow(client.workflow, env.temporal.taskQueue);
-      await ensureWebhooksWorkflow(client.workflow, env.temporal.taskQueue);
-      await ensureSourceWorkflows(store, sources);
-      // A pass that cannot start now is tried again next round; it never holds up the ensures.
-      await startDueReconcilePasses(store, reconcile).catch((error: unknown) =>
-        logger.warn('could not start the scheduled reconcile passes; trying again', { error }),
-      );
-    };
-    await ensureMaintenance();
-    const keeper = keepProvisioningJobsEnsured(store, provisioning, {
-      onError: (error) => logger.warn('could not ensure the provisioning jobs; trying again', { error }),
-      alsoEnsure: ensureMaintenance,
-    });
-    cleanups.push(async () => keeper.stop());
-    const push = startChangePush(store, signalDirectoryChanged(client.workflow), {
-      onError: (error) => logger.warn('could not push directory changes; trying again', { error }),
-    });
-    cleanups.push(() => push.stop());
+    cleanups.push(
+      await startBackgroundRounds({
+        store,
+        client,
+        taskQueue: env.temporal.taskQueue,
+        provisioning,
+        sources,
+        reconcile,
+        logger,
+      }),
+    );
 
     print(`Console     ${server.url}/`);
     print(`Ferry API   ${server.url}/api/v1`);
