@@ -128,7 +128,10 @@ export async function startBackgroundRounds(deps: {
     await ensureSourceWorkflows(store, sources);
     // Scheduled reconcile passes (reconcileIntervalHours) start in the same rounds.
     // A pass that cannot start now is tried again next round; it never holds up the ensures.
-    await startDueReconcilePasses(store, reconcile).catch((error: unknown) =>
+    // A job whose state cannot be read now gets its pass; starting it fails on its own if Temporal is down.
+    const jobState = async (appId: string) =>
+      (await provisioning.status(appId, { timeoutMs: 2_000 }).catch(() => null))?.state ?? null;
+    await startDueReconcilePasses(store, reconcile, new Date(), jobState).catch((error: unknown) =>
       logger.warn('could not start the scheduled reconcile passes; trying again', { error }),
     );
   };

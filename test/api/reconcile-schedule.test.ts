@@ -1,6 +1,7 @@
 // Scheduled reconcile passes: each ensure round of the API process starts a pass for every app whose
 // provisioning is on and whose last pass is older than its `reconcileIntervalHours` (default 24);
-// an app with a recent pass, with interval 0, with provisioning off or paused gets none, and a pass already
+// an app with a recent pass, with interval 0, with provisioning off or paused, or whose job is
+// quarantined or disabled gets none, and a pass already
 // running (the workflow id `reconcile:<appId>` taken) is left alone without an error.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../api/errors.ts';
@@ -86,5 +87,28 @@ describe('startDueReconcilePasses', () => {
     expect(await startDueReconcilePasses(store, control, new Date(Date.now() + 25 * HOUR))).toEqual([]);
     expect(started).toEqual([]);
     expect((await store.reconcile.latestPass('busy'))?.id).toBe('first-busy');
+  });
+
+  it('starts no pass for an app whose job is quarantined or disabled, and one once it is released', async () => {
+    store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
+    await store.migrate();
+    await withApps(store, [{ id: 'quarantined' }, { id: 'disabled-job' }, { id: 'steady' }, { id: 'no-job' }]);
+    const states = new Map<string, string | null>([
+      ['quarantined', 'quarantined'],
+      ['disabled-job', 'disabled'],
+      ['steady', 'steady'],
+      ['no-job', null],
+    ]);
+    const jobState = async (appId: string) => states.get(appId) ?? null;
+    const { control, started } = recordingControl();
+    const later = new Date(Date.now() + 25 * HOUR);
+    expect((await startDueReconcilePasses(store, control, later, jobState)).sort()).toEqual(['no-job', 'steady']);
+    expect((await store.reconcile.latestPass('quarantined'))?.id).toBe('first-quarantined');
+
+    // Released: the next round starts its pass (the other two are still running theirs).
+    states.set('quarantined', 'steady');
+    const next = recordingControl(new Set(['steady', 'no-job']));
+    expect(await startDueReconcilePasses(store, next.control, later, jobState)).toEqual(['quarantined']);
+    expect(started.map((s) => s.appId).sort()).toEqual(['no-job', 'steady']);
   });
 });
