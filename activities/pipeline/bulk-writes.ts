@@ -77,6 +77,8 @@ export class BulkWrites {
   private queuedBytes = ENVELOPE_BYTES;
   /** Objects in the pipeline (`track`): the queue is sent once all of them wait on it. */
   private active = 0;
+  /** Operations sent and not answered yet: their objects wait too. */
+  private inFlight = 0;
   private idleCheck = false;
   private lastBulkId = 0;
   /** `/Bulk` requests sent. */
@@ -125,7 +127,11 @@ export class BulkWrites {
   /** PATCHes the resource in a Bulk request; returns whether it went in one (false: sent alone). */
   async patch(type: ScimResourceType, id: string, operations: PatchOperation[]): Promise<boolean> {
     if (operations.length === 0) return false;
-    const operation: BulkOperation = { method: 'PATCH', path: `/${type}/${uriComponent(id, `The ${type} id`)}`, data: operations };
+    const operation: BulkOperation = {
+      method: 'PATCH',
+      path: `/${type}/${uriComponent(id, `The ${type} id`)}`,
+      data: operations,
+    };
     const answer = await this.enqueue(operation);
     if (answer.kind === 'single') {
       await this.client.patch(type, id, operations);
@@ -151,16 +157,16 @@ export class BulkWrites {
   }
 
   /**
-   * Sends the queue once every object in the pipeline waits on it: none can add an operation
-   * before its own is answered. Checked after this turn of the event loop, so an object that just
-   * finished is first replaced by the next one of the page.
+   * Sends the queue once every object in the pipeline waits on Bulk (queued or in flight): none
+   * can add an operation before its own is answered. Checked after this turn of the event loop, so
+   * an object that just finished is first replaced by the next one of the page.
    */
   private sendWhenIdle(): void {
     if (this.idleCheck) return;
     this.idleCheck = true;
     setImmediate(() => {
       this.idleCheck = false;
-      if (this.queue.length > 0 && this.queue.length >= this.active) this.send();
+      if (this.queue.length > 0 && this.queue.length + this.inFlight >= this.active) this.send();
     });
   }
 
@@ -174,13 +180,15 @@ export class BulkWrites {
   private async sendChunk(chunk: Queued[]): Promise<void> {
     const operations = chunk.map((queued) => queued.operation);
     let results: BulkResult[];
+    this.requests++;
+    this.inFlight += chunk.length;
     try {
-      this.requests++;
       // As many errors as operations: every operation runs and gets its own answer (one object's
       // refused value must not hold back the others). Sent because some targets stop at the first
       // error when it is absent.
       results = await this.client.bulk(operations, { failOnErrors: operations.length });
     } catch (error) {
+      this.inFlight -= chunk.length;
       const status = error instanceof FerryError ? error.status : undefined;
       if (status === 404 || status === 405 || status === 501) {
         // The target has no Bulk after all: this chunk and every later write go alone.
@@ -195,6 +203,7 @@ export class BulkWrites {
       }
       return;
     }
+    this.inFlight -= chunk.length;
     const answers = matchResults(operations, results);
     chunk.forEach((queued, index) => {
       const result = answers[index];

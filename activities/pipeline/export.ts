@@ -4,12 +4,7 @@
 import { FerryError } from '../../engine/errors.ts';
 import { planObject, type Plan } from '../../engine/planning/index.ts';
 import { nextEscrowRetry } from '../../engine/policies/escrow.ts';
-import type {
-  ExportedValues,
-  ModifiedAttribute,
-  ProvisioningAction,
-  ScimResource,
-} from '../../engine/types.ts';
+import type { ExportedValues, ModifiedAttribute, ProvisioningAction, ScimResource } from '../../engine/types.ts';
 import type { LinkRecord } from '../../store/index.ts';
 import { CycleStop } from '../errors.ts';
 import { decide, type DecideInput, type Decision } from './decide.ts';

@@ -35,9 +35,10 @@ export interface ScimTargetOptions {
   /**
    * Serve `/Bulk` and advertise it in `/ServiceProviderConfig` (default: not served, not advertised).
    * `unavailable`: advertised, but every POST /Bulk answers 501 (a target whose configuration
-   * promises more than it serves).
+   * promises more than it serves). `stopAfterErrors`: a request stops after this many errors,
+   * whatever its `failOnErrors` says (a target with a limit of its own).
    */
-  bulk?: { maxOperations?: number; maxPayloadSize?: number; unavailable?: boolean };
+  bulk?: { maxOperations?: number; maxPayloadSize?: number; unavailable?: boolean; stopAfterErrors?: number };
   /**
    * Fault injection for tests: called before every write (POST, PUT, PATCH, DELETE on /Users or
    * /Groups, on its own or inside /Bulk); a returned error refuses the write with it.
@@ -124,6 +125,7 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
         maxOperations: options.bulk.maxOperations ?? DEFAULT_BULK_MAX_OPERATIONS,
         maxPayloadSize: options.bulk.maxPayloadSize ?? DEFAULT_BULK_MAX_PAYLOAD,
         unavailable: options.bulk.unavailable === true,
+        stopAfterErrors: options.bulk.stopAfterErrors ?? Infinity,
       }
     : null;
   const serviceProviderConfig = bulk
@@ -349,7 +351,10 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
       );
     }
     const failOnErrors = getAttr(body, 'failOnErrors');
-    const stopAfter = typeof failOnErrors === 'number' && failOnErrors > 0 ? failOnErrors : Infinity;
+    const stopAfter = Math.min(
+      bulk.stopAfterErrors,
+      typeof failOnErrors === 'number' && failOnErrors > 0 ? failOnErrors : Infinity,
+    );
     const created = new Map<string, string>();
     const resolve = (text: string) =>
       text.replace(/bulkId:([A-Za-z0-9._~-]+)/g, (whole, bulkId: string) => created.get(bulkId) ?? whole);
@@ -363,7 +368,9 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
       const result: JsonObject = { method, ...(bulkId ? { bulkId } : {}) };
       try {
         const path = resolve(String(operation.path ?? ''));
-        const data = isObject(operation.data) ? (JSON.parse(resolve(JSON.stringify(operation.data))) as JsonObject) : null;
+        const data = isObject(operation.data)
+          ? (JSON.parse(resolve(JSON.stringify(operation.data))) as JsonObject)
+          : null;
         if (method === 'POST' && !bulkId) throw new ScimError(400, 'A bulk POST needs a bulkId', 'invalidValue');
         const [status, resource] = resourceRequest(method, path, new URLSearchParams(), data);
         if (resource && isObject(resource.meta)) {
