@@ -104,7 +104,7 @@ export const settingsSchema = z
     profile: z.enum(PROFILES).openapi({ description: 'SCIM compatibility profile (default strict)' }),
     bulk: z.boolean().openapi({
       description:
-        '`true`: when the target advertises SCIM Bulk, a cycle sends its creates, updates and disables as `/Bulk` requests within the target\'s `maxOperations` and `maxPayloadSize` (each object logged from its own operation\'s answer; a target answering 404/405/501 to `/Bulk` gets single requests); `false` (default): one request per write',
+        "`true`: when the target advertises SCIM Bulk, a cycle sends its creates, updates and disables as `/Bulk` requests within the target's `maxOperations` and `maxPayloadSize` (each object logged from its own operation's answer; a target answering 404/405/501 to `/Bulk` gets single requests); `false` (default): one request per write",
     }),
     rateLimit: z
       .object({
