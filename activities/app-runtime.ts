@@ -130,6 +130,7 @@ export class AppRuntimes {
       concurrency: config.rateLimit.concurrency,
       sharedRate: this.sharedRateOf(appId),
       maxRetryAfterMs: config.rateLimit.maxRetryAfterSeconds * 1000,
+      bulk: config.bulk,
       // Where the app may connect is the worker's environment's to say, never the app's own
       // stored `allowInsecureLoopback` (which an API key could set).
       allowInsecureLoopback: this.deps.allowInsecureLoopback === true,

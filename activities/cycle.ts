@@ -26,6 +26,7 @@ import { createIntentRecorder, type RecordCreateIntent } from './create-intents.
 import { cycleNotFound } from './errors.ts';
 import { assertClaimHeld, claimAll, newLockHolder, releaseClaims, type LockHolder } from './object-locks.ts';
 import {
+  bulkWritesFor,
   CycleStop,
   displayName,
   pendingMatchCandidates,
@@ -835,7 +836,13 @@ async function exportPage(
   // Reports of a manager linked by an earlier page of this call resolve through its new link.
   for (const [id, link] of provisional) if (!userLinks.get(id)?.targetId) userLinks.set(id, link);
   let failure: CycleFailure | null = null;
-  const concurrency = s.deps.exportConcurrency ?? runtime.config.rateLimit.concurrency;
+  const requestConcurrency = s.deps.exportConcurrency ?? runtime.config.rateLimit.concurrency;
+  // With Bulk, a request carries many objects' writes: enough objects run at once to fill the
+  // requests the app's concurrency allows (their reads still queue at the client's limits).
+  const bulk = await bulkWritesFor(runtime);
+  const concurrency = bulk
+    ? Math.max(requestConcurrency, Math.min(page.claimed.length, bulk.limits.maxOperations * requestConcurrency))
+    : requestConcurrency;
   // `nearlyDone` fires when this many objects are left to start: enough to hide the next page's reads.
   const readAheadAt = Math.max(2 * concurrency, Math.ceil(page.claimed.length / 10));
   if (page.claimed.length <= readAheadAt) nearlyDone();
@@ -861,19 +868,21 @@ async function exportPage(
         checkMembers: memberCheck ? memberCheck.has(item.objectId) : true,
         recordCreateIntent: call.recordCreateIntent,
         assertClaimHeld: () => assertClaimHeld(s.store, input.appId, item.objectType, item.objectId, call.holder),
+        bulk,
       };
+      const track = <T>(run: () => Promise<T>) => (bulk ? bulk.track(run) : run());
       try {
         if (references) {
           const user = loaded.users.get(item.objectId);
           const link = links.get(item.objectId);
           const paths = (item.detail?.unresolved as string[] | undefined) ?? [];
-          const outcome = user && link ? await resolveReferences(ctx, user, link, paths) : null;
+          const outcome = user && link ? await track(() => resolveReferences(ctx, user, link, paths)) : null;
           const result = outcome ?? settled(item);
           result.workAction = item.action ?? undefined;
           writer.push(item.seq, result);
         } else {
           const previous = links.get(item.objectId) ?? null;
-          const outcome = await provisionObject(ctx, sourceOf(item, loaded), previous);
+          const outcome = await track(() => provisionObject(ctx, sourceOf(item, loaded), previous));
           outcome.linkChanged = membershipStateChanged(previous, outcome);
           // Later objects (reports of this manager) resolve through the new link, which commits in the
           // same transaction as theirs or before it: the writer commits chunks in order.

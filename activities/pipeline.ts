@@ -17,6 +17,7 @@ import type { ObjectContext, ObjectOutcome, SourceObject } from './pipeline/type
 import { OutcomeWriter } from './pipeline/writer.ts';
 
 export { CycleStop } from './errors.ts';
+export { bulkWritesFor, type BulkWrites } from './pipeline/bulk-writes.ts';
 export { pendingMatchCandidates } from './pipeline/match.ts';
 export { resolveReferences } from './pipeline/references.ts';
 export type { LinkWrite, ObjectContext, ObjectOutcome, SourceObject, WorkStatusOutcome } from './pipeline/types.ts';

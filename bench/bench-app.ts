@@ -12,6 +12,8 @@ export function createBenchApp(
     deletionThreshold?: { percent: number };
     /** The app's rate limit (default: none in the way). */
     requestsPerSecond?: number;
+    /** Turn the app's `bulk` on (SCIM Bulk requests where the target serves them). */
+    bulk?: boolean;
   },
 ): Promise<AppRecord> {
   const template = genericScimTemplate;
@@ -29,6 +31,7 @@ export function createBenchApp(
         group: { mappings: template.objectTypes.group?.mappings ?? [] },
       },
       ...(options.deletionThreshold ? { deletionThreshold: options.deletionThreshold } : {}),
+      ...(options.bulk ? { bulk: true } : {}),
       rateLimit: { requestsPerSecond: options.requestsPerSecond ?? 1_000_000, concurrency: options.concurrency },
     },
     secrets: { token: target.token },

@@ -1,7 +1,8 @@
 // `npm run bench`: the full provisioning path for each run, figures printed.
-// Runs: FERRY_BENCH_RUNS, comma-separated `users[@latencyMs]` (default "10000,100000,10000@20"): the
-// directory size and the milliseconds the loopback target waits before each answer (0 = Ferry's own
-// CPU is the limit; 20 = a fast real SaaS endpoint, where Ferry must keep the target busy).
+// Runs: FERRY_BENCH_RUNS, comma-separated `users[@latencyMs][+bulk]` (default
+// "10000,100000,10000@20,10000+bulk"): the directory size and the milliseconds the loopback target
+// waits before each answer (0 = Ferry's own CPU is the limit; 20 = a fast real SaaS endpoint, where
+// Ferry must keep the target busy); `+bulk`: the target serves SCIM Bulk and the app uses it.
 // FERRY_BENCH_USERS (comma-separated sizes, latency 0) is still read when FERRY_BENCH_RUNS is unset.
 // FERRY_BENCH_WORKER_STDERR=1 passes the worker's stderr through (for ad-hoc tracing).
 // FERRY_BENCH_EXISTING: accounts the target holds before the initial cycle (default 0), e.g. 100000
@@ -17,11 +18,11 @@
 import { formatResult, runProvisioningBench, type BenchTemporal } from './provisioning.ts';
 import { formatPushResult, runPushBench } from './push.ts';
 
-const spec = process.env.FERRY_BENCH_RUNS ?? process.env.FERRY_BENCH_USERS ?? '10000,100000,10000@20';
+const spec = process.env.FERRY_BENCH_RUNS ?? process.env.FERRY_BENCH_USERS ?? '10000,100000,10000@20,10000+bulk';
 const runs = spec.split(',').map((entry) => {
-  const match = /^\s*(\d+)\s*(?:@\s*(\d+)\s*)?$/.exec(entry);
-  if (!match || Number(match[1]) <= 0) throw new Error(`FERRY_BENCH_RUNS: "${entry}" is not users[@latencyMs]`);
-  return { users: Number(match[1]), latencyMs: Number(match[2] ?? 0) };
+  const match = /^\s*(\d+)\s*(?:@\s*(\d+)\s*)?(\+\s*bulk\s*)?$/.exec(entry);
+  if (!match || Number(match[1]) <= 0) throw new Error(`FERRY_BENCH_RUNS: "${entry}" is not users[@latencyMs][+bulk]`);
+  return { users: Number(match[1]), latencyMs: Number(match[2] ?? 0), bulk: match[3] !== undefined };
 });
 const concurrency = Number(process.env.FERRY_BENCH_CONCURRENCY ?? 16);
 const existingAccounts = Number(process.env.FERRY_BENCH_EXISTING ?? 0);
@@ -35,11 +36,19 @@ const temporals = (process.env.FERRY_BENCH_TEMPORAL ?? 'in-repo').split(',').map
 });
 
 const peakRss = new Map<number, number>();
-for (const { users, latencyMs } of runs) {
+for (const { users, latencyMs, bulk } of runs) {
   for (const temporal of temporals) {
-    const result = await runProvisioningBench({ users, concurrency, batchSize, latencyMs, temporal, existingAccounts });
+    const result = await runProvisioningBench({
+      users,
+      concurrency,
+      batchSize,
+      latencyMs,
+      temporal,
+      existingAccounts,
+      bulk,
+    });
     console.log(formatResult(result));
-    if (result.workerPeakRssMb !== null && latencyMs === 0) {
+    if (result.workerPeakRssMb !== null && latencyMs === 0 && !bulk) {
       peakRss.set(users, Math.max(peakRss.get(users) ?? 0, result.workerPeakRssMb));
     }
   }

@@ -66,6 +66,7 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
   });
   const { get, create, replace, patch, remove, createOrAdopt, usePut } = resources;
   const changeMembers = createMemberChanges({ patch, usePut, profile });
+  const { bulk, bulkLimits } = createBulk({ send, discover, get, usePut, profile, enabled: options.bulk ?? false });
 
   return {
     profile,
@@ -93,7 +94,8 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
     createOrAdopt,
     addMembers: (groupId, memberIds, chunkSize = 50) => changeMembers('add', groupId, memberIds, chunkSize),
     removeMembers: (groupId, memberIds, chunkSize = 50) => changeMembers('remove', groupId, memberIds, chunkSize),
-    bulk: createBulk({ send, discover, get, usePut, profile, enabled: options.bulk ?? false }),
+    bulk,
+    bulkLimits,
     stats: () => ({ ...counters, pausedMs: gate.totalPausedMs, tokenRequests: auth.tokenRequests }),
     close: () => transport.close(),
   };

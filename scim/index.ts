@@ -1,7 +1,10 @@
 // Public surface of the SCIM client layer; activities/ import from here.
 export { createScimClient } from './client.ts';
+export { bulkResultError } from './bulk.ts';
 export type {
+  BulkLimits,
   BulkOperation,
+  BulkOptions,
   BulkResult,
   ListOptions,
   ListPage,
@@ -38,4 +41,5 @@ export {
 } from './shared-rate-schedule.ts';
 export { classifyScimFailure, parseRetryAfter, type ScimFailure } from './classify.ts';
 export { eqFilter, quoteFilterValue } from './filter.ts';
+export { uriComponent } from './uri.ts';
 export { applyPatch, toPatchOpMessage } from './patch.ts';

@@ -129,6 +129,19 @@ export interface BulkOperation {
   data?: ScimResource | PatchOperation[];
 }
 
+export interface BulkOptions {
+  /** Errors after which the target stops running the request's operations (RFC 7644 §3.7). */
+  failOnErrors?: number;
+}
+
+export interface BulkLimits {
+  maxOperations: number;
+  /** Bytes. */
+  maxPayloadSize: number;
+  /** PATCH operations go as the PUT of the whole resource, read first (put-only or no PATCH). */
+  patchAsPut: boolean;
+}
+
 export interface BulkResult {
   method?: string;
   bulkId?: string;
@@ -205,8 +218,14 @@ export interface ScimClient {
   ): Promise<{ resource: ScimResource; adopted: boolean }>;
   addMembers(groupId: string, memberIds: string[], chunkSize?: number): Promise<void>;
   removeMembers(groupId: string, memberIds: string[], chunkSize?: number): Promise<void>;
-  /** `/Bulk` when enabled by the app and supported by the target; ConfigurationError otherwise. */
-  bulk(operations: BulkOperation[]): Promise<BulkResult[]>;
+  /**
+   * One `/Bulk` request when enabled by the app and supported by the target; ConfigurationError
+   * otherwise. The answers come as the target sent them (a target that stopped after `failOnErrors`
+   * errors answers fewer operations than it was sent).
+   */
+  bulk(operations: BulkOperation[], options?: BulkOptions): Promise<BulkResult[]>;
+  /** What one `/Bulk` request may carry, or null when Bulk is not enabled for the app or not advertised. */
+  bulkLimits(): Promise<BulkLimits | null>;
   stats(): ScimClientStats;
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { decide, type DecideInput, type Decision } from './decide.ts';
 import { matchAtTarget } from './match.ts';
 import type { Desired } from './desired.ts';
 import type { TypeSetup } from './import.ts';
+import { patchTarget } from './bulk-writes.ts';
 import { claimBeforeWrite } from './claim.ts';
 import type { LinkWrite, ObjectContext, ObjectOutcome, SourceObject } from './types.ts';
 import type { OutcomeWriter } from './writer.ts';
@@ -47,11 +48,10 @@ export async function exportChange(
     await claimBeforeWrite(ctx, out);
     // Durable before the POST: if the outcome is lost (crash), the next attempt knows the account is ours.
     await ctx.recordCreateIntent(source.type, source.id);
-    const created = await client.createOrAdopt(
-      T,
-      body,
-      desired.candidates().map((c) => ({ attribute: c.attribute, value: c.value })),
-    );
+    const match = desired.candidates().map((c) => ({ attribute: c.attribute, value: c.value }));
+    const created = ctx.bulk
+      ? await ctx.bulk.create(T, body, match)
+      : { ...(await client.createOrAdopt(T, body, match)), bulk: false };
     out.operations++;
     out.targetId = created.resource.id ?? null;
     out.modified.push(...plan.modifiedAttributes);
@@ -77,17 +77,26 @@ export async function exportChange(
       resourceValues = again.exportedValues ?? resourceValues;
     } else {
       current = null;
-      out.step('export', 'Success', { request: `POST /${T}`, targetId: out.targetId });
+      out.step('export', 'Success', { request: `POST /${T}`, targetId: out.targetId, ...viaBulk(created.bulk) });
     }
   } else if (plan.action === 'Update') {
     out.bodies.push(plan.operations);
     await claimBeforeWrite(ctx, out);
-    await client.patch(T, out.targetId as string, plan.operations);
+    const bulk = await patchTarget(ctx, T, out.targetId as string, plan.operations);
     out.operations++;
     out.modified.push(...plan.modifiedAttributes);
-    out.step('export', 'Success', { request: `PATCH /${T}/${out.targetId}`, operations: plan.operations.length });
+    out.step('export', 'Success', {
+      request: `PATCH /${T}/${out.targetId}`,
+      operations: plan.operations.length,
+      ...viaBulk(bulk),
+    });
   }
   return { action: plan.action, resourceHash, resourceValues, current };
+}
+
+/** The export step's mark of a write sent inside a `/Bulk` request. */
+function viaBulk(bulk: boolean): { via?: 'Bulk' } {
+  return bulk ? { via: 'Bulk' } : {};
 }
 
 /**
@@ -146,8 +155,9 @@ export async function exportRemoval(
   if (removal.action === 'Disable') {
     out.bodies.push(removal.operations);
     await claimBeforeWrite(ctx, out);
+    let bulk: boolean;
     try {
-      await client.patch(T, removal.targetId as string, removal.operations);
+      bulk = await patchTarget(ctx, T, removal.targetId as string, removal.operations);
       out.operations++;
     } catch (error) {
       if (!(error instanceof FerryError) || error.kind !== 'notFound') throw error;
@@ -156,7 +166,7 @@ export async function exportRemoval(
       return out.finish('Disable', 'done', { kind: 'delete' });
     }
     out.modified.push(...removal.modifiedAttributes);
-    out.step('export', 'Success', { request: `PATCH /${T}/${removal.targetId}`, active: false });
+    out.step('export', 'Success', { request: `PATCH /${T}/${removal.targetId}`, active: false, ...viaBulk(bulk) });
     return out.finish('Disable', 'done', {
       kind: 'upsert',
       link: {

@@ -7,6 +7,7 @@ import { desiredHash, diffResource, exportedValues, type Plan } from '../../engi
 import type { DirectoryUser, LogStep } from '../../engine/types.ts';
 import type { LinkRecord } from '../../store/index.ts';
 import { CycleStop } from '../errors.ts';
+import { patchTarget } from './bulk-writes.ts';
 import { linkedTargetId, mappingEnv, type Desired } from './desired.ts';
 import type { ObjectContext, ObjectOutcome } from './types.ts';
 import type { OutcomeWriter } from './writer.ts';
@@ -47,8 +48,9 @@ export async function resolveReferences(
   const diff = diffResource({ schemas: [] }, desired.resource, resolvable);
   if (diff.operations.length === 0) return null;
   await ctx.assertClaimHeld?.();
+  let bulk: boolean;
   try {
-    await runtime.client.patch('Users', link.targetId, diff.operations);
+    bulk = await patchTarget(ctx, 'Users', link.targetId, diff.operations);
   } catch (error) {
     if (error instanceof FerryError && error.kind === 'configuration') {
       throw new CycleStop({ kind: error.kind, code: error.code, message: error.message });
@@ -57,7 +59,11 @@ export async function resolveReferences(
   }
   const steps: LogStep[] = [
     { name: 'referenceResolution', status: 'Success', details: { resolved: resolvable } },
-    { name: 'export', status: 'Success', details: { request: `PATCH /Users/${link.targetId}` } },
+    {
+      name: 'export',
+      status: 'Success',
+      details: { request: `PATCH /Users/${link.targetId}`, ...(bulk ? { via: 'Bulk' } : {}) },
+    },
   ];
   return {
     objectType: 'user',

@@ -16,6 +16,7 @@ import type { AppRuntime } from '../app-runtime.ts';
 import type { RecordCreateIntent } from '../create-intents.ts';
 import type { DirectoryContext } from '../cycle-context.ts';
 import type { TargetLookup } from '../target-listing.ts';
+import type { BulkWrites } from './bulk-writes.ts';
 
 /**
  * The object as the directory holds it, or `object: null` when it was hard-deleted. `id` is known
@@ -52,6 +53,11 @@ export interface ObjectContext {
    * nesting below it nor the links of its users changed this cycle: members are then left alone.
    */
   checkMembers?: boolean;
+  /**
+   * The cycle page's Bulk queue (bulk-writes.ts): creates, updates and disables go in `/Bulk`
+   * requests. Absent or null: one request per write.
+   */
+  bulk?: BulkWrites | null;
 }
 
 export type LinkWrite =

@@ -102,6 +102,10 @@ export const settingsSchema = z
       description: '`{ "count": 500 }` (default) or `{ "percent": 10 }`: more disables/deletes in one cycle are staged',
     }),
     profile: z.enum(PROFILES).openapi({ description: 'SCIM compatibility profile (default strict)' }),
+    bulk: z.boolean().openapi({
+      description:
+        "`true`: when the target advertises SCIM Bulk, a cycle sends its creates, updates and disables as `/Bulk` requests within the target's `maxOperations` and `maxPayloadSize` (each object logged from its own operation's answer; a target answering 404/405/501 to `/Bulk` gets single requests); `false` (default): one request per write",
+    }),
     rateLimit: z
       .object({
         requestsPerSecond: z.number().positive().max(10_000),
@@ -190,6 +194,7 @@ const SETTINGS_PATHS: Record<string, string> = {
   reconcileIntervalHours: 'settings.reconcileIntervalHours',
   deletionThreshold: 'settings.deletionThreshold',
   compatibilityProfile: 'settings.profile',
+  bulk: 'settings.bulk',
   rateLimit: 'settings.rateLimit',
   retention: 'settings.retention',
 };
@@ -298,6 +303,7 @@ export function applyAppChanges(
   if (s.reconcileIntervalHours !== undefined) next.reconcileIntervalHours = s.reconcileIntervalHours;
   if (s.deletionThreshold !== undefined) next.deletionThreshold = s.deletionThreshold;
   if (s.profile !== undefined) next.compatibilityProfile = s.profile;
+  if (s.bulk !== undefined) next.bulk = s.bulk;
   if (s.rateLimit !== undefined)
     next.rateLimit = { ...next.rateLimit, ...s.rateLimit } as StoredConfiguration['rateLimit'];
   if (s.allowInsecureLoopback !== undefined) next.allowInsecureLoopback = s.allowInsecureLoopback;
@@ -411,6 +417,7 @@ export function appView(app: AppRecord) {
       reconcileIntervalHours: reconcileIntervalOf(config),
       deletionThreshold: config.deletionThreshold ?? { count: 500 },
       profile: config.compatibilityProfile ?? 'strict',
+      bulk: config.bulk === true,
       rateLimit: { requestsPerSecond: 25, concurrency: 5, maxRetryAfterSeconds: 900, ...config.rateLimit },
       allowInsecureLoopback: config.allowInsecureLoopback === true,
       retention: { logDays: DEFAULT_LOG_RETENTION_DAYS, ...config.retention },
@@ -448,6 +455,7 @@ export const appViewSchema = z
       reconcileIntervalHours: z.number().int(),
       deletionThreshold: z.union([z.object({ count: z.number() }), z.object({ percent: z.number() })]),
       profile: z.enum(PROFILES),
+      bulk: z.boolean(),
       rateLimit: z.object({
         requestsPerSecond: z.number(),
         concurrency: z.number().int(),

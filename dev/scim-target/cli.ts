@@ -1,4 +1,4 @@
-// npx tsx dev/scim-target/cli.ts [--port 0] [--host 127.0.0.1] [--token <token>] [--latency-ms 0]
+// npx tsx dev/scim-target/cli.ts [--port 0] [--host 127.0.0.1] [--token <token>] [--latency-ms 0] [--bulk]
 // Prints the base URL and token as one JSON line, then serves until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { startScimTarget } from './server.ts';
@@ -9,6 +9,7 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     token: { type: 'string' },
     'latency-ms': { type: 'string', default: '0' },
+    bulk: { type: 'boolean', default: false },
   },
 });
 
@@ -17,6 +18,7 @@ const target = await startScimTarget({
   host: values.host,
   token: values.token,
   latencyMs: Number(values['latency-ms']),
+  ...(values.bulk ? { bulk: {} } : {}),
 });
 process.stdout.write(`${JSON.stringify({ baseUrl: target.baseUrl, token: target.token })}\n`);
 

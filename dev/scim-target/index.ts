@@ -1,1 +1,7 @@
-export { startScimTarget, type ScimTarget, type ScimTargetOptions, type ScimTargetStats } from './server.ts';
+export {
+  startScimTarget,
+  type ScimTarget,
+  type ScimTargetOptions,
+  type ScimTargetStats,
+  type ScimTargetWrite,
+} from './server.ts';

@@ -13,6 +13,7 @@ const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const BULK_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
 const SCIM_JSON = 'application/scim+json';
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const DEFAULT_COUNT = 100;
@@ -31,6 +32,27 @@ export interface ScimTargetOptions {
   latencyMs?: number;
   /** Called as each request arrives, before it is read or answered (e.g. to count arrivals per second). */
   onRequest?: (request: { method: string; url: string }) => void;
+  /**
+   * Serve `/Bulk` and advertise it in `/ServiceProviderConfig` (default: not served, not advertised).
+   * `unavailable`: advertised, but every POST /Bulk answers 501 (a target whose configuration
+   * promises more than it serves). `stopAfterErrors`: a request stops after this many errors,
+   * whatever its `failOnErrors` says (a target with a limit of its own).
+   */
+  bulk?: { maxOperations?: number; maxPayloadSize?: number; unavailable?: boolean; stopAfterErrors?: number };
+  /**
+   * Fault injection for tests: called before every write (POST, PUT, PATCH, DELETE on /Users or
+   * /Groups, on its own or inside /Bulk); a returned error refuses the write with it.
+   */
+  refuse?: (write: ScimTargetWrite) => { status: number; scimType?: string; detail: string } | null | undefined;
+}
+
+export interface ScimTargetWrite {
+  method: string;
+  type: ResourceType;
+  /** The resource's id (null for a POST). */
+  id: string | null;
+  /** The request body (resource or PatchOp), null for DELETE. */
+  resource: JsonObject | null;
 }
 
 export interface ScimTargetStats {
@@ -40,6 +62,8 @@ export interface ScimTargetStats {
   byRoute: Record<string, number>;
   /** Per response status. */
   byStatus: Record<string, number>;
+  /** Operations carried out (or failed) inside /Bulk requests. */
+  bulkOperations: number;
 }
 
 export interface ScimTarget {
@@ -63,6 +87,9 @@ class ScimError extends Error {
     super(message);
   }
 }
+
+const DEFAULT_BULK_MAX_OPERATIONS = 1000;
+const DEFAULT_BULK_MAX_PAYLOAD = 1024 * 1024;
 
 const SERVICE_PROVIDER_CONFIG = {
   schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
@@ -92,7 +119,21 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
   };
   /** userId → ids of the groups it is a direct member of. */
   const memberOf = new Map<string, Set<string>>();
-  let stats: ScimTargetStats = { requests: 0, byRoute: {}, byStatus: {} };
+  let stats: ScimTargetStats = { requests: 0, byRoute: {}, byStatus: {}, bulkOperations: 0 };
+  const bulk = options.bulk
+    ? {
+        maxOperations: options.bulk.maxOperations ?? DEFAULT_BULK_MAX_OPERATIONS,
+        maxPayloadSize: options.bulk.maxPayloadSize ?? DEFAULT_BULK_MAX_PAYLOAD,
+        unavailable: options.bulk.unavailable === true,
+        stopAfterErrors: options.bulk.stopAfterErrors ?? Infinity,
+      }
+    : null;
+  const serviceProviderConfig = bulk
+    ? {
+        ...SERVICE_PROVIDER_CONFIG,
+        bulk: { supported: true, maxOperations: bulk.maxOperations, maxPayloadSize: bulk.maxPayloadSize },
+      }
+    : SERVICE_PROVIDER_CONFIG;
   let versionCounter = 0;
   let baseUrl = '';
 
@@ -236,25 +277,32 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
     };
   };
 
-  const handle = async (req: IncomingMessage, path: string, query: URLSearchParams): Promise<[number, unknown]> => {
+  /** Fault injection (`refuse`): the error a write is refused with, if any. */
+  const refused = (method: string, type: ResourceType, id: string | null, body: JsonObject | null) => {
+    const refusal = options.refuse?.({ method, type, id, resource: body });
+    if (refusal) throw new ScimError(refusal.status, refusal.detail, refusal.scimType);
+  };
+
+  /** One request on /Users or /Groups, its body already read (also each operation of a /Bulk). */
+  const resourceRequest = (
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: JsonObject | null,
+  ): [number, JsonObject | null] => {
     const segments = path.split('/').filter(Boolean);
     const [first, id, extra] = segments;
-    const method = req.method ?? 'GET';
-    if (segments.length === 1 && first === 'ServiceProviderConfig' && method === 'GET')
-      return [200, SERVICE_PROVIDER_CONFIG];
-    if (segments.length === 1 && first === 'ResourceTypes' && method === 'GET') {
-      const types = [
-        { id: 'User', name: 'User', endpoint: '/Users', schema: USER_SCHEMA },
-        { id: 'Group', name: 'Group', endpoint: '/Groups', schema: GROUP_SCHEMA },
-      ].map((t) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], ...t }));
-      return [200, { schemas: [LIST_SCHEMA], totalResults: 2, startIndex: 1, itemsPerPage: 2, Resources: types }];
-    }
     const type: ResourceType | null = first === 'Users' ? 'User' : first === 'Groups' ? 'Group' : null;
     if (!type || extra !== undefined) throw new ScimError(404, `No endpoint ${path}`);
+    const payload = () => {
+      if (!body) throw new ScimError(400, 'Body must be a JSON object', 'invalidSyntax');
+      return body;
+    };
+    if (method !== 'GET') refused(method, type, id ?? null, body);
 
     if (id === undefined) {
       if (method === 'GET') return [200, list(type, query)];
-      if (method === 'POST') return [201, create(type, await readJson(req))];
+      if (method === 'POST') return [201, create(type, payload())];
       throw new ScimError(405, `${method} not allowed on /${first}`);
     }
     if (method === 'GET') return [200, shape(existing(type, id), query)];
@@ -264,15 +312,14 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
     }
     if (method === 'PUT') {
       const previous = existing(type, id);
-      const body = await readJson(req);
-      delete body.meta;
-      return [200, replace(type, id, body, previous)];
+      const next = { ...payload() };
+      delete next.meta;
+      return [200, replace(type, id, next, previous)];
     }
     if (method === 'PATCH') {
       const previous = existing(type, id);
-      const body = await readJson(req);
-      const operations = getAttr(body, 'Operations');
-      const schemas = body.schemas;
+      const operations = getAttr(payload(), 'Operations');
+      const schemas = payload().schemas;
       if (!Array.isArray(operations) || (Array.isArray(schemas) && !schemas.includes(PATCH_SCHEMA))) {
         throw new ScimError(400, 'Expected a PatchOp with Operations', 'invalidSyntax');
       }
@@ -286,6 +333,89 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
       return [200, replace(type, id, next, previous)];
     }
     throw new ScimError(405, `${method} not allowed`);
+  };
+
+  /**
+   * POST /Bulk (RFC 7644 §3.7): the operations in order, each like its own request; `bulkId:<id>`
+   * in a later operation's path or data names the resource an earlier POST of the request created.
+   * After `failOnErrors` errors the rest is not run (and not in the answer).
+   */
+  const bulkRequest = (body: JsonObject, size: number): [number, JsonObject] => {
+    if (!bulk || bulk.unavailable) throw new ScimError(501, 'Bulk is not supported');
+    const operations = getAttr(body, 'Operations');
+    if (!Array.isArray(operations)) throw new ScimError(400, 'Expected a BulkRequest with Operations', 'invalidSyntax');
+    if (operations.length > bulk.maxOperations || size > bulk.maxPayloadSize) {
+      throw new ScimError(
+        413,
+        `A bulk request may carry ${bulk.maxOperations} operations and ${bulk.maxPayloadSize} bytes; this one has ${operations.length} and ${size}`,
+      );
+    }
+    const failOnErrors = getAttr(body, 'failOnErrors');
+    const stopAfter = Math.min(
+      bulk.stopAfterErrors,
+      typeof failOnErrors === 'number' && failOnErrors > 0 ? failOnErrors : Infinity,
+    );
+    const created = new Map<string, string>();
+    const resolve = (text: string) =>
+      text.replace(/bulkId:([A-Za-z0-9._~-]+)/g, (whole, bulkId: string) => created.get(bulkId) ?? whole);
+    const results: JsonObject[] = [];
+    let errors = 0;
+    for (const entry of operations) {
+      if (errors >= stopAfter) break;
+      const operation = isObject(entry) ? entry : {};
+      const method = String(operation.method ?? '').toUpperCase();
+      const bulkId = typeof operation.bulkId === 'string' ? operation.bulkId : undefined;
+      const result: JsonObject = { method, ...(bulkId ? { bulkId } : {}) };
+      try {
+        const path = resolve(String(operation.path ?? ''));
+        const data = isObject(operation.data)
+          ? (JSON.parse(resolve(JSON.stringify(operation.data))) as JsonObject)
+          : null;
+        if (method === 'POST' && !bulkId) throw new ScimError(400, 'A bulk POST needs a bulkId', 'invalidValue');
+        const [status, resource] = resourceRequest(method, path, new URLSearchParams(), data);
+        if (resource && isObject(resource.meta)) {
+          result.location = resource.meta.location as string;
+          if (method === 'POST' && bulkId) created.set(bulkId, resource.id as string);
+        } else if (method !== 'POST') result.location = `${baseUrl}${path}`;
+        result.status = String(status);
+      } catch (error) {
+        errors++;
+        const status = error instanceof ScimError ? error.status : 500;
+        result.status = String(status);
+        result.response = {
+          schemas: [ERROR_SCHEMA],
+          status: String(status),
+          ...(error instanceof ScimError && error.scimType ? { scimType: error.scimType } : {}),
+          detail: error instanceof Error ? error.message : String(error),
+        };
+      }
+      results.push(result);
+    }
+    stats.bulkOperations += results.length;
+    return [200, { schemas: [BULK_RESPONSE_SCHEMA], Operations: results }];
+  };
+
+  const handle = async (req: IncomingMessage, path: string, query: URLSearchParams): Promise<[number, unknown]> => {
+    const segments = path.split('/').filter(Boolean);
+    const [first] = segments;
+    const method = req.method ?? 'GET';
+    if (segments.length === 1 && first === 'ServiceProviderConfig' && method === 'GET')
+      return [200, serviceProviderConfig];
+    if (segments.length === 1 && first === 'ResourceTypes' && method === 'GET') {
+      const types = [
+        { id: 'User', name: 'User', endpoint: '/Users', schema: USER_SCHEMA },
+        { id: 'Group', name: 'Group', endpoint: '/Groups', schema: GROUP_SCHEMA },
+      ].map((t) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:ResourceType'], ...t }));
+      return [200, { schemas: [LIST_SCHEMA], totalResults: 2, startIndex: 1, itemsPerPage: 2, Resources: types }];
+    }
+    if (segments.length === 1 && first === 'Bulk') {
+      if (method !== 'POST') throw new ScimError(405, `${method} not allowed on /Bulk`);
+      if (!bulk) throw new ScimError(404, 'No endpoint /Bulk');
+      const { value, size } = await readJsonSized(req);
+      return bulkRequest(value, size);
+    }
+    const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readJson(req) : null;
+    return resourceRequest(method, path, query, body);
   };
 
   const routeName = (method: string, path: string) => {
@@ -365,14 +495,19 @@ export function startScimTarget(options: ScimTargetOptions = {}): Promise<ScimTa
           tables.User.clear();
           tables.Group.clear();
           memberOf.clear();
-          stats = { requests: 0, byRoute: {}, byStatus: {} };
+          stats = { requests: 0, byRoute: {}, byStatus: {}, bulkOperations: 0 };
         },
       });
     });
   });
 }
 
-function readJson(req: IncomingMessage): Promise<JsonObject> {
+async function readJson(req: IncomingMessage): Promise<JsonObject> {
+  return (await readJsonSized(req)).value;
+}
+
+/** The JSON object of a request body and its size in bytes. */
+function readJsonSized(req: IncomingMessage): Promise<{ value: JsonObject; size: number }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -389,7 +524,7 @@ function readJson(req: IncomingMessage): Promise<JsonObject> {
       try {
         const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
         if (!isObject(value)) throw new Error('not an object');
-        resolve(value);
+        resolve({ value, size });
       } catch {
         reject(new ScimError(400, 'Body must be a JSON object', 'invalidSyntax'));
       }

@@ -140,6 +140,11 @@ export const appConfigSchema = z.object({
   deletionThreshold: deletionThresholdSchema.default({ count: 500 }),
   notificationEmail: z.email().nullable().default(null),
   compatibilityProfile: z.enum(['strict', 'entra-2017', 'put-only']).default('strict'),
+  /**
+   * Send a cycle's creates, updates and disables as SCIM `/Bulk` requests when the target advertises
+   * Bulk (activities/pipeline/bulk-writes.ts); off = one request per write.
+   */
+  bulk: z.boolean().default(false),
   connectorLimitations: connectorLimitationsSchema.default({}),
   rateLimit: z
     .object({

@@ -123,6 +123,17 @@ describe('apps', () => {
     }
   });
 
+  it('sends single requests unless Bulk is turned on, and names the field of a bad value', async () => {
+    const plain = await read(await postApp({ name: 'No bulk' }));
+    expect(plain.settings.bulk).toBe(false);
+    const changed = await read(await req(`/apps/${plain.id}`, send('PATCH', { settings: { bulk: true } })));
+    expect(changed.settings.bulk).toBe(true);
+    expect((await ctx.store.apps.require(plain.id)).configuration).toMatchObject({ bulk: true });
+    const bad = await postApp({ settings: { bulk: 'yes' } });
+    expect(bad.status).toBe(400);
+    expect((await read(bad)).error.details[0].path).toBe('settings.bulk');
+  });
+
   it("keeps a deleted app's logs readable for its retention period, and deletes them with purge=true", async () => {
     const logOf = (appId: string, id: string) => ({
       id,

@@ -212,7 +212,7 @@ describe('loopback SCIM target', () => {
     expect(stats.byRoute).toEqual({ 'POST /Users': 1, 'GET /Users/{id}': 1, 'GET /Users': 2, 'PATCH /Users/{id}': 1 });
     expect(stats.byStatus).toEqual({ 201: 1, 200: 3, 401: 1 });
     target.reset();
-    expect(target.stats()).toEqual({ requests: 0, byRoute: {}, byStatus: {} });
+    expect(target.stats()).toEqual({ requests: 0, byRoute: {}, byStatus: {}, bulkOperations: 0 });
     expect(target.users()).toEqual([]);
   });
 
