@@ -22,12 +22,19 @@ export class ApiClient {
     private readonly env?: unknown,
   ) {}
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+  call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+    return body === undefined
+      ? this.send<T>(method, path)
+      : this.send<T>(method, path, { text: JSON.stringify(body), type: 'application/json' });
+  }
+
+  /** A request whose body is sent as is (an uploaded file: `text/csv` or `application/json`). */
+  async send<T>(method: string, path: string, body?: { text: string; type: string }): Promise<ApiResult<T>> {
     const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (body) headers['Content-Type'] = body.type;
     const res = await this.fetchApi(
       `/api/v1${path}`,
-      { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) },
+      { method, headers, ...(body ? { body: body.text } : {}) },
       this.env,
     );
     const text = await res.text();

@@ -13,6 +13,7 @@ import { appRoutes } from './pages/app.tsx';
 import { assignmentRoutes } from './pages/assignments.tsx';
 import { directoryRoutes } from './pages/directory.tsx';
 import { directoryEditRoutes } from './pages/directory-edit.tsx';
+import { directoryImportRoutes } from './pages/directory-import.tsx';
 import { expressionRoutes } from './pages/expressions.tsx';
 import { keyRoutes } from './pages/keys.tsx';
 import { logRoutes } from './pages/logs.tsx';
@@ -20,6 +21,7 @@ import { mappingRoutes } from './pages/mappings.tsx';
 import { onDemandRoutes } from './pages/on-demand.tsx';
 import { overviewRoutes } from './pages/overview.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
+import { sourceRoutes } from './pages/sources.tsx';
 import { wizardRoutes } from './pages/wizard.tsx';
 
 export interface ConsoleOptions {
@@ -113,7 +115,9 @@ export function createConsole(options: ConsoleOptions): ConsoleRouter {
   logRoutes(router);
   onDemandRoutes(router);
   directoryRoutes(router);
+  directoryImportRoutes(router);
   directoryEditRoutes(router);
+  sourceRoutes(router);
   wizardRoutes(router);
   expressionRoutes(router);
   mappingRoutes(router);
