@@ -52,7 +52,10 @@ export const DEFAULT_MAX_IMPORT_BODY_BYTES = 50 * 1024 * 1024;
 const IMPORT_PATHS = new Set(['/api/v1/directory/import', '/codec/encode', '/codec/decode']);
 /** An HR export uploaded to a csv source takes the import limit too. */
 const SNAPSHOT_PATH = /^\/api\/v1\/sources\/[^/]+\/snapshots$/;
-const isImportPath = (path: string) => IMPORT_PATHS.has(path) || SNAPSHOT_PATH.test(path);
+/** The console's forms that upload those files (multipart) take the same limit. */
+const CONSOLE_UPLOAD_PATH = /^\/console\/(?:directory\/import|sources\/[^/]+\/snapshots)$/;
+const isImportPath = (path: string) =>
+  IMPORT_PATHS.has(path) || SNAPSHOT_PATH.test(path) || CONSOLE_UPLOAD_PATH.test(path);
 
 export interface ApiLimits {
   /** Largest request body accepted, in bytes (default 1 MiB). */

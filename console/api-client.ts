@@ -2,7 +2,7 @@
 // key, in process (the API's own `app.request`, no socket). Whatever the console does, a script
 // with the same key can do, and the API's permission checks and audit log apply unchanged.
 
-/** Sends one request to the API (path from `/api/v1/…`), as the API app's `request` does. */
+/** Sends one request to the API (path from `/api/v1/…`, or a whole URL), as the API app's `request` does. */
 export type ApiFetch = (path: string, init: RequestInit, env?: unknown) => Promise<Response>;
 
 /** The API's error shape: `{ error: { code, message, details? } }`. */
@@ -20,14 +20,26 @@ export class ApiClient {
     private readonly apiKey: string,
     /** The browser's connection (passed on, so the API sees the real client address). */
     private readonly env?: unknown,
+    /**
+     * The address the browser used (`https://ferry.example`): the API builds addresses it answers
+     * (a scim source's scimUrl) from the URL it is called on. Without it, `http://localhost`.
+     */
+    private readonly origin = '',
   ) {}
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+  call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+    return body === undefined
+      ? this.send<T>(method, path)
+      : this.send<T>(method, path, { text: JSON.stringify(body), type: 'application/json' });
+  }
+
+  /** A request whose body is sent as is (an uploaded file: `text/csv` or `application/json`). */
+  async send<T>(method: string, path: string, body?: { text: string; type: string }): Promise<ApiResult<T>> {
     const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (body) headers['Content-Type'] = body.type;
     const res = await this.fetchApi(
-      `/api/v1${path}`,
-      { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) },
+      `${this.origin}/api/v1${path}`,
+      { method, headers, ...(body ? { body: body.text } : {}) },
       this.env,
     );
     const text = await res.text();
@@ -43,7 +55,7 @@ export class ApiClient {
   /** A GET answered as is (e.g. a CSV export streamed on to the browser). */
   raw(path: string, accept: string): Promise<Response> {
     return this.fetchApi(
-      `/api/v1${path}`,
+      `${this.origin}/api/v1${path}`,
       { method: 'GET', headers: { Authorization: `Bearer ${this.apiKey}`, Accept: accept } },
       this.env,
     );

@@ -13,6 +13,7 @@ import { appRoutes } from './pages/app.tsx';
 import { assignmentRoutes } from './pages/assignments.tsx';
 import { directoryRoutes } from './pages/directory.tsx';
 import { directoryEditRoutes } from './pages/directory-edit.tsx';
+import { directoryImportRoutes } from './pages/directory-import.tsx';
 import { expressionRoutes } from './pages/expressions.tsx';
 import { keyRoutes } from './pages/keys.tsx';
 import { logRoutes } from './pages/logs.tsx';
@@ -20,6 +21,7 @@ import { mappingRoutes } from './pages/mappings.tsx';
 import { onDemandRoutes } from './pages/on-demand.tsx';
 import { overviewRoutes } from './pages/overview.tsx';
 import { SignInPage } from './pages/sign-in.tsx';
+import { sourceRoutes } from './pages/sources.tsx';
 import { wizardRoutes } from './pages/wizard.tsx';
 
 export interface ConsoleOptions {
@@ -89,7 +91,7 @@ export function createConsole(options: ConsoleOptions): ConsoleRouter {
       const token = c.req.header('X-CSRF-Token') ?? (await formField(c, '_csrf'));
       if (!sealer.checkCsrf(cookie, token)) return refuse(c, 'Missing or wrong CSRF token: reload the page');
     }
-    const client = new ApiClient(options.api, session.apiKey, c.env);
+    const client = new ApiClient(options.api, session.apiKey, c.env, publicOrigin(c));
     const me = await client.get<Me>('/me');
     if (!me.ok) {
       // A revoked key ends the session; anything else (e.g. the failed-auth limit) is shown.
@@ -113,7 +115,9 @@ export function createConsole(options: ConsoleOptions): ConsoleRouter {
   logRoutes(router);
   onDemandRoutes(router);
   directoryRoutes(router);
+  directoryImportRoutes(router);
   directoryEditRoutes(router);
+  sourceRoutes(router);
   wizardRoutes(router);
   expressionRoutes(router);
   mappingRoutes(router);
@@ -129,6 +133,12 @@ const isChange = (method: string) => !['GET', 'HEAD', 'OPTIONS'].includes(method
 /** Secure cookies when the browser talks https (directly, or to a proxy that says so). */
 function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === 'https:' || c.req.header('X-Forwarded-Proto') === 'https';
+}
+
+/** The address the browser used: this host, over https when the browser talks https (isHttps). */
+function publicOrigin(c: Context): string {
+  const url = new URL(c.req.url);
+  return `${isHttps(c) ? 'https' : url.protocol.replace(':', '')}://${c.req.header('Host') ?? url.host}`;
 }
 
 /** The Origin (or, without one, the Referer) names this host; a request with neither is a script's, and is let through to the token check. */

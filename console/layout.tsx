@@ -44,6 +44,7 @@ export function Layout({ title, me, csrf, notice, error, children }: PageFrame) 
                 <a href="/">Apps</a>
                 {can(me, 'apps:write') ? <a href="/console/new">New app</a> : null}
                 <a href="/console/directory">Directory</a>
+                <a href="/console/sources">Sources</a>
                 {can(me, 'keys:manage') ? <a href="/console/keys">Keys</a> : null}
                 {can(me, 'audit:read') ? <a href="/console/audit">Audit</a> : null}
                 <a href="/docs">API</a>

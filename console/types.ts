@@ -170,3 +170,51 @@ export interface ObjectAssignment {
   viaGroupId: string | null;
   viaGroupName: string | null;
 }
+
+/** GET /sources/{id}: a source's settings (never its secrets) and state. Fields beyond these are shown as they come. */
+export interface Source {
+  id: string;
+  name: string;
+  type: string;
+  enabled: boolean;
+  config: Record<string, unknown>;
+  hasBindPassword?: boolean;
+  hasClientSecret?: boolean;
+  state?: Record<string, unknown> | null;
+  status?: unknown;
+  createdAt?: string;
+  updatedAt?: string;
+  scimUrl?: string;
+  token?: string;
+  [key: string]: unknown;
+}
+
+/** GET /sources/{id}/runs: one import. */
+export interface SourceRun {
+  id: number;
+  mode: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  stagedDeletions: number;
+  error: string | null;
+}
+
+/** POST /directory/import's answer. */
+export interface ImportReport {
+  users: ImportCounts;
+  groups: ImportCounts;
+  memberships: ImportCounts;
+  errors: { section: string; row: number; field: string; message: string }[];
+}
+
+export interface ImportCounts {
+  received: number;
+  created: number;
+  updated: number;
+  failed: number;
+}

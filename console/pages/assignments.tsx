@@ -1,9 +1,10 @@
 /** @jsxImportSource hono/jsx */
-// An app's assignments with display names, and a form that assigns a group or user found by name.
+// An app's assignments with display names (each linking to its directory page), and a form that assigns a group or user found by name.
 import { describeProblem, query } from '../api-client.ts';
 import type { ConsoleContext, ConsoleRouter } from '../app.tsx';
 import { ActionButton, CsrfField, can } from '../layout.tsx';
 import type { Assignment, DirectoryGroup, DirectoryUser, Page } from '../types.ts';
+import { groupUrl, userUrl } from './urls.ts';
 
 const SHOWN = 50;
 
@@ -33,7 +34,10 @@ export async function AssignmentsSection({ c, appId, back }: { c: ConsoleContext
       <ul>
         {items.map((a, i) => (
           <li>
-            {a.principalType} <strong>{names[i]}</strong>{' '}
+            {a.principalType}{' '}
+            <strong>
+              <a href={a.principalType === 'group' ? groupUrl(a.principalId) : userUrl(a.principalId)}>{names[i]}</a>
+            </strong>{' '}
             <span class="sub">
               ({a.principalId}, {a.role})
             </span>

@@ -9,7 +9,8 @@ import type { ConsoleContext, ConsoleRouter } from '../app.tsx';
 import { CsrfField, Layout, can } from '../layout.tsx';
 import type { DirectoryGroup, DirectoryUser } from '../types.ts';
 import { findPrincipal } from './assignments.tsx';
-import { groupUrl, userPage, userUrl } from './directory.tsx';
+import { groupPage, userPage } from './directory.tsx';
+import { groupUrl, userUrl } from './urls.ts';
 import {
   GROUP_FIELDS,
   GroupForm,
@@ -64,6 +65,7 @@ export function directoryEditRoutes(router: ConsoleRouter) {
   userCreateRoutes(router);
   userChangeRoutes(router);
   groupRoutes(router);
+  groupChangeRoutes(router);
 }
 
 function userCreateRoutes(router: ConsoleRouter) {
@@ -190,6 +192,63 @@ function groupRoutes(router: ConsoleRouter) {
     const outcome = result.ok
       ? { notice: 'Member removed' }
       : { error: `Not removed: ${describeProblem(result.problem)}` };
+    return c.redirect(`${groupUrl(id)}${query(outcome)}`, 303);
+  });
+}
+
+/** Rename a group (or change its description), soft-delete it after a confirmation page, restore it. */
+function groupChangeRoutes(router: ConsoleRouter) {
+  router.post('/console/directory/groups/:id', async (c) => {
+    const id = c.req.param('id');
+    const { values, body } = postedGroup(await c.req.parseBody());
+    if (!values.displayName) {
+      const errors = { displayName: 'Display name: required' };
+      return groupPage(c, id, { values, errors, error: 'Not saved: give the group a name' }, 400);
+    }
+    const result = await c.get('client').call<DirectoryGroup>('PATCH', apiGroup(id), body);
+    if (!result.ok) {
+      return groupPage(c, id, refusal('Not saved', result.problem, GROUP_FIELDS, values), refusedStatus(result.status));
+    }
+    return c.redirect(`${groupUrl(id)}${query({ notice: 'Group saved' })}`, 303);
+  });
+
+  router.get('/console/directory/groups/:id/delete', async (c) => {
+    const id = c.req.param('id');
+    const group = await c.get('client').need<DirectoryGroup>(apiGroup(id));
+    const title = `Delete ${group.displayName}?`;
+    if (!can(c.get('me'), WRITE)) return noPermission(c, title);
+    return c.html(
+      <Layout title={title} me={c.get('me')} csrf={c.get('csrf')}>
+        <p>
+          The group goes to the recycle bin: every app removes it at its next cycle, and its members lose what they had
+          through it. <em>Restore</em> on the group's page brings it back.
+        </p>
+        <form method="post" action={`${groupUrl(id)}/delete`} class="inline">
+          <CsrfField csrf={c.get('csrf')} />
+          <input type="hidden" name="confirm" value="yes" />
+          <button type="submit" class="danger">
+            Delete {group.displayName}
+          </button>
+        </form>{' '}
+        <a href={groupUrl(id)}>Cancel</a>
+      </Layout>,
+    );
+  });
+
+  router.post('/console/directory/groups/:id/delete', async (c) => {
+    const id = c.req.param('id');
+    if (formText(await c.req.parseBody(), 'confirm') !== 'yes') return c.redirect(`${groupUrl(id)}/delete`, 303);
+    const result = await c.get('client').call<DirectoryGroup>('DELETE', apiGroup(id));
+    const outcome = result.ok
+      ? { notice: 'Deleted: the group is in the recycle bin' }
+      : { error: `Not deleted: ${describeProblem(result.problem)}` };
+    return c.redirect(`${groupUrl(id)}${query(outcome)}`, 303);
+  });
+
+  router.post('/console/directory/groups/:id/restore', async (c) => {
+    const id = c.req.param('id');
+    const result = await c.get('client').call('POST', `${apiGroup(id)}/restore`);
+    const outcome = result.ok ? { notice: 'Restored' } : { error: `Not restored: ${describeProblem(result.problem)}` };
     return c.redirect(`${groupUrl(id)}${query(outcome)}`, 303);
   });
 }

@@ -4,7 +4,7 @@
 // next to it (aria-invalid, aria-describedby), named by its label; what no field shows goes on top.
 import type { ApiProblem } from '../api-client.ts';
 import { CsrfField } from '../layout.tsx';
-import type { DirectoryUser } from '../types.ts';
+import type { DirectoryGroup, DirectoryUser } from '../types.ts';
 import { formText, type Form } from './form.ts';
 
 /** The user attributes the console edits, with their labels (the API's names are the keys). */
@@ -52,6 +52,10 @@ export function postedUser(form: Form): { values: Record<string, string>; body: 
   return { values, body };
 }
 
+/** A group's stored values as form values. */
+export const groupState = (group: DirectoryGroup): FormState =>
+  emptyState({ displayName: group.displayName, description: group.description ?? '' });
+
 export function postedGroup(form: Form): { values: Record<string, string>; body: Record<string, unknown> } {
   const values = { displayName: formText(form, 'displayName'), description: formText(form, 'description') };
   return { values, body: { displayName: values.displayName, description: values.description || null } };
@@ -77,7 +81,7 @@ export function refusal(
   return { values, errors, error: [`${verb}: ${problem.message}`, ...rest].join(' — ') };
 }
 
-function Field(props: {
+export function Field(props: {
   id: string;
   name: string;
   label: string;
@@ -141,15 +145,17 @@ export function UserForm(props: { action: string; csrf: string; state: FormState
   );
 }
 
-export function GroupForm({ csrf, state }: { csrf: string; state: FormState }) {
+/** A group's fields: creates (the default) or, given `action` and `submit`, saves an edit. */
+export function GroupForm(props: { csrf: string; state: FormState; action?: string; submit?: string }) {
+  const { csrf, state } = props;
   return (
-    <form method="post" action="/console/directory/groups" class="card grid">
+    <form method="post" action={props.action ?? '/console/directory/groups'} class="card grid">
       <CsrfField csrf={csrf} />
       {GROUP_FIELDS.map((f) => (
         <Field id={`g-${f.name}`} name={f.name} label={f.label} state={state} required={'required' in f} />
       ))}
       <button type="submit" class="primary">
-        Create group
+        {props.submit ?? 'Create group'}
       </button>
     </form>
   );

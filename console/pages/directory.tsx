@@ -7,11 +7,19 @@ import type { ConsoleContext, ConsoleRouter } from '../app.tsx';
 import { ActionButton, Layout, Time, can } from '../layout.tsx';
 import type { DirectoryGroup, DirectoryUser, Member, ObjectAssignment, Page } from '../types.ts';
 import { appUrl } from './app.tsx';
-import { AddMemberForm, RemoveMemberButton, UserForm, userState, type FormState } from './directory-forms.tsx';
+import { groupUrl, userUrl } from './urls.ts';
+import {
+  AddMemberForm,
+  GroupForm,
+  RemoveMemberButton,
+  UserForm,
+  groupState,
+  userState,
+  type FormState,
+} from './directory-forms.tsx';
+import { ImportForm } from './directory-import.tsx';
 
 const PAGE_SIZE = 50;
-export const groupUrl = (id: string) => `/console/directory/groups/${encodeURIComponent(id)}`;
-export const userUrl = (id: string) => `/console/directory/users/${encodeURIComponent(id)}`;
 /** The notice or error a change redirected back with (post-redirect-get). */
 const outcomeOf = (c: ConsoleContext) => ({ notice: c.req.query('notice'), error: c.req.query('error') });
 
@@ -144,6 +152,7 @@ function listRoute(router: ConsoleRouter) {
             <a href={`/console/directory${query({ kind, search, cursor: page.nextCursor })}`}>Next page</a>
           </p>
         ) : null}
+        {can(c.get('me'), 'directory:write') ? <ImportForm csrf={c.get('csrf')} /> : null}
       </Layout>,
     );
   });
@@ -153,7 +162,7 @@ function MembersTable(props: { c: ConsoleContext; group: DirectoryGroup; page: P
   const { group, page, nested } = props;
   const csrf = props.c.get('csrf');
   // Only a direct member can be removed; the nested view lists members of other groups too.
-  const removable = !nested && can(props.c.get('me'), 'directory:write');
+  const removable = !nested && !group.deletedDateTime && can(props.c.get('me'), 'directory:write');
   return (
     <div class="scroll">
       <table>
@@ -196,70 +205,124 @@ function MembersTable(props: { c: ConsoleContext; group: DirectoryGroup; page: P
   );
 }
 
-function groupRoute(router: ConsoleRouter) {
-  router.get('/console/directory/groups/:id', async (c) => {
-    const id = c.req.param('id');
-    const nested = c.req.query('nested') === '1';
-    const client = c.get('client');
-    const [group, apps, page] = await Promise.all([
-      client.need<DirectoryGroup>(`/directory/groups/${encodeURIComponent(id)}`),
-      loadAssignedApps(c, 'groups', id),
-      client.need<Page<Member>>(
-        `/directory/groups/${encodeURIComponent(id)}/members${query({
-          transitive: nested ? 'true' : undefined,
-          limit: PAGE_SIZE,
-          cursor: c.req.query('cursor'),
-        })}`,
-      ),
-    ]);
-    const memberError = c.req.query('memberError') ?? null;
-    return c.html(
-      <Layout title={`Group ${group.displayName}`} me={c.get('me')} csrf={c.get('csrf')} {...outcomeOf(c)}>
-        <p>
-          <a href="/console/directory?kind=groups">All groups</a>
-        </p>
-        {group.description ? <p>{group.description}</p> : null}
-        <AssignedApps
-          page={apps}
-          next={
-            apps.nextCursor
-              ? `${groupUrl(id)}${query({ nested: nested ? '1' : undefined, appsCursor: apps.nextCursor })}`
-              : null
-          }
-        />
-        <h2>Members</h2>
-        <p>
-          {nested ? (
-            <>
-              Every member, through nested groups (each once, as apps receive them).{' '}
-              <a href={groupUrl(id)}>Show direct members only</a>
-            </>
-          ) : (
-            <>
-              Direct members. <a href={`${groupUrl(id)}${query({ nested: '1' })}`}>Show members of nested groups too</a>
-            </>
-          )}
-        </p>
-        {can(c.get('me'), 'directory:write') ? (
-          <AddMemberForm
-            groupId={id}
-            csrf={c.get('csrf')}
-            name={memberError ? (c.req.query('memberName') ?? '') : ''}
-            error={memberError}
-          />
-        ) : null}
-        <MembersTable c={c} group={group} page={page} nested={nested} />
-        {page.items.length === 0 ? <p>No members.</p> : null}
-        {page.nextCursor ? (
-          <p>
-            <a href={`${groupUrl(id)}${query({ nested: nested ? '1' : undefined, cursor: page.nextCursor })}`}>
-              Next page
-            </a>
-          </p>
-        ) : null}
-      </Layout>,
+/** A group's change forms: edit and delete while active, restore from the recycle bin. */
+function GroupChanges({ c, group, edit }: { c: ConsoleContext; group: DirectoryGroup; edit: FormState }) {
+  const csrf = c.get('csrf');
+  if (group.deletedDateTime) {
+    return (
+      <section aria-labelledby="change-h">
+        <h2 id="change-h">Recycle bin</h2>
+        <ActionButton action={`${groupUrl(group.id)}/restore`} label="Restore group" csrf={csrf} kind="primary" />
+      </section>
     );
-  });
+  }
+  return (
+    <section aria-labelledby="change-h">
+      <h2 id="change-h">Edit group</h2>
+      <GroupForm action={groupUrl(group.id)} csrf={csrf} state={edit} submit="Save group" />
+      <p>
+        <a href={`${groupUrl(group.id)}/delete`}>Delete this group…</a>
+      </p>
+    </section>
+  );
+}
+
+function MembersSection({
+  c,
+  group,
+  page,
+  nested,
+}: {
+  c: ConsoleContext;
+  group: DirectoryGroup;
+  page: Page<Member>;
+  nested: boolean;
+}) {
+  const id = group.id;
+  const memberError = c.req.query('memberError') ?? null;
+  return (
+    <>
+      <h2>Members</h2>
+      <p>
+        {nested ? (
+          <>
+            Every member, through nested groups (each once, as apps receive them).{' '}
+            <a href={groupUrl(id)}>Show direct members only</a>
+          </>
+        ) : (
+          <>
+            Direct members. <a href={`${groupUrl(id)}${query({ nested: '1' })}`}>Show members of nested groups too</a>
+          </>
+        )}
+      </p>
+      {can(c.get('me'), 'directory:write') && !group.deletedDateTime ? (
+        <AddMemberForm
+          groupId={id}
+          csrf={c.get('csrf')}
+          name={memberError ? (c.req.query('memberName') ?? '') : ''}
+          error={memberError}
+        />
+      ) : null}
+      <MembersTable c={c} group={group} page={page} nested={nested} />
+      {page.items.length === 0 ? <p>No members.</p> : null}
+      {page.nextCursor ? (
+        <p>
+          <a href={`${groupUrl(id)}${query({ nested: nested ? '1' : undefined, cursor: page.nextCursor })}`}>
+            Next page
+          </a>
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+/** A group's page; `edit` is a refused edit to show again with its complaints (else the stored values). */
+export async function groupPage(c: ConsoleContext, id: string, edit?: FormState, status: 200 | 400 | 403 | 409 = 200) {
+  const nested = c.req.query('nested') === '1';
+  const client = c.get('client');
+  const [group, apps, page] = await Promise.all([
+    client.need<DirectoryGroup>(`/directory/groups/${encodeURIComponent(id)}`),
+    loadAssignedApps(c, 'groups', id),
+    client.need<Page<Member>>(
+      `/directory/groups/${encodeURIComponent(id)}/members${query({
+        transitive: nested ? 'true' : undefined,
+        limit: PAGE_SIZE,
+        cursor: c.req.query('cursor'),
+      })}`,
+    ),
+  ]);
+  const outcome = edit ? { error: edit.error } : outcomeOf(c);
+  return c.html(
+    <Layout title={`Group ${group.displayName}`} me={c.get('me')} csrf={c.get('csrf')} {...outcome}>
+      <p>
+        <a href="/console/directory?kind=groups">All groups</a>
+      </p>
+      {group.description ? <p>{group.description}</p> : null}
+      {group.deletedDateTime ? (
+        <p>
+          Deleted (in the recycle bin) since <Time iso={group.deletedDateTime} />: apps remove the group at their next
+          cycle.
+        </p>
+      ) : null}
+      <AssignedApps
+        page={apps}
+        next={
+          apps.nextCursor
+            ? `${groupUrl(id)}${query({ nested: nested ? '1' : undefined, appsCursor: apps.nextCursor })}`
+            : null
+        }
+      />
+      <MembersSection c={c} group={group} page={page} nested={nested} />
+      {can(c.get('me'), 'directory:write') ? (
+        <GroupChanges c={c} group={group} edit={edit ?? groupState(group)} />
+      ) : null}
+    </Layout>,
+    status,
+  );
+}
+
+function groupRoute(router: ConsoleRouter) {
+  router.get('/console/directory/groups/:id', (c) => groupPage(c, c.req.param('id')));
 }
 
 /** A user's change forms: edit and delete while active, restore from the recycle bin. */

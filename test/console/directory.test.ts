@@ -2,7 +2,9 @@
 // to a group (found by name) and sees her among the members, removes her, soft-deletes her after a
 // confirmation page and restores her; the API holds each change. A taken userPrincipalName and a
 // group nesting cycle show the API's complaint next to the field and change nothing. A viewer gets
-// no form.
+// no form. A file imported from the directory page shows its counts, each refused row by its number,
+// or the line a broken CSV names; a group is renamed, deleted after confirming and restored; an app's
+// assigned user and group link to their directory pages.
 import { expect, it } from 'vitest';
 import { WAIT, check, consoleSuite, signIn, text } from './harness.ts';
 
@@ -153,6 +155,7 @@ consoleSuite('directory changes in Chromium', (world) => {
     await page.getByRole('table', { name: 'Directory users' }).waitFor(WAIT);
     expect(await page.getByRole('link', { name: 'New user' }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'New group' }).count()).toBe(0);
+    expect(await page.getByLabel('File (CSV or JSON)').count()).toBe(0);
 
     await page.goto(url('/console/directory/users/u2'));
     await page.getByRole('heading', { name: 'User Alan Turing', level: 1 }).waitFor(WAIT);
@@ -164,10 +167,133 @@ consoleSuite('directory changes in Chromium', (world) => {
     await page.getByRole('table', { name: 'Members of Sales Team' }).waitFor(WAIT);
     expect(await page.getByRole('textbox').count()).toBe(0);
     expect(await page.getByRole('button', { name: /^Remove/ }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Save group' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Delete this group…' }).count()).toBe(0);
 
     await page.goto(url('/console/directory/new/user'));
     expect(await page.getByRole('alert').innerText()).toMatch(text('cannot change the directory'));
     expect(await page.getByRole('textbox').count()).toBe(0);
+    await context.close();
+  });
+  it('imports a directory file, showing the counts, a refused row, or the line of a CSV syntax error', async () => {
+    const context = await world.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, world, world.ferry.apiKey);
+    await page.goto(url('/console/directory'));
+    const file = page.getByLabel('File (CSV or JSON)');
+    await file.setInputFiles({
+      name: 'night.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(
+        JSON.stringify({
+          users: [
+            { id: 'n1', userPrincipalName: 'mary.jackson@contoso.example', displayName: 'Mary Jackson' },
+            { id: 'n2', userPrincipalName: 'dorothy.vaughan@contoso.example', displayName: 'Dorothy Vaughan' },
+          ],
+          groups: [{ id: 'ng', displayName: 'Night Shift' }],
+          memberships: [{ groupId: 'ng', memberId: 'n1' }],
+        }),
+      ),
+    });
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByRole('heading', { name: 'Directory import', level: 1 }).waitFor(WAIT);
+    expect(await page.getByRole('status').innerText()).toMatch(text('Imported night.json'));
+    const counts = page.getByRole('table', { name: 'Imported' });
+    expect(await counts.getByRole('row', { name: /^users/ }).innerText()).toMatch(/users\s+2\s+2\s+0\s+0/);
+    expect(await counts.getByRole('row', { name: /^memberships/ }).innerText()).toMatch(/memberships\s+1\s+1\s+0\s+0/);
+    expect((await world.api('GET', '/directory/users/n2')).displayName).toBe('Dorothy Vaughan');
+    expect(await memberIds('ng')).toEqual(['n1']);
+    await check(page, '55-directory-import-json');
+
+    // A CSV of users: the good row is imported, the bad one listed with its line and field.
+    await page.getByLabel('File (CSV or JSON)').setInputFiles({
+      name: 'more.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('userPrincipalName,displayName\nannie.easley@contoso.example,Annie Easley\n,No Name\n'),
+    });
+    await page.getByLabel('A CSV file holds').selectOption('users');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await expect
+      .poll(() => page.getByRole('status').innerText(), WAIT)
+      .toMatch(text('Imported more.csv: 1 rows not imported'));
+    const refused = page.getByRole('table', { name: 'Rows not imported' });
+    expect(await refused.innerText()).toMatch(/users\s+3\s+userPrincipalName/);
+    expect((await world.api('GET', '/directory/users?search=annie.easley')).items).toHaveLength(1);
+    await check(page, '56-directory-import-row-refused');
+
+    // A broken CSV is refused whole, naming its line; nothing is imported.
+    await page.getByLabel('File (CSV or JSON)').setInputFiles({
+      name: 'broken.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('userPrincipalName,displayName\nbroken@contoso.example,"Unclosed\n'),
+    });
+    await page.getByRole('button', { name: 'Import' }).click();
+    await expect.poll(() => page.getByRole('alert').innerText(), WAIT).toMatch(text('Not imported (broken.csv)'));
+    expect(await page.getByRole('alert').innerText()).toMatch(/line \d/);
+    expect((await world.api('GET', '/directory/users?search=broken@')).items).toHaveLength(0);
+    await context.close();
+  });
+
+  it('renames a group, deletes it after confirming and restores it', async () => {
+    const context = await world.browser.newContext({ viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    await signIn(page, world, world.ferry.apiKey);
+    const group = await world.api('POST', '/directory/groups', { displayName: 'Day Shift' });
+    await page.goto(url(`/console/directory/groups/${group.id}`));
+    await page.getByRole('heading', { name: 'Group Day Shift', level: 1 }).waitFor(WAIT);
+    // An emptied name is refused at its field.
+    await page.getByLabel('Display name').fill(' ');
+    await page.getByRole('button', { name: 'Save group' }).click();
+    await expect.poll(() => page.getByLabel('Display name').getAttribute('aria-invalid'), WAIT).toBe('true');
+    expect((await world.api('GET', `/directory/groups/${group.id}`)).displayName).toBe('Day Shift');
+
+    await page.getByLabel('Display name').fill('Early Shift');
+    await page.getByLabel('Description').fill('Starts at six');
+    await page.getByRole('button', { name: 'Save group' }).click();
+    await page.getByRole('heading', { name: 'Group Early Shift', level: 1 }).waitFor(WAIT);
+    expect(await page.getByRole('status').innerText()).toMatch(text('Group saved'));
+    expect(await world.api('GET', `/directory/groups/${group.id}`)).toMatchObject({
+      displayName: 'Early Shift',
+      description: 'Starts at six',
+    });
+    await check(page, '57-directory-group-renamed');
+
+    await page.getByRole('link', { name: 'Delete this group…' }).click();
+    await page.getByRole('heading', { name: 'Delete Early Shift?', level: 1 }).waitFor(WAIT);
+    expect((await world.api('GET', `/directory/groups/${group.id}`)).deletedDateTime).toBeNull();
+    await check(page, '58-directory-group-delete-confirm');
+    await page.getByRole('button', { name: 'Delete Early Shift' }).click();
+    await expect
+      .poll(() => page.getByRole('status').innerText(), WAIT)
+      .toMatch(text('Deleted: the group is in the recycle bin'));
+    expect((await world.api('GET', `/directory/groups/${group.id}`)).deletedDateTime).not.toBeNull();
+    expect(await page.getByRole('button', { name: 'Save group' }).count()).toBe(0);
+    expect(await page.getByLabel('Add a member (user or group name)').count()).toBe(0);
+    await page.getByRole('button', { name: 'Restore group' }).click();
+    await expect.poll(() => page.getByRole('status').innerText(), WAIT).toMatch(text('Restored'));
+    expect((await world.api('GET', `/directory/groups/${group.id}`)).deletedDateTime).toBeNull();
+    await context.close();
+  });
+
+  it("links an app's assigned user and group to their directory pages", async () => {
+    const app = await world.api('POST', '/apps', {
+      name: 'Linked app',
+      template: 'generic-scim',
+      target: { url: world.target.baseUrl, token: world.target.token },
+    });
+    await world.api('POST', `/apps/${app.id}/assignments`, { principalId: 'g2' });
+    await world.api('POST', `/apps/${app.id}/assignments`, { principalId: 'u2' });
+    const context = await world.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, world, world.viewerKey);
+    await page.goto(url(`/console/apps/${app.id}`));
+    const assignments = page.getByRole('region', { name: 'Assignments' });
+    await assignments.getByRole('link', { name: 'Engineers' }).click();
+    await page.getByRole('heading', { name: 'Group Engineers', level: 1 }).waitFor(WAIT);
+    await page.goBack();
+    await assignments.getByRole('link', { name: 'Alan Turing' }).click();
+    await page.getByRole('heading', { name: 'User Alan Turing', level: 1 }).waitFor(WAIT);
+    expect(await page.getByRole('link', { name: 'Linked app' }).count()).toBe(1);
     await context.close();
   });
 });

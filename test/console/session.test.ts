@@ -190,6 +190,47 @@ describe('console roles', () => {
     expect(users.items).toEqual([]);
   });
 
+  it("imports a file over 1 MiB through the console's upload form (the import body limit applies)", async () => {
+    const cookie = cookieOf(await signIn(API_KEY));
+    const html = await (await ctx.app.request('/console/directory', { headers: { Cookie: cookie } })).text();
+    const rows = Array.from(
+      { length: 12_000 },
+      (_, i) => `bulk${i}@contoso.example,Bulk Person ${i} ${'x'.repeat(60)}`,
+    );
+    const csv = ['userPrincipalName,displayName', ...rows].join('\n');
+    expect(csv.length).toBeGreaterThan(1024 * 1024);
+    const body = new FormData();
+    body.set('_csrf', csrfOf(html));
+    body.set('kind', 'users');
+    body.set('file', new File([csv], 'bulk.csv', { type: 'text/csv' }));
+    const res = await ctx.app.request('/console/directory/import', {
+      method: 'POST',
+      headers: { Cookie: cookie },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('Imported bulk.csv');
+    const found = await read(await ctx.app.request('/api/v1/directory/users?search=bulk11999@', { headers: auth() }));
+    expect(found.items).toHaveLength(1);
+  });
+
+  it("shows a scim source's URL at the address the browser used, https included", async () => {
+    const signedIn = await signIn(API_KEY, 'https://ferry.test/console/sign-in');
+    const cookie = cookieOf(signedIn);
+    const page = await ctx.app.request('https://ferry.test/console/sources/new?type=scim', {
+      headers: { Cookie: cookie },
+    });
+    const res = await ctx.app.request('https://ferry.test/console/sources?type=scim', {
+      method: 'POST',
+      headers: { ...FORM, Cookie: cookie },
+      body: form({ _csrf: csrfOf(await page.text()), name: 'Pushed' }),
+    });
+    expect(res.status).toBe(201);
+    const html = await res.text();
+    expect(html).toContain('https://ferry.test/scim/v2');
+    expect(html).toMatch(/fst_[A-Za-z0-9_-]{43}/);
+  });
+
   it('ends the session of a revoked key', async () => {
     const made = await read(await ctx.app.request('/api/v1/keys', send('POST', { name: 'temp', role: 'operator' })));
     const cookie = cookieOf(await signIn(made.key));
