@@ -234,7 +234,7 @@ export async function openCsvReader(config: CsvSourceConfig, latestSnapshot?: Sn
   if (config.origin === 'upload') {
     const snapshot = latestSnapshot ? await latestSnapshot() : null;
     if (!snapshot) {
-      throw new ConfigurationError('No snapshot has been uploaded to this source yet (PUT …/snapshot).', {
+      throw new ConfigurationError('No snapshot has been uploaded to this source yet (POST …/snapshots).', {
         code: 'MandatoryFieldsMissing',
       });
     }
