@@ -61,11 +61,7 @@ export function listGroupsPage(pass: Pass, startIndex: number): Promise<ListPage
  * repaired in repair mode. `alive` is called after each group, so a page of slow repairs keeps the
  * activity's heartbeat going (the position stays the page's: a retry compares the page again).
  */
-export async function compareGroupPage(
-  pass: Pass,
-  groups: readonly ScimResource[],
-  alive: () => void,
-): Promise<void> {
+export async function compareGroupPage(pass: Pass, groups: readonly ScimResource[], alive: () => void): Promise<void> {
   const { store } = pass.s;
   const withId = groups.filter((g): g is TargetGroup => typeof g.id === 'string' && g.id !== '');
   const ids = withId.map((g) => g.id);
@@ -159,7 +155,11 @@ async function repairGroup(
     const fresh = await store.links.get(appId, 'group', link.sourceId);
     if (!fresh || fresh.targetId !== link.targetId) return { outcome: 'busy' };
     // A cycle that exported the group meanwhile changed its hash: its members are its business now.
-    const drift = groupDrift({ link: fresh, group, members: fresh.exportedHash === link.exportedHash ? members : null });
+    const drift = groupDrift({
+      link: fresh,
+      group,
+      members: fresh.exportedHash === link.exportedHash ? members : null,
+    });
     if (drift.kind !== 'edited') return { outcome: 'reported' };
     const client = pass.runtime.client;
     const chunkSize = chunkSizeOf(pass);
@@ -221,8 +221,7 @@ function groupLogEntry(
         name: 'processing',
         status: 'Success',
         details: {
-          detail:
-            'drift repair: the group was edited in the target; its last exported values and members are put back',
+          detail: 'drift repair: the group was edited in the target; its last exported values and members are put back',
           reconcilePassId: pass.record.id,
         },
       },

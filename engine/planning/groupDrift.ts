@@ -103,7 +103,8 @@ export function groupDrift(input: GroupDriftInput): GroupDrift {
   if (own.kind === 'unknown' && members === null) return { kind: 'unknown' };
   const attributes: ModifiedAttribute[] = own.kind === 'edited' ? [...own.attributes] : [];
   const operations = own.kind === 'edited' ? own.operations : [];
-  if (members && members.add.length > 0) attributes.push({ name: 'members (added)', oldValue: null, newValue: members.add });
+  if (members && members.add.length > 0)
+    attributes.push({ name: 'members (added)', oldValue: null, newValue: members.add });
   if (members && members.remove.length > 0)
     attributes.push({ name: 'members (removed)', oldValue: members.remove, newValue: null });
   if (attributes.length === 0) return { kind: 'inStep' };

@@ -281,7 +281,9 @@ describe('reconcile passes: groups', () => {
     } finally {
       await handle.close();
     }
-    const listings = peer.requestLog.slice(before).filter((r) => r.method === 'GET' && /\/(Users|Groups)\?/.test(r.path));
+    const listings = peer.requestLog
+      .slice(before)
+      .filter((r) => r.method === 'GET' && /\/(Users|Groups)\?/.test(r.path));
     expect(listings.map((r) => new URL(r.path, 'http://x').searchParams.get('startIndex'))).toEqual(['2']);
     expect(listings[0].path).toContain('/Groups?');
     expect(beats.at(-1)).toEqual({ phase: 'deletedGroups', after: null });
