@@ -50,7 +50,7 @@ export interface Pass {
   orphans: OrphanIndex | null;
 }
 
-export function heartbeat(position: Position): void {
+function heartbeat(position: Position): void {
   try {
     temporalHeartbeat(position);
   } catch {
