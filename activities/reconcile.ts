@@ -1,32 +1,44 @@
-// A reconcile pass: the target's users read 200 at a time through the app's SCIM client (so its rate
-// limit holds) and compared with the links (engine/planning/accountDrift.ts). Accounts edited in the
-// target are restored with ONE PATCH of the last exported values, linked accounts deleted in the
-// target are created again and re-linked through the normal pipeline (repair mode), and accounts no
-// link points at (orphans) are reported, or in repair mode adopted or disabled as the app's
-// `orphanPolicy` says (reconcile-orphans.ts). Every repair holds the object's lock, as cycles and
-// on-demand do, and is written to the provisioning log. The activity heartbeats its position after
-// each page; a retried attempt continues from there, and findings are keyed by (pass, target id).
+// A reconcile pass: the target's users, then its groups, read 200 at a time through the app's SCIM
+// client (so its rate limit holds) and compared with the links (engine/planning/accountDrift.ts,
+// groupDrift.ts). Accounts edited in the target are restored with ONE PATCH of the last exported
+// values, linked accounts deleted in the target are created again and re-linked through the normal
+// pipeline (repair mode), and accounts no link points at (orphans) are reported, or in repair mode
+// adopted or disabled as the app's `orphanPolicy` says (reconcile-orphans.ts). Groups get the same,
+// plus their members (reconcile-groups.ts); orphan groups are only reported. Every repair holds the
+// object's lock, as cycles and on-demand do, and is written to the provisioning log. The activity
+// heartbeats its position after each page; a retried attempt continues from there, and findings are
+// keyed by (pass, object type, target id).
 import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
 import { FerryError, PermanentError } from '../engine/errors.ts';
 import { accountDrift, type AccountDrift } from '../engine/planning/index.ts';
 import type { OrphanIndex } from '../engine/matching/index.ts';
-import type { ProvisioningLogEntry, ScimResource } from '../engine/types.ts';
+import type { ObjectType, ProvisioningLogEntry, ScimResource } from '../engine/types.ts';
 import { logEntryId, type DriftFinding, type LinkRecord, type ReconcilePassRecord } from '../store/index.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import { loadDirectoryContext, type DirectoryContext } from './cycle-context.ts';
 import type { CycleServices } from './cycle.ts';
 import { ClaimLostError } from './errors.ts';
 import { provisionHeldObject } from './held-object.ts';
+import { compareGroupPage, groupsProvisioned, listGroupsPage } from './reconcile-groups.ts';
 import { handleOrphan } from './reconcile-orphans.ts';
 import { assertClaimHeld, newLockHolder, releaseClaims, tryClaim, type LockHolder } from './object-locks.ts';
 import type { ReconcileSummary } from './types.ts';
 
-/** Accounts asked for per listing request. */
+/** Accounts (and groups) asked for per listing request. */
 export const RECONCILE_PAGE_SIZE = 200;
 const LOCK_TTL_MS = 2 * 60_000;
 
-/** Where a pass is: reading the target from `startIndex`, or looking for deleted accounts after `after`. */
-type Position = { phase: 'list'; startIndex: number } | { phase: 'deleted'; after: string | null };
+/**
+ * Where a pass is: reading the target's users from `startIndex`, looking for deleted accounts after
+ * source id `after`, then the same for groups (`groups`, `deletedGroups`).
+ */
+export type Position =
+  | { phase: 'list'; startIndex: number }
+  | { phase: 'deleted'; after: string | null }
+  | { phase: 'groups'; startIndex: number }
+  | { phase: 'deletedGroups'; after: string | null };
+
+const PHASES: readonly Position['phase'][] = ['list', 'deleted', 'groups', 'deletedGroups'];
 
 export interface Pass {
   s: CycleServices;
@@ -50,7 +62,7 @@ function heartbeat(position: Position): void {
 function resumedPosition(): Position | null {
   try {
     const details = Context.current().info.heartbeatDetails as Position | undefined;
-    return details && (details.phase === 'list' || details.phase === 'deleted') ? details : null;
+    return details && PHASES.includes(details.phase) ? details : null;
   } catch {
     return null;
   }
@@ -82,37 +94,65 @@ export async function reconcileApp(
     orphans: null,
   };
 
-  let position: Position = resumedPosition() ?? { phase: 'list', startIndex: 1 };
-  while (position.phase === 'list') {
-    const page = await pass.runtime.client.list('Users', {
-      startIndex: position.startIndex,
-      count: RECONCILE_PAGE_SIZE,
-    });
-    await comparePage(pass, page.resources);
-    const next = position.startIndex + page.resources.length;
-    position =
-      page.resources.length === 0 || next > page.totalResults
-        ? { phase: 'deleted', after: null }
-        : { phase: 'list', startIndex: next };
-    heartbeat(position);
-  }
-  for (;;) {
-    const sourceIds = await store.reconcile.unseenLinks(record, 'user', position.after, RECONCILE_PAGE_SIZE);
-    if (sourceIds.length === 0) break;
-    await handleDeleted(pass, sourceIds);
-    position = { phase: 'deleted', after: sourceIds[sourceIds.length - 1] };
-    heartbeat(position);
+  let position: Position | null = resumedPosition() ?? { phase: 'list', startIndex: 1 };
+  while (position) {
+    position = await step(pass, position);
+    if (position) heartbeat(position);
   }
 
   const counts = {
     ...(await store.reconcile.countFindings(record.id)),
-    accounts: await store.reconcile.countSeen(record.id),
+    accounts: await store.reconcile.countSeen(record.id, 'user'),
+    groups: await store.reconcile.countSeen(record.id, 'group'),
   };
   await store.reconcile.finishPass(record.id, { counts });
   return { passId: record.id, counts };
 }
 
-const finding = (
+/** One page of the pass (a listing page, or a page of links never seen); the next position, null when done. */
+async function step(pass: Pass, position: Position): Promise<Position | null> {
+  switch (position.phase) {
+    case 'list': {
+      const page = await pass.runtime.client.list('Users', {
+        startIndex: position.startIndex,
+        count: RECONCILE_PAGE_SIZE,
+      });
+      await comparePage(pass, page.resources);
+      const next = position.startIndex + page.resources.length;
+      return page.resources.length === 0 || next > page.totalResults
+        ? { phase: 'deleted', after: null }
+        : { phase: 'list', startIndex: next };
+    }
+    case 'deleted': {
+      const last = await deletedPage(pass, 'user', position.after);
+      if (last !== null) return { phase: 'deleted', after: last };
+      // Groups only when the app provisions them: else every group of the target would be an orphan.
+      return groupsProvisioned(pass.runtime) ? { phase: 'groups', startIndex: 1 } : null;
+    }
+    case 'groups': {
+      const page = await listGroupsPage(pass, position.startIndex);
+      await compareGroupPage(pass, page.resources, () => heartbeat(position));
+      const next = position.startIndex + page.resources.length;
+      return page.resources.length === 0 || next > page.totalResults
+        ? { phase: 'deletedGroups', after: null }
+        : { phase: 'groups', startIndex: next };
+    }
+    case 'deletedGroups': {
+      const last = await deletedPage(pass, 'group', position.after);
+      return last === null ? null : { phase: 'deletedGroups', after: last };
+    }
+  }
+}
+
+/** The next page of linked objects the pass never read, after source id `after`; the last source id handled (null: none left). */
+async function deletedPage(pass: Pass, objectType: ObjectType, after: string | null): Promise<string | null> {
+  const sourceIds = await pass.s.store.reconcile.unseenLinks(pass.record, objectType, after, RECONCILE_PAGE_SIZE);
+  if (sourceIds.length === 0) return null;
+  await handleDeleted(pass, objectType, sourceIds);
+  return sourceIds[sourceIds.length - 1];
+}
+
+export const finding = (
   pass: Pass,
   kind: DriftFinding['kind'],
   targetId: string,
@@ -138,7 +178,7 @@ async function comparePage(pass: Pass, accounts: readonly ScimResource[]): Promi
   const { store } = pass.s;
   const withId = accounts.filter((a): a is ScimResource & { id: string } => typeof a.id === 'string' && a.id !== '');
   const ids = withId.map((a) => a.id);
-  await store.reconcile.markSeen(pass.record.id, ids);
+  await store.reconcile.markSeen(pass.record.id, ids, 'user');
   const links = await store.links.getByTargetIds(pass.record.appId, 'user', ids);
   const findings: DriftFinding[] = [];
   for (const account of withId) {
@@ -160,9 +200,9 @@ async function comparePage(pass: Pass, accounts: readonly ScimResource[]): Promi
   await store.reconcile.recordFindings(findings);
 }
 
-/** Claims the object for the pass; null when a cycle or on-demand request holds it (tried again at the next pass). */
-async function claim(pass: Pass, sourceId: string): Promise<boolean> {
-  const got = await tryClaim(pass.s.store, pass.record.appId, 'user', [sourceId], pass.holder, LOCK_TTL_MS);
+/** Claims the object for the pass; false when a cycle or on-demand request holds it (tried again at the next pass). */
+export async function claim(pass: Pass, objectType: ObjectType, sourceId: string): Promise<boolean> {
+  const got = await tryClaim(pass.s.store, pass.record.appId, objectType, [sourceId], pass.holder, LOCK_TTL_MS);
   return got.has(sourceId);
 }
 
@@ -217,7 +257,7 @@ function logEntry(
 async function repairEdit(pass: Pass, link: LinkRecord, account: ScimResource): Promise<Partial<DriftFinding>> {
   const { store } = pass.s;
   const { appId } = pass.record;
-  if (!(await claim(pass, link.sourceId))) return { outcome: 'busy' };
+  if (!(await claim(pass, 'user', link.sourceId))) return { outcome: 'busy' };
   const started = Date.now();
   try {
     // Decided again under the lock: a cycle may have exported the object since the link was read.
@@ -244,32 +284,33 @@ async function repairEdit(pass: Pass, link: LinkRecord, account: ScimResource): 
   }
 }
 
-/** Linked accounts the target no longer has: reported, or (repair) created again through the pipeline. */
-async function handleDeleted(pass: Pass, sourceIds: readonly string[]): Promise<void> {
+/** Linked objects the target no longer has: reported, or (repair) created again through the pipeline. */
+async function handleDeleted(pass: Pass, objectType: ObjectType, sourceIds: readonly string[]): Promise<void> {
   const { store } = pass.s;
-  const links = await store.links.getMany(pass.record.appId, 'user', sourceIds);
+  const links = await store.links.getMany(pass.record.appId, objectType, sourceIds);
   for (const link of links.values()) {
     const targetId = link.targetId as string;
-    const reported = finding(pass, 'deleted', targetId, { sourceId: link.sourceId });
+    const reported = finding(pass, 'deleted', targetId, { objectType, sourceId: link.sourceId });
     // Recorded before any repair, so a crash in between leaves the finding (the link loses its target id).
     await store.reconcile.recordFindings([reported]);
     if (pass.record.mode !== 'repair') continue;
-    await store.reconcile.recordFindings([{ ...reported, ...(await recreate(pass, link)) }]);
+    await store.reconcile.recordFindings([{ ...reported, ...(await recreate(pass, objectType, link)) }]);
   }
 }
 
-async function recreate(pass: Pass, link: LinkRecord): Promise<Partial<DriftFinding>> {
+async function recreate(pass: Pass, objectType: ObjectType, link: LinkRecord): Promise<Partial<DriftFinding>> {
   const { store } = pass.s;
   const { appId } = pass.record;
-  if (!(await claim(pass, link.sourceId))) return { outcome: 'busy' };
+  if (!(await claim(pass, objectType, link.sourceId))) return { outcome: 'busy' };
   try {
-    const fresh = await store.links.get(appId, 'user', link.sourceId);
+    const fresh = await store.links.get(appId, objectType, link.sourceId);
     if (!fresh || fresh.targetId !== link.targetId) return { outcome: 'busy' };
-    // The account is gone: the link forgets it, so the pipeline matches (adopting an account a cycle
-    // made meanwhile) or creates, and links the result as any cycle would.
+    // The account (or group) is gone: the link forgets it, so the pipeline matches (adopting one a
+    // cycle made meanwhile) or creates, and links the result as any cycle would; a group's members
+    // are added by the pipeline as for any new group.
     await store.links.upsert({
       appId,
-      objectType: 'user',
+      objectType,
       sourceId: link.sourceId,
       targetId: null,
       exportedHash: null,
@@ -278,10 +319,10 @@ async function recreate(pass: Pass, link: LinkRecord): Promise<Partial<DriftFind
     pass.directory ??= await loadDirectoryContext(store, pass.runtime);
     const result = await provisionHeldObject(pass.s, pass.runtime, pass.directory, {
       appId,
-      objectType: 'user',
+      objectType,
       objectId: link.sourceId,
       holder: pass.holder,
-      logId: logEntryId('reconcile', pass.record.id, 'user', link.sourceId),
+      logId: logEntryId('reconcile', pass.record.id, objectType, link.sourceId),
       onDemand: false,
     });
     if ('missing' in result) return { outcome: 'reported' };
@@ -295,7 +336,7 @@ async function recreate(pass: Pass, link: LinkRecord): Promise<Partial<DriftFind
       displayName: log.sourceDisplayName,
     };
   } finally {
-    await releaseClaims(store, appId, 'user', [link.sourceId], pass.holder);
+    await releaseClaims(store, appId, objectType, [link.sourceId], pass.holder);
   }
 }
 

@@ -124,7 +124,10 @@ export interface NotifyInput {
   notificationId: string;
 }
 
-/** What a finished reconcile pass found: per kind (`edited`, `deleted`, `orphan`), per outcome, and `accounts` read. */
+/**
+ * What a finished reconcile pass found: per kind (`edited`, `deleted`, `orphan`) and per outcome, the
+ * groups' alone again as `group.<kind>` / `group.<outcome>`, and `accounts` and `groups` read.
+ */
 export interface ReconcileSummary {
   passId: string;
   counts: Record<string, number>;

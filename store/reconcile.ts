@@ -1,7 +1,8 @@
-// Reconcile passes (drift detection): the pass's state and counts, the target accounts it has read
-// (a linked account it never read was deleted in the target), and one finding per drifted account
-// with what the pass did about it. Writes are idempotent per (pass, target id): a retried page
-// records the same findings again, not twice.
+// Reconcile passes (drift detection): the pass's state and counts, the target users and groups it
+// has read (a linked one it never read was deleted in the target), and one finding per drifted object
+// with what the pass did about it. Writes are idempotent per (pass, object type, target id): a retried
+// page records the same findings again, not twice. Object type is part of the key because a target
+// may number its users and groups separately.
 import { and, asc, desc, eq, gt, ne, sql } from 'drizzle-orm';
 import type { ModifiedAttribute, ObjectType } from '../engine/types.ts';
 import { decodeCursor, encodeCursor, iso, query, type Executor } from './db.ts';
@@ -23,7 +24,10 @@ export interface ReconcilePassRecord {
   appId: string;
   mode: ReconcileMode;
   status: ReconcilePassStatus;
-  /** Findings per kind (`edited`, `deleted`, `orphan`) and per outcome, and `accounts` read. */
+  /**
+   * Findings per kind (`edited`, `deleted`, `orphan`) and per outcome, of users and groups together;
+   * the same for groups alone prefixed `group.` (`group.edited` …); `accounts` and `groups` read.
+   */
   counts: Record<string, number>;
   error: string | null;
   startedAt: string;
@@ -126,20 +130,20 @@ export class ReconcileRepository {
       .where(eq(reconcilePasses.id, id));
   }
 
-  /** Remembers target accounts the pass has read. */
-  async markSeen(passId: string, targetIds: readonly string[]): Promise<void> {
+  /** Remembers target objects of a type the pass has read. */
+  async markSeen(passId: string, targetIds: readonly string[], objectType: ObjectType = 'user'): Promise<void> {
     if (targetIds.length === 0) return;
     await this.db
       .insert(reconcileSeen)
-      .values([...new Set(targetIds)].map((targetId) => ({ passId, targetId })))
+      .values([...new Set(targetIds)].map((targetId) => ({ passId, objectType, targetId })))
       .onConflictDoNothing();
   }
 
-  /** How many target accounts the pass has read. */
-  async countSeen(passId: string): Promise<number> {
+  /** How many target objects of a type the pass has read. */
+  async countSeen(passId: string, objectType: ObjectType = 'user'): Promise<number> {
     const [row] = await query<{ n: number | string }>(
       this.db,
-      sql`select count(*) as n from reconcile_seen where pass_id = ${passId}`,
+      sql`select count(*) as n from reconcile_seen where pass_id = ${passId} and object_type = ${objectType}`,
     );
     return Number(row?.n ?? 0);
   }
@@ -161,21 +165,22 @@ export class ReconcileRepository {
         where l.app_id = ${pass.appId} and l.object_type = ${objectType} and l.target_id is not null
           and l.updated_at < ${pass.startedAt}::timestamptz
           ${afterSourceId === null ? sql`` : sql`and l.source_id > ${afterSourceId}`}
-          and not exists (select 1 from reconcile_seen s where s.pass_id = ${pass.id} and s.target_id = l.target_id)
+          and not exists (select 1 from reconcile_seen s
+            where s.pass_id = ${pass.id} and s.object_type = ${objectType} and s.target_id = l.target_id)
         order by l.source_id
         limit ${limit}`,
     );
     return rows.map((r) => r.source_id);
   }
 
-  /** Records findings; one of the same pass and target id replaces the earlier one (a retried page). */
+  /** Records findings; one of the same pass, type and target id replaces the earlier one (a retried page). */
   async recordFindings(findings: readonly DriftFinding[]): Promise<void> {
     if (findings.length === 0) return;
     await this.db
       .insert(driftFindings)
       .values(findings.map((f) => ({ ...f })))
       .onConflictDoUpdate({
-        target: [driftFindings.passId, driftFindings.targetId],
+        target: [driftFindings.passId, driftFindings.objectType, driftFindings.targetId],
         set: {
           kind: sql`excluded.kind`,
           sourceId: sql`excluded.source_id`,
@@ -189,24 +194,34 @@ export class ReconcileRepository {
       });
   }
 
-  /** Findings of the pass per kind and per outcome (`edited`, `orphan`, `repaired`, …). */
+  /**
+   * Findings of the pass per kind and per outcome (`edited`, `orphan`, `repaired`, …), users and
+   * groups together, and the groups' alone prefixed `group.` (`group.edited`, `group.repaired`, …).
+   */
   async countFindings(passId: string): Promise<Record<string, number>> {
-    const rows = await query<{ kind: string; outcome: string; n: number | string }>(
+    const rows = await query<{ object_type: string; kind: string; outcome: string; n: number | string }>(
       this.db,
-      sql`select kind, outcome, count(*) as n from drift_findings where pass_id = ${passId} group by kind, outcome`,
+      sql`select object_type, kind, outcome, count(*) as n from drift_findings where pass_id = ${passId}
+        group by object_type, kind, outcome`,
     );
     const counts: Record<string, number> = {};
+    const add = (key: string, n: number) => (counts[key] = (counts[key] ?? 0) + n);
     for (const r of rows) {
-      counts[r.kind] = (counts[r.kind] ?? 0) + Number(r.n);
-      counts[r.outcome] = (counts[r.outcome] ?? 0) + Number(r.n);
+      const n = Number(r.n);
+      add(r.kind, n);
+      add(r.outcome, n);
+      if (r.object_type === 'group') {
+        add(`group.${r.kind}`, n);
+        add(`group.${r.outcome}`, n);
+      }
     }
     return counts;
   }
 
-  /** The pass's findings in the order they were found, optionally of one kind. */
+  /** The pass's findings in the order they were found, optionally of one kind and one object type. */
   async findings(
     passId: string,
-    options: { kind?: DriftKind; cursor?: string | null; limit?: number } = {},
+    options: { kind?: DriftKind; objectType?: ObjectType; cursor?: string | null; limit?: number } = {},
   ): Promise<Page<DriftFindingRecord>> {
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
     const after = options.cursor ? Number(decodeCursor(options.cursor)[0]) : null;
@@ -217,6 +232,7 @@ export class ReconcileRepository {
         and(
           eq(driftFindings.passId, passId),
           options.kind ? eq(driftFindings.kind, options.kind) : undefined,
+          options.objectType ? eq(driftFindings.objectType, options.objectType) : undefined,
           after === null ? undefined : gt(driftFindings.id, after),
         ),
       )

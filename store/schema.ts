@@ -636,19 +636,20 @@ export const reconcilePasses = pgTable(
   (t) => [index('reconcile_passes_app_idx').on(t.appId, t.startedAt)],
 );
 
-/** The target accounts a pass has read: a linked account missing from them was deleted in the target. */
+/** The target users and groups a pass has read: a linked one missing from them was deleted in the target. */
 export const reconcileSeen = pgTable(
   'reconcile_seen',
   {
     passId: text('pass_id')
       .notNull()
       .references(() => reconcilePasses.id, { onDelete: 'cascade' }),
+    objectType: text('object_type').$type<'user' | 'group'>().notNull().default('user'),
     targetId: text('target_id').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.passId, t.targetId] })],
+  (t) => [primaryKey({ columns: [t.passId, t.objectType, t.targetId] })],
 );
 
-/** What a pass found about one target account (edited, deleted or orphan) and what it did about it. */
+/** What a pass found about one target user or group (edited, deleted or orphan) and what it did about it. */
 export const driftFindings = pgTable(
   'drift_findings',
   {
@@ -677,7 +678,7 @@ export const driftFindings = pgTable(
     foundAt: ts('found_at').notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('drift_findings_pass_target_idx').on(t.passId, t.targetId),
+    uniqueIndex('drift_findings_pass_type_target_idx').on(t.passId, t.objectType, t.targetId),
     index('drift_findings_app_idx').on(t.appId, t.kind, t.id),
   ],
 );

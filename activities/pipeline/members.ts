@@ -2,8 +2,13 @@
 // removed in chunks, logged as a referenceResolution step. The group's link hashes its resource
 // and its member set (`resource|members`), so unchanged members are not read again.
 import { DEFAULT_MEMBER_CHUNK_SIZE } from '../../engine/config/schema.ts';
-import { hashResource } from '../../engine/hash.ts';
-import { planGroupMembers, splitLinkHash, type Plan } from '../../engine/planning/index.ts';
+import {
+  memberSetHash,
+  planGroupMembers,
+  splitLinkHash,
+  targetMemberIds,
+  type Plan,
+} from '../../engine/planning/index.ts';
 import type { ScimResource } from '../../engine/types.ts';
 import type { LinkRecord } from '../../store/index.ts';
 import { claimBeforeWrite } from './claim.ts';
@@ -23,17 +28,8 @@ export function linkHashes(source: SourceObject, link: LinkRecord | null): LinkH
   return splitLinkHash(source.type, link?.exportedHash ?? null);
 }
 
-function membersHash(targetIds: readonly string[]): string {
-  return hashResource([...targetIds].sort());
-}
-
-function memberIdsOf(resource: ScimResource): string[] {
-  const members = resource.members;
-  if (!Array.isArray(members)) return [];
-  return members
-    .map((m) => (m && typeof m === 'object' ? (m as { value?: unknown }).value : undefined))
-    .filter((v): v is string => typeof v === 'string');
-}
+const membersHash = memberSetHash;
+const memberIdsOf = (resource: ScimResource): string[] => targetMemberIds(resource) ?? [];
 
 /** Whether the group's desired member set differs from the one its link last exported. */
 export function membersChanged(ctx: ObjectContext, groupId: string, hashes: LinkHashes): boolean {

@@ -6,3 +6,4 @@ export * from './exportedValues.ts';
 export * from './explainObject.ts';
 export * from './groupPageRequests.ts';
 export * from './accountDrift.ts';
+export * from './groupDrift.ts';

@@ -45,13 +45,23 @@ export function planGroupMembers(input: GroupMembersInput): GroupMembersPlan {
   const current = new Set(input.currentMemberIds ?? []);
   const add = [...desired].filter((id) => !current.has(id)).sort();
   const remove = [...current].filter((id) => !desired.has(id)).sort();
-  const requests: PatchOperation[][] = [
-    ...chunks(add, input.chunkSize).map((ids) => [
+  const requests = memberPatchRequests(add, remove, input.chunkSize);
+  return { desiredMemberIds: [...desired].sort(), add, remove, unresolvedUserIds: unresolvedUserIds.sort(), requests };
+}
+
+/** The member PATCH requests, `chunkSize` members each: adds first, then removes. */
+export function memberPatchRequests(
+  add: readonly string[],
+  remove: readonly string[],
+  chunkSize: number,
+): PatchOperation[][] {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError('chunkSize must be a positive integer');
+  return [
+    ...chunks(add, chunkSize).map((ids) => [
       { op: 'add' as const, path: 'members', value: ids.map((value) => ({ value })) },
     ]),
-    ...chunks(remove, input.chunkSize).map((ids) => [
+    ...chunks(remove, chunkSize).map((ids) => [
       { op: 'remove' as const, path: 'members', value: ids.map((value) => ({ value })) },
     ]),
   ];
-  return { desiredMemberIds: [...desired].sort(), add, remove, unresolvedUserIds: unresolvedUserIds.sort(), requests };
 }
