@@ -24,7 +24,7 @@ import type { TargetLookup } from './target-listing.ts';
 import { moduleLogger, type ActivityDeps } from './deps.ts';
 import { createIntentRecorder, type RecordCreateIntent } from './create-intents.ts';
 import { cycleNotFound } from './errors.ts';
-import { assertClaimHeld, claimAll, newLockHolder, releaseClaims, type LockHolder } from './object-locks.ts';
+import { ClaimFence, claimAll, newLockHolder, releaseClaims, type LockHolder } from './object-locks.ts';
 import {
   CycleStop,
   displayName,
@@ -571,6 +571,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   const cycle = await requireCycle(store, input.cycleId);
   const directory = await s.contexts.directory(input.cycleId, runtime);
   const pageSeconds = s.deps.pageSecondsAtRateLimit ?? PAGE_SECONDS_AT_RATE_LIMIT;
+  const holder = await newLockHolder(store, `cycle:${input.cycleId}`);
   const call: BatchCall = {
     s,
     input,
@@ -581,7 +582,8 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     references: input.phase === 'references',
     now: s.now(),
     provisional: new Map(),
-    holder: await newLockHolder(store, `cycle:${input.cycleId}`),
+    holder,
+    fence: new ClaimFence(store, input.appId, input.phase === 'groups' ? 'group' : 'user', holder),
     pageSize: pageSizeFor(input.batchSize, runtime.config.rateLimit.requestsPerSecond, pageSeconds),
     requestBudget: Math.max(1, Math.floor(runtime.config.rateLimit.requestsPerSecond * pageSeconds)),
     recordCreateIntent: createIntentRecorder(store, input.appId, s.now),
@@ -668,6 +670,8 @@ interface BatchCall {
   provisional: Map<string, LinkRecord>;
   /** This attempt's claims: a retry of the call takes them over, and this attempt then exports no more. */
   holder: LockHolder;
+  /** This attempt's fencing checks, answered together (one query for the checks asked meanwhile). */
+  fence: ClaimFence;
   /** Objects per page: `batchSize`, or less when the app's rate limit is low. */
   pageSize: number;
   /** Requests a page of groups may cost (their members counted), from the app's rate limit. */
@@ -860,7 +864,7 @@ async function exportPage(
         holdDeletions: false,
         checkMembers: memberCheck ? memberCheck.has(item.objectId) : true,
         recordCreateIntent: call.recordCreateIntent,
-        assertClaimHeld: () => assertClaimHeld(s.store, input.appId, item.objectType, item.objectId, call.holder),
+        assertClaimHeld: () => call.fence.check(item.objectId),
       };
       try {
         if (references) {
