@@ -24,7 +24,7 @@ import type { TargetLookup } from './target-listing.ts';
 import { moduleLogger, type ActivityDeps } from './deps.ts';
 import { createIntentRecorder, type RecordCreateIntent } from './create-intents.ts';
 import { cycleNotFound } from './errors.ts';
-import { assertClaimHeld, claimAll, newLockHolder, releaseClaims, type LockHolder } from './object-locks.ts';
+import { ClaimFence, claimAll, newLockHolder, releaseClaims, type LockHolder } from './object-locks.ts';
 import {
   bulkWritesFor,
   CycleStop,
@@ -572,6 +572,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
   const cycle = await requireCycle(store, input.cycleId);
   const directory = await s.contexts.directory(input.cycleId, runtime);
   const pageSeconds = s.deps.pageSecondsAtRateLimit ?? PAGE_SECONDS_AT_RATE_LIMIT;
+  const holder = await newLockHolder(store, `cycle:${input.cycleId}`);
   const call: BatchCall = {
     s,
     input,
@@ -582,7 +583,8 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     references: input.phase === 'references',
     now: s.now(),
     provisional: new Map(),
-    holder: await newLockHolder(store, `cycle:${input.cycleId}`),
+    holder,
+    fence: new ClaimFence(store, input.appId, input.phase === 'groups' ? 'group' : 'user', holder),
     pageSize: pageSizeFor(input.batchSize, runtime.config.rateLimit.requestsPerSecond, pageSeconds),
     requestBudget: Math.max(1, Math.floor(runtime.config.rateLimit.requestsPerSecond * pageSeconds)),
     recordCreateIntent: createIntentRecorder(store, input.appId, s.now),
@@ -625,6 +627,14 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
           `${page.unclaimed.length} object(s) of this batch are held by on-demand provisioning (${page.unclaimed.slice(0, 5).join(', ')}${page.unclaimed.length > 5 ? ', …' : ''}); the batch is retried when they are released`,
           { code: 'Timeout', retryAfterMs: UNCLAIMED_RETRY_MS },
         );
+      }
+      if (page.partial.length > 0) {
+        // A group's members go on in the next call, from this group: its work item is still pending.
+        await writer.settle();
+        if (writer.error !== null) throw writer.error;
+        cursor = Math.min(...page.partial) - 1;
+        done = false;
+        break;
       }
       processed += page.items.length;
       cursor = page.nextCursor;
@@ -669,6 +679,8 @@ interface BatchCall {
   provisional: Map<string, LinkRecord>;
   /** This attempt's claims: a retry of the call takes them over, and this attempt then exports no more. */
   holder: LockHolder;
+  /** This attempt's fencing checks, answered together (one query for the checks asked meanwhile). */
+  fence: ClaimFence;
   /** Objects per page: `batchSize`, or less when the app's rate limit is low. */
   pageSize: number;
   /** Requests a page of groups may cost (their members counted), from the app's rate limit. */
@@ -688,6 +700,8 @@ interface PreparedPage {
   memberCheck: Set<string> | null;
   userLinks: Map<string, LinkRecord>;
   targetIndex: TargetLookup | null;
+  /** Work items (seqs) of groups whose member writes go on in a later pass: the cursor stops before them. */
+  partial: number[];
   /** Gives the page's claims back; idempotent. */
   release(): Promise<void>;
 }
@@ -767,6 +781,7 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
       memberCheck: null,
       userLinks: new Map<string, LinkRecord>(),
       targetIndex: null,
+      partial: [],
       release: async () => {},
     };
   }
@@ -810,6 +825,7 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
       memberCheck,
       userLinks,
       targetIndex,
+      partial: [],
       release,
     };
   } catch (error) {
@@ -866,8 +882,10 @@ async function exportPage(
         userLinks,
         holdDeletions: false,
         checkMembers: memberCheck ? memberCheck.has(item.objectId) : true,
+        // A group's member writes beyond the page's budget go on in the next pass over it.
+        memberRequestBudget: objectType === 'group' && !references ? Math.max(1, call.requestBudget - 1) : undefined,
         recordCreateIntent: call.recordCreateIntent,
-        assertClaimHeld: () => assertClaimHeld(s.store, input.appId, item.objectType, item.objectId, call.holder),
+        assertClaimHeld: () => call.fence.check(item.objectId),
         bulk,
       };
       const track = <T>(run: () => Promise<T>) => (bulk ? bulk.track(run) : run());
@@ -884,6 +902,8 @@ async function exportPage(
           const previous = links.get(item.objectId) ?? null;
           const outcome = await track(() => provisionObject(ctx, sourceOf(item, loaded), previous));
           outcome.linkChanged = membershipStateChanged(previous, outcome);
+          carryPartialAction(item, outcome);
+          if (outcome.status === 'partial') page.partial.push(item.seq);
           // Later objects (reports of this manager) resolve through the new link, which commits in the
           // same transaction as theirs or before it: the writer commits chunks in order.
           if (objectType === 'user' && outcome.link.kind === 'upsert' && outcome.targetId) {
@@ -976,11 +996,13 @@ async function writeOutcomes(
   chunk: { seq: number; outcome: ObjectOutcome }[],
 ): Promise<void> {
   await store.transaction(async (tx) => {
+    const partial = chunk.filter((o) => o.outcome.status === 'partial');
+    await recordPartial(tx, cycleId, partial);
     await recordOutcomes(
       tx,
       appId,
       cycleId,
-      chunk.filter((o) => o.outcome.log.id !== ''),
+      chunk.filter((o) => o.outcome.log.id !== '' && o.outcome.status !== 'partial'),
     );
     for (const o of chunk.filter((x) => x.outcome.log.id === '')) {
       await tx.cycleWork.mark(cycleId, [o.seq], {
@@ -994,6 +1016,34 @@ async function writeOutcomes(
       chunk.reduce((n, o) => n + o.outcome.operations, 0),
     );
   });
+}
+
+/**
+ * Groups whose member writes go on in a later pass: the link is saved (the group exists at the target,
+ * its member hash left empty so the next pass reads the members again), the work item stays pending
+ * with the action the first pass took; no log entry yet (the last pass writes it).
+ */
+async function recordPartial(
+  tx: Repositories,
+  cycleId: string,
+  partial: readonly { seq: number; outcome: ObjectOutcome }[],
+): Promise<void> {
+  for (const { seq, outcome } of partial) {
+    if (outcome.link.kind === 'upsert') await tx.links.bulkUpsert([outcome.link.link]);
+    await tx.cycleWork.mark(cycleId, [seq], {
+      status: 'pending',
+      action: null,
+      detail: { partialAction: outcome.workAction ?? outcome.action },
+    });
+  }
+}
+
+/** A group finished over several passes is counted and logged with the action of its first pass (a Create). */
+function carryPartialAction(item: WorkItem, outcome: ObjectOutcome): void {
+  const first = item.detail?.partialAction as ObjectOutcome['action'] | undefined;
+  if (!first || first === 'Skip') return;
+  outcome.workAction = first;
+  if (outcome.status !== 'failed' && outcome.status !== 'escrowed') outcome.log.action = first;
 }
 
 function provisionalLink(appId: string, sourceId: string, targetId: string): LinkRecord {

@@ -94,7 +94,7 @@ async function run(
     source.type === 'group' ? `${exported.resourceHash}|${members.hash ?? ''}` : exported.resourceHash;
   return out.finish(
     action,
-    unresolvedPaths.length > 0 ? 'pendingRefs' : 'done',
+    members.partial ? 'partial' : unresolvedPaths.length > 0 ? 'pendingRefs' : 'done',
     {
       kind: 'upsert',
       link: {

@@ -3,7 +3,8 @@
 // or PGlite (FERRY_BENCH_PGLITE=1). For profiling the per-object cost:
 //   node --cpu-prof --import tsx bench/activities.ts 10000
 // Knobs: argv[2] users (default 5000), FERRY_BENCH_BATCH (default 1000), FERRY_BENCH_GROUP_SIZE
-// (default 50), FERRY_BENCH_TRACE=1 prints the SQL statements run (count, total ms) by their start.
+// (default 50), FERRY_BENCH_RPS the app's rate limit (default: none in the way; the shared rate
+// schedule's reservations only group requests under a real limit), FERRY_BENCH_TRACE=1 prints the SQL statements run (count, total ms) by their start.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { createBenchApp } from './bench-app.ts';
 const users = Number(process.argv[2] ?? 5000);
 const batchSize = Number(process.env.FERRY_BENCH_BATCH ?? 1000);
 const groupSize = Number(process.env.FERRY_BENCH_GROUP_SIZE ?? 50);
+const requestsPerSecond = process.env.FERRY_BENCH_RPS ? Number(process.env.FERRY_BENCH_RPS) : undefined;
 const pglite = process.env.FERRY_BENCH_PGLITE === '1';
 const base =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -68,7 +70,7 @@ const store = await openStore(
 );
 await store.migrate();
 const target = await startScimTarget();
-const app = await createBenchApp(store, target, { name: 'bench', concurrency: 16 });
+const app = await createBenchApp(store, target, { name: 'bench', concurrency: 16, requestsPerSecond });
 const pad = (n: number) => String(n).padStart(7, '0');
 await store.directory.bulkUpsertUsers(
   Array.from({ length: users }, (_, k) => ({
@@ -131,6 +133,15 @@ const requests1 = target.stats().requests;
 const again = await cycleOf(2, 'incremental', initial.summary.watermarkTo);
 console.log(`no-change cycle: ${again.seconds.toFixed(2)} s, ${target.stats().requests - requests1} requests`);
 if (trace.size > 0) {
+  // Counted over both cycles (the no-change cycle sends nothing, so adds no fence or rate-slot query).
+  const count = (prefix: string) =>
+    [...trace].filter(([text]) => text.startsWith(prefix)).reduce((n, [, t]) => n + t.n, 0);
+  const perUser = (n: number) => (n / users).toFixed(3);
+  const statements = [...trace.values()].reduce((n, t) => n + t.n, 0);
+  console.log(
+    `statements per user: ${perUser(statements)} in all; fence ${perUser(count('select "object_id" from "object_locks"') + count('select "fence" from "object_locks"'))}, ` +
+      `rate slots ${perUser(count('insert into app_rate_slots'))}`,
+  );
   const rows = [...trace].sort((x, y) => y[1].ms - x[1].ms).slice(0, 25);
   for (const [text, t] of rows) console.log(`${String(t.n).padStart(7)} ${t.ms.toFixed(0).padStart(7)} ms  ${text}`);
 }

@@ -69,6 +69,21 @@ export class ObjectLockRepository {
     return rows.length > 0;
   }
 
+  /** Of these objects, the ones this attempt (holder and fence) still holds: one query for the whole set. */
+  async heldOf(
+    appId: string,
+    objectType: ObjectType,
+    objectIds: readonly string[],
+    holder: LockHolder,
+  ): Promise<Set<string>> {
+    if (objectIds.length === 0) return new Set();
+    const rows = await this.db
+      .select({ objectId: objectLocks.objectId })
+      .from(objectLocks)
+      .where(and(...ofThisAttempt(appId, objectType, holder), anyOf(objectLocks.objectId, objectIds)));
+    return new Set(rows.map((r) => r.objectId));
+  }
+
   /** Gives back this attempt's claims (never those a later attempt took over). */
   async release(
     appId: string,

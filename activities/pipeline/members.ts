@@ -3,6 +3,7 @@
 // and its member set (`resource|members`), so unchanged members are not read again.
 import { DEFAULT_MEMBER_CHUNK_SIZE } from '../../engine/config/schema.ts';
 import {
+  memberPassWithin,
   memberSetHash,
   planGroupMembers,
   splitLinkHash,
@@ -48,6 +49,8 @@ export interface MembersExport {
   hash: string | null;
   /** Members were added or removed. */
   changed: boolean;
+  /** More member writes are left for a later pass (the request budget ran out). */
+  partial: boolean;
 }
 
 /**
@@ -63,8 +66,9 @@ export async function exportMembers(
 ): Promise<MembersExport> {
   const { plan, current, membersDirty, hashes } = input;
   const targetId = out.targetId;
-  if (source.type !== 'group' || !setup.compiled.membersMapping || !targetId) return { hash: null, changed: false };
-  if (!membersDirty) return { hash: hashes.members, changed: false };
+  if (source.type !== 'group' || !setup.compiled.membersMapping || !targetId)
+    return { hash: null, changed: false, partial: false };
+  if (!membersDirty) return { hash: hashes.members, changed: false, partial: false };
   const chunkSize = ctx.runtime.config.objectTypes.group?.memberChunkSize ?? DEFAULT_MEMBER_CHUNK_SIZE;
   const client = ctx.runtime.client;
   const memberPlan = planGroupMembers({
@@ -76,23 +80,34 @@ export async function exportMembers(
   });
   const desiredMembersHash = membersHash(memberPlan.desiredMemberIds);
   // A linked group whose members did not change was not fetched (current null): nothing to send.
-  if (current === null && plan.action !== 'Create') return { hash: desiredMembersHash, changed: false };
-  if (memberPlan.add.length > 0 || memberPlan.remove.length > 0) await claimBeforeWrite(ctx, out);
-  if (memberPlan.add.length > 0) {
-    await client.addMembers(targetId, memberPlan.add, chunkSize);
-    out.operations += Math.ceil(memberPlan.add.length / chunkSize);
-    out.modified.push({ name: 'members (added)', oldValue: null, newValue: memberPlan.add });
+  if (current === null && plan.action !== 'Create') return { hash: desiredMembersHash, changed: false, partial: false };
+  // One pass sends at most the budget's requests; the rest is planned again, from what the target
+  // then holds, by the next pass over the group.
+  const pass = memberPassWithin(memberPlan, chunkSize, ctx.memberRequestBudget ?? Number.POSITIVE_INFINITY);
+  if (pass.add.length > 0 || pass.remove.length > 0) await claimBeforeWrite(ctx, out);
+  if (pass.add.length > 0) {
+    await client.addMembers(targetId, pass.add, chunkSize);
+    out.operations += Math.ceil(pass.add.length / chunkSize);
+    out.modified.push({ name: 'members (added)', oldValue: null, newValue: pass.add });
   }
-  if (memberPlan.remove.length > 0) {
-    await client.removeMembers(targetId, memberPlan.remove, chunkSize);
-    out.operations += Math.ceil(memberPlan.remove.length / chunkSize);
-    out.modified.push({ name: 'members (removed)', oldValue: memberPlan.remove, newValue: null });
+  if (pass.remove.length > 0) {
+    await client.removeMembers(targetId, pass.remove, chunkSize);
+    out.operations += Math.ceil(pass.remove.length / chunkSize);
+    out.modified.push({ name: 'members (removed)', oldValue: pass.remove, newValue: null });
   }
   out.step('referenceResolution', 'Success', {
     members: memberPlan.desiredMemberIds.length,
-    added: memberPlan.add.length,
-    removed: memberPlan.remove.length,
+    added: pass.add.length,
+    removed: pass.remove.length,
+    ...(pass.complete
+      ? {}
+      : { left: memberPlan.add.length - pass.add.length + memberPlan.remove.length - pass.remove.length }),
     ...(memberPlan.unresolvedUserIds.length > 0 ? { notProvisionedUsers: memberPlan.unresolvedUserIds.length } : {}),
   });
-  return { hash: desiredMembersHash, changed: memberPlan.add.length > 0 || memberPlan.remove.length > 0 };
+  return {
+    // A partial pass records no member hash: the next pass sees the members as changed and reads them.
+    hash: pass.complete ? desiredMembersHash : '',
+    changed: pass.add.length > 0 || pass.remove.length > 0,
+    partial: !pass.complete,
+  };
 }

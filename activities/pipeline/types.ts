@@ -58,6 +58,12 @@ export interface ObjectContext {
    * requests. Absent or null: one request per write.
    */
   bulk?: BulkWrites | null;
+  /**
+   * Groups: the most member requests this pass may send (cycles: the page's request budget). A group
+   * needing more is left `partial` and finished by the next passes (planGroupMembers.ts,
+   * memberPassWithin). Absent: no bound (on-demand).
+   */
+  memberRequestBudget?: number;
 }
 
 export type LinkWrite =
@@ -66,7 +72,8 @@ export type LinkWrite =
   | { kind: 'failure'; error: string; errorCode: ErrorCode; nextRetryAt: string | null; firstFailedAt: string }
   | { kind: 'none' };
 
-export type WorkStatusOutcome = 'done' | 'pendingRefs' | 'failed' | 'escrowed' | 'staged';
+/** `partial`: a group whose member writes go on in a later pass (its work item stays pending). */
+export type WorkStatusOutcome = 'done' | 'pendingRefs' | 'failed' | 'escrowed' | 'staged' | 'partial';
 
 export interface ObjectOutcome {
   objectType: ObjectType;

@@ -65,3 +65,37 @@ export function memberPatchRequests(
     ]),
   ];
 }
+
+/** The member writes of one pass over a group: at most `budget` requests of the plan. */
+export interface MemberPass {
+  add: string[];
+  remove: string[];
+  /** Requests this pass sends. */
+  requests: number;
+  /** Nothing of the plan is left after this pass. */
+  complete: boolean;
+}
+
+/**
+ * The part of a member plan one pass may send within `budget` requests: adds first, then removes,
+ * in the plan's chunks. A group too big for one pass is finished by later passes, each of which plans
+ * again from what the target then holds, so the chunks an earlier pass sent are not sent again.
+ */
+export function memberPassWithin(
+  plan: Pick<GroupMembersPlan, 'add' | 'remove'>,
+  chunkSize: number,
+  budget: number,
+): MemberPass {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError('chunkSize must be a positive integer');
+  const allowed = Math.max(1, Math.floor(budget));
+  const addChunks = Math.ceil(plan.add.length / chunkSize);
+  const removeChunks = Math.ceil(plan.remove.length / chunkSize);
+  const addNow = Math.min(addChunks, allowed);
+  const removeNow = Math.min(removeChunks, allowed - addNow);
+  return {
+    add: plan.add.slice(0, addNow * chunkSize),
+    remove: plan.remove.slice(0, removeNow * chunkSize),
+    requests: addNow + removeNow,
+    complete: addNow === addChunks && removeNow === removeChunks,
+  };
+}

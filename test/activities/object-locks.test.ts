@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
 import {
   assertClaimHeld,
+  ClaimFence,
   ClaimLostError,
   newLockHolder,
   releaseClaims,
@@ -162,5 +163,25 @@ describe('object locks per attempt', () => {
     await releaseClaims(store, appId, 'user', [userId(1)], later);
     expect(await tryClaim(store, appId, 'user', [userId(1)], onDemand, 60_000)).toEqual(new Set([userId(1)]));
     await releaseClaims(store, appId, 'user', [userId(1)], onDemand);
+  });
+
+  it('a batch fences the objects it is about to write together, and still refuses each one a later attempt took', async () => {
+    const appId = 'fence-app';
+    const ids = [1, 2, 3, 4, 5].map(userId);
+    const earlier = await newLockHolder(store, 'cycle:c2');
+    expect(await tryClaim(store, appId, 'user', ids, earlier, 60_000)).toEqual(new Set(ids));
+    const fence = new ClaimFence(store, appId, 'user', earlier);
+    // Checks asked together are answered by one query.
+    await Promise.all(ids.map((id) => fence.check(id)));
+    expect(fence.queries).toBe(1);
+    // A later attempt takes two of them over: exactly those two are refused, from the next check on.
+    const later = await newLockHolder(store, 'cycle:c2');
+    await tryClaim(store, appId, 'user', [ids[1], ids[3]], later, 60_000);
+    const results = await Promise.allSettled(ids.map((id) => fence.check(id)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ClaimLostError);
+    expect(fence.queries).toBe(2);
+    await releaseClaims(store, appId, 'user', ids, earlier);
+    await releaseClaims(store, appId, 'user', ids, later);
   });
 });
