@@ -3,7 +3,7 @@
 // then — on a full import — soft-delete the source's objects it no longer returns, unless they
 // cross the deletion threshold: then they are staged and the run waits for approval.
 import { createHash } from 'node:crypto';
-import { provides } from '../engine/sources/precedence.ts';
+import { provides } from '../engine/policies/attributePrecedence.ts';
 import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
 import type { JoinAttribute, SourceCounts, SourceRunMode, StagedDeletions, Store } from '../store/index.ts';
 import { canonical, type SourceView } from '../store/user-contributions.ts';
@@ -221,7 +221,11 @@ class Importer {
 
   private async writeUsers(items: { id: string; entry: SourceUser }[], existing: Map<string, DirectoryUser>) {
     const { sourceId } = this.options;
-    const rows = items.map(({ id, entry }) => ({ ref: entry.ref, externalId: entry.externalId, user: { ...entry.user, id } }));
+    const rows = items.map(({ id, entry }) => ({
+      ref: entry.ref,
+      externalId: entry.externalId,
+      user: { ...entry.user, id },
+    }));
     // Back from the recycle bin first, so the change log says `restore` (what apps act on).
     for (const { id } of items) if (existing.get(id)?.deletedDateTime) await this.store.directory.restoreUser(id);
     const written = await this.tryAll(

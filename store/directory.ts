@@ -402,21 +402,21 @@ export class DirectoryRepository {
     items: readonly { ref: string | null; externalId?: string | null; user: UserInput }[],
   ): Promise<void> {
     if (items.length === 0) return;
-    const mine = items.map(
-      ({ ref, externalId, user }): ContributionRow => ({
-        userId: user.id ?? randomUUID(),
-        sourceId,
-        externalId: externalId ?? null,
-        ref,
-        attributes: attributesOf(user),
-      }),
-    );
+    const mine = items.map(({ ref, externalId, user }): ContributionRow => ({
+      userId: user.id ?? randomUUID(),
+      sourceId,
+      externalId: externalId ?? null,
+      ref,
+      attributes: attributesOf(user),
+    }));
     await this.write(async (tx) => {
       const others = byUser(
-        (await loadContributions(
-          tx,
-          mine.map((c) => c.userId),
-        )).filter((c) => c.sourceId !== sourceId),
+        (
+          await loadContributions(
+            tx,
+            mine.map((c) => c.userId),
+          )
+        ).filter((c) => c.sourceId !== sourceId),
       );
       const merged = new Map(mine.map((c) => [c.userId, [...(others.get(c.userId) ?? []), c]]));
       await writeMerged(tx, merged, USER_DEFAULTS);

@@ -52,7 +52,7 @@ export const users = pgTable(
     sourceId: text('source_id'),
     /** The user's reference in its source (an LDAP DN, a CSV key), to resolve members and managers. */
     sourceRef: text('source_ref'),
-    /** Attribute → the source whose value won it at the last source write (engine/sources/precedence.ts). */
+    /** Attribute → the source whose value won it at the last source write (engine/policies/attributePrecedence.ts). */
     attributeSources: jsonb('attribute_sources').$type<Record<string, string>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -382,13 +382,23 @@ export class SourceRepository {
         existing.add(u.id);
     }
     const toJoin = rest.filter((r) => !existing.has(r.ownId) && joinOn && r.joinValue);
-    const matches = joinOn ? await this.joinMatches(sourceId, joinOn, toJoin.map((r) => r.joinValue!)) : new Map();
+    const matches = joinOn
+      ? await this.joinMatches(
+          sourceId,
+          joinOn,
+          toJoin.map((r) => r.joinValue!),
+        )
+      : new Map();
     for (const r of rest) out.set(r.externalId, (r.joinValue && matches.get(r.joinValue.toLowerCase())) || r.ownId);
     return out;
   }
 
   /** Lower-cased value → the user holding it in `attribute` that this source does not provide yet. */
-  private async joinMatches(sourceId: string, attribute: JoinAttribute, values: string[]): Promise<Map<string, string>> {
+  private async joinMatches(
+    sourceId: string,
+    attribute: JoinAttribute,
+    values: string[],
+  ): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const column = users[attribute];
     for (const part of chunk([...new Set(values.map((v) => v.toLowerCase()))], 5000)) {
@@ -424,7 +434,8 @@ export class SourceRepository {
         .from(userContributions)
         .innerJoin(users, eq(users.id, userContributions.userId))
         .where(and(eq(userContributions.sourceId, sourceId), anyOf(userContributions.userId, part)));
-      for (const r of rows) out.set(r.id, { ref: r.ref, attributes: r.attributes, attributeSources: r.attributeSources });
+      for (const r of rows)
+        out.set(r.id, { ref: r.ref, attributes: r.attributes, attributeSources: r.attributeSources });
     }
     return out;
   }

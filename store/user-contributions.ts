@@ -1,5 +1,5 @@
 // What each source says about the users it provides (table directory_user_sources), and the
-// users' attributes merged from it by attribute precedence (engine/sources/precedence.ts). Runs
+// users' attributes merged from it by attribute precedence (engine/policies/attributePrecedence.ts). Runs
 // inside the directory's write transaction (store/directory.ts takes the change-log lock first), so
 // two sources importing at once merge one after the other and every written user is one change.
 import { and, eq, isNull, sql } from 'drizzle-orm';
@@ -9,7 +9,7 @@ import {
   SOURCE_ATTRIBUTES,
   type SourceAttributes,
   type SourceRank,
-} from '../engine/sources/precedence.ts';
+} from '../engine/policies/attributePrecedence.ts';
 import type { DirectoryUser } from '../engine/types.ts';
 import { recordChanges } from './changes.ts';
 import { anyOf, chunk, iso, jsonRows, query, toDate, type Executor } from './db.ts';

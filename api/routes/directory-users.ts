@@ -80,7 +80,10 @@ const listUsersRoute = createRoute({
 /** A single user's answer: the user and where its attributes come from (sources, attribute precedence). */
 const userWithSourcesSchema = userSchema
   .extend({
-    sourceId: z.string().nullable().openapi({ description: 'The source that owns the user (null: made through the API)' }),
+    sourceId: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The source that owns the user (null: made through the API)' }),
     sources: z.array(z.string()).openapi({
       description: 'Every source that provides the user (the owner and sources that joined it with joinOn)',
     }),

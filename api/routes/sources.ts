@@ -7,7 +7,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL } from '../../sources/graph-client.ts';
 import { approveStagedDeletions } from '../../sources/run.ts';
-import { SOURCE_ATTRIBUTES } from '../../engine/sources/precedence.ts';
+import { SOURCE_ATTRIBUTES } from '../../engine/policies/attributePrecedence.ts';
 import { hashApiKey, JOIN_ATTRIBUTES, type SourceRecord, type Store } from '../../store/index.ts';
 import { SCIM_INBOUND_PATH } from '../scim-inbound/router.ts';
 import { ApiError, errorResponses } from '../errors.ts';

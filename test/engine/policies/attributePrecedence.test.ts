@@ -9,7 +9,7 @@ import {
   rankOf,
   type Contribution,
   type SourceRank,
-} from '../../../engine/sources/precedence.ts';
+} from '../../../engine/policies/attributePrecedence.ts';
 
 const ranks = (...list: SourceRank[]) => new Map(list.map((r) => [r.sourceId, r]));
 const hr: SourceRank = { sourceId: 'hr', precedence: 10, createdAt: '2026-02-01T00:00:00Z' };
