@@ -3,8 +3,10 @@
 // then — on a full import — soft-delete the source's objects it no longer returns, unless they
 // cross the deletion threshold: then they are staged and the run waits for approval.
 import { createHash } from 'node:crypto';
+import { provides } from '../engine/policies/attributePrecedence.ts';
 import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
-import type { SourceCounts, SourceRunMode, StagedDeletions, Store } from '../store/index.ts';
+import type { JoinAttribute, SourceCounts, SourceRunMode, StagedDeletions, Store } from '../store/index.ts';
+import { canonical, type SourceView } from '../store/user-contributions.ts';
 import type { ImportCursor, SourceMembers, SourceReader, SourceUser } from './types.ts';
 
 /** Default share of a source's live objects a full import may soft-delete without approval. */
@@ -18,6 +20,11 @@ export interface ImportOptions {
   /** Change marker of the previous import (incremental imports read what changed since). */
   since: string | null;
   deletionThresholdPercent?: number;
+  /**
+   * The user attribute that joins a row to a user already in the directory (another source's, or
+   * one made through the API) instead of creating one; absent: every row is its own user.
+   */
+  joinOn?: JoinAttribute;
   /** Called after every page (the activity heartbeats it). */
   onProgress?: (cursor: ImportCursor) => void;
 }
@@ -42,6 +49,20 @@ export function directoryId(sourceId: string, externalId: string): string {
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
+/**
+ * Whether a user already holds what the source gives: live, the source's last contribution the
+ * same, and every attribute it provides still won by some source (an API edit since drops it from
+ * attributeSources, and the source then writes its value again, as before precedence existed).
+ */
+function unchangedUser(existing: DirectoryUser | undefined, view: SourceView | undefined, entry: SourceUser): boolean {
+  if (!existing || existing.deletedDateTime !== null || !view || view.ref !== entry.ref) return false;
+  return Object.entries(entry.user).every(
+    ([key, value]) =>
+      canonical(view.attributes[key as keyof SourceView['attributes']]) === canonical(value) &&
+      (!provides(value) || view.attributeSources[key] !== undefined),
+  );
+}
+
 /** Whether the stored object already holds every attribute the source gives, live and owned. */
 function unchanged<T extends DirectoryUser | DirectoryGroup>(
   existing: T | undefined,
@@ -60,6 +81,8 @@ class Importer {
   readonly skipped: string[] = [];
   readonly seen: Record<ObjectType, Set<string>> = { user: new Set(), group: new Set() };
   private readonly pendingManagers: { userId: string; ref: string }[] = [];
+  /** User id → the stable id of the row that wrote it in this import (two rows joining one user: the second is skipped). */
+  private readonly rowOfUser = new Map<string, string>();
 
   constructor(private readonly options: ImportOptions) {}
 
@@ -101,18 +124,58 @@ class Importer {
     const { reader, since } = this.options;
     let processed = 0;
     for await (const page of reader.users(since)) {
-      const items = this.withIds(page);
+      const items = await this.userItems(page);
       await this.resolveManagers(items);
-      const { write, byId } = await this.split(
-        'user',
-        items,
-        (ids) => this.store.directory.getUsers(ids),
-        (entry) => entry.user as Partial<DirectoryUser>,
-      );
+      const { write, byId } = await this.splitUsers(items);
       await this.writeUsers(write, byId);
       processed += page.length;
       this.progress('users', processed);
     }
+  }
+
+  /** A page's rows with the user each writes: its own, or (joinOn) the existing user it joins. */
+  private async userItems(page: SourceUser[]): Promise<{ id: string; entry: SourceUser }[]> {
+    const { sourceId, joinOn } = this.options;
+    const targets = await this.store.sources.userTargets(
+      sourceId,
+      page.map((entry) => ({
+        externalId: entry.externalId,
+        ownId: directoryId(sourceId, entry.externalId),
+        joinValue: joinOn ? ((entry.user as Partial<DirectoryUser>)[joinOn] ?? null) : null,
+      })),
+      joinOn,
+    );
+    const items: { id: string; entry: SourceUser }[] = [];
+    for (const entry of page) {
+      const id = targets.get(entry.externalId) ?? directoryId(sourceId, entry.externalId);
+      const other = this.rowOfUser.get(id);
+      if (other !== undefined && other !== entry.externalId) {
+        this.skipped.push(`user ${entry.ref}: joins user ${id}, which row ${other} of this source already provides`);
+        continue;
+      }
+      this.rowOfUser.set(id, entry.externalId);
+      items.push({ id, entry });
+    }
+    return items;
+  }
+
+  /** Splits a page of users into what the source said before (counted unchanged) and what to write. */
+  private async splitUsers(
+    items: { id: string; entry: SourceUser }[],
+  ): Promise<{ write: { id: string; entry: SourceUser }[]; byId: Map<string, DirectoryUser> }> {
+    const ids = items.map((i) => i.id);
+    const [existing, views] = await Promise.all([
+      this.store.directory.getUsers(ids),
+      this.store.sources.views(this.options.sourceId, ids),
+    ]);
+    const byId = new Map(existing.map((u) => [u.id, u]));
+    const write: { id: string; entry: SourceUser }[] = [];
+    for (const item of items) {
+      this.seen.user.add(item.id);
+      if (unchangedUser(byId.get(item.id), views.get(item.id), item.entry)) this.counts.unchanged++;
+      else write.push(item);
+    }
+    return { write, byId };
   }
 
   /**
@@ -123,8 +186,14 @@ class Importer {
     const refs = items.map((i) => i.entry.managerRef).filter((r): r is string => !!r);
     const resolved = refs.length ? await this.store.sources.resolveRefs(this.options.sourceId, refs) : new Map();
     const unsaid = items.filter((i) => i.entry.managerRef === undefined).map((i) => i.id);
+    // The manager this source gave before (not the merged one another source may have won).
     const kept = new Map(
-      unsaid.length ? (await this.store.directory.getUsers(unsaid)).map((u) => [u.id, u.managerId]) : [],
+      unsaid.length
+        ? [...(await this.store.sources.views(this.options.sourceId, unsaid))].map(([id, v]) => [
+            id,
+            v.attributes.managerId ?? null,
+          ])
+        : [],
     );
     for (const item of items) {
       const ref = item.entry.managerRef;
@@ -145,13 +214,18 @@ class Importer {
     );
     for (const { userId, ref } of pending) {
       const manager = resolved.get(ref);
-      if (manager?.type === 'user') await this.store.directory.patchUser(userId, { managerId: manager.id });
+      if (manager?.type === 'user')
+        await this.store.directory.patchSourceUser(this.options.sourceId, userId, { managerId: manager.id });
     }
   }
 
   private async writeUsers(items: { id: string; entry: SourceUser }[], existing: Map<string, DirectoryUser>) {
     const { sourceId } = this.options;
-    const rows = items.map(({ id, entry }) => ({ ref: entry.ref, user: { ...entry.user, id } }));
+    const rows = items.map(({ id, entry }) => ({
+      ref: entry.ref,
+      externalId: entry.externalId,
+      user: { ...entry.user, id },
+    }));
     // Back from the recycle bin first, so the change log says `restore` (what apps act on).
     for (const { id } of items) if (existing.get(id)?.deletedDateTime) await this.store.directory.restoreUser(id);
     const written = await this.tryAll(
@@ -262,12 +336,18 @@ class Importer {
     if (!reported || reported.users.length + reported.groups.length === 0) return;
     const { sourceId } = this.options;
     const ids = (list: string[]) => list.map((externalId) => directoryId(sourceId, externalId));
-    const deleted = await applyDeletions(this.store, sourceId, {
+    const userIds = await this.store.sources.userTargets(
+      sourceId,
+      reported.users.map((externalId) => ({ externalId, ownId: directoryId(sourceId, externalId), joinValue: null })),
+      undefined,
+    );
+    const { deleted, withdrawn } = await applyDeletions(this.store, sourceId, {
       runId: 0,
-      users: ids(reported.users),
+      users: [...userIds.values()],
       groups: ids(reported.groups),
     });
     this.counts.deleted += deleted;
+    this.counts.updated += withdrawn;
     this.progress('deletions', deleted);
   }
 
@@ -275,7 +355,7 @@ class Importer {
   async deletions(runId: number): Promise<StagedDeletions | null> {
     const { sourceId } = this.options;
     const [liveUsers, liveGroups] = await Promise.all([
-      this.store.sources.liveIds(sourceId, 'user'),
+      this.store.sources.providedLiveUserIds(sourceId),
       this.store.sources.liveIds(sourceId, 'group'),
     ]);
     const users = liveUsers.filter((id) => !this.seen.user.has(id));
@@ -288,28 +368,41 @@ class Importer {
       this.counts.stagedDeletions = missing;
       return { runId, users, groups };
     }
-    this.counts.deleted += await applyDeletions(this.store, sourceId, { runId, users, groups });
+    const { deleted, withdrawn } = await applyDeletions(this.store, sourceId, { runId, users, groups });
+    this.counts.deleted += deleted;
+    this.counts.updated += withdrawn;
     this.progress('deletions', missing);
     return null;
   }
 }
 
-/** Soft-deletes staged objects still owned by the source and live; returns how many it deleted. */
-export async function applyDeletions(store: Store, sourceId: string, staged: StagedDeletions): Promise<number> {
+/**
+ * Applies deletions a source found. A user another source still provides is not deleted: this
+ * source's contribution is withdrawn and the others' values take its attributes (`withdrawn`).
+ * A user only it provides, and its groups, are soft-deleted (`deleted`). Objects already deleted,
+ * or no longer this source's, are left alone.
+ */
+export async function applyDeletions(
+  store: Store,
+  sourceId: string,
+  staged: StagedDeletions,
+): Promise<{ deleted: number; withdrawn: number }> {
   let deleted = 0;
-  for (const type of ['user', 'group'] as const) {
-    const ids = type === 'user' ? staged.users : staged.groups;
-    const owners = await store.sources.owners(type, ids);
-    for (const id of ids) {
-      if (owners.get(id)?.sourceId !== sourceId) continue;
-      const before = type === 'user' ? await store.directory.getUser(id) : await store.directory.getGroup(id);
-      if (!before || before.deletedDateTime !== null) continue;
-      if (type === 'user') await store.directory.softDeleteUser(id);
-      else await store.directory.softDeleteGroup(id);
-      deleted++;
-    }
+  let withdrawn = 0;
+  for (const id of staged.users) {
+    const outcome = await store.directory.withdrawSourceUser(sourceId, id);
+    if (outcome === 'deleted') deleted++;
+    else if (outcome === 'withdrawn') withdrawn++;
   }
-  return deleted;
+  const owners = await store.sources.owners('group', staged.groups);
+  for (const id of staged.groups) {
+    if (owners.get(id)?.sourceId !== sourceId) continue;
+    const before = await store.directory.getGroup(id);
+    if (!before || before.deletedDateTime !== null) continue;
+    await store.directory.softDeleteGroup(id);
+    deleted++;
+  }
+  return { deleted, withdrawn };
 }
 
 /** Runs one import of a source; the caller records the run (sources/run.ts). */

@@ -3,7 +3,7 @@
 // source_runs and the source's state. Used by the import activity (activities/source-import.ts).
 import { ConfigurationError, FerryError, PermanentError } from '../engine/errors.ts';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
-import type { SourceRecord, SourceRunMode, SourceRunRecord, Store } from '../store/index.ts';
+import type { JoinAttribute, SourceRecord, SourceRunMode, SourceRunRecord, Store } from '../store/index.ts';
 import { openCsvReader, type CsvSourceConfig } from './csv.ts';
 import { openEntraReader, type EntraSourceConfig } from './entra.ts';
 import { applyDeletions, importSource, type ImportOutcome } from './import.ts';
@@ -97,6 +97,7 @@ export async function runSourceImport(
         mode,
         since: mode === 'incremental' ? (source.state.highWater ?? null) : null,
         deletionThresholdPercent: source.config.deletionThresholdPercent as number | undefined,
+        joinOn: source.config.joinOn as JoinAttribute | undefined,
         onProgress,
       },
       run.id,
@@ -144,7 +145,7 @@ export async function approveStagedDeletions(store: Store, sourceId: string): Pr
   const source = await store.sources.require(sourceId);
   const staged = source.state.stagedDeletions;
   if (!staged) return 0;
-  const deleted = await applyDeletions(store, sourceId, staged);
+  const { deleted } = await applyDeletions(store, sourceId, staged);
   await store.sources.setState(sourceId, { stagedDeletions: null });
   return deleted;
 }

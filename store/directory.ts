@@ -22,6 +22,18 @@ import {
 import { conflict, isUniqueViolation, NestingCycleError, notFound, TakenError } from './errors.ts';
 import { mergeMap } from './merge-patch.ts';
 import { assignments, groups, memberships, users } from './schema.ts';
+import {
+  attributesOf,
+  byUser,
+  loadContributions,
+  remerge,
+  saveContributions,
+  sharedUserIds,
+  softDeleteIn,
+  withdraw,
+  writeMerged,
+  type ContributionRow,
+} from './user-contributions.ts';
 
 /** A new user: only `userPrincipalName` is required; `id` defaults to a random UUID. */
 export type UserInput = Partial<DirectoryUser> & { userPrincipalName: string };
@@ -270,6 +282,12 @@ export class DirectoryRepository {
     const { deletedDateTime, ...rest } = patch;
     const values: Partial<typeof users.$inferInsert> = { ...rest, updatedAt: new Date() };
     if (deletedDateTime !== undefined) values.deletedDateTime = toDate(deletedDateTime);
+    // A value written through the API is no source's: attributeSources stops naming one for it, and
+    // the next import of a source that provides it writes the source's value again.
+    const set = Object.keys(rest).filter((k) => k !== 'updatedAt');
+    if (set.length > 0) {
+      (values as Record<string, unknown>).attributeSources = sql`${users.attributeSources} - ${sql.param(set)}::text[]`;
+    }
     try {
       return await this.write(async (tx) => {
         if (patch.extensions !== undefined && extensions === 'merge') {
@@ -372,13 +390,102 @@ export class DirectoryRepository {
   }
 
   /**
-   * Creates or replaces users owned by a source (one change each), recording the owner and each
-   * user's reference there (`ref`: an LDAP DN, a CSV key, a SCIM externalId or null). Runs in one transaction.
+   * Writes what a source says about users (imports, SCIM inbound): the source's contribution to
+   * each user is replaced, and the user is written as all its sources' contributions merge by
+   * attribute precedence (store/user-contributions.ts). A new user, or one no source provided, is
+   * owned by this source; `ref` is the row's reference there (an LDAP DN, a CSV key, a SCIM
+   * externalId or null), `externalId` its stable id when the directory id does not say it (a row
+   * joined to another source's user). One transaction: a taken userPrincipalName fails the call.
    */
-  async upsertSourceUsers(sourceId: string, items: readonly { ref: string | null; user: UserInput }[]): Promise<void> {
+  async upsertSourceUsers(
+    sourceId: string,
+    items: readonly { ref: string | null; externalId?: string | null; user: UserInput }[],
+  ): Promise<void> {
     if (items.length === 0) return;
-    const values = items.map(({ ref, user }) => ({ ...userValues(completeUser(user)), sourceId, sourceRef: ref }));
-    await this.write((tx) => bulkUpsert(tx, users, 'user', values));
+    const mine = items.map(({ ref, externalId, user }): ContributionRow => ({
+      userId: user.id ?? randomUUID(),
+      sourceId,
+      externalId: externalId ?? null,
+      ref,
+      attributes: attributesOf(user),
+    }));
+    await this.write(async (tx) => {
+      const others = byUser(
+        (
+          await loadContributions(
+            tx,
+            mine.map((c) => c.userId),
+          )
+        ).filter((c) => c.sourceId !== sourceId),
+      );
+      const merged = new Map(mine.map((c) => [c.userId, [...(others.get(c.userId) ?? []), c]]));
+      await writeMerged(tx, merged, USER_DEFAULTS);
+      await saveContributions(tx, mine);
+    });
+  }
+
+  /** Changes attributes of one source's contribution to a user (a manager imported after its report) and rewrites it. */
+  async patchSourceUser(sourceId: string, userId: string, patch: Partial<DirectoryUser>): Promise<void> {
+    await this.write(async (tx) => {
+      const all = await loadContributions(tx, [userId]);
+      const own = all.find((c) => c.sourceId === sourceId);
+      if (!own) return;
+      const changed = { ...own, attributes: { ...own.attributes, ...attributesOf(patch) } };
+      await writeMerged(tx, new Map([[userId, all.map((c) => (c === own ? changed : c))]]), USER_DEFAULTS);
+      await saveContributions(tx, [changed]);
+    });
+  }
+
+  /**
+   * A source no longer provides a user (its row is gone, or it deleted the user over SCIM). Another
+   * source still provides it: the source's contribution is dropped and the user written as the
+   * others say (`withdrawn`; ownership moves to the best-ranked of them if this source owned it).
+   * Nobody else does: the user is soft-deleted (`deleted`). Already deleted, or not this source's: `none`.
+   */
+  async withdrawSourceUser(sourceId: string, userId: string): Promise<'deleted' | 'withdrawn' | 'none'> {
+    return this.write(async (tx) => {
+      const [row] = await tx
+        .select({ sourceId: users.sourceId, deletedDateTime: users.deletedDateTime })
+        .from(users)
+        .where(eq(users.id, userId));
+      if (!row || row.deletedDateTime !== null) return 'none';
+      const contributions = await loadContributions(tx, [userId]);
+      const provides = row.sourceId === sourceId || contributions.some((c) => c.sourceId === sourceId);
+      if (!provides) return 'none';
+      if ((await withdraw(tx, sourceId, [userId], USER_DEFAULTS)).length > 0) return 'withdrawn';
+      return (await softDeleteIn(tx, userId)) ? 'deleted' : 'none';
+    });
+  }
+
+  /**
+   * Before a source is deleted: the users another source also provides lose its contribution and
+   * are written as the others say (what it won goes to the next source); the users only it
+   * provided keep their attributes (they become API-owned). Returns the ids rewritten.
+   */
+  async withdrawSource(sourceId: string): Promise<string[]> {
+    return this.write(async (tx) => withdraw(tx, sourceId, await sharedUserIds(tx, sourceId), USER_DEFAULTS));
+  }
+
+  /** Rewrites the users this source shares with others (its precedence settings changed). */
+  async remergeSource(sourceId: string): Promise<void> {
+    await this.write(async (tx) => remerge(tx, await sharedUserIds(tx, sourceId), USER_DEFAULTS));
+  }
+
+  /**
+   * Where a user's attributes come from: its owner (null: the API), which source won each
+   * attribute at the last source write (a REST edit since removes the attribute), and every source
+   * that provides the user.
+   */
+  async provenance(
+    userId: string,
+  ): Promise<{ sourceId: string | null; attributeSources: Record<string, string>; sources: string[] } | null> {
+    const [row] = await this.db
+      .select({ sourceId: users.sourceId, attributeSources: users.attributeSources })
+      .from(users)
+      .where(eq(users.id, userId));
+    if (!row) return null;
+    const contributions = await loadContributions(this.db, [userId]);
+    return { ...row, sources: contributions.map((c) => c.sourceId).sort() };
   }
 
   // ---- groups ----

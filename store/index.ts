@@ -143,7 +143,7 @@ export { auditOutcome, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.ts';
 export { AUDIT_CSV_COLUMNS, auditToCsv, logsToCsv, LOG_CSV_COLUMNS } from './logs-csv.ts';
 export { DEFAULT_ROLE } from './assignments.ts';
 export { EMPTY_COUNTS } from './cycles.ts';
-export { SNAPSHOTS_KEPT } from './sources.ts';
+export { JOIN_ATTRIBUTES, SNAPSHOTS_KEPT } from './sources.ts';
 export type { ApiKeyRecord, ApiKeyRole } from './api-keys.ts';
 export type { AuditEntry, AuditEntryInput, AuditOutcome, AuditQuery } from './audit.ts';
 export { DELETED_APP_LOGS_NAMESPACE, type DeletedAppLogs } from './retention.ts';
@@ -171,6 +171,7 @@ export type {
 } from './reconcile.ts';
 export type { PreviewItem, PreviewRecord, PreviewRepository, PreviewStatus } from './previews.ts';
 export type {
+  JoinAttribute,
   NewSource,
   SourceCounts,
   SourceRecord,

@@ -52,6 +52,8 @@ export const users = pgTable(
     sourceId: text('source_id'),
     /** The user's reference in its source (an LDAP DN, a CSV key), to resolve members and managers. */
     sourceRef: text('source_ref'),
+    /** Attribute → the source whose value won it at the last source write (engine/policies/attributePrecedence.ts). */
+    attributeSources: jsonb('attribute_sources').$type<Record<string, string>>().notNull().default({}),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -481,6 +483,34 @@ export const sourceSnapshots = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('source_snapshots_source_idx').on(t.sourceId, t.id)],
+);
+
+/**
+ * What each source says about a user it provides (its "contribution"): the user's attributes are
+ * merged from these by attribute precedence. A source's row joined to another source's user
+ * (`joinOn`) has one here but does not own the user. Gone with the user or the source.
+ */
+export const userContributions = pgTable(
+  'directory_user_sources',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    sourceId: text('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    /** The stable id of the row in the source (null: the directory id says it, or a SCIM source). */
+    externalId: text('external_id'),
+    /** The row's reference in the source (a DN, a CSV key, a SCIM externalId), for managers and members. */
+    ref: text('ref'),
+    attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.sourceId] }),
+    index('directory_user_sources_external_idx').on(t.sourceId, t.externalId),
+    index('directory_user_sources_ref_idx').on(t.sourceId, t.ref),
+  ],
 );
 
 /** Webhook subscriptions: an app's (appId set) or global (null). `secret` is sealed like app secrets. */

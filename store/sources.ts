@@ -6,8 +6,14 @@ import { and, desc, eq, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
 import type { SecretBox } from './crypto.ts';
 import { anyOf, chunk, iso, type Executor } from './db.ts';
+import { DirectoryRepository } from './directory.ts';
 import { notFound } from './errors.ts';
-import { groups, sourceRuns, sourceSnapshots, sources, users } from './schema.ts';
+import { groups, sourceRuns, sourceSnapshots, sources, userContributions, users } from './schema.ts';
+import type { SourceView } from './user-contributions.ts';
+
+/** Directory attributes a source may join its rows to existing users on (`joinOn`). */
+export const JOIN_ATTRIBUTES = ['userPrincipalName', 'mail', 'employeeId'] as const;
+export type JoinAttribute = (typeof JOIN_ATTRIBUTES)[number];
 
 export type SourceType = 'ldap' | 'csv' | 'scim' | 'entra';
 export type SourceRunStatus = 'running' | 'succeeded' | 'failed' | 'needsApproval';
@@ -206,9 +212,13 @@ export class SourceRepository {
     return row ? toSource(row) : null;
   }
 
-  /** Deletes the source and its runs; the objects it owned stay, owned by nobody (API-owned). */
+  /**
+   * Deletes the source and its runs. Users another source also provides are written as that source
+   * says (what this one won goes to the next); the objects only it provided stay, owned by nobody (API-owned).
+   */
   async delete(id: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
+      await new DirectoryRepository(tx).withdrawSource(id);
       await tx.update(users).set({ sourceId: null, sourceRef: null }).where(eq(users.sourceId, id));
       await tx.update(groups).set({ sourceId: null, sourceRef: null }).where(eq(groups.sourceId, id));
       const rows = await tx.delete(sources).where(eq(sources.id, id)).returning({ id: sources.id });
@@ -342,6 +352,108 @@ export class SourceRepository {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * The directory user each of a source's rows writes: the user it joined before (its stable id
+   * remembered), else its own id (`<sourceId>:<stable id>`) when that user exists, else — with
+   * `joinOn` — the user whose attribute equals the row's (case-insensitive; a live user before a
+   * deleted one; none this source already provides), else its own id (a new user).
+   */
+  async userTargets(
+    sourceId: string,
+    rows: readonly { externalId: string; ownId: string; joinValue: string | null }[],
+    joinOn: JoinAttribute | undefined,
+  ): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const externals = rows.map((r) => r.externalId);
+    for (const part of chunk(externals, 5000)) {
+      const joined = await this.db
+        .select({ userId: userContributions.userId, externalId: userContributions.externalId })
+        .from(userContributions)
+        .where(and(eq(userContributions.sourceId, sourceId), anyOf(userContributions.externalId, part)));
+      for (const j of joined) if (j.externalId !== null) out.set(j.externalId, j.userId);
+    }
+    const rest = rows.filter((r) => !out.has(r.externalId));
+    const existing = new Set<string>();
+    for (const part of chunk(
+      rest.map((r) => r.ownId),
+      5000,
+    )) {
+      for (const u of await this.db.select({ id: users.id }).from(users).where(anyOf(users.id, part)))
+        existing.add(u.id);
+    }
+    const toJoin = rest.filter((r) => !existing.has(r.ownId) && joinOn && r.joinValue);
+    const matches = joinOn
+      ? await this.joinMatches(
+          sourceId,
+          joinOn,
+          toJoin.map((r) => r.joinValue!),
+        )
+      : new Map();
+    for (const r of rest) out.set(r.externalId, (r.joinValue && matches.get(r.joinValue.toLowerCase())) || r.ownId);
+    return out;
+  }
+
+  /** Lower-cased value → the user holding it in `attribute` that this source does not provide yet. */
+  private async joinMatches(
+    sourceId: string,
+    attribute: JoinAttribute,
+    values: string[],
+  ): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const column = users[attribute];
+    for (const part of chunk([...new Set(values.map((v) => v.toLowerCase()))], 5000)) {
+      const rows = await this.db
+        .select({ id: users.id, value: column, deleted: users.deletedDateTime })
+        .from(users)
+        .where(
+          and(
+            sql`lower(${column}) = any(${sql.param(part)}::text[])`,
+            sql`not exists (select 1 from ${userContributions} c where c.user_id = ${users.id} and c.source_id = ${sourceId})`,
+          ),
+        )
+        .orderBy(sql`${users.deletedDateTime} is not null`, users.createdAt, users.id);
+      for (const r of rows) {
+        const key = r.value!.toLowerCase();
+        if (!out.has(key)) out.set(key, r.id);
+      }
+    }
+    return out;
+  }
+
+  /** What the source last wrote for each of these users (those it provides), with the users' attributeSources. */
+  async views(sourceId: string, userIds: readonly string[]): Promise<Map<string, SourceView>> {
+    const out = new Map<string, SourceView>();
+    for (const part of chunk([...new Set(userIds)], 5000)) {
+      const rows = await this.db
+        .select({
+          id: userContributions.userId,
+          ref: userContributions.ref,
+          attributes: userContributions.attributes,
+          attributeSources: users.attributeSources,
+        })
+        .from(userContributions)
+        .innerJoin(users, eq(users.id, userContributions.userId))
+        .where(and(eq(userContributions.sourceId, sourceId), anyOf(userContributions.userId, part)));
+      for (const r of rows)
+        out.set(r.id, { ref: r.ref, attributes: r.attributes, attributeSources: r.attributeSources });
+    }
+    return out;
+  }
+
+  /** Live users the source provides, owned or joined. */
+  async providedLiveUserIds(sourceId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: users.id })
+      .from(users)
+      .where(
+        and(
+          isNull(users.deletedDateTime),
+          sql`(${users.sourceId} = ${sourceId} or exists (select 1 from ${userContributions} c where c.user_id = ${users.id} and c.source_id = ${sourceId}))`,
+        ),
+      );
+    return rows.map((r) => r.id);
+  }
+
   /** The directory ids of the source's objects with these references (users and groups). */
   async resolveRefs(sourceId: string, refs: readonly string[]): Promise<Map<string, { id: string; type: ObjectType }>> {
     const out = new Map<string, { id: string; type: ObjectType }>();
@@ -354,6 +466,14 @@ export class SourceRepository {
           .where(and(eq(table.sourceId, sourceId), anyOf(table.sourceRef, part)));
         for (const r of rows) if (r.ref !== null) out.set(r.ref.toLowerCase(), { id: r.id, type });
       }
+    }
+    // Users the source joined (owned by another source) are found by the reference it gave them.
+    for (const part of chunk([...new Set(refs)], 5000)) {
+      const rows = await this.db
+        .select({ id: userContributions.userId, ref: userContributions.ref })
+        .from(userContributions)
+        .where(and(eq(userContributions.sourceId, sourceId), anyOf(userContributions.ref, part)));
+      for (const r of rows) if (r.ref !== null) out.set(r.ref.toLowerCase(), { id: r.id, type: 'user' });
     }
     return out;
   }

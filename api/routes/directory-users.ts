@@ -77,14 +77,32 @@ const listUsersRoute = createRoute({
   },
 });
 
+/** A single user's answer: the user and where its attributes come from (sources, attribute precedence). */
+const userWithSourcesSchema = userSchema
+  .extend({
+    sourceId: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The source that owns the user (null: made through the API)' }),
+    sources: z.array(z.string()).openapi({
+      description: 'Every source that provides the user (the owner and sources that joined it with joinOn)',
+    }),
+    attributeSources: z.record(z.string(), z.string()).openapi({
+      description:
+        'Attribute → the source whose value the user holds, chosen by attribute precedence at the last source write; an attribute written through this API since is not listed',
+      example: { department: 'hr-source-id', mobilePhone: 'ldap-source-id' },
+    }),
+  })
+  .openapi('UserWithSources');
+
 const getUserRoute = createRoute({
   method: 'get',
   path: '/directory/users/{id}',
   tags: [TAG],
-  summary: 'Get a user',
+  summary: 'Get a user, with the sources its attributes come from',
   description: 'Soft-deleted users are returned too (with `deletedDateTime`).',
   request: { params: idParams },
-  responses: { 200: jsonContent(userSchema, 'The user'), ...errorResponses(400, 401, 404, 429) },
+  responses: { 200: jsonContent(userWithSourcesSchema, 'The user'), ...errorResponses(400, 401, 404, 429) },
 });
 
 const patchUserRoute = createRoute({
@@ -157,9 +175,9 @@ export function directoryUsersRouter({ store }: { store: Store }) {
 
   router.openapi(getUserRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const user = await dir.getUser(id);
-    if (!user) throw userNotFound(id);
-    return c.json(user, 200);
+    const [user, provenance] = await Promise.all([dir.getUser(id), dir.provenance(id)]);
+    if (!user || !provenance) throw userNotFound(id);
+    return c.json({ ...user, ...provenance }, 200);
   });
 
   router.openapi(patchUserRoute, async (c) => {

@@ -7,7 +7,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL } from '../../sources/graph-client.ts';
 import { approveStagedDeletions } from '../../sources/run.ts';
-import { hashApiKey, type SourceRecord, type Store } from '../../store/index.ts';
+import { SOURCE_ATTRIBUTES } from '../../engine/policies/attributePrecedence.ts';
+import { hashApiKey, JOIN_ATTRIBUTES, type SourceRecord, type Store } from '../../store/index.ts';
 import { SCIM_INBOUND_PATH } from '../scim-inbound/router.ts';
 import { ApiError, errorResponses } from '../errors.ts';
 import { idParams, idSchema, jsonBody, jsonContent } from '../resource-schemas.ts';
@@ -35,6 +36,29 @@ const common = {
   deletionThresholdPercent: percent.optional().openapi({
     description:
       'A full import that would soft-delete more than this share of the source’s objects stages the deletions for approval instead (default 20)',
+  }),
+};
+
+const rank = z.number().int().min(0).max(10_000);
+/** Attribute precedence (docs/sources.md): every source type has it, scim sources too. */
+const precedenceSettings = {
+  precedence: rank.optional().openapi({
+    description:
+      'Rank of this source when several provide the same user: for each attribute the lowest number that provides a value wins (default 100; equal: the older source)',
+  }),
+  attributePrecedence: z
+    .partialRecord(z.enum(SOURCE_ATTRIBUTES), rank)
+    .optional()
+    .openapi({
+      description: 'Per-attribute ranks that replace precedence for those attributes',
+      example: { department: 1, jobTitle: 1 },
+    }),
+};
+/** Sources that import (not scim) may join their rows to users already in the directory. */
+const joinSetting = {
+  joinOn: z.enum(JOIN_ATTRIBUTES).optional().openapi({
+    description:
+      'Join each row to the existing user with the same value of this attribute (case-insensitive) instead of creating a user: several sources then provide one person',
   }),
 };
 
@@ -136,15 +160,19 @@ const createSourceSchema = z
       .object({
         type: z.literal('ldap'),
         ...common,
+        ...precedenceSettings,
+        ...joinSetting,
         ...ldapConfig,
         bindPassword: z.string().min(1).max(1000).optional().openapi({ description: 'Write-only' }),
       })
       .strict(),
-    z.object({ type: z.literal('csv'), ...common, ...csvConfig }).strict(),
+    z.object({ type: z.literal('csv'), ...common, ...precedenceSettings, ...joinSetting, ...csvConfig }).strict(),
     z
       .object({
         type: z.literal('entra'),
         ...common,
+        ...precedenceSettings,
+        ...joinSetting,
         ...entraConfig,
         clientSecret: z.string().min(1).max(1000).openapi({ description: 'Write-only' }),
       })
@@ -154,6 +182,7 @@ const createSourceSchema = z
         type: z.literal('scim'),
         name: common.name,
         enabled: common.enabled,
+        ...precedenceSettings,
       })
       .strict(),
   ])
@@ -166,6 +195,8 @@ const patchSourceSchema = z
     intervalMinutes: common.intervalMinutes,
     fullImportHours: common.fullImportHours,
     deletionThresholdPercent: common.deletionThresholdPercent,
+    ...precedenceSettings,
+    ...joinSetting,
     ...Object.fromEntries(
       Object.entries({ ...ldapConfig, ...csvConfig, ...entraConfig }).map(([k, v]) => [k, v.optional()]),
     ),
@@ -295,14 +326,14 @@ function csvConfigOf(config: Record<string, unknown>, body: Record<string, unkno
   return rest;
 }
 
-/** A scim source takes only name, enabled and rotateToken; rotateToken is for scim sources only. */
+/** A scim source takes only name, enabled, rotateToken and the precedence settings; rotateToken is for scim sources only. */
 function refuseForeignSettings(source: SourceRecord, body: Record<string, unknown>): void {
   const given = Object.keys(body).filter((k) => body[k] !== undefined);
   const own = TYPE_SETTINGS[source.type] ?? [];
   const others = Object.entries(TYPE_SETTINGS).flatMap(([type, keys]) => (type === source.type ? [] : keys));
   const foreign =
     source.type === 'scim'
-      ? given.filter((k) => !['name', 'enabled', 'rotateToken'].includes(k))
+      ? given.filter((k) => !['name', 'enabled', 'rotateToken', 'precedence', 'attributePrecedence'].includes(k))
       : given.filter((k) => k === 'rotateToken' || (others.includes(k) && !own.includes(k)));
   if (foreign.length) {
     throw new ApiError('validation_failed', `${foreign.join(', ')} do not apply to ${source.type} sources`, {
@@ -474,6 +505,10 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
       config: before.type === 'csv' ? csvConfigOf(config, body) : config,
       secret: (before.type === 'entra' ? body.clientSecret : body.bindPassword) as string | null | undefined,
     });
+    // New ranks apply at once to the users this source shares with others, not at their next change.
+    if (body.precedence !== undefined || body.attributePrecedence !== undefined) {
+      await store.directory.remergeSource(id);
+    }
     if (source.type === 'scim') {
       if (!body.rotateToken) return c.json({ ...view(source), scimUrl: scimUrlOf(c.req.url) }, 200);
       const token = newScimToken();

@@ -110,7 +110,8 @@ export class ScimObjects {
 
   async softDelete(type: ObjectType, id: string): Promise<void> {
     await this.require(type, id);
-    if (type === 'user') await this.store.directory.softDeleteUser(id);
+    // A user another source also provides stays: only this source's part of it is withdrawn.
+    if (type === 'user') await this.store.directory.withdrawSourceUser(this.sourceId, id);
     else await this.store.directory.softDeleteGroup(id);
   }
 }
