@@ -25,14 +25,16 @@ import {
 
 const count = (name: string, fallback: number): number => {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: "${process.env[name]}" is not a positive integer`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name}: "${process.env[name]}" is not a positive integer`);
   return value;
 };
 const users = count('BENCH_LDAP_USERS', 100_000);
 const groups = count('BENCH_LDAP_GROUPS', 10_000);
 const membersPerGroup = Math.min(count('BENCH_LDAP_MEMBERS', 20), users);
 const pageSize = count('BENCH_LDAP_PAGE_SIZE', 1000);
-const baseUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const baseUrl =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const uid = (i: number) => `u${i}`;
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -45,11 +47,19 @@ async function writeLdif(file: string): Promise<void> {
   await write(BASE_LDIF);
   for (let i = 0; i < users; i++) {
     // A top-down org chart: every user but the first ten reports to one with a lower number.
-    const manager = i >= 10 ? { manager: `uid=${uid(Math.floor(i / 10))},ou=people,${SLAPD_BASE_DN}` } : {};
-    await write(personLdif(uid(i), { givenName: `Given${i}`, title: 'Engineer', employeeNumber: String(i), ...manager }));
+    const manager: Record<string, string> =
+      i >= 10 ? { manager: `uid=${uid(Math.floor(i / 10))},ou=people,${SLAPD_BASE_DN}` } : {};
+    await write(
+      personLdif(uid(i), { givenName: `Given${i}`, title: 'Engineer', employeeNumber: String(i), ...manager }),
+    );
   }
   for (let g = 0; g < groups; g++) {
-    await write(groupLdif(`g${g}`, Array.from({ length: membersPerGroup }, (_, m) => uid((g * membersPerGroup + m) % users))));
+    await write(
+      groupLdif(
+        `g${g}`,
+        Array.from({ length: membersPerGroup }, (_, m) => uid((g * membersPerGroup + m) % users)),
+      ),
+    );
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
 }

@@ -8,7 +8,7 @@
 // cookie), unbind.
 import { randomBytes } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
-import { BerReader, BerWriter, SearchRequest } from 'ldapts';
+import { BerReader, BerWriter, PresenceFilter, SearchRequest } from 'ldapts';
 
 /** An entry: attribute → values (strings, or a Buffer such as objectGUID). */
 export interface FakeAdEntry {
@@ -131,7 +131,7 @@ export async function startFakeAd(options: { entries: FakeAdEntry[]; maxValRange
     }
     if (op !== OP.search) return void socket.destroy();
     reader.readSequence();
-    const request = new SearchRequest({ messageId: id });
+    const request = new SearchRequest({ messageId: id, filter: new PresenceFilter({ attribute: 'objectClass' }) });
     request.parseMessage(reader);
     searches.push({ base: request.baseDN, attributes: request.attributes });
     const base = request.baseDN.toLowerCase();
@@ -142,7 +142,13 @@ export async function startFakeAd(options: { entries: FakeAdEntry[]; maxValRange
       // entry matches, and ldapts' parsing of presence filters is not meant for servers.
       if (!inScope || (request.scope !== 'base' && !request.filter.matches(filterView(entry), false))) continue;
       const names = request.attributes.length ? request.attributes : Object.keys(entry.attributes);
-      socket.write(searchEntry(id, entry.dn, [...new Set(names)].flatMap((n) => answerAttribute(entry, n, maxValRange))));
+      socket.write(
+        searchEntry(
+          id,
+          entry.dn,
+          [...new Set(names)].flatMap((n) => answerAttribute(entry, n, maxValRange)),
+        ),
+      );
     }
     socket.write(result(id, OP.done, 0));
   };
