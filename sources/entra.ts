@@ -19,7 +19,15 @@ export interface EntraSourceConfig {
   /** Group properties to read besides the mapped ones; kept as the group's extensions. */
   groupSelect?: string[];
   timeoutMs?: number;
+  /** Certificate credentials (PEM certificate, public): the stored secret is then its private key. */
+  certificate?: string;
+  /** Instead of `certificate`: its hex thumbprint (SHA-1, 40 digits, or SHA-256, 64). */
+  certificateThumbprint?: string;
 }
+
+/** Whether the source authenticates with a certificate (its stored secret is then the private key). */
+export const usesCertificate = (config: Partial<EntraSourceConfig>): boolean =>
+  config.certificate !== undefined || config.certificateThumbprint !== undefined;
 
 /** Graph user property → directory attribute (same names, except none differ today). */
 export const USER_PROPERTIES = [
@@ -123,6 +131,7 @@ export function toSourceGroup(group: GraphObject, extras: string[]): SourceGroup
 export interface EntraConnectOptions {
   sourceId: string;
   config: EntraSourceConfig;
+  /** The stored secret: the client secret, or the certificate's private key. */
   clientSecret: string | null;
   policy: AddressPolicy;
   resolve?: Resolver;
@@ -137,6 +146,9 @@ export async function openEntraReader(options: EntraConnectOptions): Promise<Ent
     tenantId: config.tenantId,
     clientId: config.clientId,
     clientSecret: options.clientSecret,
+    ...(usesCertificate(config)
+      ? { certificate: { certificate: config.certificate, thumbprint: config.certificateThumbprint } }
+      : {}),
     authority: config.authority,
     graphUrl: config.graphUrl,
     policy: options.policy,

@@ -1,5 +1,5 @@
-// HTTP for the Entra source: an app-only token from the client-credentials grant (cached until it
-// expires), GETs of Graph pages with that token, waits on 429/503 `Retry-After` (capped), and
+// HTTP for the Entra source: an app-only token from the client-credentials grant, authenticated
+// with the client secret or a certificate's signed client assertion (cached until it expires), GETs of Graph pages with that token, waits on 429/503 `Retry-After` (capped), and
 // every answer Ferry cannot use turned into a typed error naming the source, never the secret.
 // Connections obey the outbound address policy (scim/address-policy.ts); the secret and the token
 // are sent only to https URLs, or to plain http on loopback when the policy allows loopback.
@@ -7,6 +7,7 @@ import { Agent } from 'undici';
 import { ConfigurationError, FerryError, PermanentError, TransientError } from '../engine/errors.ts';
 import { AddressNotAllowedError, policyConnector, type AddressPolicy, type Resolver } from '../scim/address-policy.ts';
 import { assertSendableUrl } from '../scim/transport.ts';
+import { CLIENT_ASSERTION_TYPE, clientAssertion, type CertificateReference } from './client-assertion.ts';
 
 export const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com';
@@ -21,7 +22,10 @@ export interface GraphClientOptions {
   sourceId: string;
   tenantId: string;
   clientId: string;
+  /** The stored secret: the client secret, or, with `certificate`, the certificate's PEM private key. */
   clientSecret: string | null;
+  /** Certificate credentials: the token request carries a signed client assertion instead of the secret. */
+  certificate?: CertificateReference;
   authority?: string;
   graphUrl?: string;
   policy: AddressPolicy;
@@ -131,19 +135,27 @@ export class GraphClient {
   /** An access token for Graph, from the cache while it is valid. */
   async accessToken(): Promise<string> {
     if (this.token && Date.now() < this.token.renewAt) return this.token.value;
-    const { clientId, clientSecret, tenantId } = this.options;
+    const { clientId, clientSecret, tenantId, certificate } = this.options;
+    const field = certificate ? 'privateKey' : 'clientSecret';
     if (clientSecret === null)
-      throw new ConfigurationError(`${this.name} has no clientSecret: set one`, { code: 'Unauthorized' });
-    const body = new URLSearchParams({
-      client_id: clientId,
-      client_secret: clientSecret,
-      grant_type: 'client_credentials',
-      scope: `${new URL(this.graphBase).origin}/.default`,
-    }).toString();
+      throw new ConfigurationError(`${this.name} has no ${field}: set one`, { code: 'Unauthorized' });
+    // A fresh assertion (own jti, nbf now) for every request, retries included.
+    const body = () =>
+      new URLSearchParams({
+        client_id: clientId,
+        ...(certificate
+          ? {
+              client_assertion_type: CLIENT_ASSERTION_TYPE,
+              client_assertion: this.assertion(clientSecret, certificate),
+            }
+          : { client_secret: clientSecret }),
+        grant_type: 'client_credentials',
+        scope: `${new URL(this.graphBase).origin}/.default`,
+      }).toString();
     const answer = await this.sendRetrying(this.tokenUrl, () => ({
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
-      body,
+      body: body(),
     }));
     const token = answer.json?.access_token;
     if (answer.status === 200 && typeof token === 'string') {
@@ -153,10 +165,33 @@ export class GraphClient {
     }
     if (answer.status === 429 || answer.status >= 500) throw this.busy(answer, 'the token endpoint');
     const code = typeof answer.json?.error === 'string' ? answer.json.error : `HTTP ${answer.status}`;
+    // Entra's error_description begins with its AADSTS number (e.g. AADSTS700027: the assertion's
+    // signature or certificate); the number says what failed and holds nothing secret.
+    const described = typeof answer.json?.error_description === 'string' ? answer.json.error_description : '';
+    const aadsts = /^AADSTS\d+/.exec(described)?.[0];
+    const check = certificate
+      ? 'check tenantId, clientId, privateKey and the certificate (it must be uploaded to the app registration)'
+      : 'check tenantId, clientId and clientSecret';
     throw new ConfigurationError(
-      `${this.name}: the token endpoint refused client ${clientId} of tenant ${tenantId} (${code}): check tenantId, clientId and clientSecret`,
+      `${this.name}: the token endpoint refused client ${clientId} of tenant ${tenantId} (${code}${aadsts ? `, ${aadsts}` : ''}): ${check}`,
       { code: 'Unauthorized', status: answer.status },
     );
+  }
+
+  /** A signed client assertion; a key that cannot sign is a configuration error naming the field, never the key. */
+  private assertion(privateKey: string, certificate: CertificateReference): string {
+    try {
+      return clientAssertion({
+        clientId: this.options.clientId,
+        tokenUrl: this.tokenUrl.toString(),
+        privateKey,
+        ...certificate,
+      });
+    } catch {
+      throw new ConfigurationError(`${this.name}: the privateKey or certificate could not sign a client assertion`, {
+        code: 'Unauthorized',
+      });
+    }
   }
 
   private busy(answer: Answer, what: string): TransientError {

@@ -135,6 +135,69 @@ function all(entry: Entry, attribute: string): string[] {
   return (Array.isArray(value) ? value : [value]).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v));
 }
 
+/**
+ * One slice of an Active Directory ranged attribute: AD answers at most MaxValRange (1500) values
+ * of a large multi-valued attribute and names it `member;range=0-1499`; the last slice ends in `*`.
+ */
+export interface RangedSlice {
+  /** The attribute name as the server sent it, e.g. `member;range=1500-2999`. */
+  name: string;
+  values: string[];
+  start: number;
+  /** The last value's index, or null for `*` (this slice is the last). */
+  end: number | null;
+}
+
+/** The ranged slice of `attribute` in an entry (names compared case-insensitively), or null: not ranged. */
+export function rangedSlice(entry: Entry, attribute: string): RangedSlice | null {
+  const prefix = `${attribute.toLowerCase()};range=`;
+  for (const name of Object.keys(entry)) {
+    if (!name.toLowerCase().startsWith(prefix)) continue;
+    const match = /^(\d+)-(\d+|\*)$/.exec(name.slice(prefix.length));
+    if (!match) continue;
+    return {
+      name,
+      values: all(entry, name),
+      start: Number(match[1]),
+      end: match[2] === '*' ? null : Number(match[2]),
+    };
+  }
+  return null;
+}
+
+/** Reads one more slice: the entry `dn` with the attribute `member;range=<from>-*` (the server picks the size). */
+export type ReadSlice = (dn: string, rangedName: string) => Promise<Entry | null>;
+
+/**
+ * Every value of a ranged attribute: the first slice's values, then follow-up reads from the end
+ * of each slice until a slice ends in `*`. A follow-up without the attribute means no values are
+ * left (AD answers so when the count is a multiple of the slice size); a slice that does not move
+ * forward is an error rather than a loop.
+ */
+export async function allRangedValues(
+  dn: string,
+  attribute: string,
+  first: RangedSlice,
+  read: ReadSlice,
+): Promise<string[]> {
+  const values = [...first.values];
+  let slice = first;
+  while (slice.end !== null) {
+    const from = slice.end + 1;
+    const entry = await read(dn, `${attribute};range=${from}-*`);
+    const next = entry ? rangedSlice(entry, attribute) : null;
+    if (!next) break;
+    if (next.start !== from) {
+      throw new TransientError(`LDAP entry ${dn}: asked for ${attribute} values from ${from}, got ${next.name}`, {
+        code: 'ServiceUnavailable',
+      });
+    }
+    values.push(...next.values);
+    slice = next;
+  }
+  return values;
+}
+
 function stableId(entry: Entry, map: LdapAttributeMap): string | null {
   const value = entry[map.id];
   const one = Array.isArray(value) ? value[0] : value;
@@ -341,9 +404,34 @@ class LdapReader implements SourceReader {
       const out: SourceMembers[] = [];
       for (const entry of page) {
         const externalId = stableId(entry, m);
-        if (externalId) out.push({ externalId, memberRefs: all(entry, m.member).map(normaliseDn) });
+        if (externalId) out.push({ externalId, memberRefs: (await this.memberValues(entry)).map(normaliseDn) });
       }
       yield out;
+    }
+  }
+
+  /**
+   * A group's member DNs. Only when the server answered the attribute in ranges (Active Directory,
+   * past MaxValRange values) are the further ranges read; other servers answer `member` whole.
+   */
+  private async memberValues(entry: Entry): Promise<string[]> {
+    const attribute = this.map.member;
+    const first = rangedSlice(entry, attribute);
+    if (!first) return all(entry, attribute);
+    return allRangedValues(entry.dn, attribute, first, (dn, rangedName) => this.readBase(dn, rangedName));
+  }
+
+  /** One entry by its DN with one attribute (a ranged attribute name is sent as it is). */
+  private async readBase(dn: string, attribute: string): Promise<Entry | null> {
+    try {
+      const { searchEntries } = await this.client.search(dn, {
+        scope: 'base',
+        filter: '(objectClass=*)',
+        attributes: [attribute],
+      });
+      return searchEntries[0] ?? null;
+    } catch (error) {
+      throw ldapError(error, this.config);
     }
   }
 

@@ -1,5 +1,5 @@
 // Sources that feed the directory (LDAP, CSV files, Entra ID): their configuration, one encrypted secret
-// (an LDAP bind password, an Entra client secret), import bookkeeping (`state`) and the history of their imports. The
+// (an LDAP bind password, an Entra client secret or certificate private key), import bookkeeping (`state`) and the history of their imports. The
 // objects a source owns carry its id (`source_id`) and their reference there (`source_ref`).
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, isNull, lt, notInArray, sql } from 'drizzle-orm';

@@ -1,11 +1,14 @@
 // Sources that feed the directory: POST/GET /api/v1/sources, GET/PATCH/DELETE /api/v1/sources/{id},
 // POST …/{id}/sync (import now), POST …/{id}/approve-deletions, GET …/{id}/runs, and a csv source's
-// uploaded snapshots (source-snapshots.ts). The LDAP bind password and the Entra client secret are
-// write-only: stored encrypted, answered as `hasBindPassword` / `hasClientSecret`, never logged (the
+// uploaded snapshots (source-snapshots.ts). The LDAP bind password and the Entra client secret or
+// certificate private key are write-only: stored encrypted, answered as `hasBindPassword` /
+// `hasClientSecret` / `hasPrivateKey`, never logged (the
 // audit entry names the field, not its value). Each source runs as its workflow `source:<id>`.
 import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL } from '../../sources/graph-client.ts';
+import { certificateCredentialProblem } from '../../sources/client-assertion.ts';
+import { usesCertificate } from '../../sources/entra.ts';
 import { approveStagedDeletions } from '../../sources/run.ts';
 import { SOURCE_ATTRIBUTES } from '../../engine/policies/attributePrecedence.ts';
 import { hashApiKey, JOIN_ATTRIBUTES, type SourceRecord, type Store } from '../../store/index.ts';
@@ -128,7 +131,20 @@ const entraConfig = {
   groupSelect: z.array(graphProperty).max(50).optional().openapi({
     description: 'Group properties to read besides the mapped ones; kept in the group’s extensions',
   }),
+  certificate: z.string().min(1).max(20_000).optional().openapi({
+    description:
+      'Certificate credentials: the PEM certificate registered on the app (public; with privateKey, instead of clientSecret)',
+  }),
+  certificateThumbprint: z.string().min(40).max(100).optional().openapi({
+    description:
+      'Certificate credentials without the certificate: its hex thumbprint, SHA-1 (40 digits) or SHA-256 (64)',
+  }),
 };
+
+const privateKeyField = z.string().min(1).max(20_000).openapi({
+  description:
+    'entra sources, certificate credentials: the certificate’s PEM private key (RSA, unencrypted). Write-only: stored encrypted, never answered',
+});
 
 const csvConfig = {
   origin: z.enum(['path', 'upload']).optional().openapi({
@@ -151,7 +167,7 @@ const csvConfig = {
 const TYPE_SETTINGS: Record<string, string[]> = {
   ldap: [...Object.keys(ldapConfig), 'bindPassword'],
   csv: Object.keys(csvConfig),
-  entra: [...Object.keys(entraConfig), 'clientSecret'],
+  entra: [...Object.keys(entraConfig), 'clientSecret', 'privateKey'],
 };
 
 const createSourceSchema = z
@@ -174,7 +190,13 @@ const createSourceSchema = z
         ...precedenceSettings,
         ...joinSetting,
         ...entraConfig,
-        clientSecret: z.string().min(1).max(1000).openapi({ description: 'Write-only' }),
+        clientSecret: z
+          .string()
+          .min(1)
+          .max(1000)
+          .optional()
+          .openapi({ description: 'Write-only; or privateKey with certificate or certificateThumbprint' }),
+        privateKey: privateKeyField.optional(),
       })
       .strict(),
     z
@@ -207,7 +229,10 @@ const patchSourceSchema = z
       .nullable()
       .optional()
       .openapi({ description: 'Write-only; null removes it' }),
-    clientSecret: z.string().min(1).max(1000).optional().openapi({ description: 'entra sources: write-only' }),
+    clientSecret: z.string().min(1).max(1000).optional().openapi({
+      description: 'entra sources: write-only; on a source with certificate credentials, switches it to the secret',
+    }),
+    privateKey: privateKeyField.optional(),
     rotateToken: z.literal(true).optional().openapi({
       description:
         'scim sources: replace the bearer token; the answer holds the new one, once (the old one stops working)',
@@ -227,6 +252,9 @@ const sourceSchema = z
       .openapi({ description: 'The settings, never the bind password or client secret' }),
     hasBindPassword: z.boolean(),
     hasClientSecret: z.boolean().optional().openapi({ description: 'entra sources: whether a client secret is set' }),
+    hasPrivateKey: z.boolean().optional().openapi({
+      description: 'entra sources with certificate credentials: whether the private key is set (it is never answered)',
+    }),
     state: z.object({
       lastFullImportAt: z.string().nullable(),
       highWater: z.string().nullable(),
@@ -282,7 +310,11 @@ const view = (s: SourceRecord) => ({
   enabled: s.enabled,
   config: s.config,
   hasBindPassword: s.type !== 'entra' && s.hasSecret,
-  ...(s.type === 'entra' ? { hasClientSecret: s.hasSecret } : {}),
+  ...(s.type === 'entra'
+    ? usesCertificate(s.config)
+      ? { hasClientSecret: false, hasPrivateKey: s.hasSecret }
+      : { hasClientSecret: s.hasSecret }
+    : {}),
   state: {
     lastFullImportAt: s.state.lastFullImportAt ?? null,
     highWater: s.state.highWater ?? null,
@@ -300,6 +332,7 @@ function configOf(body: Record<string, unknown>): Record<string, unknown> {
     enabled: _enabled,
     bindPassword: _password,
     clientSecret: _secret,
+    privateKey: _key,
     rotateToken: _rotate,
     ...config
   } = body;
@@ -351,14 +384,64 @@ function refuseSecretMove(before: SourceRecord, body: Record<string, unknown>): 
   const moved =
     before.type === 'entra'
       ? body.clientSecret === undefined &&
+        body.privateKey === undefined &&
         (movesToAnotherOrigin(before.config.authority ?? DEFAULT_AUTHORITY, body.authority) ||
           movesToAnotherOrigin(before.config.graphUrl ?? DEFAULT_GRAPH_URL, body.graphUrl))
       : body.bindPassword === undefined && movesToAnotherOrigin(before.config.url, body.url);
   if (!moved) return;
-  const field = before.type === 'entra' ? 'clientSecret' : 'bindPassword';
+  const field =
+    before.type === 'entra' ? (usesCertificate(before.config) ? 'privateKey' : 'clientSecret') : 'bindPassword';
   throw new ApiError('validation_failed', `a new server origin needs the ${field} again`, {
     details: [{ path: field, message: `give ${field} with the new URL`, in: 'body' }],
   });
+}
+
+const refuse = (path: string, message: string): never => {
+  throw new ApiError('validation_failed', message, { details: [{ path, message, in: 'body' }] });
+};
+
+/**
+ * An Entra source's credential: a client secret, or a private key with its certificate (or the
+ * certificate's thumbprint). Checks what is given and answers the config and the secret to store:
+ * a switch to the secret forgets the certificate; a new certificate must bring its private key.
+ */
+function entraCredential(
+  body: Record<string, unknown>,
+  config: Record<string, unknown>,
+  creating: boolean,
+): { config: Record<string, unknown>; secret: string | undefined } {
+  const secret = body.clientSecret as string | undefined;
+  const key = body.privateKey as string | undefined;
+  const certificateGiven = body.certificate !== undefined || body.certificateThumbprint !== undefined;
+  if (secret !== undefined && (key !== undefined || certificateGiven))
+    refuse('clientSecret', 'give clientSecret, or privateKey with certificate or certificateThumbprint, not both');
+  if (secret !== undefined) {
+    const { certificate: _c, certificateThumbprint: _t, ...rest } = config;
+    return { config: rest, secret };
+  }
+  if (creating && key === undefined)
+    refuse(
+      'clientSecret',
+      'an entra source needs clientSecret, or privateKey with certificate or certificateThumbprint',
+    );
+  if (body.certificate !== undefined && body.certificateThumbprint !== undefined)
+    refuse('certificateThumbprint', 'give certificate or certificateThumbprint, not both');
+  if (certificateGiven && key === undefined)
+    refuse('privateKey', 'a new certificate needs its privateKey in the same request');
+  if (key === undefined) return { config, secret: undefined };
+  if (!certificateGiven)
+    refuse('certificate', 'privateKey needs certificate (PEM) or certificateThumbprint in the same request');
+  // The one given replaces the other.
+  const { certificate: _c, certificateThumbprint: _t, ...rest } = config;
+  const next: Record<string, unknown> = { ...rest };
+  if (body.certificate !== undefined) next.certificate = body.certificate;
+  if (body.certificateThumbprint !== undefined) next.certificateThumbprint = body.certificateThumbprint;
+  const problem = certificateCredentialProblem(key, {
+    certificate: body.certificate as string | undefined,
+    thumbprint: body.certificateThumbprint as string | undefined,
+  });
+  if (problem) refuse(problem.field, problem.message);
+  return { config: next, secret: key };
 }
 
 export interface SourcesRouterDeps {
@@ -471,12 +554,13 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
   router.openapi(createSourceRoute, async (c) => {
     const body = c.req.valid('json');
     const config = configOf(body);
+    const entra = body.type === 'entra' ? entraCredential(body, config, true) : null;
     const source = await store.sources.create({
       name: body.name,
       type: body.type,
       enabled: body.enabled,
-      config: body.type === 'csv' ? csvConfigOf(config, body) : config,
-      secret: body.type === 'ldap' ? (body.bindPassword ?? null) : body.type === 'entra' ? body.clientSecret : null,
+      config: body.type === 'csv' ? csvConfigOf(config, body) : (entra?.config ?? config),
+      secret: body.type === 'ldap' ? (body.bindPassword ?? null) : (entra?.secret ?? null),
     });
     if (source.type === 'scim') {
       const token = newScimToken();
@@ -498,12 +582,14 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
     const before = await requireSource(id);
     refuseForeignSettings(before, body);
     refuseSecretMove(before, body);
-    const config = { ...before.config, ...configOf(body) };
+    const merged = { ...before.config, ...configOf(body) };
+    const entra = before.type === 'entra' ? entraCredential(body, merged, false) : null;
+    const config = entra?.config ?? merged;
     const source = await store.sources.update(id, {
       name: body.name as string | undefined,
       enabled: body.enabled as boolean | undefined,
       config: before.type === 'csv' ? csvConfigOf(config, body) : config,
-      secret: (before.type === 'entra' ? body.clientSecret : body.bindPassword) as string | null | undefined,
+      secret: (entra ? entra.secret : body.bindPassword) as string | null | undefined,
     });
     // New ranks apply at once to the users this source shares with others, not at their next change.
     if (body.precedence !== undefined || body.attributePrecedence !== undefined) {

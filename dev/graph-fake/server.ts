@@ -3,7 +3,7 @@
 // endpoint, `users/delta` and `groups/delta` with `@odata.nextLink` paging, `@odata.deltaLink`
 // tokens that answer only what changed after them, `@removed`, `manager@delta`, `members@delta`,
 // `$select`, and one 429 with `Retry-After` on demand. In memory, plain node:http, loopback.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, verify, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -15,6 +15,12 @@ export interface GraphFakeOptions {
   clientId?: string;
   /** Random when omitted. */
   clientSecret?: string;
+  /**
+   * A PEM certificate registered on the app: the token endpoint then also accepts a client
+   * assertion signed with its private key (RS256, `x5t` or `x5t#S256` naming it, aud = the token
+   * endpoint, iss = sub = the client id, within nbf–exp).
+   */
+  certificate?: string;
   /** Objects a delta page holds (default 100; Graph's own pages are about 100–200). */
   pageSize?: number;
   /** Seconds an access token lives (default 3599, as Entra answers). */
@@ -264,7 +270,10 @@ export async function startGraphFake(options: GraphFakeOptions = {}): Promise<Gr
         status: 400,
         body: { error: 'unauthorized_client', error_description: 'AADSTS700016: Application not found.' },
       };
-    if (form.get('client_secret') !== clientSecret)
+    if (form.has('client_assertion') || form.has('client_assertion_type')) {
+      const refused = assertionProblem(form, path);
+      if (refused) return { status: 401, body: { error: 'invalid_client', error_description: refused } };
+    } else if (form.get('client_secret') !== clientSecret)
       return {
         status: 401,
         body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' },
@@ -276,6 +285,44 @@ export async function startGraphFake(options: GraphFakeOptions = {}): Promise<Gr
       status: 200,
       body: { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken },
     };
+  }
+
+  /** What is wrong with the request's client assertion (an AADSTS-style description), or null when it proves the client. */
+  function assertionProblem(form: URLSearchParams, path: string): string | null {
+    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+      return 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.';
+    if (!options.certificate)
+      return 'AADSTS700027: Client assertion contains an invalid signature. [Reason - No certificate is registered on the application.]';
+    const parts = (form.get('client_assertion') ?? '').split('.');
+    const header = parts.length === 3 ? decode<Record<string, unknown>>(parts[0]) : null;
+    const claims = parts.length === 3 ? decode<Record<string, unknown>>(parts[1]) : null;
+    if (!header || !claims) return 'AADSTS50027: Invalid JWT token. The token is malformed.';
+    const der = new X509Certificate(options.certificate).raw;
+    const thumbprint = (algorithm: string) => createHash(algorithm).update(der).digest('base64url');
+    if (header.alg !== 'RS256') return `Invalid JWT header: alg ${String(header.alg)} is not RS256.`;
+    if (header['x5t#S256'] !== thumbprint('sha256') && header.x5t !== thumbprint('sha1'))
+      return 'AADSTS700027: Client assertion contains an invalid signature. [Reason - The key was not found.]';
+    const signed = verify(
+      'sha256',
+      Buffer.from(`${parts[0]}.${parts[1]}`),
+      new X509Certificate(options.certificate).publicKey,
+      Buffer.from(parts[2], 'base64url'),
+    );
+    if (!signed)
+      return 'AADSTS700027: Client assertion contains an invalid signature. [Reason - The signature does not verify.]';
+    if (claims.aud !== `${base}${path}`)
+      return `Client assertion audience ${String(claims.aud)} is not this token endpoint.`;
+    if (claims.iss !== clientId || claims.sub !== clientId)
+      return 'Client assertion iss and sub must both be the client id.';
+    if (typeof claims.jti !== 'string' || claims.jti === '') return 'Client assertion has no jti.';
+    const now = Date.now() / 1000;
+    if (
+      typeof claims.exp !== 'number' ||
+      claims.exp <= now ||
+      (typeof claims.nbf === 'number' && claims.nbf > now + 60)
+    )
+      return 'AADSTS700024: Client assertion is not within its valid time range.';
+    return null;
   }
 
   // The fake answers for the scope of its own Graph base, as Entra does for https://graph.microsoft.com/.default.

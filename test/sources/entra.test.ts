@@ -121,7 +121,9 @@ describe('Entra ID source (Graph delta fake)', () => {
     const run = await api.sync(other);
     expect(run.status).toBe('failed');
     expect(run.error).toContain(`Entra source ${other}`);
-    expect(run.error).toMatch(/refused client .* \(invalid_client\)/);
+    expect(run.error).toMatch(
+      /refused client .* \(invalid_client, AADSTS7000215\): check tenantId, clientId and clientSecret/,
+    );
     expect(JSON.stringify(run)).not.toContain('not-the-secret-9f8e');
     const failure = api.failures.at(-1);
     expect(failure).toBeInstanceOf(ConfigurationError);
