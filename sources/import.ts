@@ -3,12 +3,16 @@
 // then — on a full import — soft-delete the source's objects it no longer returns, unless they
 // cross the deletion threshold: then they are staged and the run waits for approval.
 import { createHash } from 'node:crypto';
+import {
+  DEFAULT_SOURCE_DELETION_THRESHOLD_PERCENT,
+  sourceDeletionsNeedApproval,
+} from '../engine/policies/sourceDeletions.ts';
 import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
 import type { SourceCounts, SourceRunMode, StagedDeletions, Store } from '../store/index.ts';
 import type { ImportCursor, SourceMembers, SourceReader, SourceUser } from './types.ts';
 
-/** Default share of a source's live objects a full import may soft-delete without approval. */
-export const DEFAULT_DELETION_THRESHOLD_PERCENT = 20;
+/** Default share of a source's live objects an import may soft-delete without approval. */
+export const DEFAULT_DELETION_THRESHOLD_PERCENT = DEFAULT_SOURCE_DELETION_THRESHOLD_PERCENT;
 
 export interface ImportOptions {
   store: Store;
@@ -256,19 +260,37 @@ class Importer {
       .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
   }
 
-  /** Objects the source reported deleted (Graph `@removed`): soft-deleted at once, in any mode. */
-  async reportedDeletions(): Promise<void> {
+  /**
+   * Objects the source reported deleted (Graph `@removed`) in an incremental import: soft-deleted,
+   * unless they are more than the deletion threshold — then staged for approval, like a full
+   * import's. (A full round reports none; its deletions are what it did not return.)
+   */
+  async reportedDeletions(runId: number): Promise<StagedDeletions | null> {
     const reported = this.options.reader.removed?.();
-    if (!reported || reported.users.length + reported.groups.length === 0) return;
+    if (!reported || reported.users.length + reported.groups.length === 0) return null;
     const { sourceId } = this.options;
-    const ids = (list: string[]) => list.map((externalId) => directoryId(sourceId, externalId));
-    const deleted = await applyDeletions(this.store, sourceId, {
-      runId: 0,
-      users: ids(reported.users),
-      groups: ids(reported.groups),
-    });
+    const [liveUsers, liveGroups] = await Promise.all([
+      this.store.sources.liveIds(sourceId, 'user'),
+      this.store.sources.liveIds(sourceId, 'group'),
+    ]);
+    // Only what is still live and the source's own counts: a repeated or foreign removal deletes nothing.
+    const live = (list: string[], owned: string[]) => {
+      const ownedSet = new Set(owned);
+      return [...new Set(list.map((externalId) => directoryId(sourceId, externalId)))].filter((id) => ownedSet.has(id));
+    };
+    const users = live(reported.users, liveUsers);
+    const groups = live(reported.groups, liveGroups);
+    const deletions = users.length + groups.length;
+    if (deletions === 0) return null;
+    const liveObjects = liveUsers.length + liveGroups.length;
+    if (sourceDeletionsNeedApproval({ deletions, liveObjects, percent: this.options.deletionThresholdPercent })) {
+      this.counts.stagedDeletions = deletions;
+      return { runId, users, groups };
+    }
+    const deleted = await applyDeletions(this.store, sourceId, { runId, users, groups });
     this.counts.deleted += deleted;
     this.progress('deletions', deleted);
+    return null;
   }
 
   /** Full import: the source's live objects it did not return are deleted, or staged past the threshold. */
@@ -282,9 +304,10 @@ class Importer {
     const groups = liveGroups.filter((id) => !this.seen.group.has(id));
     const missing = users.length + groups.length;
     if (missing === 0) return null;
-    const percent = this.options.deletionThresholdPercent ?? DEFAULT_DELETION_THRESHOLD_PERCENT;
-    const allowed = Math.floor(((liveUsers.length + liveGroups.length) * percent) / 100);
-    if (missing > allowed) {
+    const liveObjects = liveUsers.length + liveGroups.length;
+    if (
+      sourceDeletionsNeedApproval({ deletions: missing, liveObjects, percent: this.options.deletionThresholdPercent })
+    ) {
       this.counts.stagedDeletions = missing;
       return { runId, users, groups };
     }
@@ -319,7 +342,6 @@ export async function importSource(options: ImportOptions, runId: number): Promi
   await importer.managersLeft();
   await importer.groups();
   await importer.members();
-  await importer.reportedDeletions();
-  const staged = options.mode === 'full' ? await importer.deletions(runId) : null;
+  const staged = options.mode === 'full' ? await importer.deletions(runId) : await importer.reportedDeletions(runId);
   return { counts: importer.counts, staged, skipped: importer.skipped, highWater: options.reader.highWater() };
 }

@@ -3,7 +3,7 @@
 // source_runs and the source's state. Used by the import activity (activities/source-import.ts).
 import { ConfigurationError, FerryError, PermanentError } from '../engine/errors.ts';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
-import type { SourceRecord, SourceRunMode, SourceRunRecord, Store } from '../store/index.ts';
+import type { SourceRecord, SourceRunMode, SourceRunRecord, StagedDeletions, Store } from '../store/index.ts';
 import { openCsvReader, type CsvSourceConfig } from './csv.ts';
 import { openEntraReader, type EntraSourceConfig } from './entra.ts';
 import { applyDeletions, importSource, type ImportOutcome } from './import.ts';
@@ -127,6 +127,8 @@ async function record(
   await store.sources.setState(source.id, {
     highWater: outcome.highWater ?? source.state.highWater ?? null,
     ...(full ? { lastFullImportAt: startedAt, stagedDeletions: outcome.staged } : {}),
+    // Removals a delta reported are not reported again: staged ones are kept, added to any staged before.
+    ...(!full && outcome.staged ? { stagedDeletions: mergeStaged(source.state.stagedDeletions, outcome.staged) } : {}),
   });
   const skipped = outcome.skipped.length;
   const error = skipped
@@ -137,6 +139,16 @@ async function record(
     counts: outcome.counts,
     error,
   });
+}
+
+/** Staged deletions of an incremental import added to those still waiting for approval. */
+function mergeStaged(before: StagedDeletions | null | undefined, added: StagedDeletions): StagedDeletions {
+  if (!before) return added;
+  return {
+    runId: added.runId,
+    users: [...new Set([...before.users, ...added.users])],
+    groups: [...new Set([...before.groups, ...added.groups])],
+  };
 }
 
 /** Applies the deletions the last full import staged; returns how many objects it soft-deleted (0: none staged). */
