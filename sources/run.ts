@@ -126,6 +126,8 @@ async function record(
   const full = run.mode === 'full';
   await store.sources.setState(source.id, {
     highWater: outcome.highWater ?? source.state.highWater ?? null,
+    // An import that worked ends a quarantine (the workflow, deciding the same, imports on its cadence again).
+    quarantine: null,
     ...(full ? { lastFullImportAt: startedAt, stagedDeletions: outcome.staged } : {}),
     // Removals a delta reported are not reported again: staged ones are kept, added to any staged before.
     ...(!full && outcome.staged ? { stagedDeletions: mergeStaged(source.state.stagedDeletions, outcome.staged) } : {}),

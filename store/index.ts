@@ -172,7 +172,9 @@ export type {
 export type { PreviewItem, PreviewRecord, PreviewRepository, PreviewStatus } from './previews.ts';
 export type {
   NewSource,
+  FolderFile,
   SourceCounts,
+  SourceQuarantine,
   SourceRecord,
   SourceRunMode,
   SourceRunRecord,

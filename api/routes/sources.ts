@@ -1,5 +1,5 @@
 // Sources that feed the directory: POST/GET /api/v1/sources, GET/PATCH/DELETE /api/v1/sources/{id},
-// POST …/{id}/sync (import now), POST …/{id}/approve-deletions, GET …/{id}/runs, and a csv source's
+// POST …/{id}/sync (import now), POST …/{id}/resume (leave quarantine), POST …/{id}/approve-deletions, GET …/{id}/runs, and a csv source's
 // uploaded snapshots (source-snapshots.ts). The LDAP bind password and the Entra client secret are
 // write-only: stored encrypted, answered as `hasBindPassword` / `hasClientSecret`, never logged (the
 // audit entry names the field, not its value). Each source runs as its workflow `source:<id>`.
@@ -196,6 +196,19 @@ const sourceSchema = z
       .openapi({ description: 'The settings, never the bind password or client secret' }),
     hasBindPassword: z.boolean(),
     hasClientSecret: z.boolean().optional().openapi({ description: 'entra sources: whether a client secret is set' }),
+    status: z.enum(['active', 'quarantined', 'disabled']).openapi({
+      description:
+        'quarantined: every import failed for 24 h (3 imports at least); no imports on the cadence until POST …/resume or a manual sync that succeeds',
+    }),
+    quarantine: z
+      .object({
+        since: z.string(),
+        failingSince: z.string().openapi({ description: 'When the first of the failed imports in a row ended' }),
+        failures: z.number().int().openapi({ description: 'Failed imports in a row when quarantined' }),
+        code: z.string().openapi({ description: 'The last error’s code, e.g. Unauthorized or TransportError' }),
+        message: z.string().openapi({ description: 'The last error’s message (as in GET …/runs, never a secret)' }),
+      })
+      .nullable(),
     state: z.object({
       lastFullImportAt: z.string().nullable(),
       highWater: z.string().nullable(),
@@ -252,6 +265,8 @@ const view = (s: SourceRecord) => ({
   config: s.config,
   hasBindPassword: s.type !== 'entra' && s.hasSecret,
   ...(s.type === 'entra' ? { hasClientSecret: s.hasSecret } : {}),
+  status: !s.enabled ? ('disabled' as const) : s.state.quarantine ? ('quarantined' as const) : ('active' as const),
+  quarantine: s.state.quarantine ?? null,
   state: {
     lastFullImportAt: s.state.lastFullImportAt ?? null,
     highWater: s.state.highWater ?? null,
@@ -403,6 +418,20 @@ const syncSourceRoute = createRoute({
   },
 });
 
+const resumeSourceRoute = createRoute({
+  method: 'post',
+  path: '/sources/{id}/resume',
+  tags: [TAG],
+  summary: 'Release a quarantined source',
+  description:
+    'Ends the quarantine at once and asks the source’s workflow to import now; the imports then follow the cadence again (a new failure streak must last 24 h to quarantine it again). 409 when the source is not quarantined.',
+  request: { params: idParams },
+  responses: {
+    202: jsonContent(sourceSchema, 'The source, released; the import’s outcome appears in GET …/runs'),
+    ...errorResponses(400, 401, 403, 404, 409, 429, 503),
+  },
+});
+
 const approveSourceDeletionsRoute = createRoute({
   method: 'post',
   path: '/sources/{id}/approve-deletions',
@@ -500,7 +529,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
   return router;
 }
 
-/** Import now, approve staged deletions, import history. */
+/** Import now, release from quarantine, approve staged deletions, import history. */
 function actionRoutes(
   router: ReturnType<typeof createRouter>,
   { store, control }: SourcesRouterDeps,
@@ -526,6 +555,17 @@ function actionRoutes(
     if (!parsed.success) throw new ApiError('validation_failed', 'mode must be auto, full or incremental');
     await requireControl().syncNow(id, parsed.data.mode ?? 'auto');
     return c.json({ id, mode: parsed.data.mode ?? 'auto' }, 202);
+  });
+
+  router.openapi(resumeSourceRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const source = await requireSource(id);
+    if (!source.enabled) throw new ApiError('conflict', `Source ${id} is disabled: enable it first`);
+    if (!source.state.quarantine) throw new ApiError('conflict', `Source ${id} is not quarantined`);
+    // The workflow first (a Temporal that does not answer changes nothing), then the state the API shows.
+    await requireControl().resume(id);
+    await store.sources.setState(id, { quarantine: null });
+    return c.json(view(await requireSource(id)), 202);
   });
 
   router.openapi(approveSourceDeletionsRoute, async (c) => {
