@@ -5,6 +5,8 @@
 // audit entry names the field, not its value). Each source runs as its workflow `source:<id>`.
 import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
+import { access, constants as fsConstants, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL } from '../../sources/graph-client.ts';
 import { approveStagedDeletions } from '../../sources/run.ts';
 import { hashApiKey, type SourceRecord, type Store } from '../../store/index.ts';
@@ -107,9 +109,17 @@ const entraConfig = {
 };
 
 const csvConfig = {
-  origin: z.enum(['path', 'upload']).optional().openapi({
+  origin: z.enum(['path', 'upload', 'folder']).optional().openapi({
     description:
-      'path (default): the worker reads the file at path; upload: the import reads the newest snapshot uploaded to POST …/{id}/snapshots',
+      'path (default): the worker reads the file at path; upload: the import reads the newest snapshot uploaded to POST …/{id}/snapshots; folder: the import reads the newest complete .csv or .json file in folder',
+  }),
+  folder: z.string().min(1).max(4096).optional().openapi({
+    description:
+      'origin folder: an absolute path of a directory the worker watches (checked at create: it must exist and be readable)',
+  }),
+  settleSeconds: z.number().int().min(0).max(86_400).optional().openapi({
+    description:
+      'origin folder: a file counts as complete once it has not been modified for this many seconds (default 30)',
   }),
   path: z
     .string()
@@ -213,6 +223,20 @@ const sourceSchema = z
       lastFullImportAt: z.string().nullable(),
       highWater: z.string().nullable(),
       stagedDeletions: z.number().int().openapi({ description: 'Deletions waiting for approve-deletions' }),
+      folderFile: z
+        .object({
+          name: z.string(),
+          size: z.number().int(),
+          sha256: z.string(),
+          modifiedAt: z.string(),
+          importedAt: z.string(),
+        })
+        .nullable()
+        .optional()
+        .openapi({
+          description:
+            'csv sources with origin folder: the last file imported (the same name and content is not imported again)',
+        }),
     }),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -271,6 +295,7 @@ const view = (s: SourceRecord) => ({
     lastFullImportAt: s.state.lastFullImportAt ?? null,
     highWater: s.state.highWater ?? null,
     stagedDeletions: (s.state.stagedDeletions?.users.length ?? 0) + (s.state.stagedDeletions?.groups.length ?? 0),
+    ...(s.config.origin === 'folder' ? { folderFile: s.state.folderFile ?? null } : {}),
   },
   createdAt: s.createdAt,
   updatedAt: s.updatedAt,
@@ -291,23 +316,59 @@ function configOf(body: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * A csv source reads either a file at `path` or uploaded snapshots (`origin: 'upload'`), never
- * both. Setting origin upload forgets a stored path.
+ * A csv source reads a file at `path` (origin path, the default), uploaded snapshots (`origin:
+ * 'upload'`) or the newest complete file of a watched `folder` (`origin: 'folder'`): one of them.
+ * Settings of another origin are refused when given, and forgotten when the origin changes.
  */
-function csvConfigOf(config: Record<string, unknown>, body: Record<string, unknown>): Record<string, unknown> {
-  const upload = config.origin === 'upload';
-  const refuse = (message: string): never => {
-    throw new ApiError('validation_failed', message, { details: [{ path: 'path', message, in: 'body' }] });
+async function csvConfigOf(
+  config: Record<string, unknown>,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const origin = (config.origin as string | undefined) ?? 'path';
+  const refuse = (path: string, message: string): never => {
+    throw new ApiError('validation_failed', message, { details: [{ path, message, in: 'body' }] });
   };
-  if (upload && body.path !== undefined) {
-    refuse('a csv source with origin "upload" reads uploaded snapshots, not a path: leave path out');
+  if (origin !== 'path' && body.path !== undefined) {
+    refuse('path', `a csv source with origin "${origin}" does not read a path: leave path out`);
   }
-  if (!upload && config.path === undefined) {
-    refuse('a csv source needs path (a file the worker reads), or origin "upload" to take uploaded snapshots');
+  if (origin !== 'folder' && (body.folder !== undefined || body.settleSeconds !== undefined)) {
+    refuse('folder', 'folder and settleSeconds are for a csv source with origin "folder"');
   }
-  if (!upload) return config;
-  const { path: _path, ...rest } = config;
+  if (origin === 'path' && config.path === undefined) {
+    refuse(
+      'path',
+      'a csv source needs path (a file the worker reads), origin "upload" to take uploaded snapshots, or origin "folder" and folder',
+    );
+  }
+  if (origin === 'folder') {
+    if (config.folder === undefined) refuse('folder', 'a csv source with origin "folder" needs folder (a directory)');
+    if (body.folder !== undefined || body.origin === 'folder') await checkFolder(config.folder as string, refuse);
+  }
+  const { path, folder, settleSeconds, ...rest } = config;
+  if (origin === 'path') return { ...rest, path };
+  if (origin === 'folder') return { ...rest, folder, ...(settleSeconds === undefined ? {} : { settleSeconds }) };
   return rest;
+}
+
+/** A watched folder must be an absolute path of a directory this process can list and read. */
+async function checkFolder(folder: string, refuse: (path: string, message: string) => never): Promise<void> {
+  if (!isAbsolute(folder)) refuse('folder', `folder ${folder} is not an absolute path`);
+  let info;
+  try {
+    info = await stat(folder);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return refuse(
+      'folder',
+      `folder ${folder} cannot be read (${code === 'ENOENT' ? 'it does not exist' : String(code)})`,
+    );
+  }
+  if (!info.isDirectory()) refuse('folder', `folder ${folder} is not a directory`);
+  try {
+    await access(folder, fsConstants.R_OK | fsConstants.X_OK);
+  } catch {
+    refuse('folder', `folder ${folder} cannot be read (no permission to list it)`);
+  }
 }
 
 /** A scim source takes only name, enabled and rotateToken; rotateToken is for scim sources only. */
@@ -473,7 +534,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
       name: body.name,
       type: body.type,
       enabled: body.enabled,
-      config: body.type === 'csv' ? csvConfigOf(config, body) : config,
+      config: body.type === 'csv' ? await csvConfigOf(config, body) : config,
       secret: body.type === 'ldap' ? (body.bindPassword ?? null) : body.type === 'entra' ? body.clientSecret : null,
     });
     if (source.type === 'scim') {
@@ -500,7 +561,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
     const source = await store.sources.update(id, {
       name: body.name as string | undefined,
       enabled: body.enabled as boolean | undefined,
-      config: before.type === 'csv' ? csvConfigOf(config, body) : config,
+      config: before.type === 'csv' ? await csvConfigOf(config, body) : config,
       secret: (before.type === 'entra' ? body.clientSecret : body.bindPassword) as string | null | undefined,
     });
     if (source.type === 'scim') {
