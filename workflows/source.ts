@@ -87,13 +87,15 @@ export async function sourceWorkflow(input: SourceWorkflowInput): Promise<void> 
         const result = await importSource({ sourceId: input.sourceId, mode });
         if (result.outcome === 'gone') return;
         intervalMinutes = result.intervalMinutes;
-        // A successful import also cleared the stored quarantine (sources/run.ts).
-        ({ streak, quarantined } = evaluateSourceQuarantine({
-          streak,
-          quarantined,
-          outcome: 'succeeded',
-          now: new Date(),
-        }));
+        // A successful import also cleared the stored quarantine (sources/run.ts). `disabled`: the API ends this workflow.
+        if (result.outcome === 'imported') {
+          ({ streak, quarantined } = evaluateSourceQuarantine({
+            streak,
+            quarantined,
+            outcome: 'succeeded',
+            now: new Date(),
+          }));
+        }
       } catch (error) {
         if (!(error instanceof Error)) throw error;
         const decision = evaluateSourceQuarantine({ streak, quarantined, outcome: 'failed', now: new Date() });

@@ -574,6 +574,11 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
       if (source.enabled) await control.ensure(id);
       else await control.stop(id);
     }
+    // A disabled source's workflow was ended; enabled again, it starts afresh, out of quarantine.
+    if (!before.enabled && source.enabled && source.state.quarantine) {
+      await store.sources.setState(id, { quarantine: null });
+      return c.json(view((await store.sources.get(id)) ?? source), 200);
+    }
     return c.json(view(source), 200);
   });
 

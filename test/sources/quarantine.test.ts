@@ -134,4 +134,27 @@ describe('source quarantine', () => {
     expect(await get()).toMatchObject({ status: 'active', quarantine: null });
     expect((await api.call('POST', `/api/v1/sources/${id}/resume`)).status).toBe(409);
   }, 120_000);
+
+  it('a quarantined source disabled and enabled again starts afresh, out of quarantine', async () => {
+    const created = await api.call('POST', '/api/v1/sources', {
+      type: 'csv',
+      name: 'Gone file',
+      path: '/nonexistent/ferry/people.csv',
+      enabled: false,
+    });
+    const id = created.body!.id as string;
+    const quarantine = {
+      since: '2025-01-02T00:00:00.000Z',
+      failingSince: '2025-01-01T00:00:00.000Z',
+      failures: 30,
+      code: 'Unknown',
+      message: 'The CSV source file /nonexistent/ferry/people.csv cannot be read (ENOENT).',
+    };
+    await store.sources.setState(id, { quarantine });
+    expect((await api.call('GET', `/api/v1/sources/${id}`)).body).toMatchObject({ status: 'disabled', quarantine });
+    expect((await api.call('POST', `/api/v1/sources/${id}/resume`)).status).toBe(409);
+    const enabled = await api.call('PATCH', `/api/v1/sources/${id}`, { enabled: true });
+    expect(enabled.body).toMatchObject({ status: 'active', quarantine: null });
+    await api.call('DELETE', `/api/v1/sources/${id}`);
+  });
 });
