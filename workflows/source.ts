@@ -39,7 +39,7 @@ const { quarantineSource } = proxyActivities<SourceActivities>({
 /** Imports before the history is handed to a new run. */
 const IMPORTS_PER_RUN = 100;
 
-/** Runs recorded before quarantine existed never quarantine (their histories have no such activity). */
+/** Histories recorded before quarantine existed replay without its activity call. */
 export const SOURCE_QUARANTINE_PATCH = 'source-quarantine';
 
 /** The wait after `failures` failed imports in a row, in minutes. */
