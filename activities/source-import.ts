@@ -1,6 +1,7 @@
 // The source import activity: one import of one source (sources/run.ts), heartbeating its page
 // cursor. A deleted or disabled source answers `gone`/`disabled` (the workflow ends or waits);
-// a refused bind or a bad setting is a ConfigurationError (not retried).
+// a refused bind or a bad setting is a ConfigurationError (not retried). `quarantineSource` writes
+// the workflow's quarantine decision to the source's state (idempotent: the same write again).
 import { Context } from '@temporalio/activity';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
 import type { Store } from '../store/index.ts';
@@ -14,8 +15,20 @@ export interface SourceImportResult {
   runId: number | null;
 }
 
+export interface QuarantineSourceInput {
+  sourceId: string;
+  /** The last failure's code (from the activity failure's details). */
+  code: string;
+  failures: number;
+  failingSince: string;
+  /** The workflow's clock when it decided. */
+  since: string;
+}
+
 export interface SourceActivities {
   importSource(input: { sourceId: string; mode: SourceRunRequest }): Promise<SourceImportResult>;
+  /** Records the workflow's decision to quarantine the source, with the last run's error, so the API shows it. */
+  quarantineSource(input: QuarantineSourceInput): Promise<void>;
 }
 
 export const DEFAULT_SOURCE_INTERVAL_MINUTES = 60;
@@ -37,6 +50,15 @@ export function createSourceActivities(deps: {
       } catch (error) {
         throw toActivityFailure(error);
       }
+    },
+
+    async quarantineSource({ sourceId, code, failures, failingSince, since }) {
+      const source = await deps.store.sources.get(sourceId);
+      if (!source) return;
+      // The run's error is the one written for people (typed errors' own text, never a secret).
+      const [last] = await deps.store.sources.runs(sourceId, { limit: 1 });
+      const message = last?.status === 'failed' && last.error ? last.error : 'The last import failed';
+      await deps.store.sources.setState(sourceId, { quarantine: { since, failingSince, failures, code, message } });
     },
   };
 }

@@ -205,6 +205,11 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = Object.fromEntri
   ['PATCH /api/v1/sources/{id}', { permission: 'sources:write', action: 'source.update', resource: 'source:{id}' }],
   ['DELETE /api/v1/sources/{id}', { permission: 'sources:write', action: 'source.delete', resource: 'source:{id}' }],
   ['POST /api/v1/sources/{id}/sync', { permission: 'sources:sync', action: 'source.sync', resource: 'source:{id}' }],
+  // Like sync: an operator may ask a quarantined source to import again.
+  [
+    'POST /api/v1/sources/{id}/resume',
+    { permission: 'sources:sync', action: 'source.resume', resource: 'source:{id}' },
+  ],
   // An upload feeds people the way directory:write does and starts an import, as sync does; deletions
   // beyond the source's threshold still wait for approve-deletions (sources:write).
   [

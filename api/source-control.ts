@@ -12,6 +12,8 @@ export interface SourceControl {
   stop(sourceId: string): Promise<void>;
   /** Asks the workflow to import now (starting it if needed). */
   syncNow(sourceId: string, mode: SourceSyncMode): Promise<void>;
+  /** Releases the workflow from quarantine (and un-pauses it): it imports at once. Starts it if needed. */
+  resume(sourceId: string): Promise<void>;
 }
 
 /**

@@ -5,6 +5,7 @@ import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/com
 import type { sourceWorkflow } from '../workflows/source.ts';
 import {
   SOURCE_WORKFLOW_TYPE,
+  resumeSignal,
   sourceWorkflowId,
   syncSourceSignal,
   TASK_QUEUE,
@@ -43,6 +44,15 @@ export function createTemporalSourceControl(client: WorkflowClient, taskQueue = 
           unavailable(error);
         }
       }
+    },
+    async resume(sourceId) {
+      await client
+        .signalWithStart<typeof sourceWorkflow, []>(SOURCE_WORKFLOW_TYPE, {
+          ...options(sourceId, { sourceId }),
+          signal: resumeSignal,
+          signalArgs: [],
+        })
+        .catch(unavailable);
     },
     async syncNow(sourceId, mode) {
       await client

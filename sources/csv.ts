@@ -3,7 +3,9 @@
 // database (CSV text, or a JSON array of row objects with the same column names). Each row is a user; a column map names which column feeds which attribute. A
 // file has no change marker, so every import is a full import (rows absent are deleted, under the
 // deletion threshold). The whole file is parsed at once: meant for HR exports, not for millions.
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { csvObjects, CsvSyntaxError } from '../engine/csv.ts';
 import { ConfigurationError, TransientError } from '../engine/errors.ts';
 import type { SourceReader, SourceUser } from './types.ts';
@@ -28,14 +30,24 @@ export const CSV_ATTRIBUTES = [
 ] as const;
 export type CsvAttribute = (typeof CSV_ATTRIBUTES)[number];
 
-/** Where a csv source's rows come from: a file on the worker's machine, or snapshots uploaded through the API. */
-export type CsvOrigin = 'path' | 'upload';
+/**
+ * Where a csv source's rows come from: a file on the worker's machine, snapshots uploaded through
+ * the API, or the newest complete file of a folder on the worker's machine.
+ */
+export type CsvOrigin = 'path' | 'upload' | 'folder';
+
+/** Seconds a watched folder's file must stay unmodified to count as completely written, by default. */
+export const DEFAULT_SETTLE_SECONDS = 30;
 
 export interface CsvSourceConfig {
   /** Default `path`. */
   origin?: CsvOrigin;
   /** Path of the file on the worker's machine (origin `path`). */
   path?: string;
+  /** Directory on the worker's machine (origin `folder`). */
+  folder?: string;
+  /** Origin `folder`: a file unmodified this long counts as complete (default 30). */
+  settleSeconds?: number;
   /** Attribute → column name; an attribute not named reads the column of its own name, if any. */
   columns?: Partial<Record<CsvAttribute, string>>;
   /** Rows per page written at once (default 500). */
@@ -196,7 +208,7 @@ export function parseSnapshot(format: SnapshotFormat, text: string, config: CsvS
   return usersOf(table, columnsOf(config), true);
 }
 
-function pagedReader(users: SourceUser[], pageSize: number): SourceReader {
+export function pagedReader(users: SourceUser[], pageSize: number): SourceReader {
   return {
     incremental: false,
     async *users() {
@@ -253,5 +265,89 @@ export async function openCsvReader(config: CsvSourceConfig, latestSnapshot?: Sn
     if (!(error instanceof SnapshotError)) throw error;
     const code = error.place === 'line 1' ? 'MandatoryFieldsMissing' : 'Unknown';
     throw new ConfigurationError(`The CSV source file ${path}: ${error.message}`, { code });
+  }
+}
+
+/** The file of a watched folder an import takes, read whole. */
+export interface FolderSnapshot {
+  file: { name: string; size: number; sha256: string; modifiedAt: string };
+  format: SnapshotFormat;
+  content: string;
+}
+
+const folderFormat = (name: string): SnapshotFormat | null => {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.csv') ? 'csv' : lower.endsWith('.json') ? 'json' : null;
+};
+
+const unreadableFolder = (folder: string, error: unknown): never => {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') {
+    throw new ConfigurationError(`The watched folder ${folder} cannot be read (${String(code)}).`, {
+      code: 'Unknown',
+      cause: error,
+    });
+  }
+  throw new TransientError(`Reading the watched folder ${folder} failed.`, { code: 'Unknown', cause: error });
+};
+
+/**
+ * The newest complete file of a watched folder: a `.csv` or `.json` file (not hidden) that has not
+ * been modified for `settleSeconds`, so a file still being written is left for a later import. A
+ * file that changes while it is read is left too (TransientError: the next try reads it again).
+ * No such file is a ConfigurationError (like an upload source before its first upload).
+ */
+export async function readFolderSnapshot(config: CsvSourceConfig, now: Date): Promise<FolderSnapshot> {
+  const folder = config.folder ?? '';
+  const settleMs = (config.settleSeconds ?? DEFAULT_SETTLE_SECONDS) * 1000;
+  const entries = await readdir(folder, { withFileTypes: true }).catch((error: unknown) =>
+    unreadableFolder(folder, error),
+  );
+  const candidates: { name: string; path: string; mtimeMs: number; format: SnapshotFormat }[] = [];
+  for (const entry of entries) {
+    const format = folderFormat(entry.name);
+    if (!entry.isFile() || entry.name.startsWith('.') || !format) continue;
+    const path = join(folder, entry.name);
+    const info = await stat(path).catch(() => null); // gone since the listing: not a candidate
+    if (info && now.getTime() - info.mtimeMs >= settleMs)
+      candidates.push({ name: entry.name, path, mtimeMs: info.mtimeMs, format });
+  }
+  candidates.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  const newest = candidates[0];
+  if (!newest) {
+    throw new ConfigurationError(
+      `The watched folder ${folder} holds no complete .csv or .json file (unmodified for ${settleMs / 1000} s).`,
+      { code: 'MandatoryFieldsMissing' },
+    );
+  }
+  const before = await stat(newest.path).catch((error: unknown) => unreadableFolder(folder, error));
+  const bytes = await readFile(newest.path).catch((error: unknown) => unreadableFolder(folder, error));
+  const after = await stat(newest.path).catch((error: unknown) => unreadableFolder(folder, error));
+  if (after.mtimeMs !== before.mtimeMs || after.size !== before.size || bytes.length !== after.size) {
+    throw new TransientError(`The file ${newest.name} of the watched folder ${folder} changed while it was read.`, {
+      code: 'Unknown',
+    });
+  }
+  return {
+    file: {
+      name: newest.name,
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      modifiedAt: new Date(after.mtimeMs).toISOString(),
+    },
+    format: newest.format,
+    content: bytes.toString('utf8'),
+  };
+}
+
+/** A watched folder's file as a reader: parsed strictly, like an upload (a skipped row would soft-delete its person). */
+export function folderReader(snapshot: FolderSnapshot, config: CsvSourceConfig): SourceReader {
+  try {
+    return pagedReader(parseSnapshot(snapshot.format, snapshot.content, config), config.pageSize ?? 500);
+  } catch (error) {
+    if (!(error instanceof SnapshotError)) throw error;
+    throw new ConfigurationError(`The file ${snapshot.file.name} of the watched folder: ${error.message}`, {
+      code: 'Unknown',
+    });
   }
 }

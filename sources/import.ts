@@ -4,13 +4,17 @@
 // cross the deletion threshold: then they are staged and the run waits for approval.
 import { createHash } from 'node:crypto';
 import { provides } from '../engine/policies/attributePrecedence.ts';
+import {
+  DEFAULT_SOURCE_DELETION_THRESHOLD_PERCENT,
+  sourceDeletionsNeedApproval,
+} from '../engine/policies/sourceDeletions.ts';
 import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
 import type { JoinAttribute, SourceCounts, SourceRunMode, StagedDeletions, Store } from '../store/index.ts';
 import { canonical, type SourceView } from '../store/user-contributions.ts';
 import type { ImportCursor, SourceMembers, SourceReader, SourceUser } from './types.ts';
 
-/** Default share of a source's live objects a full import may soft-delete without approval. */
-export const DEFAULT_DELETION_THRESHOLD_PERCENT = 20;
+/** Default share of a source's live objects an import may soft-delete without approval. */
+export const DEFAULT_DELETION_THRESHOLD_PERCENT = DEFAULT_SOURCE_DELETION_THRESHOLD_PERCENT;
 
 export interface ImportOptions {
   store: Store;
@@ -330,25 +334,46 @@ class Importer {
       .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
   }
 
-  /** Objects the source reported deleted (Graph `@removed`): soft-deleted at once, in any mode. */
-  async reportedDeletions(): Promise<void> {
+  /**
+   * Objects the source reported deleted (Graph `@removed`) in an incremental import: soft-deleted,
+   * unless they are more than the deletion threshold — then staged for approval, like a full
+   * import's. (A full round reports none; its deletions are what it did not return.)
+   */
+  async reportedDeletions(runId: number): Promise<StagedDeletions | null> {
     const reported = this.options.reader.removed?.();
-    if (!reported || reported.users.length + reported.groups.length === 0) return;
+    if (!reported || reported.users.length + reported.groups.length === 0) return null;
     const { sourceId } = this.options;
-    const ids = (list: string[]) => list.map((externalId) => directoryId(sourceId, externalId));
     const userIds = await this.store.sources.userTargets(
       sourceId,
       reported.users.map((externalId) => ({ externalId, ownId: directoryId(sourceId, externalId), joinValue: null })),
       undefined,
     );
-    const { deleted, withdrawn } = await applyDeletions(this.store, sourceId, {
-      runId: 0,
-      users: [...userIds.values()],
-      groups: ids(reported.groups),
-    });
+    const [liveUsers, liveGroups] = await Promise.all([
+      this.store.sources.providedLiveUserIds(sourceId),
+      this.store.sources.liveIds(sourceId, 'group'),
+    ]);
+    // Only what this source still provides counts: a repeated or foreign removal deletes nothing.
+    const live = (ids: string[], provided: string[]) => {
+      const providedSet = new Set(provided);
+      return [...new Set(ids)].filter((id) => providedSet.has(id));
+    };
+    const users = live([...userIds.values()], liveUsers);
+    const groups = live(
+      reported.groups.map((externalId) => directoryId(sourceId, externalId)),
+      liveGroups,
+    );
+    const deletions = users.length + groups.length;
+    if (deletions === 0) return null;
+    const liveObjects = liveUsers.length + liveGroups.length;
+    if (sourceDeletionsNeedApproval({ deletions, liveObjects, percent: this.options.deletionThresholdPercent })) {
+      this.counts.stagedDeletions = deletions;
+      return { runId, users, groups };
+    }
+    const { deleted, withdrawn } = await applyDeletions(this.store, sourceId, { runId, users, groups });
     this.counts.deleted += deleted;
     this.counts.updated += withdrawn;
     this.progress('deletions', deleted);
+    return null;
   }
 
   /** Full import: the source's live objects it did not return are deleted, or staged past the threshold. */
@@ -362,9 +387,10 @@ class Importer {
     const groups = liveGroups.filter((id) => !this.seen.group.has(id));
     const missing = users.length + groups.length;
     if (missing === 0) return null;
-    const percent = this.options.deletionThresholdPercent ?? DEFAULT_DELETION_THRESHOLD_PERCENT;
-    const allowed = Math.floor(((liveUsers.length + liveGroups.length) * percent) / 100);
-    if (missing > allowed) {
+    const liveObjects = liveUsers.length + liveGroups.length;
+    if (
+      sourceDeletionsNeedApproval({ deletions: missing, liveObjects, percent: this.options.deletionThresholdPercent })
+    ) {
       this.counts.stagedDeletions = missing;
       return { runId, users, groups };
     }
@@ -412,7 +438,6 @@ export async function importSource(options: ImportOptions, runId: number): Promi
   await importer.managersLeft();
   await importer.groups();
   await importer.members();
-  await importer.reportedDeletions();
-  const staged = options.mode === 'full' ? await importer.deletions(runId) : null;
+  const staged = options.mode === 'full' ? await importer.deletions(runId) : await importer.reportedDeletions(runId);
   return { counts: importer.counts, staged, skipped: importer.skipped, highWater: options.reader.highWater() };
 }

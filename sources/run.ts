@@ -3,8 +3,15 @@
 // source_runs and the source's state. Used by the import activity (activities/source-import.ts).
 import { ConfigurationError, FerryError, PermanentError } from '../engine/errors.ts';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
-import type { JoinAttribute, SourceRecord, SourceRunMode, SourceRunRecord, Store } from '../store/index.ts';
-import { openCsvReader, type CsvSourceConfig } from './csv.ts';
+import type {
+  JoinAttribute,
+  SourceRecord,
+  SourceRunMode,
+  SourceRunRecord,
+  StagedDeletions,
+  Store,
+} from '../store/index.ts';
+import { folderReader, openCsvReader, readFolderSnapshot, type CsvSourceConfig, type FolderSnapshot } from './csv.ts';
 import { openEntraReader, type EntraSourceConfig } from './entra.ts';
 import { applyDeletions, importSource, type ImportOutcome } from './import.ts';
 import { openLdapReader, type LdapSourceConfig } from './ldap.ts';
@@ -85,7 +92,16 @@ export async function runSourceImport(
   let reader: SourceReader | null = null;
   let run: SourceRunRecord | null = null;
   try {
-    reader = await openReader(deps, source);
+    let folderFile: FolderSnapshot['file'] | null = null;
+    if (source.type === 'csv' && source.config.origin === 'folder') {
+      const snapshot = await readFolderSnapshot(source.config as CsvSourceConfig, now());
+      const last = source.state.folderFile;
+      if (last && last.name === snapshot.file.name && last.sha256 === snapshot.file.sha256) {
+        return await recordNothingNew(store, sourceId, snapshot.file);
+      }
+      reader = folderReader(snapshot, source.config as CsvSourceConfig);
+      folderFile = snapshot.file;
+    } else reader = await openReader(deps, source);
     const mode = chooseMode(source, reader, request, now());
     run = await store.sources.beginRun(sourceId, mode);
     const startedAt = now().toISOString();
@@ -102,7 +118,9 @@ export async function runSourceImport(
       },
       run.id,
     );
-    return await record(store, source, run, outcome, startedAt);
+    const recorded = await record(store, source, run, outcome, startedAt);
+    if (folderFile) await store.sources.setState(sourceId, { folderFile: { ...folderFile, importedAt: startedAt } });
+    return recorded;
   } catch (error) {
     const message = runError(error);
     if (!run) run = await store.sources.beginRun(sourceId, 'full');
@@ -117,6 +135,21 @@ export async function runSourceImport(
   }
 }
 
+/** A watched folder whose newest file was imported already: a run that changes nothing, saying so. */
+async function recordNothingNew(
+  store: Store,
+  sourceId: string,
+  file: FolderSnapshot['file'],
+): Promise<SourceRunRecord> {
+  const run = await store.sources.beginRun(sourceId, 'full');
+  await store.sources.setState(sourceId, { quarantine: null });
+  return store.sources.finishRun(run.id, {
+    status: 'succeeded',
+    counts: { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 },
+    error: `No new file in the watched folder: ${file.name} (sha256 ${file.sha256.slice(0, 12)}…) was imported already`,
+  });
+}
+
 async function record(
   store: Store,
   source: SourceRecord,
@@ -127,7 +160,11 @@ async function record(
   const full = run.mode === 'full';
   await store.sources.setState(source.id, {
     highWater: outcome.highWater ?? source.state.highWater ?? null,
+    // An import that worked ends a quarantine (the workflow, deciding the same, imports on its cadence again).
+    quarantine: null,
     ...(full ? { lastFullImportAt: startedAt, stagedDeletions: outcome.staged } : {}),
+    // Removals a delta reported are not reported again: staged ones are kept, added to any staged before.
+    ...(!full && outcome.staged ? { stagedDeletions: mergeStaged(source.state.stagedDeletions, outcome.staged) } : {}),
   });
   const skipped = outcome.skipped.length;
   const error = skipped
@@ -138,6 +175,16 @@ async function record(
     counts: outcome.counts,
     error,
   });
+}
+
+/** Staged deletions of an incremental import added to those still waiting for approval. */
+function mergeStaged(before: StagedDeletions | null | undefined, added: StagedDeletions): StagedDeletions {
+  if (!before) return added;
+  return {
+    runId: added.runId,
+    users: [...new Set([...before.users, ...added.users])],
+    groups: [...new Set([...before.groups, ...added.groups])],
+  };
 }
 
 /** Applies the deletions the last full import staged; returns how many objects it soft-deleted (0: none staged). */

@@ -173,7 +173,9 @@ export type { PreviewItem, PreviewRecord, PreviewRepository, PreviewStatus } fro
 export type {
   JoinAttribute,
   NewSource,
+  FolderFile,
   SourceCounts,
+  SourceQuarantine,
   SourceRecord,
   SourceRunMode,
   SourceRunRecord,

@@ -32,6 +32,31 @@ export interface SourceState {
   highWater?: string | null;
   lastFullImportAt?: string | null;
   stagedDeletions?: StagedDeletions | null;
+  /** Set while the source is quarantined (its workflow decides; see engine/policies/sourceQuarantine.ts). */
+  quarantine?: SourceQuarantine | null;
+  /** The last file a csv source with origin `folder` imported (the same file is not imported again). */
+  folderFile?: FolderFile | null;
+}
+
+/** Why a source stopped importing on its cadence: its last error (the run's message, never a secret). */
+export interface SourceQuarantine {
+  /** When the workflow quarantined it (ISO). */
+  since: string;
+  /** When the first of the failed imports in a row ended (ISO). */
+  failingSince: string;
+  failures: number;
+  /** The last error's code (`Unauthorized`, `TransportError`, …). */
+  code: string;
+  message: string;
+}
+
+export interface FolderFile {
+  name: string;
+  size: number;
+  sha256: string;
+  /** The file's modification time (ISO). */
+  modifiedAt: string;
+  importedAt: string;
 }
 
 /** A source as the API shows it: never the secret, only whether one is set. */

@@ -193,11 +193,18 @@ export interface SourceWorkflowInput {
   paused?: boolean;
   /** An import asked for and not yet run (carried over continue-as-new). */
   pending?: SourceSyncMode | null;
+  /** Failed imports in a row and when the first ended (carried over continue-as-new). */
+  streak?: { failures: number; failingSince: string | null };
+  /** Quarantined: no imports on the cadence until resume or a successful manual sync. */
+  quarantined?: boolean;
 }
 
 export const SOURCE_WORKFLOW_TYPE = 'sourceWorkflow' satisfies keyof typeof workflows;
 export const sourceWorkflowId = (sourceId: string): string => `source:${sourceId}`;
-/** Run an import now. Pause and resume use pauseSignal / resumeSignal. */
+/**
+ * Run an import now (in quarantine too: a success ends it). Pause and resume use pauseSignal /
+ * resumeSignal; resume also releases a quarantined source and imports at once.
+ */
 export const syncSourceSignal = defineSignal<[SourceSyncRequest]>('syncSource');
 
 // ---- reconcile passes (workflows/reconcile.ts) ----

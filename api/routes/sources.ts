@@ -1,11 +1,13 @@
 // Sources that feed the directory: POST/GET /api/v1/sources, GET/PATCH/DELETE /api/v1/sources/{id},
-// POST …/{id}/sync (import now), POST …/{id}/approve-deletions, GET …/{id}/runs, and a csv source's
-// uploaded snapshots (source-snapshots.ts). The LDAP bind password and the Entra client secret or
-// certificate private key are write-only: stored encrypted, answered as `hasBindPassword` /
-// `hasClientSecret` / `hasPrivateKey`, never logged (the
+// POST …/{id}/sync (import now), POST …/{id}/resume (leave quarantine), POST …/{id}/approve-deletions,
+// GET …/{id}/runs, and a csv source's uploaded snapshots (source-snapshots.ts). The LDAP bind
+// password and the Entra client secret or certificate private key are write-only: stored encrypted,
+// answered as `hasBindPassword` / `hasClientSecret` / `hasPrivateKey`, never logged (the
 // audit entry names the field, not its value). Each source runs as its workflow `source:<id>`.
 import { createRoute, z } from '@hono/zod-openapi';
 import { randomBytes } from 'node:crypto';
+import { access, constants as fsConstants, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL } from '../../sources/graph-client.ts';
 import { certificateCredentialProblem } from '../../sources/client-assertion.ts';
 import { usesCertificate } from '../../sources/entra.ts';
@@ -147,9 +149,17 @@ const privateKeyField = z.string().min(1).max(20_000).openapi({
 });
 
 const csvConfig = {
-  origin: z.enum(['path', 'upload']).optional().openapi({
+  origin: z.enum(['path', 'upload', 'folder']).optional().openapi({
     description:
-      'path (default): the worker reads the file at path; upload: the import reads the newest snapshot uploaded to POST …/{id}/snapshots',
+      'path (default): the worker reads the file at path; upload: the import reads the newest snapshot uploaded to POST …/{id}/snapshots; folder: the import reads the newest complete .csv or .json file in folder',
+  }),
+  folder: z.string().min(1).max(4096).optional().openapi({
+    description:
+      'origin folder: an absolute path of a directory the worker watches (checked at create: it must exist and be readable)',
+  }),
+  settleSeconds: z.number().int().min(0).max(86_400).optional().openapi({
+    description:
+      'origin folder: a file counts as complete once it has not been modified for this many seconds (default 30)',
   }),
   path: z
     .string()
@@ -255,10 +265,37 @@ const sourceSchema = z
     hasPrivateKey: z.boolean().optional().openapi({
       description: 'entra sources with certificate credentials: whether the private key is set (it is never answered)',
     }),
+    status: z.enum(['active', 'quarantined', 'disabled']).openapi({
+      description:
+        'quarantined: every import failed for 24 h (3 imports at least); no imports on the cadence until POST …/resume or a manual sync that succeeds',
+    }),
+    quarantine: z
+      .object({
+        since: z.string(),
+        failingSince: z.string().openapi({ description: 'When the first of the failed imports in a row ended' }),
+        failures: z.number().int().openapi({ description: 'Failed imports in a row when quarantined' }),
+        code: z.string().openapi({ description: 'The last error’s code, e.g. Unauthorized or TransportError' }),
+        message: z.string().openapi({ description: 'The last error’s message (as in GET …/runs, never a secret)' }),
+      })
+      .nullable(),
     state: z.object({
       lastFullImportAt: z.string().nullable(),
       highWater: z.string().nullable(),
       stagedDeletions: z.number().int().openapi({ description: 'Deletions waiting for approve-deletions' }),
+      folderFile: z
+        .object({
+          name: z.string(),
+          size: z.number().int(),
+          sha256: z.string(),
+          modifiedAt: z.string(),
+          importedAt: z.string(),
+        })
+        .nullable()
+        .optional()
+        .openapi({
+          description:
+            'csv sources with origin folder: the last file imported (the same name and content is not imported again)',
+        }),
     }),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -315,10 +352,13 @@ const view = (s: SourceRecord) => ({
       ? { hasClientSecret: false, hasPrivateKey: s.hasSecret }
       : { hasClientSecret: s.hasSecret }
     : {}),
+  status: !s.enabled ? ('disabled' as const) : s.state.quarantine ? ('quarantined' as const) : ('active' as const),
+  quarantine: s.state.quarantine ?? null,
   state: {
     lastFullImportAt: s.state.lastFullImportAt ?? null,
     highWater: s.state.highWater ?? null,
     stagedDeletions: (s.state.stagedDeletions?.users.length ?? 0) + (s.state.stagedDeletions?.groups.length ?? 0),
+    ...(s.config.origin === 'folder' ? { folderFile: s.state.folderFile ?? null } : {}),
   },
   createdAt: s.createdAt,
   updatedAt: s.updatedAt,
@@ -340,23 +380,59 @@ function configOf(body: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * A csv source reads either a file at `path` or uploaded snapshots (`origin: 'upload'`), never
- * both. Setting origin upload forgets a stored path.
+ * A csv source reads a file at `path` (origin path, the default), uploaded snapshots (`origin:
+ * 'upload'`) or the newest complete file of a watched `folder` (`origin: 'folder'`): one of them.
+ * Settings of another origin are refused when given, and forgotten when the origin changes.
  */
-function csvConfigOf(config: Record<string, unknown>, body: Record<string, unknown>): Record<string, unknown> {
-  const upload = config.origin === 'upload';
-  const refuse = (message: string): never => {
-    throw new ApiError('validation_failed', message, { details: [{ path: 'path', message, in: 'body' }] });
+async function csvConfigOf(
+  config: Record<string, unknown>,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const origin = (config.origin as string | undefined) ?? 'path';
+  const refuse = (path: string, message: string): never => {
+    throw new ApiError('validation_failed', message, { details: [{ path, message, in: 'body' }] });
   };
-  if (upload && body.path !== undefined) {
-    refuse('a csv source with origin "upload" reads uploaded snapshots, not a path: leave path out');
+  if (origin !== 'path' && body.path !== undefined) {
+    refuse('path', `a csv source with origin "${origin}" does not read a path: leave path out`);
   }
-  if (!upload && config.path === undefined) {
-    refuse('a csv source needs path (a file the worker reads), or origin "upload" to take uploaded snapshots');
+  if (origin !== 'folder' && (body.folder !== undefined || body.settleSeconds !== undefined)) {
+    refuse('folder', 'folder and settleSeconds are for a csv source with origin "folder"');
   }
-  if (!upload) return config;
-  const { path: _path, ...rest } = config;
+  if (origin === 'path' && config.path === undefined) {
+    refuse(
+      'path',
+      'a csv source needs path (a file the worker reads), origin "upload" to take uploaded snapshots, or origin "folder" and folder',
+    );
+  }
+  if (origin === 'folder') {
+    if (config.folder === undefined) refuse('folder', 'a csv source with origin "folder" needs folder (a directory)');
+    if (body.folder !== undefined || body.origin === 'folder') await checkFolder(config.folder as string, refuse);
+  }
+  const { path, folder, settleSeconds, ...rest } = config;
+  if (origin === 'path') return { ...rest, path };
+  if (origin === 'folder') return { ...rest, folder, ...(settleSeconds === undefined ? {} : { settleSeconds }) };
   return rest;
+}
+
+/** A watched folder must be an absolute path of a directory this process can list and read. */
+async function checkFolder(folder: string, refuse: (path: string, message: string) => never): Promise<void> {
+  if (!isAbsolute(folder)) refuse('folder', `folder ${folder} is not an absolute path`);
+  let info;
+  try {
+    info = await stat(folder);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return refuse(
+      'folder',
+      `folder ${folder} cannot be read (${code === 'ENOENT' ? 'it does not exist' : String(code)})`,
+    );
+  }
+  if (!info.isDirectory()) refuse('folder', `folder ${folder} is not a directory`);
+  try {
+    await access(folder, fsConstants.R_OK | fsConstants.X_OK);
+  } catch {
+    refuse('folder', `folder ${folder} cannot be read (no permission to list it)`);
+  }
 }
 
 /** A scim source takes only name, enabled, rotateToken and the precedence settings; rotateToken is for scim sources only. */
@@ -517,6 +593,20 @@ const syncSourceRoute = createRoute({
   },
 });
 
+const resumeSourceRoute = createRoute({
+  method: 'post',
+  path: '/sources/{id}/resume',
+  tags: [TAG],
+  summary: 'Release a quarantined source',
+  description:
+    'Ends the quarantine at once and asks the source’s workflow to import now; the imports then follow the cadence again (a new failure streak must last 24 h to quarantine it again). 409 when the source is not quarantined.',
+  request: { params: idParams },
+  responses: {
+    202: jsonContent(sourceSchema, 'The source, released; the import’s outcome appears in GET …/runs'),
+    ...errorResponses(400, 401, 403, 404, 409, 429, 503),
+  },
+});
+
 const approveSourceDeletionsRoute = createRoute({
   method: 'post',
   path: '/sources/{id}/approve-deletions',
@@ -559,7 +649,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
       name: body.name,
       type: body.type,
       enabled: body.enabled,
-      config: body.type === 'csv' ? csvConfigOf(config, body) : (entra?.config ?? config),
+      config: body.type === 'csv' ? await csvConfigOf(config, body) : (entra?.config ?? config),
       secret: body.type === 'ldap' ? (body.bindPassword ?? null) : (entra?.secret ?? null),
     });
     if (source.type === 'scim') {
@@ -588,7 +678,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
     const source = await store.sources.update(id, {
       name: body.name as string | undefined,
       enabled: body.enabled as boolean | undefined,
-      config: before.type === 'csv' ? csvConfigOf(config, body) : config,
+      config: before.type === 'csv' ? await csvConfigOf(config, body) : config,
       secret: (entra ? entra.secret : body.bindPassword) as string | null | undefined,
     });
     // New ranks apply at once to the users this source shares with others, not at their next change.
@@ -604,6 +694,11 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
     if (control && before.enabled !== source.enabled) {
       if (source.enabled) await control.ensure(id);
       else await control.stop(id);
+    }
+    // A disabled source's workflow was ended; enabled again, it starts afresh, out of quarantine.
+    if (!before.enabled && source.enabled && source.state.quarantine) {
+      await store.sources.setState(id, { quarantine: null });
+      return c.json(view((await store.sources.get(id)) ?? source), 200);
     }
     return c.json(view(source), 200);
   });
@@ -621,7 +716,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
   return router;
 }
 
-/** Import now, approve staged deletions, import history. */
+/** Import now, release from quarantine, approve staged deletions, import history. */
 function actionRoutes(
   router: ReturnType<typeof createRouter>,
   { store, control }: SourcesRouterDeps,
@@ -647,6 +742,17 @@ function actionRoutes(
     if (!parsed.success) throw new ApiError('validation_failed', 'mode must be auto, full or incremental');
     await requireControl().syncNow(id, parsed.data.mode ?? 'auto');
     return c.json({ id, mode: parsed.data.mode ?? 'auto' }, 202);
+  });
+
+  router.openapi(resumeSourceRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const source = await requireSource(id);
+    if (!source.enabled) throw new ApiError('conflict', `Source ${id} is disabled: enable it first`);
+    if (!source.state.quarantine) throw new ApiError('conflict', `Source ${id} is not quarantined`);
+    // The workflow first (a Temporal that does not answer changes nothing), then the state the API shows.
+    await requireControl().resume(id);
+    await store.sources.setState(id, { quarantine: null });
+    return c.json(view(await requireSource(id)), 202);
   });
 
   router.openapi(approveSourceDeletionsRoute, async (c) => {

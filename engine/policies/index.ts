@@ -36,3 +36,13 @@ export {
   type QuarantineInput,
   type QuarantineReason,
 } from './quarantine.ts';
+export {
+  evaluateSourceQuarantine,
+  NO_FAILURES,
+  SOURCE_QUARANTINE_AFTER_MS,
+  SOURCE_QUARANTINE_MIN_FAILURES,
+  type SourceFailureStreak,
+  type SourceQuarantineDecision,
+  type SourceQuarantineInput,
+} from './sourceQuarantine.ts';
+export { DEFAULT_SOURCE_DELETION_THRESHOLD_PERCENT, sourceDeletionsNeedApproval } from './sourceDeletions.ts';

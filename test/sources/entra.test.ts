@@ -115,6 +115,42 @@ describe('Entra ID source (Graph delta fake)', () => {
     expect(cy).toMatchObject({ jobTitle: 'Architect', managerId: null });
   });
 
+  it('a delta that removes more than the deletion threshold stages the removals until they are approved', async () => {
+    const temps = Array.from({ length: 10 }, (_, i) =>
+      graph.addUser({ userPrincipalName: `temp${i}@contoso.example`, displayName: `Temp ${i}` }),
+    );
+    const source = await create({ deletionThresholdPercent: 20 });
+    expect(await api.sync(source)).toMatchObject({ status: 'succeeded', mode: 'full' });
+    const live = async () =>
+      (await api.store.sources.liveIds(source, 'user')).length +
+      (await api.store.sources.liveIds(source, 'group')).length;
+    const before = await live();
+    // One more than 20 % of the source's live objects.
+    const gone = temps.slice(0, Math.floor(before * 0.2) + 1);
+    for (const person of gone) graph.removeUser(person);
+
+    const run = await api.sync(source);
+    expect(run).toMatchObject({
+      status: 'needsApproval',
+      mode: 'incremental',
+      deleted: 0,
+      stagedDeletions: gone.length,
+    });
+    expect(await live()).toBe(before);
+    expect((await api.call('GET', `/api/v1/sources/${source}`)).body!.state.stagedDeletions).toBe(gone.length);
+    // The delta does not report the removals again; they stay staged until approved.
+    expect(await api.sync(source)).toMatchObject({ status: 'succeeded', mode: 'incremental', deleted: 0 });
+    expect((await api.call('GET', `/api/v1/sources/${source}`)).body!.state.stagedDeletions).toBe(gone.length);
+
+    expect((await api.call('POST', `/api/v1/sources/${source}/approve-deletions`)).body).toEqual({
+      deleted: gone.length,
+    });
+    expect(await live()).toBe(before - gone.length);
+    for (const person of gone)
+      expect((await api.store.directory.getUser(directoryId(source, person)))?.deletedDateTime).not.toBeNull();
+    for (const person of temps.slice(gone.length)) graph.removeUser(person);
+  });
+
   it('a wrong client secret fails the run with a configuration error naming the source, and changes nothing', async () => {
     const other = await create({ clientSecret: 'not-the-secret-9f8e' });
     const changesBefore = await api.store.changes.latestSeq();

@@ -8,15 +8,17 @@ import { openStore, type Store } from '../../store/index.ts';
 import { API_KEY, auth, recordingProvisioning } from '../api/helpers.ts';
 import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
 
-export async function sourcesApp(options: { limits?: ApiLimits } = {}) {
-  const store: Store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
-  await store.migrate();
+/** `store` and `control`: the test's own (e.g. workflows on a Temporal test service); by default in process. */
+export async function sourcesApp(options: { limits?: ApiLimits; store?: Store; control?: SourceControl } = {}) {
+  const store: Store = options.store ?? (await openStore({ encryptionKey: TEST_ENCRYPTION_KEY }));
+  if (!options.store) await store.migrate();
   const lines: string[] = [];
   const failures: unknown[] = [];
   const policy = { allowLoopback: true, allowedNetworks: [] };
-  const control: SourceControl = {
+  const control: SourceControl = options.control ?? {
     ensure: async () => {},
     stop: async () => {},
+    resume: async () => {},
     async syncNow(sourceId, mode) {
       await runSourceImport({ store, policy }, sourceId, mode).catch((error: unknown) => failures.push(error));
     },

@@ -1,0 +1,160 @@
+// Source quarantine on the in-repo Temporal test service (time skipping), through the API: an Entra
+// source whose Graph cannot be reached fails every import; after 24 h of failures it is quarantined
+// (shown by GET with the last error, never the secret) and imports no more on its cadence; a
+// manual sync that fails keeps it there; resume, once Graph answers, brings it back.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGraphFake, type GraphFake } from '../../dev/graph-fake/index.ts';
+import { createSourceActivities } from '../../activities/source-import.ts';
+import { createTemporalSourceControl } from '../../api/source-temporal.ts';
+import { SOURCE_QUARANTINE_AFTER_MS } from '../../engine/policies/index.ts';
+import { openStore, type Store } from '../../store/index.ts';
+import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
+import { createTemporalTestEnv, inRepoBackend, type TemporalTestEnv } from '../support/temporal.ts';
+import { sourcesApp } from './helpers.ts';
+
+const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+const HOUR = 3_600_000;
+
+let env: TemporalTestEnv;
+let store: Store;
+let worker: Worker;
+let running: Promise<void>;
+let graph: GraphFake;
+let api: Awaited<ReturnType<typeof sourcesApp>>;
+const taskQueue = `ferry-source-quarantine-${randomUUID()}`;
+
+/** A loopback port nothing listens on: connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  graph = await startGraphFake({ pageSize: 50 });
+  env = await createTemporalTestEnv({ backend: inRepoBackend, timeSkipping: true });
+  store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
+  await store.migrate();
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowsPath,
+    activities: createSourceActivities({ store, policy: { allowLoopback: true, allowedNetworks: [] } }),
+  });
+  running = worker.run();
+  api = await sourcesApp({ store, control: createTemporalSourceControl(env.client.workflow, taskQueue) });
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.close();
+  await store?.close();
+  await graph?.close();
+});
+
+/** Lets the in-repo service run everything due now (no time passes). */
+const settle = () => env.skipTime(0);
+const runs = async (id: string) => (await store.sources.runs(id, { limit: 500 })).length;
+
+describe('source quarantine', () => {
+  it('a source failing for 24 h is quarantined with its last error, stops importing, and resume brings it back', async () => {
+    graph.addUser({ userPrincipalName: 'ada@contoso.example', displayName: 'Ada' });
+    const unreachable = `http://127.0.0.1:${await closedPort()}`;
+    const created = await api.call('POST', '/api/v1/sources', {
+      type: 'entra',
+      name: 'Unreachable Graph',
+      tenantId: graph.tenantId,
+      clientId: graph.clientId,
+      clientSecret: graph.clientSecret,
+      authority: unreachable,
+      graphUrl: unreachable,
+      intervalMinutes: 60,
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body!.id as string;
+    await settle();
+    const get = async () => (await api.call('GET', `/api/v1/sources/${id}`)).body!;
+    expect((await store.sources.runs(id))[0]).toMatchObject({ status: 'failed' });
+    expect(await get()).toMatchObject({ status: 'active', quarantine: null });
+
+    // Failing, but not yet for 24 hours: still on its (backed-off) cadence.
+    await env.skipTime(SOURCE_QUARANTINE_AFTER_MS - HOUR);
+    expect(await get()).toMatchObject({ status: 'active', quarantine: null });
+
+    await env.skipTime(2 * HOUR);
+    const quarantined = await get();
+    expect(quarantined).toMatchObject({
+      status: 'quarantined',
+      quarantine: { failures: expect.any(Number), code: expect.any(String), message: expect.any(String) },
+    });
+    expect(quarantined.quarantine.failures).toBeGreaterThanOrEqual(3);
+    expect(quarantined.quarantine.message).toBe((await store.sources.runs(id))[0].error);
+    expect(JSON.stringify(quarantined)).not.toContain(graph.clientSecret);
+    const listed = (await api.call('GET', '/api/v1/sources')).body!.items.find((s: { id: string }) => s.id === id);
+    expect(listed).toMatchObject({ status: 'quarantined', quarantine: quarantined.quarantine });
+
+    // No more imports on the cadence.
+    const before = await runs(id);
+    await env.skipTime(6 * HOUR);
+    expect(await runs(id)).toBe(before);
+
+    // A manual sync runs, fails (each of the activity's 3 attempts records a run), and the source stays quarantined.
+    expect((await api.call('POST', `/api/v1/sources/${id}/sync`, {})).status).toBe(202);
+    await env.skipTime(60_000);
+    expect(await runs(id)).toBeGreaterThan(before);
+    expect((await store.sources.runs(id))[0]).toMatchObject({ status: 'failed' });
+    expect((await get()).status).toBe('quarantined');
+
+    // Graph answers again; resume ends the quarantine and imports at once.
+    const patched = await api.call('PATCH', `/api/v1/sources/${id}`, {
+      authority: graph.authority,
+      graphUrl: graph.graphUrl,
+      clientSecret: graph.clientSecret,
+    });
+    expect(patched.status, patched.text).toBe(200);
+    const resumed = await api.call('POST', `/api/v1/sources/${id}/resume`);
+    expect(resumed.status, resumed.text).toBe(202);
+    expect(resumed.body).toMatchObject({ status: 'active', quarantine: null });
+    await settle();
+    expect((await store.sources.runs(id))[0]).toMatchObject({ status: 'succeeded', created: 1 });
+    const afterResume = await runs(id);
+
+    // …and the cadence again.
+    await env.skipTime(HOUR + 60_000);
+    expect(await runs(id)).toBe(afterResume + 1);
+    expect(await get()).toMatchObject({ status: 'active', quarantine: null });
+    expect((await api.call('POST', `/api/v1/sources/${id}/resume`)).status).toBe(409);
+  }, 120_000);
+
+  it('a quarantined source disabled and enabled again starts afresh, out of quarantine', async () => {
+    const created = await api.call('POST', '/api/v1/sources', {
+      type: 'csv',
+      name: 'Gone file',
+      path: '/nonexistent/ferry/people.csv',
+      enabled: false,
+    });
+    const id = created.body!.id as string;
+    const quarantine = {
+      since: '2025-01-02T00:00:00.000Z',
+      failingSince: '2025-01-01T00:00:00.000Z',
+      failures: 30,
+      code: 'Unknown',
+      message: 'The CSV source file /nonexistent/ferry/people.csv cannot be read (ENOENT).',
+    };
+    await store.sources.setState(id, { quarantine });
+    expect((await api.call('GET', `/api/v1/sources/${id}`)).body).toMatchObject({ status: 'disabled', quarantine });
+    expect((await api.call('POST', `/api/v1/sources/${id}/resume`)).status).toBe(409);
+    const enabled = await api.call('PATCH', `/api/v1/sources/${id}`, { enabled: true });
+    expect(enabled.body).toMatchObject({ status: 'active', quarantine: null });
+    await api.call('DELETE', `/api/v1/sources/${id}`);
+  });
+});
