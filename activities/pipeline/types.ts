@@ -6,6 +6,7 @@ import type {
   DirectoryGroup,
   DirectoryUser,
   ErrorCode,
+  LogStep,
   ModifiedAttribute,
   ObjectType,
   ProvisioningAction,
@@ -52,6 +53,8 @@ export interface ObjectContext {
    * nesting below it nor the links of its users changed this cycle: members are then left alone.
    */
   checkMembers?: boolean;
+  /** Hears of each step as it is recorded (on-demand shows them while the object is still running). */
+  onStep?: (step: LogStep) => void;
 }
 
 export type LinkWrite =
