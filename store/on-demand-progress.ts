@@ -43,6 +43,11 @@ export class OnDemandProgressRepository {
     return this.keyValues.get<OnDemandProgress>(ON_DEMAND_PROGRESS_NAMESPACE, keyOf(appId, requestId));
   }
 
+  /** Writes the document only if there is none yet (the API's placeholder before the activity runs). */
+  async begin(progress: OnDemandProgress): Promise<void> {
+    await this.keyValues.setIfAbsent(ON_DEMAND_PROGRESS_NAMESPACE, keyOf(progress.appId, progress.requestId), progress);
+  }
+
   /** Writes the whole document (it is small: a few steps, a member line per user of a group). */
   async set(progress: OnDemandProgress): Promise<void> {
     await this.keyValues.set(ON_DEMAND_PROGRESS_NAMESPACE, keyOf(progress.appId, progress.requestId), progress);
