@@ -122,6 +122,32 @@ function translate(appId: string, error: unknown): never {
   throw error;
 }
 
+/** The on-demand workflow of a request: running, its report, its failure, or unknown (never started, or purged). */
+async function readOnDemandOutcome(
+  client: WorkflowClient,
+  appId: string,
+  requestId: string,
+  timeoutMs = 5_000,
+): Promise<OnDemandOutcome> {
+  const handle = client.getHandle(onDemandWorkflowId(appId, requestId));
+  const ask = async (): Promise<OnDemandOutcome> => {
+    const description = await handle.describe();
+    if (description.status.name === 'RUNNING') return { state: 'running' };
+    try {
+      return { state: 'done', report: (await handle.result()) as OnDemandReport };
+    } catch (error) {
+      if (isUnavailable(error)) throw error;
+      return { state: 'failed', error: failedOnDemand(appId, requestId, error) };
+    }
+  };
+  try {
+    return await client.connection.withDeadline(Date.now() + timeoutMs, ask);
+  } catch (error) {
+    if (isNotFound(error)) return { state: 'unknown' };
+    return translate(appId, error);
+  }
+}
+
 export function createTemporalProvisioningControl(options: TemporalProvisioningControlOptions): ProvisioningControl {
   const { client } = options;
   const taskQueue = options.taskQueue ?? TASK_QUEUE;
@@ -221,25 +247,7 @@ export function createTemporalProvisioningControl(options: TemporalProvisioningC
       }
     },
 
-    async onDemandOutcome(appId, requestId, opts): Promise<OnDemandOutcome> {
-      const handle = client.getHandle(onDemandWorkflowId(appId, requestId));
-      const ask = async (): Promise<OnDemandOutcome> => {
-        const description = await handle.describe();
-        if (description.status.name === 'RUNNING') return { state: 'running' };
-        try {
-          return { state: 'done', report: (await handle.result()) as OnDemandReport };
-        } catch (error) {
-          if (isUnavailable(error)) throw error;
-          return { state: 'failed', error: failedOnDemand(appId, requestId, error) };
-        }
-      };
-      try {
-        return await client.connection.withDeadline(Date.now() + (opts?.timeoutMs ?? 5_000), ask);
-      } catch (error) {
-        if (isNotFound(error)) return { state: 'unknown' };
-        return translate(appId, error);
-      }
-    },
+    onDemandOutcome: (appId, requestId, opts) => readOnDemandOutcome(client, appId, requestId, opts?.timeoutMs),
 
     async stop(appId) {
       const reason = `App ${appId} deleted`;

@@ -22,8 +22,17 @@ export class ApiClient {
     private readonly env?: unknown,
   ) {}
 
-  async call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: 'application/json' };
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<ApiResult<T>> {
+    const headers: Record<string, string> = {
+      ...extraHeaders,
+      Authorization: `Bearer ${this.apiKey}`,
+      Accept: 'application/json',
+    };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await this.fetchApi(
       `/api/v1${path}`,
