@@ -66,13 +66,10 @@ export const onDemandProgressSchema = z
     startedAt: z.string().nullable(),
     steps: z.array(progressStepSchema).openapi({ description: 'The steps completed so far, in order' }),
     report: onDemandReportSchema.nullable().openapi({ description: 'The final report, once finished' }),
-    error: z
-      .object({ code: z.string(), message: z.string() })
-      .nullable()
-      .openapi({
-        description:
-          'Why it failed, once finished with a failure: the code POST would have answered with (object_busy, too_many_members, on_demand_failed, unavailable, job_not_running)',
-      }),
+    error: z.object({ code: z.string(), message: z.string() }).nullable().openapi({
+      description:
+        'Why it failed, once finished with a failure: the code POST would have answered with (object_busy, too_many_members, on_demand_failed, unavailable, job_not_running)',
+    }),
   })
   .openapi('OnDemandProgress');
 
@@ -121,7 +118,12 @@ function progressBody(requestId: string, doc: OnDemandProgress | null, outcome: 
     };
   }
   if (outcome?.state === 'failed') {
-    return { ...base, finished: true, report: null, error: { code: outcome.error.code, message: outcome.error.message } };
+    return {
+      ...base,
+      finished: true,
+      report: null,
+      error: { code: outcome.error.code, message: outcome.error.message },
+    };
   }
   return { ...base, finished: false, report: null, error: null };
 }
@@ -161,94 +163,96 @@ export interface OnDemandRouterDeps {
 }
 
 export function onDemandRouter({ store, provisioning, timeoutMs }: OnDemandRouterDeps) {
-  return createRouter().openapi(
-    createRoute({
-      method: 'post',
-      path: '/apps/{id}/provision-on-demand',
-      tags: ['provisioning'],
-      summary: 'Provision one user or group now',
-      description: `Runs test connection, import, scoping, matching and the action for one object (a group with its users, at most ${ON_DEMAND_MAX_GROUP_MEMBERS}) and answers with each step. Needs a running job (409 \`job_not_running\` otherwise; it runs in every job state, paused and disabled included). Never races a cycle on the same object: 409 \`object_busy\` when a cycle held it past the wait. 422 \`too_many_members\` for a larger group, 422 \`on_demand_failed\` when the target refuses for a reason retrying will not fix, 503 \`unavailable\` when the target or the database stayed unreachable, 504 \`timeout\` after the wait. Send an \`Idempotency-Key\` header to retry safely: a call repeating the key for the same app and object is answered with the first call's report (waiting for it if it still runs) and provisions nothing again; the key is remembered as long as the job's or the on-demand workflow's history is kept.`,
-      request: {
-        params: idParams,
-        headers: idempotencyHeaders,
-        body: jsonBody(
-          z
-            .object({ objectId: idSchema.openapi({ description: 'A user or group id' }) })
-            .strict()
-            .openapi('OnDemandRequest'),
-        ),
+  return createRouter()
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/apps/{id}/provision-on-demand',
+        tags: ['provisioning'],
+        summary: 'Provision one user or group now',
+        description: `Runs test connection, import, scoping, matching and the action for one object (a group with its users, at most ${ON_DEMAND_MAX_GROUP_MEMBERS}) and answers with each step. Needs a running job (409 \`job_not_running\` otherwise; it runs in every job state, paused and disabled included). Never races a cycle on the same object: 409 \`object_busy\` when a cycle held it past the wait. 422 \`too_many_members\` for a larger group, 422 \`on_demand_failed\` when the target refuses for a reason retrying will not fix, 503 \`unavailable\` when the target or the database stayed unreachable, 504 \`timeout\` after the wait. Send an \`Idempotency-Key\` header to retry safely: a call repeating the key for the same app and object is answered with the first call's report (waiting for it if it still runs) and provisions nothing again; the key is remembered as long as the job's or the on-demand workflow's history is kept.`,
+        request: {
+          params: idParams,
+          headers: idempotencyHeaders,
+          body: jsonBody(
+            z
+              .object({ objectId: idSchema.openapi({ description: 'A user or group id' }) })
+              .strict()
+              .openapi('OnDemandRequest'),
+          ),
+        },
+        responses: {
+          200: jsonContent(onDemandReportSchema, 'The step report'),
+          202: jsonContent(acceptedSchema, 'With `Prefer: respond-async`: the job accepted the request; follow it'),
+          ...errorResponses(400, 401, 404, 409, 422, 429, 503, 504),
+        },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        const { objectId } = c.req.valid('json');
+        const headers = c.req.valid('header');
+        const idempotencyKey = headers['idempotency-key'];
+        if (!(await store.apps.get(id))) throw new ApiError('not_found', `App ${id} not found`);
+        const objectType = await store.directory.objectTypeOf(objectId);
+        if (!objectType) throw new ApiError('not_found', `No user or group ${objectId}`);
+        const request = { requestId: onDemandRequestId(id, objectId, idempotencyKey), objectType, objectId };
+        if (/\brespond-async\b/i.test(headers.prefer ?? '')) {
+          await provisioning.startOnDemand(id, request);
+          // A placeholder until the activity writes its first step, so the request is known at once.
+          await store.onDemandProgress.begin({
+            appId: id,
+            ...request,
+            attempt: 0,
+            startedAt: new Date().toISOString(),
+            steps: [],
+            finished: false,
+            report: null,
+            failure: null,
+          });
+          const progress = `/api/v1/apps/${encodeURIComponent(id)}/provision-on-demand/${request.requestId}`;
+          c.header('Location', progress);
+          c.header('Preference-Applied', 'respond-async');
+          return c.json({ requestId: request.requestId, progress }, 202);
+        }
+        const report = await provisioning.provisionOnDemand(
+          id,
+          request,
+          timeoutMs === undefined ? undefined : { timeoutMs },
+        );
+        return c.json(report, 200);
       },
-      responses: {
-        200: jsonContent(onDemandReportSchema, 'The step report'),
-        202: jsonContent(acceptedSchema, 'With `Prefer: respond-async`: the job accepted the request; follow it'),
-        ...errorResponses(400, 401, 404, 409, 422, 429, 503, 504),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/apps/{id}/provision-on-demand/{requestId}',
+        tags: ['provisioning'],
+        summary: 'Follow an on-demand request',
+        description:
+          'The steps an on-demand request has completed so far, in order, and whether it is finished; once it is, the report (as POST answers it) or the failure (`error.code` as POST would have answered). Poll it every second or so after `POST …/provision-on-demand` with `Prefer: respond-async`; requests made without it can be read here too. Kept for 7 days after the request last changed.',
+        request: { params: progressParams },
+        responses: {
+          200: jsonContent(onDemandProgressSchema, 'The progress of the request'),
+          ...errorResponses(400, 401, 404, 429, 503),
+        },
+      }),
+      async (c) => {
+        const { id, requestId } = c.req.valid('param');
+        if (!(await store.apps.get(id))) throw new ApiError('not_found', `App ${id} not found`);
+        const doc = await store.onDemandProgress.get(id, requestId);
+        if (doc?.finished) return c.json(progressBody(requestId, doc, null), 200);
+        let outcome: OnDemandOutcome | null;
+        try {
+          outcome = await provisioning.onDemandOutcome(id, requestId);
+        } catch (error) {
+          // Temporal out of reach: what the store holds is still worth showing.
+          if (doc && error instanceof ApiError && error.code === 'unavailable') outcome = null;
+          else throw error;
+        }
+        if (!doc && (outcome === null || outcome.state === 'unknown')) {
+          throw new ApiError('not_found', `No on-demand request ${requestId} for app ${id}`);
+        }
+        return c.json(progressBody(requestId, doc, outcome), 200);
       },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const { objectId } = c.req.valid('json');
-      const headers = c.req.valid('header');
-      const idempotencyKey = headers['idempotency-key'];
-      if (!(await store.apps.get(id))) throw new ApiError('not_found', `App ${id} not found`);
-      const objectType = await store.directory.objectTypeOf(objectId);
-      if (!objectType) throw new ApiError('not_found', `No user or group ${objectId}`);
-      const request = { requestId: onDemandRequestId(id, objectId, idempotencyKey), objectType, objectId };
-      if (/\brespond-async\b/i.test(headers.prefer ?? '')) {
-        await provisioning.startOnDemand(id, request);
-        // A placeholder until the activity writes its first step, so the request is known at once.
-        await store.onDemandProgress.begin({
-          appId: id,
-          ...request,
-          attempt: 0,
-          startedAt: new Date().toISOString(),
-          steps: [],
-          finished: false,
-          report: null,
-          failure: null,
-        });
-        const progress = `/api/v1/apps/${encodeURIComponent(id)}/provision-on-demand/${request.requestId}`;
-        c.header('Location', progress);
-        c.header('Preference-Applied', 'respond-async');
-        return c.json({ requestId: request.requestId, progress }, 202);
-      }
-      const report = await provisioning.provisionOnDemand(
-        id,
-        request,
-        timeoutMs === undefined ? undefined : { timeoutMs },
-      );
-      return c.json(report, 200);
-    },
-  ).openapi(
-    createRoute({
-      method: 'get',
-      path: '/apps/{id}/provision-on-demand/{requestId}',
-      tags: ['provisioning'],
-      summary: 'Follow an on-demand request',
-      description:
-        'The steps an on-demand request has completed so far, in order, and whether it is finished; once it is, the report (as POST answers it) or the failure (`error.code` as POST would have answered). Poll it every second or so after `POST …/provision-on-demand` with `Prefer: respond-async`; requests made without it can be read here too. Kept for 7 days after the request last changed.',
-      request: { params: progressParams },
-      responses: {
-        200: jsonContent(onDemandProgressSchema, 'The progress of the request'),
-        ...errorResponses(400, 401, 404, 429, 503),
-      },
-    }),
-    async (c) => {
-      const { id, requestId } = c.req.valid('param');
-      if (!(await store.apps.get(id))) throw new ApiError('not_found', `App ${id} not found`);
-      const doc = await store.onDemandProgress.get(id, requestId);
-      if (doc?.finished) return c.json(progressBody(requestId, doc, null), 200);
-      let outcome: OnDemandOutcome | null;
-      try {
-        outcome = await provisioning.onDemandOutcome(id, requestId);
-      } catch (error) {
-        // Temporal out of reach: what the store holds is still worth showing.
-        if (doc && error instanceof ApiError && error.code === 'unavailable') outcome = null;
-        else throw error;
-      }
-      if (!doc && (outcome === null || outcome.state === 'unknown')) {
-        throw new ApiError('not_found', `No on-demand request ${requestId} for app ${id}`);
-      }
-      return c.json(progressBody(requestId, doc, outcome), 200);
-    },
-  );
+    );
 }
