@@ -3,7 +3,7 @@
 // On-demand provisioning and reconcile passes (re-creating an account deleted in the target) both
 // run objects this way; each takes and gives back the object's lock around it.
 import { type LinkRecord } from '../store/index.ts';
-import type { DirectoryGroup, DirectoryUser } from '../engine/types.ts';
+import type { DirectoryGroup, DirectoryUser, LogStep } from '../engine/types.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import type { DirectoryContext } from './cycle-context.ts';
 import type { CycleServices } from './cycle.ts';
@@ -21,6 +21,8 @@ export interface HeldObject {
   /** The id of its provisioning log entry (stable per request, so a retry logs once). */
   logId: string;
   onDemand: boolean;
+  /** Hears of each pipeline step as it completes (on-demand progress). */
+  onStep?: (step: LogStep) => void;
 }
 
 /** `missing`: the object is neither in the directory nor linked: nothing to run. */
@@ -67,6 +69,7 @@ export async function provisionHeldObject(
     holdDeletions: false,
     recordCreateIntent: createIntentRecorder(store, appId, s.now),
     assertClaimHeld: () => assertClaimHeld(store, appId, objectType, objectId, held.holder),
+    ...(held.onStep ? { onStep: held.onStep } : {}),
   };
   let captured;
   try {

@@ -1,6 +1,7 @@
 // On-demand provisioning: the whole pipeline for one user — or one group with its
 // members — now, with every step reported: test connection, import, scoping, matching, action.
-// It claims the object first, so it never runs at the same time as a cycle batch holding it.
+// It claims the object first, so it never runs at the same time as a cycle batch holding it. Each
+// step is written to the store as it completes (on-demand-progress.ts), so the API can show it live.
 import { logEntryId } from '../store/index.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import { loadDirectoryContext, type DirectoryContext } from './cycle-context.ts';
@@ -11,7 +12,11 @@ import type { ObjectOutcome } from './pipeline.ts';
 import { captureRequests, type CapturedRequest } from './request-capture.ts';
 import type { OnDemandInput, OnDemandReport, OnDemandStep } from './types.ts';
 import { ON_DEMAND_MAX_GROUP_MEMBERS } from '../workflows/messages.ts';
-import { onDemandFailure } from './failures.ts';
+import { onDemandFailure, toActivityFailure } from './failures.ts';
+import { moduleLogger } from './deps.ts';
+import { OnDemandProgressRecorder } from './on-demand-progress.ts';
+import type { LogStep } from '../engine/types.ts';
+import { ApplicationFailure } from '@temporalio/common';
 
 const LOCK_TTL_MS = 2 * 60_000;
 
@@ -65,6 +70,26 @@ function requestLines(requests: CapturedRequest[]): OnDemandReport['requests'] {
 }
 
 export async function provisionOnDemand(s: CycleServices, input: OnDemandInput): Promise<OnDemandReport> {
+  const progress = new OnDemandProgressRecorder(s.store, input, moduleLogger(s.deps.logger, 'on-demand'), s.now());
+  let report: OnDemandReport;
+  try {
+    report = await runOnDemand(s, input, progress);
+  } catch (error) {
+    const failure = toActivityFailure(error);
+    const type = failure instanceof ApplicationFailure && failure.type ? failure.type : failure.name;
+    const final = failure instanceof ApplicationFailure && failure.nonRetryable === true;
+    await progress.fail({ type, message: failure.message }, final);
+    throw failure;
+  }
+  await progress.finish(report);
+  return report;
+}
+
+async function runOnDemand(
+  s: CycleServices,
+  input: OnDemandInput,
+  progress: OnDemandProgressRecorder,
+): Promise<OnDemandReport> {
   const started = Date.now();
   const { store } = s;
   const runtime = await s.runtimes.get(input.appId);
@@ -107,30 +132,30 @@ export async function provisionOnDemand(s: CycleServices, input: OnDemandInput):
   // 1. test connection (shown when it fails)
   const connection = await captureRequests(() => runtime.client.testConnection());
   if (!connection.result.ok) {
-    return report({
-      action: 'Other',
+    const failed: OnDemandStep = {
+      name: 'testConnection',
       status: 'Failure',
-      steps: [
-        {
-          name: 'testConnection',
-          status: 'Failure',
-          details: { reason: connection.result.reason, message: connection.result.message },
-        },
-      ],
-      requests: connection.requests,
-    });
+      details: { reason: connection.result.reason, message: connection.result.message },
+    };
+    progress.step(failed);
+    return report({ action: 'Other', status: 'Failure', steps: [failed], requests: connection.requests });
   }
   const connectionStep: OnDemandStep = {
     name: 'testConnection',
     status: 'Success',
     details: { detail: 'the target answered a SCIM query' },
   };
+  progress.step(connectionStep);
+  // The pipeline steps of the object asked for (not those of a group's members) are shown as they complete.
+  const onStep = (step: LogStep) => progress.step(step);
 
   const directory = await loadDirectoryContext(store, runtime);
   if (input.objectType === 'user') {
-    const result = await provisionOne(s, runtime, directory, input, holder, 'user', input.objectId);
-    if ('missing' in result)
+    const result = await provisionOne(s, runtime, directory, input, holder, 'user', input.objectId, onStep);
+    if ('missing' in result) {
+      progress.step(result.missing);
       return report({ action: 'Other', status: 'Failure', steps: [connectionStep, result.missing] });
+    }
     const { outcome, requests } = result;
     return report({
       action: outcome.action,
@@ -152,18 +177,33 @@ export async function provisionOnDemand(s: CycleServices, input: OnDemandInput):
     for (const { memberId } of users) {
       const r = await provisionOne(s, runtime, directory, input, holder, 'user', memberId);
       if ('missing' in r) continue;
-      members.push({
+      const member = {
         objectId: memberId,
         action: r.outcome.action,
         status: r.outcome.log.status,
         targetId: r.outcome.targetId,
+      };
+      members.push(member);
+      progress.step({
+        name: 'member',
+        status: member.status,
+        objectId: memberId,
+        details: {
+          action: member.action,
+          targetId: member.targetId,
+          ...(r.outcome.log.errorCode
+            ? { errorCode: r.outcome.log.errorCode, errorMessage: r.outcome.log.errorMessage }
+            : {}),
+        },
       });
       allRequests.push(...r.requests);
     }
   }
-  const result = await provisionOne(s, runtime, directory, input, holder, 'group', input.objectId);
-  if ('missing' in result)
+  const result = await provisionOne(s, runtime, directory, input, holder, 'group', input.objectId, onStep);
+  if ('missing' in result) {
+    progress.step(result.missing);
     return report({ action: 'Other', status: 'Failure', steps: [connectionStep, result.missing], members });
+  }
   allRequests.push(...result.requests);
   return report({
     action: result.outcome.action,
@@ -185,6 +225,7 @@ async function provisionOne(
   holder: LockHolder,
   objectType: 'user' | 'group',
   objectId: string,
+  onStep?: (step: LogStep) => void,
 ): Promise<{ outcome: ObjectOutcome; requests: OnDemandReport['requests'] } | { missing: OnDemandStep }> {
   const { store } = s;
   const appId = input.appId;
@@ -202,6 +243,7 @@ async function provisionOne(
       holder,
       logId: logEntryId('ondemand', input.requestId, objectType, objectId),
       onDemand: true,
+      ...(onStep ? { onStep } : {}),
     });
     if ('missing' in result) {
       return {

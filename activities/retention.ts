@@ -7,6 +7,7 @@ import {
   cycleWorkCutoff,
   DEFAULT_LOG_RETENTION_DAYS,
   logCutoff,
+  ON_DEMAND_PROGRESS_DAYS,
 } from '../engine/policies/retention.ts';
 import {
   DEFAULT_AUDIT_RETENTION_DAYS,
@@ -111,6 +112,12 @@ async function deleteAnnouncementMarks(store: Store, now: Date): Promise<number>
   );
 }
 
+/** On-demand requests' progress (store/on-demand-progress.ts), a week after it last changed. */
+async function deleteOnDemandProgress(store: Store, now: Date): Promise<number> {
+  const before = logCutoff(now, ON_DEMAND_PROGRESS_DAYS);
+  return untilDone('onDemandProgress', (limit) => store.onDemandProgress.deleteUpdatedBefore(before, limit));
+}
+
 /** Every retention step, in order — the one place a new kind of data gets its retention. */
 export const RETENTION_STEPS: readonly RetentionStep[] = [
   { name: 'provisioningLogs', run: deleteExpiredLogs },
@@ -119,6 +126,7 @@ export const RETENTION_STEPS: readonly RetentionStep[] = [
   { name: 'auditLog', run: deleteExpiredAuditEntries },
   { name: 'webhooks', run: deleteDeliveredWebhookEvents },
   { name: 'announcements', run: deleteAnnouncementMarks },
+  { name: 'onDemandProgress', run: deleteOnDemandProgress },
 ];
 
 /** The applyRetention activity: every step at `input.now` (the workflow's clock); rows deleted per step. */
@@ -131,6 +139,7 @@ export async function applyRetention(store: Store, input: RetentionInput): Promi
     auditLog: 0,
     webhooks: 0,
     announcements: 0,
+    onDemandProgress: 0,
   };
   for (const step of RETENTION_STEPS) summary[step.name] = await step.run(store, now);
   return summary;

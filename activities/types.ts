@@ -209,6 +209,8 @@ export interface RetentionSummary {
   webhooks: number;
   /** The job's marks of state changes already announced, older than a week. */
   announcements: number;
+  /** The step-by-step progress of on-demand requests, a week after it last changed. */
+  onDemandProgress: number;
 }
 
 export interface FerryActivities {

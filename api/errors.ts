@@ -42,6 +42,26 @@ export const API_ERROR_STATUS = {
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
+
+/**
+ * The API error code of a failed on-demand request, from the type of the failure it ended with (the
+ * job's Update, the on-demand workflow, or the progress its activity recorded).
+ */
+export function onDemandFailureCode(type: string): ApiErrorCode {
+  switch (type) {
+    case 'ObjectBusy':
+      return 'object_busy';
+    case 'TooManyMembers':
+      return 'too_many_members';
+    case 'JobEnding':
+    case 'AcceptedUpdateCompletedWorkflow':
+      return 'job_not_running';
+    case 'TransientError':
+      return 'unavailable';
+    default:
+      return 'on_demand_failed';
+  }
+}
 export type ApiErrorStatus = (typeof API_ERROR_STATUS)[ApiErrorCode];
 
 export const API_ERROR_CODES = Object.keys(API_ERROR_STATUS) as [ApiErrorCode, ...ApiErrorCode[]];

@@ -170,6 +170,7 @@ export const ROUTE_RULES: Readonly<Record<string, RouteRule>> = Object.fromEntri
       resource: 'app:{id}/object:{body.objectId}',
     },
   ],
+  ['GET /api/v1/apps/{id}/provision-on-demand/{requestId}', { permission: 'read' }],
   ['GET /api/v1/apps/{id}/objects/{objectId}', { permission: 'read' }],
   [
     'POST /api/v1/apps/{id}/objects/{objectId}/retry',

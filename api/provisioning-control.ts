@@ -1,10 +1,18 @@
 // What the API needs from a provisioning job: send it a signal, start it, ask its
 // status. Implemented for real over @temporalio/client in temporal.ts; route tests use a fake.
 import type { OnDemandReport } from '../activities/types.ts';
+import type { ApiError } from './errors.ts';
 import type { JobStatus, OnDemandRequest, RestartReset } from '../workflows/messages.ts';
 
 // The shapes are those of the job workflow's messages (type-only import: no workflow code loads).
 export type { JobStatus, OnDemandRequest, RestartReset };
+
+/** The on-demand workflow of one request as Temporal knows it. */
+export type OnDemandOutcome =
+  | { state: 'running' }
+  | { state: 'done'; report: OnDemandReport }
+  | { state: 'failed'; error: ApiError }
+  | { state: 'unknown' };
 
 export interface StartOptions {
   /** Shown in the Temporal Web UI (memo). */
@@ -34,6 +42,13 @@ export interface ProvisioningControl {
   rejectDeletions(appId: string): Promise<void>;
   /** Signals the job, then awaits the on-demand child workflow's report (ApiError `timeout` after timeoutMs). */
   provisionOnDemand(appId: string, request: OnDemandRequest, options?: { timeoutMs?: number }): Promise<OnDemandReport>;
+  /**
+   * Sends the job the same Update and returns once the job accepted it, without waiting for the
+   * report: the caller follows the request with `onDemandOutcome` and the progress in the store.
+   */
+  startOnDemand(appId: string, request: OnDemandRequest): Promise<void>;
+  /** Where the on-demand workflow of a request is: running, done with its report, failed, or unknown (not started). */
+  onDemandOutcome(appId: string, requestId: string, options?: { timeoutMs?: number }): Promise<OnDemandOutcome>;
   /**
    * Ends the job for good (the app is being deleted): terminates the job workflow and its running
    * children. A job that is not running is no error.

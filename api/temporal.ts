@@ -3,6 +3,7 @@
 // histories and never change); the API imports no workflow code (`import type` only).
 import type { WorkflowClient } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError, type SignalDefinition } from '@temporalio/common';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import type { OnDemandReport } from '../activities/types.ts';
 import type { JobInput, provisioningJobWorkflow } from '../workflows/job.ts';
 import {
@@ -22,9 +23,10 @@ import {
   statusQuery,
   TASK_QUEUE,
 } from '../workflows/messages.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, onDemandFailureCode } from './errors.ts';
 import type {
   JobStatus,
+  OnDemandOutcome,
   OnDemandRequest,
   ProvisioningControl,
   RestartReset,
@@ -70,32 +72,40 @@ const isDeadline = (error: unknown): boolean => {
 
 /** A failed on-demand as the API error its failure type calls for (docs/operations.md lists them). */
 function onDemandError(appId: string, request: OnDemandRequest, error: unknown): never {
+  return onDemandFailure(appId, `${request.objectType} ${request.objectId}`, request.requestId, error);
+}
+
+function onDemandFailure(appId: string, object: string, requestId: string, error: unknown): never {
   if (error instanceof ApiError) throw error;
   if (isDeadline(error)) {
-    throw new ApiError('timeout', `On-demand provisioning ${request.requestId} did not finish in time`, {
+    throw new ApiError('timeout', `On-demand provisioning ${requestId} did not finish in time`, {
       cause: error,
     });
   }
   const failure = failureType(error);
   if (failure) {
-    const what = `On-demand provisioning of ${request.objectType} ${request.objectId} failed: ${failure.message}`;
-    switch (failure.type) {
-      case 'ObjectBusy':
-        throw new ApiError('object_busy', what, { cause: error });
-      case 'TooManyMembers':
-        throw new ApiError('too_many_members', what, { cause: error });
-      case 'JobEnding':
-      case 'AcceptedUpdateCompletedWorkflow':
-        throw new ApiError('job_not_running', `Provisioning of app ${appId} ended: ${failure.message}`, {
-          cause: error,
-        });
-      case 'TransientError':
-        throw new ApiError('unavailable', what, { cause: error });
-      default:
-        throw new ApiError('on_demand_failed', what, { cause: error });
+    const code = onDemandFailureCode(failure.type);
+    if (code === 'job_not_running') {
+      throw new ApiError(code, `Provisioning of app ${appId} ended: ${failure.message}`, { cause: error });
     }
+    throw new ApiError(code, `On-demand provisioning of ${object} failed: ${failure.message}`, { cause: error });
   }
   return translate(appId, error);
+}
+
+/** The API error of an on-demand workflow that closed without a report (failed, terminated, timed out). */
+function failedOnDemand(appId: string, requestId: string, error: unknown): ApiError {
+  if (failureType(error)) {
+    try {
+      onDemandFailure(appId, requestId, requestId, error);
+    } catch (failure) {
+      if (failure instanceof ApiError) return failure;
+    }
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ApiError('on_demand_failed', `On-demand provisioning ${requestId} ended without a report: ${message}`, {
+    cause: error,
+  });
 }
 
 /** A Temporal client error as the API error it means (not found → 409 job_not_running, unreachable → 503). */
@@ -110,6 +120,32 @@ function translate(appId: string, error: unknown): never {
   }
   if (isUnavailable(error)) throw new ApiError('unavailable', 'Temporal is unavailable', { cause: error });
   throw error;
+}
+
+/** The on-demand workflow of a request: running, its report, its failure, or unknown (never started, or purged). */
+async function readOnDemandOutcome(
+  client: WorkflowClient,
+  appId: string,
+  requestId: string,
+  timeoutMs = 5_000,
+): Promise<OnDemandOutcome> {
+  const handle = client.getHandle(onDemandWorkflowId(appId, requestId));
+  const ask = async (): Promise<OnDemandOutcome> => {
+    const description = await handle.describe();
+    if (description.status.name === 'RUNNING') return { state: 'running' };
+    try {
+      return { state: 'done', report: (await handle.result()) as OnDemandReport };
+    } catch (error) {
+      if (isUnavailable(error)) throw error;
+      return { state: 'failed', error: failedOnDemand(appId, requestId, error) };
+    }
+  };
+  try {
+    return await client.connection.withDeadline(Date.now() + timeoutMs, ask);
+  } catch (error) {
+    if (isNotFound(error)) return { state: 'unknown' };
+    return translate(appId, error);
+  }
 }
 
 export function createTemporalProvisioningControl(options: TemporalProvisioningControlOptions): ProvisioningControl {
@@ -195,6 +231,23 @@ export function createTemporalProvisioningControl(options: TemporalProvisioningC
         return onDemandError(appId, request, error);
       }
     },
+
+    async startOnDemand(appId, request: OnDemandRequest) {
+      // The same Update as provisionOnDemand, answered once the job accepted it (its validator passed);
+      // the progress route follows it. A repeated request id is the same Update.
+      const args: [OnDemandRequest] = [{ ...request }];
+      try {
+        await client.getHandle(jobWorkflowId(appId)).startUpdate(onDemandUpdate, {
+          args,
+          updateId: request.requestId,
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
+      } catch (error) {
+        onDemandError(appId, request, error);
+      }
+    },
+
+    onDemandOutcome: (appId, requestId, opts) => readOnDemandOutcome(client, appId, requestId, opts?.timeoutMs),
 
     async stop(appId) {
       const reason = `App ${appId} deleted`;

@@ -27,15 +27,29 @@ export class ApiClient {
     private readonly origin = '',
   ) {}
 
-  call<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+  call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<ApiResult<T>> {
     return body === undefined
-      ? this.send<T>(method, path)
-      : this.send<T>(method, path, { text: JSON.stringify(body), type: 'application/json' });
+      ? this.send<T>(method, path, undefined, extraHeaders)
+      : this.send<T>(method, path, { text: JSON.stringify(body), type: 'application/json' }, extraHeaders);
   }
 
   /** A request whose body is sent as is (an uploaded file: `text/csv` or `application/json`). */
-  async send<T>(method: string, path: string, body?: { text: string; type: string }): Promise<ApiResult<T>> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: 'application/json' };
+  async send<T>(
+    method: string,
+    path: string,
+    body?: { text: string; type: string },
+    extraHeaders: Record<string, string> = {},
+  ): Promise<ApiResult<T>> {
+    const headers: Record<string, string> = {
+      ...extraHeaders,
+      Authorization: `Bearer ${this.apiKey}`,
+      Accept: 'application/json',
+    };
     if (body) headers['Content-Type'] = body.type;
     const res = await this.fetchApi(
       `${this.origin}/api/v1${path}`,

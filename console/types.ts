@@ -120,6 +120,18 @@ export interface OnDemandReport {
   logId: string | null;
 }
 
+/** GET /apps/{id}/provision-on-demand/{requestId}: the steps done so far, then the report or the failure. */
+export interface OnDemandProgress {
+  requestId: string;
+  objectType: 'user' | 'group' | null;
+  objectId: string | null;
+  finished: boolean;
+  attempt: number;
+  steps: (Step & { objectId?: string; at: string })[];
+  report: OnDemandReport | null;
+  error: { code: string; message: string } | null;
+}
+
 export interface DirectoryUser {
   id: string;
   displayName: string | null;

@@ -21,6 +21,7 @@ import { KeyValueRepository } from './key-values.ts';
 import { LinkRepository } from './links.ts';
 import { LogRepository } from './logs.ts';
 import { ObjectLockRepository } from './object-locks.ts';
+import { OnDemandProgressRepository } from './on-demand-progress.ts';
 import { PreviewRepository } from './previews.ts';
 import { RateSlotRepository } from './rate-slots.ts';
 import { ReconcileRepository } from './reconcile.ts';
@@ -52,6 +53,7 @@ export interface Repositories {
   cycleWork: CycleWorkRepository;
   logs: LogRepository;
   keyValues: KeyValueRepository;
+  onDemandProgress: OnDemandProgressRepository;
   apiKeys: ApiKeyRepository;
   audit: AuditRepository;
   retention: RetentionRepository;
@@ -87,6 +89,7 @@ function repositories(db: Executor, box: SecretBox): Repositories {
     cycleWork: new CycleWorkRepository(db),
     logs: new LogRepository(db),
     keyValues: new KeyValueRepository(db),
+    onDemandProgress: new OnDemandProgressRepository(new KeyValueRepository(db)),
     apiKeys: new ApiKeyRepository(db),
     audit: new AuditRepository(db),
     retention: new RetentionRepository(db),
@@ -138,6 +141,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 
 export { generateEncryptionKey, parseEncryptionKey, SecretBox } from './crypto.ts';
 export { logEntryId } from './logs.ts';
+export {
+  ON_DEMAND_PROGRESS_NAMESPACE,
+  type OnDemandProgress,
+  type OnDemandProgressStep,
+} from './on-demand-progress.ts';
 export { API_KEY_PREFIX, API_KEY_ROLES, generateApiKey, hashApiKey } from './api-keys.ts';
 export { auditOutcome, DEFAULT_AUDIT_RETENTION_DAYS } from './audit.ts';
 export { AUDIT_CSV_COLUMNS, auditToCsv, logsToCsv, LOG_CSV_COLUMNS } from './logs-csv.ts';

@@ -6,6 +6,7 @@ import type {
   DirectoryGroup,
   DirectoryUser,
   ErrorCode,
+  LogStep,
   ModifiedAttribute,
   ObjectType,
   ProvisioningAction,
@@ -64,6 +65,8 @@ export interface ObjectContext {
    * memberPassWithin). Absent: no bound (on-demand).
    */
   memberRequestBudget?: number;
+  /** Hears of each step as it is recorded (on-demand shows them while the object is still running). */
+  onStep?: (step: LogStep) => void;
 }
 
 export type LinkWrite =

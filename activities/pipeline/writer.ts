@@ -49,7 +49,9 @@ export class OutcomeWriter {
   }
 
   step(name: LogStep['name'], status: LogStep['status'], details: Record<string, unknown>): void {
-    this.steps.push({ name, status, details });
+    const step = { name, status, details };
+    this.steps.push(step);
+    this.ctx.onStep?.(step);
   }
 
   finish(

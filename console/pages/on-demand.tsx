@@ -1,9 +1,11 @@
 /** @jsxImportSource hono/jsx */
-// Provision on demand: find a user or group by name, provision it now, read the report's steps.
+// Provision on demand: find a user or group by name, provision it now, and watch each step appear as
+// it completes (the API's progress route, polled by htmx every second while the request runs; without
+// JavaScript a Refresh link does the same), then the report, or the failure with its code.
 import { describeProblem, query } from '../api-client.ts';
 import type { ConsoleContext, ConsoleRouter } from '../app.tsx';
 import { ActionButton, Layout, can } from '../layout.tsx';
-import type { AppView, DirectoryGroup, DirectoryUser, OnDemandReport, Page } from '../types.ts';
+import type { AppView, DirectoryGroup, DirectoryUser, OnDemandProgress, OnDemandReport, Page } from '../types.ts';
 import { ModifiedAttributes, StepList } from './logs.tsx';
 
 const FOUND = 20;
@@ -63,6 +65,80 @@ function Report({ report }: { report: OnDemandReport }) {
   );
 }
 
+const POLL = 'every 1s';
+
+const onDemandUrl = (appId: string) => `/console/apps/${encodeURIComponent(appId)}/on-demand`;
+const requestUrl = (appId: string, requestId: string) => `${onDemandUrl(appId)}/${encodeURIComponent(requestId)}`;
+const progressPath = (appId: string, requestId: string) =>
+  `/apps/${encodeURIComponent(appId)}/provision-on-demand/${encodeURIComponent(requestId)}`;
+
+/** The steps done so far: a group's members by name of their line, `at` left out (the order says it). */
+function ProgressSteps({ progress }: { progress: OnDemandProgress }) {
+  const steps = progress.steps.map(({ at: _at, objectId, name, ...step }) => ({
+    ...step,
+    name: objectId ? `${name} ${objectId}` : name,
+  }));
+  if (steps.length === 0) return <p class="sub">Waiting for the first step…</p>;
+  return <StepList steps={steps} />;
+}
+
+/**
+ * What the request has done: while it runs, the steps so far in a block that htmx fetches again every
+ * second (and replaces, so polling stops once a finished block without hx-get arrives); then the report
+ * or the failure. The live region around it stays, so screen readers hear each new step.
+ */
+function ProgressBlock({ appId, progress }: { appId: string; progress: OnDemandProgress }) {
+  const what = progress.objectType && progress.objectId ? `${progress.objectType} ${progress.objectId}` : 'request';
+  if (!progress.finished) {
+    return (
+      <div
+        id="od-progress"
+        hx-get={`${requestUrl(appId, progress.requestId)}/progress`}
+        hx-trigger={POLL}
+        hx-swap="outerHTML"
+      >
+        <h2>
+          {what}: running{progress.attempt > 1 ? ` (attempt ${progress.attempt})` : ''}
+        </h2>
+        <ProgressSteps progress={progress} />
+        <p class="sub">
+          <a href={requestUrl(appId, progress.requestId)}>Refresh</a>
+        </p>
+      </div>
+    );
+  }
+  if (progress.error || !progress.report) {
+    const error = progress.error ?? { code: 'unknown', message: 'The request ended without a report' };
+    return (
+      <div id="od-progress">
+        <h2>
+          {what}: failed · <span class="status status-Failure">{error.code}</span>
+        </h2>
+        <p class="problem" role="alert">
+          {error.code}: {error.message}
+        </p>
+        {progress.steps.length > 0 ? (
+          <>
+            <h3>Steps done</h3>
+            <ProgressSteps progress={progress} />
+          </>
+        ) : null}
+      </div>
+    );
+  }
+  return (
+    <div id="od-progress">
+      <Report report={progress.report} />
+      {progress.steps.some((s) => s.name === 'member') ? (
+        <>
+          <h3>As it ran</h3>
+          <ProgressSteps progress={progress} />
+        </>
+      ) : null}
+    </div>
+  );
+}
+
 export function onDemandRoutes(router: ConsoleRouter) {
   router.get('/console/apps/:id/on-demand', async (c) => {
     const id = c.req.param('id');
@@ -84,29 +160,62 @@ export function onDemandRoutes(router: ConsoleRouter) {
     );
   });
 
+  // Starts the request (answered at once, Prefer: respond-async) and sends the browser to its page.
   router.post('/console/apps/:id/on-demand', async (c) => {
     const id = c.req.param('id');
     const form = await c.req.parseBody();
     const objectId = typeof form.objectId === 'string' ? form.objectId : '';
     const client = c.get('client');
+    const result = await client.call<{ requestId: string }>(
+      'POST',
+      `/apps/${encodeURIComponent(id)}/provision-on-demand`,
+      { objectId },
+      { Prefer: 'respond-async' },
+    );
+    if (result.ok) return c.redirect(requestUrl(id, result.data.requestId), 303);
     const app = await client.need<AppView>(`/apps/${encodeURIComponent(id)}`);
-    const result = await client.call<OnDemandReport>('POST', `/apps/${encodeURIComponent(id)}/provision-on-demand`, {
-      objectId,
-    });
     return c.html(
       <Layout
         title={`Provision on demand · ${app.name}`}
         me={c.get('me')}
         csrf={c.get('csrf')}
-        error={result.ok ? null : describeProblem(result.problem)}
+        error={describeProblem(result.problem)}
       >
         <p>
-          <a href={`/console/apps/${encodeURIComponent(id)}/on-demand`}>Provision another</a> ·{' '}
+          <a href={onDemandUrl(id)}>Provision another</a> ·{' '}
           <a href={`/console/apps/${encodeURIComponent(id)}`}>Back to {app.name}</a>
         </p>
-        {result.ok ? <Report report={result.data} /> : null}
       </Layout>,
-      result.ok ? 200 : 422,
+      422,
     );
+  });
+
+  router.get('/console/apps/:id/on-demand/:requestId', async (c) => {
+    const id = c.req.param('id');
+    const requestId = c.req.param('requestId');
+    const client = c.get('client');
+    const app = await client.need<AppView>(`/apps/${encodeURIComponent(id)}`);
+    const progress = await client.need<OnDemandProgress>(progressPath(id, requestId));
+    return c.html(
+      <Layout title={`Provision on demand · ${app.name}`} me={c.get('me')} csrf={c.get('csrf')}>
+        <p>
+          <a href={onDemandUrl(id)}>Provision another</a> ·{' '}
+          <a href={`/console/apps/${encodeURIComponent(id)}`}>Back to {app.name}</a>
+        </p>
+        <section aria-labelledby="od-h" aria-live="polite" class="card">
+          <h2 id="od-h" class="sub">
+            On-demand request {requestId}
+          </h2>
+          <ProgressBlock appId={id} progress={progress} />
+        </section>
+      </Layout>,
+    );
+  });
+
+  // The block htmx polls while the request runs.
+  router.get('/console/apps/:id/on-demand/:requestId/progress', async (c) => {
+    const id = c.req.param('id');
+    const progress = await c.get('client').need<OnDemandProgress>(progressPath(id, c.req.param('requestId')));
+    return c.html(<ProgressBlock appId={id} progress={progress} />);
   });
 }

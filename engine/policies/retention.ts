@@ -17,6 +17,12 @@ export const CYCLE_WORK_GRACE_MS = 60 * 60_000;
  */
 export const ANNOUNCEMENT_MARK_DAYS = 7;
 
+/**
+ * The step-by-step progress of an on-demand request is kept this many days after it last changed: it
+ * is read while the request runs and soon after; its report stays in the provisioning log.
+ */
+export const ON_DEMAND_PROGRESS_DAYS = 7;
+
 const DAY_MS = 24 * 60 * 60_000;
 
 /** Log entries older than this (at `now`) are removed for an app keeping logs `days` days. */

@@ -1,6 +1,11 @@
 // On-demand provisioning never runs at the same time as a cycle on the same object, and a
 // notification is mailed at most once per notificationId.
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ON_DEMAND_HEARTBEAT_INTERVAL_MS } from '../../activities/on-demand-progress.ts';
+import type { OnDemandInput } from '../../activities/types.ts';
+import { onDemandActivity } from '../../workflows/activity-options.ts';
+import { until } from '../support/net.ts';
 import { createFerryActivities, createSmtpMailer, type FerryActivityHandle } from '../../activities/index.ts';
 import { newLockHolder, releaseClaims, tryClaim } from '../../activities/object-locks.ts';
 import { openStore, type Store } from '../../store/index.ts';
@@ -9,6 +14,14 @@ import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { createApp, groupId } from '../provisioning/fixtures.ts';
 import { startSmtpServer } from '../provisioning/harness.ts';
 import { beginInitialCycle } from './helpers.ts';
+
+/** An activity option's duration ('10 seconds', '2 minutes', or ms) in ms. */
+function msOf(duration: string | number | undefined): number {
+  if (typeof duration === 'number') return duration;
+  const match = /^(\d+) (second|minute)s?$/.exec(duration ?? '');
+  if (!match) throw new Error(`unexpected duration ${duration}`);
+  return Number(match[1]) * (match[2] === 'minute' ? 60_000 : 1_000);
+}
 
 describe('on-demand and notify activities', () => {
   let db: TestDatabase;
@@ -62,6 +75,45 @@ describe('on-demand and notify activities', () => {
     expect(report).toMatchObject({ action: 'Create', status: 'Success' });
     const log = await store.logs.query({ appId, onDemand: true });
     expect(log.items.map((l) => [l.sourceId, l.action])).toEqual([['x1', 'Create']]);
+  });
+
+  it('heartbeats while it waits on a long step, well within its heartbeat timeout, so a lost worker is noticed in seconds', async () => {
+    // The options the workflow schedules it with: a heartbeat timeout of seconds, not the 2-minute
+    // start-to-close a killed worker's request used to wait out before its retry.
+    const heartbeatTimeoutMs = msOf(onDemandActivity.heartbeatTimeout);
+    expect(heartbeatTimeoutMs).toBeLessThanOrEqual(10_000);
+    expect(msOf(onDemandActivity.startToCloseTimeout)).toBeGreaterThan(heartbeatTimeoutMs);
+    expect(ON_DEMAND_HEARTBEAT_INTERVAL_MS * 2).toBeLessThanOrEqual(heartbeatTimeoutMs);
+
+    await store.directory.createUser({ id: 'hb1', userPrincipalName: 'hb1@contoso.com', displayName: 'HB One' });
+    await store.assignments.assign(appId, 'hb1');
+    const cycleHolder = { name: 'cycle:heartbeat', fence: 1 };
+    expect(await tryClaim(store, appId, 'user', ['hb1'], cycleHolder, 60_000)).toEqual(new Set(['hb1']));
+    const env = new MockActivityEnvironment({ attempt: 1 });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    const input: OnDemandInput = { appId, requestId: 'hb', objectType: 'user', objectId: 'hb1' };
+    const running = env.run(handle.activities.provisionOnDemand, input);
+    // Waiting for the cycle's claim: no step completes meanwhile, yet the heartbeats go on.
+    await until(
+      async () => (await store.onDemandProgress.get(appId, 'hb'))?.steps.length === 1,
+      'the test connection step',
+    );
+    const before = beats.length;
+    await until(() => beats.length >= before + 2, 'heartbeats during the wait', { timeoutMs: 15_000 });
+    expect((await store.onDemandProgress.get(appId, 'hb'))?.finished).toBe(false);
+    await releaseClaims(store, appId, 'user', ['hb1'], cycleHolder);
+    expect(await running).toMatchObject({ action: 'Create', status: 'Success' });
+    const progress = await store.onDemandProgress.get(appId, 'hb');
+    expect(progress).toMatchObject({ finished: true, attempt: 1, failure: null });
+    expect(progress?.steps.map((step) => step.name)).toEqual([
+      'testConnection',
+      'import',
+      'scoping',
+      'matching',
+      'processing',
+      'export',
+    ]);
   });
 
   it('a cycle batch does not pass over an object on-demand holds past the wait: it fails transiently, and its retry provisions it', async () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOUNCEMENTS_NAMESPACE } from '../../activities/job-events.ts';
 import { applyRetention } from '../../activities/retention.ts';
 import type { ProvisioningLogEntry } from '../../engine/types.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import { ON_DEMAND_PROGRESS_NAMESPACE, openStore, type Store } from '../../store/index.ts';
 import { query } from '../../store/db.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 
@@ -258,5 +258,33 @@ describe('retention', () => {
     expect(summary.announcements).toBe(2);
     expect((await store.keyValues.list(ANNOUNCEMENTS_NAMESPACE)).map((e) => e.key)).toEqual(['run-2:1']);
     expect(await store.keyValues.get('other-namespace', 'kept-elsewhere')).toEqual({ appId: 'a' });
+  });
+
+  it("removes on-demand requests' step-by-step progress a week after it last changed, keeping recent ones", async () => {
+    const progress = async (requestId: string, ageDays: number) => {
+      await store.onDemandProgress.set({
+        appId: 'od-app',
+        requestId,
+        objectType: 'user',
+        objectId: 'u1',
+        attempt: 1,
+        startedAt: NOW.toISOString(),
+        steps: [{ name: 'import', status: 'Success', details: {}, at: NOW.toISOString() }],
+        finished: true,
+        report: null,
+        failure: null,
+      });
+      await store.db.execute(
+        sql`update key_values set updated_at = ${new Date(NOW.getTime() - ageDays * DAY).toISOString()}::timestamptz
+            where namespace = ${ON_DEMAND_PROGRESS_NAMESPACE} and key = ${`od-app/${requestId}`}`,
+      );
+    };
+    await progress('old', 8);
+    await progress('recent', 2);
+
+    const summary = await applyRetention(store, { now: NOW.toISOString() });
+    expect(summary.onDemandProgress).toBe(1);
+    expect(await store.onDemandProgress.get('od-app', 'old')).toBeNull();
+    expect((await store.onDemandProgress.get('od-app', 'recent'))?.steps).toHaveLength(1);
   });
 });

@@ -34,6 +34,12 @@ export function recordingProvisioning(status: JobStatus | null = null) {
     async provisionOnDemand() {
       throw new Error('not used');
     },
+    async startOnDemand() {
+      throw new Error('not used');
+    },
+    async onDemandOutcome() {
+      throw new Error('not used');
+    },
     async status(appId) {
       calls.push({ method: 'status', args: [appId] });
       return status;

@@ -28,11 +28,16 @@ const RUNS_PER_ROUTE = fuzzRuns(25);
 /** Far above any honest answer in-process; only a hang or a runaway loop gets near it. */
 const ANSWER_WITHIN_MS = 5_000;
 
-// The on-demand route awaits the job; with no job running the real control refuses like this.
+// The on-demand routes await the job; with no job running the real control refuses like this.
 const recording = recordingProvisioning();
 recording.control.provisionOnDemand = async () => {
   throw new ApiError('job_not_running', 'No provisioning job runs for this app; start it first');
 };
+recording.control.startOnDemand = async () => {
+  throw new ApiError('job_not_running', 'No provisioning job runs for this app; start it first');
+};
+// No on-demand request ever ran: Temporal knows none of the ids the progress route is asked for.
+recording.control.onDemandOutcome = async () => ({ state: 'unknown' });
 const ctx = await storeApp({ provisioning: recording.control });
 afterAll(() => ctx.close());
 

@@ -33,6 +33,11 @@ export interface FaultProxyOptions {
   delayMs?: number;
   /** Faults for the first requests, in this order, whatever the rate (e.g. to fault a cycle's probe). */
   faultFirst?: FaultKind[];
+  /**
+   * Requests this says yes to wait, before they are forwarded, until `release()` (a target slow on
+   * one kind of request for exactly as long as a test needs, without a timer).
+   */
+  hold?: (request: { method: string; url: string }) => boolean;
 }
 
 export interface FaultProxy {
@@ -46,6 +51,10 @@ export interface FaultProxy {
   throttledAt: number[];
   /** Change the fault rate at run time (e.g. 0 to let verification through). */
   setFaultRate(rate: number): void;
+  /** Requests waiting on `hold` now. */
+  held: number;
+  /** Lets the held requests (and every later one `hold` matches) through. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -67,7 +76,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const firstFaults = [...(options.faultFirst ?? [])];
   const upstream = new Agent({ keepAlive: true, maxSockets: 64 });
   const timers = new Set<NodeJS.Timeout>();
-  const state: Pick<FaultProxy, 'counts' | 'forwarded' | 'throttledAt'> = { counts: {}, forwarded: 0, throttledAt: [] };
+  const state: Pick<FaultProxy, 'counts' | 'forwarded' | 'throttledAt' | 'held'> = {
+    counts: {},
+    forwarded: 0,
+    throttledAt: [],
+    held: 0,
+  };
+  let released = false;
+  const waiting: (() => void)[] = [];
 
   function forward(
     req: IncomingMessage,
@@ -106,6 +122,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
+    if (!released && options.hold?.({ method: req.method ?? 'GET', url: req.url ?? '/' })) {
+      state.held++;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+      state.held--;
+    }
     const first = firstFaults.shift();
     const fault =
       first ?? (random() < faultRate ? options.faults[Math.floor(random() * options.faults.length)] : undefined);
@@ -169,12 +190,20 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     get throttledAt() {
       return state.throttledAt;
     },
+    get held() {
+      return state.held;
+    },
     setFaultRate(rate: number) {
       faultRate = rate;
+    },
+    release() {
+      released = true;
+      for (const resolve of waiting.splice(0)) resolve();
     },
     close: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
+        for (const resolve of waiting.splice(0)) resolve();
         upstream.destroy();
         server.close(() => resolve());
         server.closeAllConnections();

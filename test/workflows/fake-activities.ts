@@ -265,7 +265,15 @@ export function createFakeActivities(now: () => Date): FakeActivities {
 
     async applyRetention(input: RetentionInput): Promise<RetentionSummary> {
       record('applyRetention', input);
-      return { provisioningLogs: 0, directoryChanges: 0, cycleWork: 0, auditLog: 0, webhooks: 0, announcements: 0 };
+      return {
+        provisioningLogs: 0,
+        directoryChanges: 0,
+        cycleWork: 0,
+        auditLog: 0,
+        webhooks: 0,
+        announcements: 0,
+        onDemandProgress: 0,
+      };
     },
 
     async announceJobState(change: JobStateChange) {
