@@ -23,13 +23,13 @@ import { exportedMemberIds, groupDrift, targetMemberIds, type GroupDrift } from 
 import { flattenGroupUsers } from '../engine/scoping/groupClosure.ts';
 import type { ProvisioningLogEntry, ScimResource } from '../engine/types.ts';
 import type { ListPage } from '../scim/types.ts';
-import { logEntryId, type DriftFinding, type LinkRecord } from '../store/index.ts';
+import type { DriftFinding, LinkRecord } from '../store/index.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import { loadDirectoryContext } from './cycle-context.ts';
 import { ClaimLostError } from './errors.ts';
 import { assertClaimHeld, releaseClaims } from './object-locks.ts';
 import { linkedTargetId } from './pipeline/desired.ts';
-import { claim, finding, RECONCILE_PAGE_SIZE, type Pass } from './reconcile.ts';
+import { claim, finding, RECONCILE_PAGE_SIZE, repairLogEntry, type Pass } from './reconcile.ts';
 
 type TargetGroup = ScimResource & { id: string };
 
@@ -201,45 +201,18 @@ function groupLogEntry(
   drift: Extract<GroupDrift, { kind: 'edited' }>,
   sent: { failure: FerryError | null; requests: number; durationMs: number },
 ): ProvisioningLogEntry {
-  const { failure } = sent;
-  return {
-    id: logEntryId('reconcile', pass.record.id, 'group', link.sourceId),
-    time: pass.s.now().toISOString(),
-    appId: pass.record.appId,
-    cycleId: null,
-    changeId: null,
+  return repairLogEntry(pass, link, {
     objectType: 'group',
-    sourceId: link.sourceId,
-    sourceDisplayName: groupName(group),
-    targetId: link.targetId,
-    action: 'Update',
-    status: failure ? 'Failure' : 'Success',
-    errorCode: failure?.code ?? null,
-    errorMessage: failure?.message ?? null,
-    steps: [
-      {
-        name: 'processing',
-        status: 'Success',
-        details: {
-          detail: 'drift repair: the group was edited in the target; its last exported values and members are put back',
-          reconcilePassId: pass.record.id,
-        },
-      },
-      {
-        name: 'export',
-        status: failure ? 'Failure' : 'Success',
-        details: {
-          method: 'PATCH',
-          requests: sent.requests,
-          attributes: drift.operations.length,
-          membersAdded: drift.members?.add.length ?? 0,
-          membersRemoved: drift.members?.remove.length ?? 0,
-          ...(failure ? { error: failure.message } : {}),
-        },
-      },
-    ],
+    displayName: groupName(group),
+    detail: 'drift repair: the group was edited in the target; its last exported values and members are put back',
+    exported: {
+      requests: sent.requests,
+      attributes: drift.operations.length,
+      membersAdded: drift.members?.add.length ?? 0,
+      membersRemoved: drift.members?.remove.length ?? 0,
+    },
     modifiedAttributes: drift.attributes,
+    failure: sent.failure,
     durationMs: sent.durationMs,
-    onDemand: false,
-  };
+  });
 }

@@ -206,23 +206,31 @@ export async function claim(pass: Pass, objectType: ObjectType, sourceId: string
   return got.has(sourceId);
 }
 
-function logEntry(
-  pass: Pass,
-  link: LinkRecord,
-  account: ScimResource,
-  drift: Extract<AccountDrift, { kind: 'edited' }>,
-  failure: FerryError | null,
-  durationMs: number,
-): ProvisioningLogEntry {
+/** What a drift repair of one linked object wrote, for its provisioning-log entry. */
+export interface RepairRecord {
+  objectType: 'user' | 'group';
+  displayName: string | null;
+  /** Why the object is put back, as the processing step says it. */
+  detail: string;
+  /** The export step's details besides its status and error. */
+  exported: Record<string, unknown>;
+  modifiedAttributes: ProvisioningLogEntry['modifiedAttributes'];
+  failure: FerryError | null;
+  durationMs: number;
+}
+
+/** The `Update` log entry of a repair, one per pass and object (a retried attempt writes the same id). */
+export function repairLogEntry(pass: Pass, link: LinkRecord, repair: RepairRecord): ProvisioningLogEntry {
+  const { failure } = repair;
   return {
-    id: logEntryId('reconcile', pass.record.id, 'user', link.sourceId),
+    id: logEntryId('reconcile', pass.record.id, repair.objectType, link.sourceId),
     time: pass.s.now().toISOString(),
     appId: pass.record.appId,
     cycleId: null,
     changeId: null,
-    objectType: 'user',
+    objectType: repair.objectType,
     sourceId: link.sourceId,
-    sourceDisplayName: accountName(account),
+    sourceDisplayName: repair.displayName,
     targetId: link.targetId,
     action: 'Update',
     status: failure ? 'Failure' : 'Success',
@@ -232,25 +240,37 @@ function logEntry(
       {
         name: 'processing',
         status: 'Success',
-        details: {
-          detail: 'drift repair: the account was edited in the target; the last exported values are put back',
-          reconcilePassId: pass.record.id,
-        },
+        details: { detail: repair.detail, reconcilePassId: pass.record.id },
       },
       {
         name: 'export',
         status: failure ? 'Failure' : 'Success',
-        details: {
-          method: 'PATCH',
-          operations: drift.operations.length,
-          ...(failure ? { error: failure.message } : {}),
-        },
+        details: { method: 'PATCH', ...repair.exported, ...(failure ? { error: failure.message } : {}) },
       },
     ],
-    modifiedAttributes: drift.attributes,
-    durationMs,
+    modifiedAttributes: repair.modifiedAttributes,
+    durationMs: repair.durationMs,
     onDemand: false,
   };
+}
+
+function logEntry(
+  pass: Pass,
+  link: LinkRecord,
+  account: ScimResource,
+  drift: Extract<AccountDrift, { kind: 'edited' }>,
+  failure: FerryError | null,
+  durationMs: number,
+): ProvisioningLogEntry {
+  return repairLogEntry(pass, link, {
+    objectType: 'user',
+    displayName: accountName(account),
+    detail: 'drift repair: the account was edited in the target; the last exported values are put back',
+    exported: { operations: drift.operations.length },
+    modifiedAttributes: drift.attributes,
+    failure,
+    durationMs,
+  });
 }
 
 /** Puts the last exported values back with one PATCH, holding the object's lock; logs it. */
