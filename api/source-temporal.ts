@@ -28,10 +28,11 @@ export function createTemporalSourceControl(client: WorkflowClient, taskQueue = 
     args: [input] as [SourceWorkflowInput],
   });
   return {
-    async ensure(sourceId) {
+    async ensure(sourceId, { quarantined = false } = {}) {
+      const input: SourceWorkflowInput = quarantined ? { sourceId, quarantined, pending: null } : { sourceId };
       await client
         .start<typeof sourceWorkflow>(SOURCE_WORKFLOW_TYPE, {
-          ...options(sourceId, { sourceId }),
+          ...options(sourceId, input),
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         })
         .catch(unavailable);

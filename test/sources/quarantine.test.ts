@@ -9,6 +9,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGraphFake, type GraphFake } from '../../dev/graph-fake/index.ts';
 import { createSourceActivities } from '../../activities/source-import.ts';
+import { ensureSourceWorkflows } from '../../api/source-control.ts';
 import { createTemporalSourceControl } from '../../api/source-temporal.ts';
 import { SOURCE_QUARANTINE_AFTER_MS } from '../../engine/policies/index.ts';
 import { openStore, type Store } from '../../store/index.ts';
@@ -25,6 +26,7 @@ let worker: Worker;
 let running: Promise<void>;
 let graph: GraphFake;
 let api: Awaited<ReturnType<typeof sourcesApp>>;
+let control: ReturnType<typeof createTemporalSourceControl>;
 const taskQueue = `ferry-source-quarantine-${randomUUID()}`;
 
 /** A loopback port nothing listens on: connections to it are refused. */
@@ -50,7 +52,8 @@ beforeAll(async () => {
     activities: createSourceActivities({ store, policy: { allowLoopback: true, allowedNetworks: [] } }),
   });
   running = worker.run();
-  api = await sourcesApp({ store, control: createTemporalSourceControl(env.client.workflow, taskQueue) });
+  control = createTemporalSourceControl(env.client.workflow, taskQueue);
+  api = await sourcesApp({ store, control });
 }, 120_000);
 
 afterAll(async () => {
@@ -157,4 +160,39 @@ describe('source quarantine', () => {
     expect(enabled.body).toMatchObject({ status: 'active', quarantine: null });
     await api.call('DELETE', `/api/v1/sources/${id}`);
   });
+
+  it('a quarantined source whose workflow Temporal lost is ensured back in quarantine, not on its cadence', async () => {
+    const created = await api.call('POST', '/api/v1/sources', {
+      type: 'csv',
+      name: 'Lost workflow',
+      path: '/nonexistent/ferry/lost.csv',
+      intervalMinutes: 60,
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.body!.id as string;
+    await settle();
+    // Quarantined, then the workflow is lost (a fresh Temporal database, say).
+    await store.sources.setState(id, {
+      quarantine: {
+        since: new Date().toISOString(),
+        failingSince: new Date().toISOString(),
+        failures: 3,
+        code: 'Unknown',
+        message: 'The CSV source file cannot be read (ENOENT).',
+      },
+    });
+    await control.stop(id);
+    const before = await runs(id);
+
+    await ensureSourceWorkflows(store, control);
+    await env.skipTime(6 * HOUR);
+    expect(await runs(id)).toBe(before);
+    expect((await api.call('GET', `/api/v1/sources/${id}`)).body).toMatchObject({ status: 'quarantined' });
+
+    // Resume reaches the new workflow: it imports at once.
+    expect((await api.call('POST', `/api/v1/sources/${id}/resume`)).status).toBe(202);
+    await settle();
+    expect(await runs(id)).toBeGreaterThan(before);
+    await api.call('DELETE', `/api/v1/sources/${id}`);
+  }, 120_000);
 });
