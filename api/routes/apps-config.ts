@@ -12,6 +12,7 @@ import {
   MAX_RECONCILE_INTERVAL_HOURS,
   ORPHAN_POLICIES,
   parseAppConfig,
+  refusedValue,
   type OrphanPolicy,
   type AppConfig,
   type AppTemplate,
@@ -84,7 +85,7 @@ export const settingsSchema = z
     orphanPolicy: z
       .enum(ORPHAN_POLICIES, {
         error: (issue) =>
-          `${JSON.stringify(issue.input)} is not an orphan policy; expected one of ${ORPHAN_POLICIES.join(', ')}`,
+          `${refusedValue(issue.input)} is not an orphan policy; expected one of ${ORPHAN_POLICIES.join(', ')}`,
       })
       .openapi({
         description:

@@ -5,6 +5,17 @@ import { DEFAULT_INTERVAL_MINUTES } from '../policies/cadence.ts';
 import { DEFAULT_LOG_RETENTION_DAYS, MAX_LOG_RETENTION_DAYS } from '../policies/retention.ts';
 import { SCOPING_OPERATORS, TARGET_TYPES } from './vocabulary.ts';
 
+/**
+ * A refused value as an error message names it: a short string or scalar as is, anything else by
+ * its kind — never the whole value, which may be megabytes or thousands of levels deep.
+ */
+export function refusedValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null || typeof value !== 'object') return String(value);
+  return 'an object';
+}
+
 export {
   SCOPING_OPERATORS,
   TARGET_TYPES,
@@ -127,7 +138,7 @@ export const appConfigSchema = z.object({
   orphanPolicy: z
     .enum(ORPHAN_POLICIES, {
       error: (issue) =>
-        `${JSON.stringify(issue.input)} is not an orphan policy; expected one of ${ORPHAN_POLICIES.join(', ')}`,
+        `${refusedValue(issue.input)} is not an orphan policy; expected one of ${ORPHAN_POLICIES.join(', ')}`,
     })
     .default('report'),
   /** Hours between scheduled reconcile passes of an app whose provisioning is on; 0 = only on request. */

@@ -134,6 +134,20 @@ describe('apps', () => {
     expect((await read(bad)).error.details[0].path).toBe('settings.bulk');
   });
 
+  it('refuses a deeply nested or huge orphanPolicy with a short 400 naming the field, not a 500', async () => {
+    const deep = `${'['.repeat(3000)}${']'.repeat(3000)}`;
+    const body = `{"name":"Deep","template":"grouptalk","target":{"url":"https://api.grouptalk.example/scim","token":"t"},"settings":{"orphanPolicy":${deep}}}`;
+    const nested = await req('/apps', { ...send('POST', {}), body });
+    expect(nested.status).toBe(400);
+    const error = (await read(nested)).error;
+    expect(error.details[0].path).toBe('settings.orphanPolicy');
+    expect(error.details[0].message).toMatch(/^an array is not an orphan policy/);
+
+    const huge = await postApp({ settings: { orphanPolicy: 'x'.repeat(100_000) } });
+    expect(huge.status).toBe(400);
+    expect(JSON.stringify(await read(huge)).length).toBeLessThan(2_000);
+  });
+
   it("keeps a deleted app's logs readable for its retention period, and deletes them with purge=true", async () => {
     const logOf = (appId: string, id: string) => ({
       id,
