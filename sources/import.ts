@@ -80,6 +80,43 @@ function unchanged<T extends DirectoryUser | DirectoryGroup>(
   return Object.entries(given).every(([key, value]) => same(existing[key as keyof T], value));
 }
 
+const chunked = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/**
+ * What to change so a group holds the members the source names: the current members it no longer
+ * names (a partial entry: those it reports removed) and the named ones not there yet. `current`
+ * (group id → its members, in member id order) loses the removed ones, so a group named twice in
+ * a page is reconciled against what the first time left.
+ */
+function memberDifference(
+  groupId: string,
+  group: SourceMembers,
+  resolved: Map<string, { id: string; type: ObjectType }>,
+  current: Map<string, Membership[]>,
+): { remove: { groupId: string; memberId: string }[]; add: Membership[] } {
+  const wanted = new Map<string, ObjectType>();
+  for (const ref of group.memberRefs) {
+    const member = resolved.get(ref);
+    if (member) wanted.set(member.id, member.type);
+  }
+  const members = current.get(groupId) ?? [];
+  const leaving = group.partial
+    ? new Set(group.removedRefs?.map((ref) => resolved.get(ref)?.id).filter((id) => id !== undefined))
+    : null;
+  const isLeaving = (m: Membership) => (leaving ? leaving.has(m.memberId) : !wanted.has(m.memberId));
+  const remove = members.filter(isLeaving).map((m) => ({ groupId, memberId: m.memberId }));
+  const currentIds = new Set(members.map((m) => m.memberId));
+  current.set(
+    groupId,
+    members.filter((m) => !isLeaving(m)),
+  );
+  const add = [...wanted]
+    .filter(([id]) => !currentIds.has(id))
+    .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
+  return { remove, add };
+}
+
 class Importer {
   readonly counts: SourceCounts = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
   readonly skipped: string[] = [];
@@ -208,7 +245,7 @@ class Importer {
     }
   }
 
-  /** Managers that were imported after their reports. */
+  /** Managers that were imported after their reports (in one write per thousand users). */
   async managersLeft(): Promise<void> {
     const pending = this.pendingManagers.splice(0);
     if (pending.length === 0) return;
@@ -216,11 +253,12 @@ class Importer {
       this.options.sourceId,
       pending.map((p) => p.ref),
     );
-    for (const { userId, ref } of pending) {
+    const patches = pending.flatMap(({ userId, ref }) => {
       const manager = resolved.get(ref);
-      if (manager?.type === 'user')
-        await this.store.directory.patchSourceUser(this.options.sourceId, userId, { managerId: manager.id });
-    }
+      return manager?.type === 'user' ? [{ userId, patch: { managerId: manager.id } }] : [];
+    });
+    for (const part of chunked(patches, 1000))
+      await this.store.directory.patchSourceUsers(this.options.sourceId, part);
   }
 
   private async writeUsers(items: { id: string; entry: SourceUser }[], existing: Map<string, DirectoryUser>) {
@@ -290,7 +328,11 @@ class Importer {
     }
   }
 
-  /** Sets each group's members to exactly those the source names (members outside the import are ignored). */
+  /**
+   * Sets each group's members to exactly those the source names (members outside the import are
+   * ignored). A page of groups at a time: their current members in one read, the members leaving
+   * in one write, the new ones in another.
+   */
   async members(): Promise<void> {
     const { sourceId, reader, since } = this.options;
     let processed = 0;
@@ -299,39 +341,27 @@ class Importer {
         sourceId,
         page.flatMap((g) => [...g.memberRefs, ...(g.removedRefs ?? [])]),
       );
+      const groupIds = page.map((g) => directoryId(sourceId, g.externalId));
+      const [known, current] = await Promise.all([
+        this.store.directory.getGroups(groupIds),
+        this.store.directory.membersOfGroups(groupIds),
+      ]);
+      const knownIds = new Set(known.map((g) => g.id));
+      const leaving: { groupId: string; memberId: string }[] = [];
       const adds: Membership[] = [];
-      for (const group of page) adds.push(...(await this.reconcileMembers(group, resolved)));
+      page.forEach((group, i) => {
+        if (!knownIds.has(groupIds[i])) return;
+        const { remove, add } = memberDifference(groupIds[i], group, resolved, current);
+        leaving.push(...remove);
+        adds.push(...add);
+      });
+      await this.store.directory.removeMembers(leaving);
       const { refused } = await this.store.directory.importMembers(adds);
       for (const r of refused)
         this.skipped.push(`membership ${adds[r.index].memberId} in ${adds[r.index].groupId}: nesting cycle`);
       processed += page.length;
       this.progress('members', processed);
     }
-  }
-
-  private async reconcileMembers(
-    group: SourceMembers,
-    resolved: Map<string, { id: string; type: ObjectType }>,
-  ): Promise<Membership[]> {
-    const groupId = directoryId(this.options.sourceId, group.externalId);
-    if (!(await this.store.directory.getGroup(groupId))) return [];
-    const wanted = new Map<string, ObjectType>();
-    for (const ref of group.memberRefs) {
-      const member = resolved.get(ref);
-      if (member) wanted.set(member.id, member.type);
-    }
-    const current = await this.store.directory.membersOf(groupId);
-    const currentIds = new Set(current.map((m) => m.memberId));
-    const leaving = group.partial
-      ? new Set(group.removedRefs?.map((ref) => resolved.get(ref)?.id).filter((id) => id !== undefined))
-      : null;
-    for (const m of current) {
-      if (leaving ? leaving.has(m.memberId) : !wanted.has(m.memberId))
-        await this.store.directory.removeMember(groupId, m.memberId);
-    }
-    return [...wanted]
-      .filter(([id]) => !currentIds.has(id))
-      .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
   }
 
   /**
