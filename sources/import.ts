@@ -257,8 +257,7 @@ class Importer {
       const manager = resolved.get(ref);
       return manager?.type === 'user' ? [{ userId, patch: { managerId: manager.id } }] : [];
     });
-    for (const part of chunked(patches, 1000))
-      await this.store.directory.patchSourceUsers(this.options.sourceId, part);
+    for (const part of chunked(patches, 1000)) await this.store.directory.patchSourceUsers(this.options.sourceId, part);
   }
 
   private async writeUsers(items: { id: string; entry: SourceUser }[], existing: Map<string, DirectoryUser>) {

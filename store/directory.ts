@@ -451,10 +451,7 @@ export class DirectoryRepository {
         if (own) changed.set(userId, { ...own, attributes: { ...own.attributes, ...attributesOf(patch) } });
       }
       const merged = new Map(
-        [...changed].map(([userId, own]) => [
-          userId,
-          all.get(userId)!.map((c) => (c.sourceId === sourceId ? own : c)),
-        ]),
+        [...changed].map(([userId, own]) => [userId, all.get(userId)!.map((c) => (c.sourceId === sourceId ? own : c))]),
       );
       await writeMerged(tx, merged, USER_DEFAULTS);
       await saveContributions(tx, [...changed.values()]);
