@@ -80,6 +80,32 @@ function unchanged<T extends DirectoryUser | DirectoryGroup>(
   return Object.entries(given).every(([key, value]) => same(existing[key as keyof T], value));
 }
 
+/**
+ * The pages of a reader, each next one requested while the caller writes the one it holds, so the
+ * source (slapd, Graph) and the database work at the same time. Pages come in the reader's order;
+ * the reader's error surfaces where its page would have; stopping early closes the reader's iterator.
+ */
+async function* readAhead<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = pages[Symbol.asyncIterator]();
+  let next = iterator.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const current = await next;
+      if (current.done) {
+        finished = true;
+        return;
+      }
+      next = iterator.next();
+      // Settled later (or never, if the caller stops); an error must not go unhandled meanwhile.
+      next.catch(() => {});
+      yield current.value;
+    }
+  } finally {
+    if (!finished) await iterator.return?.().catch(() => {});
+  }
+}
+
 const chunked = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
@@ -164,7 +190,7 @@ class Importer {
   async users(): Promise<void> {
     const { reader, since } = this.options;
     let processed = 0;
-    for await (const page of reader.users(since)) {
+    for await (const page of readAhead(reader.users(since))) {
       const items = await this.userItems(page);
       await this.resolveManagers(items);
       const { write, byId } = await this.splitUsers(items);
@@ -284,7 +310,7 @@ class Importer {
   async groups(): Promise<void> {
     const { sourceId, reader, since } = this.options;
     let processed = 0;
-    for await (const page of reader.groups(since)) {
+    for await (const page of readAhead(reader.groups(since))) {
       const { write, byId } = await this.split(
         'group',
         this.withIds(page),
@@ -335,7 +361,7 @@ class Importer {
   async members(): Promise<void> {
     const { sourceId, reader, since } = this.options;
     let processed = 0;
-    for await (const page of reader.members(since)) {
+    for await (const page of readAhead(reader.members(since))) {
       const resolved = await this.store.sources.resolveRefs(
         sourceId,
         page.flatMap((g) => [...g.memberRefs, ...(g.removedRefs ?? [])]),
