@@ -191,9 +191,20 @@ class Importer {
     const { reader, since } = this.options;
     let processed = 0;
     for await (const page of readAhead(reader.users(since))) {
-      const items = await this.userItems(page);
-      await this.resolveManagers(items);
-      const { write, byId } = await this.splitUsers(items);
+      // What the page needs read, in two rounds of reads at once: the users its rows write and
+      // the managers they name; then what those users hold and what this source said of them.
+      const refs = page.map((e) => e.managerRef).filter((r): r is string => !!r);
+      const [items, managers] = await Promise.all([
+        this.userItems(page),
+        refs.length ? this.store.sources.resolveRefs(this.options.sourceId, refs) : new Map(),
+      ]);
+      const ids = items.map((i) => i.id);
+      const [existing, views] = await Promise.all([
+        this.store.directory.getUsers(ids),
+        this.store.sources.views(this.options.sourceId, ids),
+      ]);
+      this.resolveManagers(items, managers, views);
+      const { write, byId } = this.splitUsers(items, existing, views);
       await this.writeUsers(write, byId);
       processed += page.length;
       this.progress('users', processed);
@@ -227,14 +238,11 @@ class Importer {
   }
 
   /** Splits a page of users into what the source said before (counted unchanged) and what to write. */
-  private async splitUsers(
+  private splitUsers(
     items: { id: string; entry: SourceUser }[],
-  ): Promise<{ write: { id: string; entry: SourceUser }[]; byId: Map<string, DirectoryUser> }> {
-    const ids = items.map((i) => i.id);
-    const [existing, views] = await Promise.all([
-      this.store.directory.getUsers(ids),
-      this.store.sources.views(this.options.sourceId, ids),
-    ]);
+    existing: DirectoryUser[],
+    views: Map<string, SourceView>,
+  ): { write: { id: string; entry: SourceUser }[]; byId: Map<string, DirectoryUser> } {
     const byId = new Map(existing.map((u) => [u.id, u]));
     const write: { id: string; entry: SourceUser }[] = [];
     for (const item of items) {
@@ -249,24 +257,22 @@ class Importer {
    * Sets each user's managerId from its manager reference. A manager not imported yet (later in
    * this import) is remembered and set by `managersLeft` once every user is written.
    */
-  private async resolveManagers(items: { id: string; entry: SourceUser }[]): Promise<void> {
-    const refs = items.map((i) => i.entry.managerRef).filter((r): r is string => !!r);
-    const resolved = refs.length ? await this.store.sources.resolveRefs(this.options.sourceId, refs) : new Map();
-    const unsaid = items.filter((i) => i.entry.managerRef === undefined).map((i) => i.id);
-    // The manager this source gave before (not the merged one another source may have won).
-    const kept = new Map(
-      unsaid.length
-        ? [...(await this.store.sources.views(this.options.sourceId, unsaid))].map(([id, v]) => [
-            id,
-            v.attributes.managerId ?? null,
-          ])
-        : [],
-    );
+  private resolveManagers(
+    items: { id: string; entry: SourceUser }[],
+    resolved: Map<string, { id: string; type: ObjectType }>,
+    views: Map<string, SourceView>,
+  ): void {
     for (const item of items) {
       const ref = item.entry.managerRef;
       const manager = ref ? resolved.get(ref) : undefined;
       if (ref && !manager) this.pendingManagers.push({ userId: item.id, ref });
-      const managerId = ref === undefined ? (kept.get(item.id) ?? null) : manager?.type === 'user' ? manager.id : null;
+      // Unsaid: the manager this source gave before (not the merged one another source may have won).
+      const managerId =
+        ref === undefined
+          ? (views.get(item.id)?.attributes.managerId ?? null)
+          : manager?.type === 'user'
+            ? manager.id
+            : null;
       item.entry = { ...item.entry, user: { ...item.entry.user, managerId } as SourceUser['user'] };
     }
   }
