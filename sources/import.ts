@@ -80,6 +80,69 @@ function unchanged<T extends DirectoryUser | DirectoryGroup>(
   return Object.entries(given).every(([key, value]) => same(existing[key as keyof T], value));
 }
 
+/**
+ * The pages of a reader, each next one requested while the caller writes the one it holds, so the
+ * source (slapd, Graph) and the database work at the same time. Pages come in the reader's order;
+ * the reader's error surfaces where its page would have; stopping early closes the reader's iterator.
+ */
+async function* readAhead<T>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = pages[Symbol.asyncIterator]();
+  let next = iterator.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const current = await next;
+      if (current.done) {
+        finished = true;
+        return;
+      }
+      next = iterator.next();
+      // Settled later (or never, if the caller stops); an error must not go unhandled meanwhile.
+      next.catch(() => {});
+      yield current.value;
+    }
+  } finally {
+    if (!finished) await iterator.return?.().catch(() => {});
+  }
+}
+
+const chunked = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+/**
+ * What to change so a group holds the members the source names: the current members it no longer
+ * names (a partial entry: those it reports removed) and the named ones not there yet. `current`
+ * (group id → its members, in member id order) loses the removed ones, so a group named twice in
+ * a page is reconciled against what the first time left.
+ */
+function memberDifference(
+  groupId: string,
+  group: SourceMembers,
+  resolved: Map<string, { id: string; type: ObjectType }>,
+  current: Map<string, Membership[]>,
+): { remove: { groupId: string; memberId: string }[]; add: Membership[] } {
+  const wanted = new Map<string, ObjectType>();
+  for (const ref of group.memberRefs) {
+    const member = resolved.get(ref);
+    if (member) wanted.set(member.id, member.type);
+  }
+  const members = current.get(groupId) ?? [];
+  const leaving = group.partial
+    ? new Set(group.removedRefs?.map((ref) => resolved.get(ref)?.id).filter((id) => id !== undefined))
+    : null;
+  const isLeaving = (m: Membership) => (leaving ? leaving.has(m.memberId) : !wanted.has(m.memberId));
+  const remove = members.filter(isLeaving).map((m) => ({ groupId, memberId: m.memberId }));
+  const currentIds = new Set(members.map((m) => m.memberId));
+  current.set(
+    groupId,
+    members.filter((m) => !isLeaving(m)),
+  );
+  const add = [...wanted]
+    .filter(([id]) => !currentIds.has(id))
+    .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
+  return { remove, add };
+}
+
 class Importer {
   readonly counts: SourceCounts = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
   readonly skipped: string[] = [];
@@ -127,10 +190,21 @@ class Importer {
   async users(): Promise<void> {
     const { reader, since } = this.options;
     let processed = 0;
-    for await (const page of reader.users(since)) {
-      const items = await this.userItems(page);
-      await this.resolveManagers(items);
-      const { write, byId } = await this.splitUsers(items);
+    for await (const page of readAhead(reader.users(since))) {
+      // What the page needs read, in two rounds of reads at once: the users its rows write and
+      // the managers they name; then what those users hold and what this source said of them.
+      const refs = page.map((e) => e.managerRef).filter((r): r is string => !!r);
+      const [items, managers] = await Promise.all([
+        this.userItems(page),
+        refs.length ? this.store.sources.resolveRefs(this.options.sourceId, refs) : new Map(),
+      ]);
+      const ids = items.map((i) => i.id);
+      const [existing, views] = await Promise.all([
+        this.store.directory.getUsers(ids),
+        this.store.sources.views(this.options.sourceId, ids),
+      ]);
+      this.resolveManagers(items, managers, views);
+      const { write, byId } = this.splitUsers(items, existing, views);
       await this.writeUsers(write, byId);
       processed += page.length;
       this.progress('users', processed);
@@ -164,14 +238,11 @@ class Importer {
   }
 
   /** Splits a page of users into what the source said before (counted unchanged) and what to write. */
-  private async splitUsers(
+  private splitUsers(
     items: { id: string; entry: SourceUser }[],
-  ): Promise<{ write: { id: string; entry: SourceUser }[]; byId: Map<string, DirectoryUser> }> {
-    const ids = items.map((i) => i.id);
-    const [existing, views] = await Promise.all([
-      this.store.directory.getUsers(ids),
-      this.store.sources.views(this.options.sourceId, ids),
-    ]);
+    existing: DirectoryUser[],
+    views: Map<string, SourceView>,
+  ): { write: { id: string; entry: SourceUser }[]; byId: Map<string, DirectoryUser> } {
     const byId = new Map(existing.map((u) => [u.id, u]));
     const write: { id: string; entry: SourceUser }[] = [];
     for (const item of items) {
@@ -186,29 +257,27 @@ class Importer {
    * Sets each user's managerId from its manager reference. A manager not imported yet (later in
    * this import) is remembered and set by `managersLeft` once every user is written.
    */
-  private async resolveManagers(items: { id: string; entry: SourceUser }[]): Promise<void> {
-    const refs = items.map((i) => i.entry.managerRef).filter((r): r is string => !!r);
-    const resolved = refs.length ? await this.store.sources.resolveRefs(this.options.sourceId, refs) : new Map();
-    const unsaid = items.filter((i) => i.entry.managerRef === undefined).map((i) => i.id);
-    // The manager this source gave before (not the merged one another source may have won).
-    const kept = new Map(
-      unsaid.length
-        ? [...(await this.store.sources.views(this.options.sourceId, unsaid))].map(([id, v]) => [
-            id,
-            v.attributes.managerId ?? null,
-          ])
-        : [],
-    );
+  private resolveManagers(
+    items: { id: string; entry: SourceUser }[],
+    resolved: Map<string, { id: string; type: ObjectType }>,
+    views: Map<string, SourceView>,
+  ): void {
     for (const item of items) {
       const ref = item.entry.managerRef;
       const manager = ref ? resolved.get(ref) : undefined;
       if (ref && !manager) this.pendingManagers.push({ userId: item.id, ref });
-      const managerId = ref === undefined ? (kept.get(item.id) ?? null) : manager?.type === 'user' ? manager.id : null;
+      // Unsaid: the manager this source gave before (not the merged one another source may have won).
+      const managerId =
+        ref === undefined
+          ? (views.get(item.id)?.attributes.managerId ?? null)
+          : manager?.type === 'user'
+            ? manager.id
+            : null;
       item.entry = { ...item.entry, user: { ...item.entry.user, managerId } as SourceUser['user'] };
     }
   }
 
-  /** Managers that were imported after their reports. */
+  /** Managers that were imported after their reports (in one write per thousand users). */
   async managersLeft(): Promise<void> {
     const pending = this.pendingManagers.splice(0);
     if (pending.length === 0) return;
@@ -216,11 +285,11 @@ class Importer {
       this.options.sourceId,
       pending.map((p) => p.ref),
     );
-    for (const { userId, ref } of pending) {
+    const patches = pending.flatMap(({ userId, ref }) => {
       const manager = resolved.get(ref);
-      if (manager?.type === 'user')
-        await this.store.directory.patchSourceUser(this.options.sourceId, userId, { managerId: manager.id });
-    }
+      return manager?.type === 'user' ? [{ userId, patch: { managerId: manager.id } }] : [];
+    });
+    for (const part of chunked(patches, 1000)) await this.store.directory.patchSourceUsers(this.options.sourceId, part);
   }
 
   private async writeUsers(items: { id: string; entry: SourceUser }[], existing: Map<string, DirectoryUser>) {
@@ -247,7 +316,7 @@ class Importer {
   async groups(): Promise<void> {
     const { sourceId, reader, since } = this.options;
     let processed = 0;
-    for await (const page of reader.groups(since)) {
+    for await (const page of readAhead(reader.groups(since))) {
       const { write, byId } = await this.split(
         'group',
         this.withIds(page),
@@ -290,48 +359,40 @@ class Importer {
     }
   }
 
-  /** Sets each group's members to exactly those the source names (members outside the import are ignored). */
+  /**
+   * Sets each group's members to exactly those the source names (members outside the import are
+   * ignored). A page of groups at a time: their current members in one read, the members leaving
+   * in one write, the new ones in another.
+   */
   async members(): Promise<void> {
     const { sourceId, reader, since } = this.options;
     let processed = 0;
-    for await (const page of reader.members(since)) {
+    for await (const page of readAhead(reader.members(since))) {
       const resolved = await this.store.sources.resolveRefs(
         sourceId,
         page.flatMap((g) => [...g.memberRefs, ...(g.removedRefs ?? [])]),
       );
+      const groupIds = page.map((g) => directoryId(sourceId, g.externalId));
+      const [known, current] = await Promise.all([
+        this.store.directory.getGroups(groupIds),
+        this.store.directory.membersOfGroups(groupIds),
+      ]);
+      const knownIds = new Set(known.map((g) => g.id));
+      const leaving: { groupId: string; memberId: string }[] = [];
       const adds: Membership[] = [];
-      for (const group of page) adds.push(...(await this.reconcileMembers(group, resolved)));
+      page.forEach((group, i) => {
+        if (!knownIds.has(groupIds[i])) return;
+        const { remove, add } = memberDifference(groupIds[i], group, resolved, current);
+        leaving.push(...remove);
+        adds.push(...add);
+      });
+      await this.store.directory.removeMembers(leaving);
       const { refused } = await this.store.directory.importMembers(adds);
       for (const r of refused)
         this.skipped.push(`membership ${adds[r.index].memberId} in ${adds[r.index].groupId}: nesting cycle`);
       processed += page.length;
       this.progress('members', processed);
     }
-  }
-
-  private async reconcileMembers(
-    group: SourceMembers,
-    resolved: Map<string, { id: string; type: ObjectType }>,
-  ): Promise<Membership[]> {
-    const groupId = directoryId(this.options.sourceId, group.externalId);
-    if (!(await this.store.directory.getGroup(groupId))) return [];
-    const wanted = new Map<string, ObjectType>();
-    for (const ref of group.memberRefs) {
-      const member = resolved.get(ref);
-      if (member) wanted.set(member.id, member.type);
-    }
-    const current = await this.store.directory.membersOf(groupId);
-    const currentIds = new Set(current.map((m) => m.memberId));
-    const leaving = group.partial
-      ? new Set(group.removedRefs?.map((ref) => resolved.get(ref)?.id).filter((id) => id !== undefined))
-      : null;
-    for (const m of current) {
-      if (leaving ? leaving.has(m.memberId) : !wanted.has(m.memberId))
-        await this.store.directory.removeMember(groupId, m.memberId);
-    }
-    return [...wanted]
-      .filter(([id]) => !currentIds.has(id))
-      .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
   }
 
   /**

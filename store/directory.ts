@@ -426,13 +426,35 @@ export class DirectoryRepository {
 
   /** Changes attributes of one source's contribution to a user (a manager imported after its report) and rewrites it. */
   async patchSourceUser(sourceId: string, userId: string, patch: Partial<DirectoryUser>): Promise<void> {
+    await this.patchSourceUsers(sourceId, [{ userId, patch }]);
+  }
+
+  /**
+   * patchSourceUser for many users in one transaction (an import's managers that came after their
+   * reports): users the source does not provide are left alone; a user named twice gets both patches.
+   */
+  async patchSourceUsers(
+    sourceId: string,
+    items: readonly { userId: string; patch: Partial<DirectoryUser> }[],
+  ): Promise<void> {
+    if (items.length === 0) return;
     await this.write(async (tx) => {
-      const all = await loadContributions(tx, [userId]);
-      const own = all.find((c) => c.sourceId === sourceId);
-      if (!own) return;
-      const changed = { ...own, attributes: { ...own.attributes, ...attributesOf(patch) } };
-      await writeMerged(tx, new Map([[userId, all.map((c) => (c === own ? changed : c))]]), USER_DEFAULTS);
-      await saveContributions(tx, [changed]);
+      const all = byUser(
+        await loadContributions(
+          tx,
+          items.map((i) => i.userId),
+        ),
+      );
+      const changed = new Map<string, ContributionRow>();
+      for (const { userId, patch } of items) {
+        const own = changed.get(userId) ?? all.get(userId)?.find((c) => c.sourceId === sourceId);
+        if (own) changed.set(userId, { ...own, attributes: { ...own.attributes, ...attributesOf(patch) } });
+      }
+      const merged = new Map(
+        [...changed].map(([userId, own]) => [userId, all.get(userId)!.map((c) => (c.sourceId === sourceId ? own : c))]),
+      );
+      await writeMerged(tx, merged, USER_DEFAULTS);
+      await saveContributions(tx, [...changed.values()]);
     });
   }
 
@@ -712,6 +734,40 @@ export class DirectoryRepository {
     });
   }
 
+  /**
+   * Removes many memberships in one transaction (an import reconciling a page of groups), with a
+   * `memberRemove` change each, appended in the order given; ones that are not there are skipped.
+   * Returns how many were removed.
+   */
+  async removeMembers(items: readonly { groupId: string; memberId: string }[]): Promise<number> {
+    if (items.length === 0) return 0;
+    return this.write(async (tx) => {
+      let removed = 0;
+      for (const part of chunk(items, 10_000)) {
+        const gone = await query<{ group_id: string; member_id: string; member_type: ObjectType }>(
+          tx,
+          sql`delete from directory_memberships m
+              using unnest(${sql.param(part.map((i) => i.groupId))}::text[], ${sql.param(part.map((i) => i.memberId))}::text[])
+                as d(group_id, member_id)
+              where m.group_id = d.group_id and m.member_id = d.member_id
+              returning m.group_id, m.member_id, m.member_type`,
+        );
+        const typeOf = new Map(gone.map((g) => [`${g.group_id}\n${g.member_id}`, g.member_type]));
+        const changes: NewChange[] = [];
+        for (const { groupId, memberId } of part) {
+          const key = `${groupId}\n${memberId}`;
+          const memberType = typeOf.get(key);
+          if (memberType === undefined) continue;
+          typeOf.delete(key); // named twice: removed (and logged) once
+          changes.push(memberChange('memberRemove', { groupId, memberId, memberType }));
+        }
+        await recordChanges(tx, changes);
+        removed += changes.length;
+      }
+      return removed;
+    });
+  }
+
   /** Whether an id is a user or a group (null when neither). */
   async objectTypeOf(id: string): Promise<ObjectType | null> {
     const [row] = await query<{ t: ObjectType }>(
@@ -755,6 +811,25 @@ export class DirectoryRepository {
       .where(eq(memberships.groupId, groupId))
       .orderBy(asc(memberships.memberId));
     return rows.map((r) => ({ groupId: r.groupId, memberId: r.memberId, memberType: r.memberType }));
+  }
+
+  /** Direct members of many groups (one query), by group id; a group without members is absent. */
+  async membersOfGroups(groupIds: readonly string[]): Promise<Map<string, Membership[]>> {
+    const out = new Map<string, Membership[]>();
+    for (const part of chunk([...new Set(groupIds)], 5000)) {
+      const rows = await this.db
+        .select()
+        .from(memberships)
+        .where(anyOf(memberships.groupId, part))
+        .orderBy(asc(memberships.groupId), asc(memberships.memberId));
+      for (const r of rows) {
+        const m: Membership = { groupId: r.groupId, memberId: r.memberId, memberType: r.memberType };
+        const list = out.get(r.groupId);
+        if (list) list.push(m);
+        else out.set(r.groupId, [m]);
+      }
+    }
+    return out;
   }
 
   /**

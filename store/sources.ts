@@ -481,24 +481,36 @@ export class SourceRepository {
 
   /** The directory ids of the source's objects with these references (users and groups). */
   async resolveRefs(sourceId: string, refs: readonly string[]): Promise<Map<string, { id: string; type: ObjectType }>> {
-    const out = new Map<string, { id: string; type: ObjectType }>();
-    for (const type of ['user', 'group'] as const) {
+    const parts = chunk([...new Set(refs)], 5000);
+    const owned = (type: ObjectType) => {
       const table = tableOf(type);
-      for (const part of chunk([...new Set(refs)], 5000)) {
-        const rows = await this.db
-          .select({ id: table.id, ref: table.sourceRef })
-          .from(table)
-          .where(and(eq(table.sourceId, sourceId), anyOf(table.sourceRef, part)));
-        for (const r of rows) if (r.ref !== null) out.set(r.ref.toLowerCase(), { id: r.id, type });
-      }
-    }
+      return Promise.all(
+        parts.map((part) =>
+          this.db
+            .select({ id: table.id, ref: table.sourceRef })
+            .from(table)
+            .where(and(eq(table.sourceId, sourceId), anyOf(table.sourceRef, part))),
+        ),
+      );
+    };
     // Users the source joined (owned by another source) are found by the reference it gave them.
-    for (const part of chunk([...new Set(refs)], 5000)) {
-      const rows = await this.db
-        .select({ id: userContributions.userId, ref: userContributions.ref })
-        .from(userContributions)
-        .where(and(eq(userContributions.sourceId, sourceId), anyOf(userContributions.ref, part)));
-      for (const r of rows) if (r.ref !== null) out.set(r.ref.toLowerCase(), { id: r.id, type: 'user' });
+    const joined = Promise.all(
+      parts.map((part) =>
+        this.db
+          .select({ id: userContributions.userId, ref: userContributions.ref })
+          .from(userContributions)
+          .where(and(eq(userContributions.sourceId, sourceId), anyOf(userContributions.ref, part))),
+      ),
+    );
+    // Read at once, applied in this order (a later kind wins a reference two share).
+    const [users, groups, contributed] = await Promise.all([owned('user'), owned('group'), joined]);
+    const out = new Map<string, { id: string; type: ObjectType }>();
+    for (const [type, rows] of [
+      ['user', users.flat()],
+      ['group', groups.flat()],
+      ['user', contributed.flat()],
+    ] as const) {
+      for (const r of rows) if (r.ref !== null) out.set(r.ref.toLowerCase(), { id: r.id, type });
     }
     return out;
   }

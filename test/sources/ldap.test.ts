@@ -124,6 +124,63 @@ describe('LDAP source', () => {
     expect((await api.store.directory.getUser(directoryId(id, await entryUuid('person4'))))?.jobTitle).toBe('Director');
   });
 
+  it('a re-import logs exactly the membership changes and the late manager, each once', async () => {
+    // Their own people (a userPrincipalName belongs to one user); crew0 reports to crew2, read a page later.
+    await slapd.add(
+      ['crew0', 'crew1', 'crew2']
+        .map((uid) => personLdif(uid, uid === 'crew0' ? { manager: `uid=crew2,ou=people,${SLAPD_BASE_DN}` } : {}))
+        .join('\n'),
+    );
+    await slapd.add(groupLdif('crew', ['crew0', 'crew1']) + '\n' + groupLdif('crewleads', ['crew2']));
+    const id = await create({
+      userFilter: '(uid=crew*)',
+      groupFilter: '(&(objectClass=groupOfNames)(cn=crew*))',
+      pageSize: 1,
+    });
+    const before = await api.store.changes.latestSeq();
+    expect(await api.sync(id)).toMatchObject({ status: 'succeeded', created: 5 });
+    const person = async (uid: string) => directoryId(id, await entryUuid(uid));
+    const [crew0, crew1, crew2] = [await person('crew0'), await person('crew1'), await person('crew2')];
+    expect((await api.store.directory.getUser(crew0))?.managerId).toBe(crew2);
+    const group = async (cn: string) =>
+      (await api.store.sources.resolveRefs(id, [`cn=${cn},ou=groups,${SLAPD_BASE_DN}`])).get(
+        `cn=${cn},ou=groups,${SLAPD_BASE_DN}`,
+      )!.id;
+    const [crew, leads] = [await group('crew'), await group('crewleads')];
+    const logged = async (after: number) =>
+      (await api.store.changes.changesSince(after))
+        .filter((c) => c.op !== 'upsert' || c.objectId === crew0)
+        .map((c) => [c.op, c.objectId, c.detail.memberId ?? null]);
+    const first = await logged(before);
+    // crew0 is written, then again once its manager is known; three memberships are added.
+    expect(first.filter(([op]) => op === 'upsert')).toEqual([
+      ['upsert', crew0, null],
+      ['upsert', crew0, null],
+    ]);
+    expect(first.filter(([op]) => op !== 'upsert').sort()).toEqual(
+      [
+        ['memberAdd', crew, crew0],
+        ['memberAdd', crew, crew1],
+        ['memberAdd', leads, crew2],
+      ].sort(),
+    );
+
+    // Nothing changed: nothing logged. Then crew0 leaves crew and crew2 joins it.
+    const quiet = await api.store.changes.latestSeq();
+    expect(await api.sync(id, 'full')).toMatchObject({ status: 'succeeded', unchanged: 5 });
+    expect(await api.store.changes.latestSeq()).toBe(quiet);
+    await slapd.modify(
+      `dn: cn=crew,ou=groups,${SLAPD_BASE_DN}\nchangetype: modify\ndelete: member\nmember: uid=crew0,ou=people,${SLAPD_BASE_DN}\n-\nadd: member\nmember: uid=crew2,ou=people,${SLAPD_BASE_DN}\n`,
+    );
+    expect(await api.sync(id, 'full')).toMatchObject({ status: 'succeeded' });
+    const changes = await api.store.changes.changesSince(quiet);
+    expect(changes.map((c) => [c.op, c.objectId, c.detail])).toEqual([
+      ['memberRemove', crew, { memberId: crew0, memberType: 'user' }],
+      ['memberAdd', crew, { memberId: crew2, memberType: 'user' }],
+    ]);
+    expect((await api.store.directory.membersOf(crew)).map((m) => m.memberId).sort()).toEqual([crew1, crew2].sort());
+  });
+
   it('stages deletions past the threshold until they are approved', async () => {
     // People of their own (a userPrincipalName belongs to one user: the first test's source holds person*).
     await slapd.add(Array.from({ length: 10 }, (_, i) => personLdif(`bulk${i}`)).join('\n'));

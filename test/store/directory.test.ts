@@ -319,6 +319,33 @@ describe.each(storeBackends)('directory on $name', (backend) => {
     expect(await directory.membersOf(c.id)).toEqual([]);
   });
 
+  it('removes many memberships at once, logging each removed one once, in the order given', async () => {
+    const { directory, changes } = ctx.store;
+    const [a, b] = await Promise.all(['A', 'B'].map((name) => directory.createGroup({ displayName: name })));
+    const u = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+    await directory.bulkAddMembers([
+      { groupId: a.id, memberId: u.id, memberType: 'user' },
+      { groupId: a.id, memberId: b.id, memberType: 'group' },
+      { groupId: b.id, memberId: u.id, memberType: 'user' },
+    ]);
+    expect([...(await directory.membersOfGroups([a.id, b.id, uid()])).keys()].sort()).toEqual([a.id, b.id].sort());
+    const before = await changes.latestSeq();
+    const removed = await directory.removeMembers([
+      { groupId: b.id, memberId: u.id },
+      { groupId: a.id, memberId: uid() },
+      { groupId: a.id, memberId: b.id },
+      { groupId: b.id, memberId: u.id },
+    ]);
+    expect(removed).toBe(2);
+    expect((await changes.changesSince(before)).map((c) => [c.op, c.objectId, c.detail])).toEqual([
+      ['memberRemove', b.id, { memberId: u.id, memberType: 'user' }],
+      ['memberRemove', a.id, { memberId: b.id, memberType: 'group' }],
+    ]);
+    const left = await directory.membersOfGroups([a.id, b.id]);
+    expect(left.get(a.id)).toEqual([{ groupId: a.id, memberId: u.id, memberType: 'user' }]);
+    expect(left.has(b.id)).toBe(false);
+  });
+
   it('refuses members and groups that do not exist', async () => {
     const g = await ctx.store.directory.createGroup({ displayName: 'G' });
     await expect(ctx.store.directory.addMember(g.id, uid())).rejects.toBeInstanceOf(NotFoundError);
