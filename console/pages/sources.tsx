@@ -35,13 +35,19 @@ const KNOWN_FIELDS = new Set([
 const record = (value: unknown): Record<string, unknown> | null =>
   value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 
+/** The API's `status` words as the console says them (pausing a source here disables it). */
+const STATUS_WORDS: Readonly<Record<string, string>> = { active: 'running', disabled: 'paused' };
+
 /**
- * One word for a source's state: a `status` (or `state.status`) string the API gives wins; a
- * quarantine the API reports makes it "quarantined"; otherwise running or paused (`enabled`).
+ * One word for a source's state: a `status` (or `state.status`) string the API gives wins (active →
+ * running, disabled → paused); a quarantine the API reports makes it "quarantined"; otherwise
+ * running or paused (`enabled`).
  */
 export function sourceState(source: Source): string {
   const state = record(source.state);
-  for (const status of [source.status, state?.status]) if (typeof status === 'string' && status) return status;
+  for (const status of [source.status, state?.status]) {
+    if (typeof status === 'string' && status) return STATUS_WORDS[status] ?? status;
+  }
   for (const q of [source.quarantine, source.quarantined, state?.quarantine, state?.quarantined]) {
     if (q) return 'quarantined';
   }
