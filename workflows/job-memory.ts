@@ -158,22 +158,29 @@ export function jobStateChange(step: {
 export const INTERRUPTING_INTENTS: readonly JobIntent['type'][] = ['pause', 'restart', 'configChanged', 'quarantine'];
 
 /**
- * The state once the recorded intents are acted on. The status query shows it, so a pause reads `paused`
- * while the running cycle is still stopping. Only what decides the state is applied here; the job's
- * `act` does the rest (reset, reload, notices, schedule).
+ * The memory once the recorded intents are acted on, as far as they decide the state, the quarantine and
+ * the staged deletions. The status query shows it, so a pause reads `paused` and a quarantine reads
+ * quarantined — state and reason alike — while the job is still busy (a cycle stopping, a notice
+ * being sent). The job's `act` does the rest (reset, reload, notices, schedule).
  */
-export function intendedJobState(m: JobMemory, now: Date): JobState {
+export function intendedJobMemory(m: JobMemory, now: Date): JobMemory {
   let v: JobMemory = { ...m };
   for (const intent of m.inbox) {
     if (intent.type === 'pause') v.paused = true;
     else if (intent.type === 'resume') v.paused = false;
     else if (intent.type === 'restart') v = restartedJobMemory(v);
     else if (intent.type === 'configChanged') v.initialDue = true;
-    else if (intent.type === 'quarantine')
-      v.quarantine = evaluateQuarantine({ current: v.quarantine, manual: 'quarantine', now }).quarantine;
-    else if (intent.type === 'release') v = { ...v, disabled: false, quarantine: null };
+    else if (intent.type === 'quarantine') {
+      const { quarantine } = evaluateQuarantine({ current: v.quarantine, manual: 'quarantine', now });
+      v.quarantine = quarantine && { ...quarantine, message: intent.reason };
+    } else if (intent.type === 'release') v = { ...v, disabled: false, quarantine: null };
+    else if (intent.type === 'rejectDeletions') {
+      if (v.pendingDeletions === 0 && v.quarantine?.reason !== 'TooManyDeletes') continue;
+      v.pendingDeletions = 0;
+      if (v.quarantine?.reason === 'TooManyDeletes') v.quarantine = null;
+    }
   }
-  return jobState(v);
+  return v;
 }
 
 export function intervalMinutes(m: JobMemory): number {

@@ -27,7 +27,7 @@ import { runJobCycle } from './job-cycle.ts';
 import {
   INTERRUPTING_INTENTS,
   cycleOptionsFromInput,
-  intendedJobState,
+  intendedJobMemory,
   intervalMinutes,
   jobMemoryFromInput,
   jobState,
@@ -176,7 +176,8 @@ class Job {
 
   private status(): JobStatus {
     const { m, running } = this;
-    const state = intendedJobState(m, new Date());
+    const intended = intendedJobMemory(m, new Date());
+    const state = jobState(intended);
     return {
       appId: this.appId,
       appName: this.appName,
@@ -185,8 +186,8 @@ class Job {
       lastCycle: m.lastCycle,
       nextCycleAt: running || state === 'paused' || state === 'disabled' ? null : m.nextCycleAt,
       backoffLevel: backoffLevel(m.consecutiveFailures, intervalMinutes(m)),
-      quarantine: m.quarantine,
-      pendingDeletions: m.pendingDeletions,
+      quarantine: intended.quarantine,
+      pendingDeletions: intended.pendingDeletions,
     };
   }
 

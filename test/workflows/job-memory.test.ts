@@ -7,6 +7,8 @@ import type { QuarantineStatus } from '../../workflows/messages.ts';
 import { EMPTY_COUNTS } from '../../store/index.ts';
 import {
   initialJobMemory,
+  intendedJobMemory,
+  jobState,
   jobStateChange,
   jobMemoryFromInput,
   cycleOptionsFromInput,
@@ -154,5 +156,34 @@ describe('what the job announces to webhook subscribers (jobStateChange)', () =>
     expect(step('quarantined', 'steady', q, null)).toMatchObject({ quarantineEntered: null, quarantineLeft: q });
     // Four weeks in quarantine: disabled, and still quarantined.
     expect(step('quarantined', 'disabled', q, q)).toMatchObject({ quarantineEntered: null, quarantineLeft: null });
+  });
+});
+
+describe('what the status query shows while intents wait to be acted on (intendedJobMemory)', () => {
+  const now = new Date('2026-11-30T10:00:00.000Z');
+
+  it('a quarantine asked for reads quarantined in both the state and the reason, so a release is not refused', () => {
+    const m = { ...steady(), inbox: [{ type: 'quarantine' as const, reason: 'target migration' }] };
+    const intended = intendedJobMemory(m, now);
+    expect(jobState(intended)).toBe('quarantined');
+    expect(intended.quarantine).toEqual({ reason: 'Manual', since: now.toISOString(), message: 'target migration' });
+    expect(m.quarantine).toBeNull(); // the job's own memory is left to its act
+  });
+
+  it('a release after it reads neither', () => {
+    const m = { ...steady(), inbox: [{ type: 'quarantine' as const, reason: 'x' }, { type: 'release' as const }] };
+    const intended = intendedJobMemory(m, now);
+    expect([jobState(intended), intended.quarantine]).toEqual(['steady', null]);
+  });
+
+  it('rejected deletions read as none staged and out of the TooManyDeletes quarantine; a manual one stays', () => {
+    const staged = { reason: 'TooManyDeletes', since: now.toISOString() };
+    const m = { ...steady(), pendingDeletions: 2, quarantine: staged, inbox: [{ type: 'rejectDeletions' as const }] };
+    expect(intendedJobMemory(m, now)).toMatchObject({ pendingDeletions: 0, quarantine: null });
+    const manual = { reason: 'Manual', since: now.toISOString() };
+    expect(intendedJobMemory({ ...m, quarantine: manual }, now)).toMatchObject({
+      pendingDeletions: 0,
+      quarantine: manual,
+    });
   });
 });

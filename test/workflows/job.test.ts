@@ -614,6 +614,8 @@ describe.each(temporalBackends)('on the $name Temporal server', (backend) => {
         settle: false,
       });
       expect(stopping.cycle?.number).toBe(6);
+      // The reason reads with the state, so a release sent now is not refused as "not quarantined".
+      expect(stopping.quarantine).toMatchObject({ reason: 'Manual', message: 'Maintenance' });
       await stopDelivered(appId, 6);
       gate.release();
       s = await h.waitForStatus(
