@@ -58,10 +58,10 @@ export function listGroupsPage(pass: Pass, startIndex: number): Promise<ListPage
 
 /**
  * One page of target groups: remembered as seen, compared (members read where needed), edits
- * repaired in repair mode. `alive` is called after each group, so a page of slow repairs keeps the
+ * repaired in repair mode. The pass beats after each group, so a page of slow repairs keeps the
  * activity's heartbeat going (the position stays the page's: a retry compares the page again).
  */
-export async function compareGroupPage(pass: Pass, groups: readonly ScimResource[], alive: () => void): Promise<void> {
+export async function compareGroupPage(pass: Pass, groups: readonly ScimResource[]): Promise<void> {
   const { store } = pass.s;
   const withId = groups.filter((g): g is TargetGroup => typeof g.id === 'string' && g.id !== '');
   const ids = withId.map((g) => g.id);
@@ -78,7 +78,7 @@ export async function compareGroupPage(pass: Pass, groups: readonly ScimResource
     }
     const members = await membersInput(pass, group, exported.get(link.sourceId) ?? null);
     const drift = groupDrift({ link, group, members });
-    alive();
+    pass.beat();
     if (drift.kind !== 'edited') continue;
     const fields: Partial<DriftFinding> = {
       objectType: 'group',
@@ -88,7 +88,7 @@ export async function compareGroupPage(pass: Pass, groups: readonly ScimResource
     };
     const repaired = pass.record.mode === 'repair' ? await repairGroup(pass, link, group, members) : {};
     findings.push(finding(pass, 'edited', group.id, { ...fields, ...repaired }));
-    alive();
+    pass.beat();
   }
   await store.reconcile.recordFindings(findings);
 }

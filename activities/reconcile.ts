@@ -48,6 +48,11 @@ export interface Pass {
   directory: DirectoryContext | null;
   /** Adopt and disable: the unlinked in-scope users by their match candidates, loaded at the first orphan. */
   orphans: OrphanIndex | null;
+  /**
+   * Heartbeats the position of the page being compared, called after each object acted on: a page of
+   * slow repairs (a tight rate limit) keeps the activity alive. A retry compares that page again.
+   */
+  beat: () => void;
 }
 
 function heartbeat(position: Position): void {
@@ -85,6 +90,7 @@ export async function reconcileApp(
     throw new PermanentError(`Reconcile pass ${input.passId} of app ${input.appId} not found`, { code: 'Unknown' });
   }
   if (record.status !== 'running') return { passId: record.id, counts: record.counts };
+  let position: Position | null = resumedPosition() ?? { phase: 'list', startIndex: 1 };
   const pass: Pass = {
     s,
     record,
@@ -92,9 +98,10 @@ export async function reconcileApp(
     holder: await newLockHolder(store, `reconcile:${record.id}`),
     directory: null,
     orphans: null,
+    beat: () => {
+      if (position) heartbeat(position);
+    },
   };
-
-  let position: Position | null = resumedPosition() ?? { phase: 'list', startIndex: 1 };
   while (position) {
     position = await step(pass, position);
     if (position) heartbeat(position);
@@ -131,7 +138,7 @@ async function step(pass: Pass, position: Position): Promise<Position | null> {
     }
     case 'groups': {
       const page = await listGroupsPage(pass, position.startIndex);
-      await compareGroupPage(pass, page.resources, () => heartbeat(position));
+      await compareGroupPage(pass, page.resources);
       const next = position.startIndex + page.resources.length;
       return page.resources.length === 0 || next > page.totalResults
         ? { phase: 'deletedGroups', after: null }
@@ -188,6 +195,7 @@ async function comparePage(pass: Pass, accounts: readonly ScimResource[]): Promi
     if (drift.kind === 'orphan') {
       const acted = pass.record.mode === 'repair' ? await handleOrphan(pass, account) : {};
       findings.push(finding(pass, 'orphan', account.id, { displayName, ...acted }));
+      pass.beat();
     }
     if (drift.kind !== 'edited' || !link) continue;
     const fields = { sourceId: link.sourceId, displayName, attributes: drift.attributes };
@@ -196,6 +204,7 @@ async function comparePage(pass: Pass, accounts: readonly ScimResource[]): Promi
         ? finding(pass, 'edited', account.id, { ...fields, ...(await repairEdit(pass, link, account)) })
         : finding(pass, 'edited', account.id, fields),
     );
+    pass.beat();
   }
   await store.reconcile.recordFindings(findings);
 }
@@ -315,6 +324,7 @@ async function handleDeleted(pass: Pass, objectType: ObjectType, sourceIds: read
     await store.reconcile.recordFindings([reported]);
     if (pass.record.mode !== 'repair') continue;
     await store.reconcile.recordFindings([{ ...reported, ...(await recreate(pass, objectType, link)) }]);
+    pass.beat();
   }
 }
 

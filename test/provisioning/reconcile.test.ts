@@ -216,7 +216,35 @@ describe('reconcile passes', () => {
     }
     const listings = peer.requestLog.slice(before).filter((r) => r.method === 'GET' && r.path.includes('/Users?'));
     expect(listings.map((r) => new URL(r.path, 'http://x').searchParams.get('startIndex'))).toEqual(['3']);
-    expect(beats[0]).toEqual({ phase: 'deleted', after: null });
+    // It beats the page it resumed at (after the orphan found there), then the next phase: never an earlier page.
+    expect(beats.filter((b) => (b as { phase: string }).phase === 'list')).toEqual(
+      beats.filter((b) => JSON.stringify(b) === JSON.stringify({ phase: 'list', startIndex: 3 })),
+    );
+    expect(beats).toContainEqual({ phase: 'deleted', after: null });
+  });
+
+  it('a page of repairs heartbeats after each one, so slow repairs (a tight rate limit) do not time the pass out', async () => {
+    const accounts = await Promise.all([1, 3, 4].map(async (i) => (await byUserName(upn(i))) as ScimResource));
+    for (const account of accounts) {
+      await target('PATCH', `/Users/${account.id}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', path: 'title', value: 'Edited by hand' }],
+      });
+    }
+    const pass = await h.store.reconcile.createPass({ id: 'beating-pass', appId, mode: 'repair' });
+    const handle = createFerryActivities({ store: h.store, allowInsecureLoopback: true });
+    const env = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    try {
+      await env.run(handle.activities.reconcileApp, { appId, passId: pass.id });
+    } finally {
+      await handle.close();
+    }
+    for (const account of accounts) expect((await byUserName(account.userName as string))?.title).toBe('Engineer');
+    // All accounts fit one listing page: every repair beats that page's position before the next page's.
+    const firstPage = beats.filter((b) => JSON.stringify(b) === JSON.stringify({ phase: 'list', startIndex: 1 }));
+    expect(firstPage.length).toBeGreaterThanOrEqual(accounts.length);
   });
 
   it('answers 409 while a pass of the app is running, 404 for an unknown app, 400 for an unknown mode', async () => {
