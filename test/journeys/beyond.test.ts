@@ -2,8 +2,9 @@
 // the targets — SCIM Bulk (an app sending its writes in /Bulk requests), reconcile of groups (a group
 // changed by hand in the target, found and repaired by a pass) and two sources feeding one person
 // with attribute precedence (an identity provider over SCIM inbound and an HR export uploaded as CSV).
-// Then Ferry is stopped with SIGTERM and started again, and each carries on: a further change still
-// goes in /Bulk, and the losing source still does not override the winning one.
+// Then Ferry is stopped with SIGTERM and started again, and each carries on: further changes and a
+// disable still go in /Bulk, and the losing source still does not override the winning one. Last, the
+// identity provider deletes the person HR still provides and creates them again (a bug this journey found).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScimResource } from '../../engine/types.ts';
 import { createScimClient, type ScimClient } from '../../scim/client.ts';
@@ -384,7 +385,7 @@ describe('SCIM Bulk, group reconcile and source precedence (npm start on Postgre
     expect(JSON.stringify(await account())).not.toMatch(/Contractor|Unknown/);
   });
 
-  it('after SIGTERM and npm start: a further change still goes via Bulk; the losing source does not override the winning one, and the winning source does', async () => {
+  it('after SIGTERM and npm start: further changes and a disable still go via Bulk; the losing source does not override the winning one, and the winning source does', async () => {
     const cyclesBefore = {
       bulk: (await api.cycles(bulkApp)).length,
       precedence: (await api.cycles(precedenceApp)).length,
@@ -392,22 +393,27 @@ describe('SCIM Bulk, group reconcile and source precedence (npm start on Postgre
     await ferry.stop('SIGTERM');
     await ferry.start();
 
-    // Bulk, after the restart.
+    // Bulk, after the restart: two users changed and one gone to the recycle bin, in one /Bulk request.
     const changed = ['bk05', 'bk58'];
     for (const id of changed) await api.ok('PATCH', `/directory/users/${id}`, { jobTitle: 'Architect' });
+    await api.ok('DELETE', '/directory/users/bk59');
     const { cycle, requests } = await bulkCycle(bulkApp);
     expect(cycle).toMatchObject({ status: 'succeeded' });
-    expect(cycle.counts).toMatchObject({ updated: 2 });
+    expect(cycle.counts).toMatchObject({ updated: 2, disabled: 1 });
     expect((await api.cycles(bulkApp)).length).toBeGreaterThan(cyclesBefore.bulk);
     const writes = writesOf(requests);
     expect(writes.map((r) => r.path.replace(/^.*\/scim\/v2/, ''))).toEqual(['/Bulk']);
-    expect(writes[0].operations.map((op) => op.method)).toEqual(['PATCH', 'PATCH']);
+    expect(writes[0].operations.map((op) => op.method)).toEqual(['PATCH', 'PATCH', 'PATCH']);
     const bulkAccounts = await usersByName(bulkPeer);
     expect(bulkAccounts.size).toBe(60);
     for (const id of changed) {
-      expect(bulkAccounts.get(`${id}@${BULK}`)?.title).toBe('Architect');
+      expect(bulkAccounts.get(`${id}@${BULK}`)).toMatchObject({ title: 'Architect', active: true });
       expect((await exportOf(bulkApp, cycle.id, id)).export?.details).toMatchObject({ via: 'Bulk' });
     }
+    expect(bulkAccounts.get(`bk59@${BULK}`)?.active).toBe(false);
+    const disabled = await exportOf(bulkApp, cycle.id, 'bk59');
+    expect(disabled.entry).toMatchObject({ action: 'Disable', status: 'Success' });
+    expect(disabled.export?.details).toMatchObject({ active: false, via: 'Bulk' });
     expect(bulkAccounts.get(`bk03@${BULK}`)?.title).toBe('Team Lead');
 
     // The identity provider changes the title (it loses it to HR) and the display name (it wins it).
