@@ -396,10 +396,13 @@ export class DirectoryRepository {
    * owned by this source; `ref` is the row's reference there (an LDAP DN, a CSV key, a SCIM
    * externalId or null), `externalId` its stable id when the directory id does not say it (a row
    * joined to another source's user). One transaction: a taken userPrincipalName fails the call.
+   * `reclaim`: this source owns the users from now on, whoever owned them (SCIM inbound taking back a
+   * user it made, withdrew and another source kept).
    */
   async upsertSourceUsers(
     sourceId: string,
     items: readonly { ref: string | null; externalId?: string | null; user: UserInput }[],
+    options: { reclaim?: boolean } = {},
   ): Promise<void> {
     if (items.length === 0) return;
     const mine = items.map(({ ref, externalId, user }): ContributionRow => ({
@@ -419,7 +422,7 @@ export class DirectoryRepository {
         ).filter((c) => c.sourceId !== sourceId),
       );
       const merged = new Map(mine.map((c) => [c.userId, [...(others.get(c.userId) ?? []), c]]));
-      await writeMerged(tx, merged, USER_DEFAULTS);
+      await writeMerged(tx, merged, USER_DEFAULTS, options.reclaim ? sourceId : undefined);
       await saveContributions(tx, mine);
     });
   }

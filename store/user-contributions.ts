@@ -98,14 +98,15 @@ const sameAttributes = (row: UserRow, user: DirectoryUser): boolean =>
 /**
  * Writes each user as its contributions merge: every attribute from the best-ranked source that
  * provides it, the others empty. The owner stays while it still provides the user; otherwise the
- * best-ranked contributor takes it. A user whose merged state is what it holds is not written (no
- * change logged: a losing source's edits do not make apps re-export anybody). A user nobody
- * provides is left as it is.
+ * best-ranked contributor takes it; `claimedBy`, when it provides the user, takes it whoever owned it.
+ * A user whose merged state is what it holds is not written (no change logged: a losing source's
+ * edits do not make apps re-export anybody). A user nobody provides is left as it is.
  */
 export async function writeMerged(
   tx: Executor,
   contributions: ReadonlyMap<string, readonly ContributionRow[]>,
   defaults: Omit<DirectoryUser, 'id' | 'userPrincipalName'>,
+  claimedBy?: string,
 ): Promise<void> {
   const ids = [...contributions.keys()].filter((id) => (contributions.get(id) ?? []).length > 0);
   if (ids.length === 0) return;
@@ -123,7 +124,11 @@ export async function writeMerged(
     const merged = mergeContributions(list, ranks);
     const contributors = list.map((c) => c.sourceId);
     const owner =
-      row?.sourceId && contributors.includes(row.sourceId) ? row.sourceId : preferredSource(contributors, ranks)!;
+      claimedBy !== undefined && contributors.includes(claimedBy)
+        ? claimedBy
+        : row?.sourceId && contributors.includes(row.sourceId)
+          ? row.sourceId
+          : preferredSource(contributors, ranks)!;
     const ref = list.find((c) => c.sourceId === owner)?.ref ?? null;
     const user = {
       ...defaults,

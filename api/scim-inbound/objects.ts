@@ -56,24 +56,38 @@ export class ScimObjects {
 
   /**
    * Writes a user from a SCIM resource: `id` absent creates one. A userName held by a user of this
-   * source in the recycle bin brings that user back (a `restore`, so apps re-enable the account).
+   * source in the recycle bin brings that user back (a `restore`, so apps re-enable the account);
+   * so does one held by a user this source made and deleted while another source (an HR export
+   * joined to it) kept providing it: the source provides and owns it again.
    */
   async writeUser(resource: Record<string, unknown>, id?: string): Promise<Loaded<DirectoryUser>> {
     const { user, externalId } = fromScimUser(resource);
     let target = id;
+    let reclaim = false;
     if (!target) {
       const holder = await this.store.directory.getUserByPrincipalName(user.userPrincipalName);
       const owner = holder ? (await this.store.sources.owners('user', [holder.id])).get(holder.id) : undefined;
-      if (holder?.deletedDateTime && owner?.sourceId === this.sourceId) {
+      const ours = owner?.sourceId === this.sourceId;
+      if (holder?.deletedDateTime && ours) {
         await this.store.directory.restoreUser(holder.id);
         target = holder.id;
+      } else if (holder && !holder.deletedDateTime && !ours && this.made(holder.id)) {
+        target = holder.id;
+        reclaim = true;
       } else if (holder) {
         throw new ScimHttpError(409, `userName ${user.userPrincipalName} is already taken`, 'uniqueness');
       }
     }
     target ??= directoryId(this.sourceId, randomUUID());
-    await this.store.directory.upsertSourceUsers(this.sourceId, [{ ref: externalId, user: { ...user, id: target } }]);
+    await this.store.directory.upsertSourceUsers(this.sourceId, [{ ref: externalId, user: { ...user, id: target } }], {
+      reclaim,
+    });
     return this.require<DirectoryUser>('user', target);
+  }
+
+  /** Whether the directory id is one this source gave a user it created (`<sourceId>:<uuid>`). */
+  private made(id: string): boolean {
+    return id.startsWith(`${this.sourceId}:`);
   }
 
   /** Writes a group and sets its members to exactly those the resource names (when it names them). */

@@ -205,6 +205,41 @@ describe('users pushed over SCIM', () => {
     expect((await ctx.store.directory.getUser(first.id as string))?.deletedDateTime).toBeNull();
   });
 
+  it('brings back a user it deleted that an HR export also provides: the identity provider finds it and creates it again', async () => {
+    const hr = await ctx.call('POST', '/api/v1/sources', {
+      type: 'csv',
+      name: 'HR for rejoin',
+      origin: 'upload',
+      joinOn: 'userPrincipalName',
+      precedence: 10,
+      columns: { id: 'emp', userPrincipalName: 'email', jobTitle: 'title' },
+    });
+    expect(hr.status, hr.text).toBe(201);
+    const first = await client.create('Users', newUser('rejoin@corp.example', { displayName: 'Re Join' }));
+    const uploaded = await ctx.upload(hr.body!.id as string, 'emp,email,title\ne-rejoin,rejoin@corp.example,Engineer');
+    expect(uploaded.status).toBe(202);
+    expect((await ctx.store.directory.getUser(first.id as string))?.jobTitle).toBe('Engineer');
+
+    // Unassigned in the identity provider: HR still provides the person, who stays, without the IdP's name.
+    await client.delete('Users', first.id as string);
+    const kept = await ctx.store.directory.getUser(first.id as string);
+    expect(kept).toMatchObject({ deletedDateTime: null, displayName: null, jobTitle: 'Engineer' });
+
+    // Assigned again: the identity provider looks for the userName (Entra's way), then creates it.
+    const found = await scim('GET', `/Users?filter=${encodeURIComponent('userName eq "rejoin@corp.example"')}`);
+    expect(found.body.totalResults).toBe(0);
+    const again = await scim('POST', '/Users', newUser('rejoin@corp.example', { displayName: 'Re Join' }));
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body.id).toBe(first.id);
+    expect(await ctx.store.directory.getUser(first.id as string)).toMatchObject({
+      displayName: 'Re Join',
+      jobTitle: 'Engineer',
+    });
+    const refound = await scim('GET', `/Users?filter=${encodeURIComponent('userName eq "rejoin@corp.example"')}`);
+    expect(refound.body.Resources.map((r: Json) => r.id)).toEqual([first.id]);
+    expect((await scim('GET', `/Users/${first.id}`)).status).toBe(200);
+  });
+
   it('filters with eq, co, sw, and, or, and pages with startIndex and count', async () => {
     for (const n of [1, 2, 3, 4, 5]) {
       await client.create('Users', newUser(`pager${n}@list.example`, { title: n % 2 ? 'Odd' : 'Even' }));
