@@ -201,6 +201,15 @@ export interface Source {
   [key: string]: unknown;
 }
 
+/** A quarantined source's `quarantine` (GET /sources/{id}). */
+export interface SourceQuarantine {
+  since: string;
+  failingSince: string;
+  failures: number;
+  code: string;
+  message: string;
+}
+
 /** GET /sources/{id}/runs: one import. */
 export interface SourceRun {
   id: number;
