@@ -41,6 +41,8 @@ export interface AppView {
     cycleIntervalMinutes: number;
     deletionThreshold: { count: number } | { percent: number };
     profile: string;
+    /** SCIM Bulk for a cycle's writes when the target advertises it (default false). */
+    bulk?: boolean;
     rateLimit: { requestsPerSecond: number; concurrency: number; maxRetryAfterSeconds: number };
     retention?: { logDays: number };
   };
