@@ -1,10 +1,12 @@
 // The source import activity: one import of one source (sources/run.ts), heartbeating its page
 // cursor. A deleted or disabled source answers `gone`/`disabled` (the workflow ends or waits);
 // a refused bind or a bad setting is a ConfigurationError (not retried). `quarantineSource` writes
-// the workflow's quarantine decision to the source's state (idempotent: the same write again).
+// the workflow's quarantine decision to the source's state with its webhook event (idempotent: the
+// same write again, and the event only when the source was not quarantined yet).
 import { Context } from '@temporalio/activity';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
 import type { Store } from '../store/index.ts';
+import { enterSourceQuarantine } from '../sources/quarantine.ts';
 import { runSourceImport, type SourceRunRequest } from '../sources/run.ts';
 import { toActivityFailure } from './failures.ts';
 
@@ -58,7 +60,7 @@ export function createSourceActivities(deps: {
       // The run's error is the one written for people (typed errors' own text, never a secret).
       const [last] = await deps.store.sources.runs(sourceId, { limit: 1 });
       const message = last?.status === 'failed' && last.error ? last.error : 'The last import failed';
-      await deps.store.sources.setState(sourceId, { quarantine: { since, failingSince, failures, code, message } });
+      await enterSourceQuarantine(deps.store, sourceId, { since, failingSince, failures, code, message });
     },
   };
 }

@@ -15,6 +15,7 @@ import { folderReader, openCsvReader, readFolderSnapshot, type CsvSourceConfig, 
 import { openEntraReader, type EntraSourceConfig } from './entra.ts';
 import { applyDeletions, importSource, type ImportOutcome } from './import.ts';
 import { openLdapReader, type LdapSourceConfig } from './ldap.ts';
+import { leaveSourceQuarantine } from './quarantine.ts';
 import type { ImportCursor, SourceReader } from './types.ts';
 
 /** How often a source runs a full import (deletions are only found by one), by default. */
@@ -142,7 +143,7 @@ async function recordNothingNew(
   file: FolderSnapshot['file'],
 ): Promise<SourceRunRecord> {
   const run = await store.sources.beginRun(sourceId, 'full');
-  await store.sources.setState(sourceId, { quarantine: null });
+  await leaveSourceQuarantine(store, sourceId, 'import');
   return store.sources.finishRun(run.id, {
     status: 'succeeded',
     counts: { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 },
@@ -160,12 +161,12 @@ async function record(
   const full = run.mode === 'full';
   await store.sources.setState(source.id, {
     highWater: outcome.highWater ?? source.state.highWater ?? null,
-    // An import that worked ends a quarantine (the workflow, deciding the same, imports on its cadence again).
-    quarantine: null,
     ...(full ? { lastFullImportAt: startedAt, stagedDeletions: outcome.staged } : {}),
     // Removals a delta reported are not reported again: staged ones are kept, added to any staged before.
     ...(!full && outcome.staged ? { stagedDeletions: mergeStaged(source.state.stagedDeletions, outcome.staged) } : {}),
   });
+  // An import that worked ends a quarantine (the workflow, deciding the same, imports on its cadence again).
+  await leaveSourceQuarantine(store, source.id, 'import');
   const skipped = outcome.skipped.length;
   const error = skipped
     ? `${skipped} entr${skipped === 1 ? 'y' : 'ies'} skipped: ${outcome.skipped.slice(0, 5).join('; ')}`

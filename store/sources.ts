@@ -184,6 +184,12 @@ export class SourceRepository {
     return row ? toSource(row) : null;
   }
 
+  /** The source, its row locked until the transaction ends (call it on a transaction); null when gone. */
+  async getForUpdate(id: string): Promise<SourceRecord | null> {
+    const [row] = await this.db.select().from(sources).where(eq(sources.id, id)).for('update');
+    return row ? toSource(row) : null;
+  }
+
   async require(id: string): Promise<SourceRecord> {
     const source = await this.get(id);
     if (!source) throw notFound('Source', id);
