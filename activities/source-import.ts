@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
 import type { Store } from '../store/index.ts';
 import { enterSourceQuarantine } from '../sources/quarantine.ts';
-import { runSourceImport, type SourceRunRequest } from '../sources/run.ts';
+import { runSourceImport, type ImportAttempt, type SourceRunRequest } from '../sources/run.ts';
+import type { ImportCursor } from '../sources/types.ts';
 import { toActivityFailure } from './failures.ts';
 
 export interface SourceImportResult {
@@ -35,6 +36,26 @@ export interface SourceActivities {
 
 export const DEFAULT_SOURCE_INTERVAL_MINUTES = 60;
 
+/**
+ * This attempt of the activity, and its heartbeat: every heartbeat carries the run's id, so a
+ * retried attempt reads it from the last heartbeat details and updates that run instead of
+ * recording one more (one failed import with 3 attempts is one run, `attempts: 3`).
+ */
+function importAttempt(): { attempt: ImportAttempt; heartbeat: (cursor: ImportCursor) => void } {
+  const info = Context.current().info;
+  const earlier = (info.heartbeatDetails as { runId?: unknown } | undefined)?.runId;
+  let runId: number | null = typeof earlier === 'number' ? earlier : null;
+  const attempt: ImportAttempt = {
+    number: info.attempt,
+    runId,
+    onRun(id) {
+      runId = id;
+      Context.current().heartbeat({ runId });
+    },
+  };
+  return { attempt, heartbeat: (cursor) => Context.current().heartbeat({ runId, ...cursor }) };
+}
+
 export function createSourceActivities(deps: {
   store: Store;
   policy: AddressPolicy;
@@ -47,7 +68,8 @@ export function createSourceActivities(deps: {
       const intervalMinutes = Number(source.config.intervalMinutes ?? DEFAULT_SOURCE_INTERVAL_MINUTES);
       if (!source.enabled) return { outcome: 'disabled', intervalMinutes, runId: null };
       try {
-        const run = await runSourceImport(deps, sourceId, mode, (cursor) => Context.current().heartbeat(cursor));
+        const { attempt, heartbeat } = importAttempt();
+        const run = await runSourceImport({ ...deps, attempt }, sourceId, mode, heartbeat);
         return { outcome: 'imported', intervalMinutes, runId: run.id };
       } catch (error) {
         throw toActivityFailure(error);

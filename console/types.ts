@@ -225,6 +225,8 @@ export interface SourceRun {
   unchanged: number;
   stagedDeletions: number;
   error: string | null;
+  /** Attempts of the import (its retries update the run); absent from older APIs: 1. */
+  attempts?: number;
 }
 
 /** POST /directory/import's answer. */

@@ -323,6 +323,10 @@ const runSchema = z
     unchanged: z.number().int(),
     stagedDeletions: z.number().int(),
     error: z.string().nullable(),
+    attempts: z.number().int().openapi({
+      description:
+        'Attempts of the import (a failed attempt is retried up to 3 times; each retry updates this run): 1 when it was not retried',
+    }),
   })
   .openapi('SourceRun');
 

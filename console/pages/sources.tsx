@@ -82,7 +82,8 @@ export function runResult(run: SourceRun | undefined): string {
     `${run.unchanged} unchanged`,
     ...(run.stagedDeletions ? [`${run.stagedDeletions} deletions staged`] : []),
   ].join(', ');
-  return `${run.status} (${run.mode}): ${counts}${run.error ? ` — ${run.error}` : ''}`;
+  const attempts = (run.attempts ?? 1) > 1 ? `, ${run.attempts} attempts` : '';
+  return `${run.status} (${run.mode}${attempts}): ${counts}${run.error ? ` — ${run.error}` : ''}`;
 }
 
 function RunsTable({ runs }: { runs: SourceRun[] }) {
@@ -104,6 +105,7 @@ function RunsTable({ runs }: { runs: SourceRun[] }) {
             <th scope="col">Unchanged</th>
             <th scope="col">Staged deletions</th>
             <th scope="col">Error</th>
+            <th scope="col">Attempts</th>
           </tr>
         </thead>
         <tbody>
@@ -124,6 +126,7 @@ function RunsTable({ runs }: { runs: SourceRun[] }) {
               <td>{run.unchanged}</td>
               <td>{run.stagedDeletions}</td>
               <td>{run.error ?? ''}</td>
+              <td>{run.attempts ?? 1}</td>
             </tr>
           ))}
         </tbody>

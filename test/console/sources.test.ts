@@ -5,7 +5,7 @@
 // bind password is write-only (never in a page, not even a refused form's); a scim source's token is
 // shown once. A viewer sees the sources and no button or form. A quarantined source's page says why
 // (its last error) and what to do, and its Release quarantine button takes it out (POST …/resume);
-// a viewer reads the reason but gets no button.
+// a viewer reads the reason but gets no button. An import Temporal retried is one run counting its attempts.
 import { expect, it } from 'vitest';
 import { WAIT, check, consoleSuite, signIn, text } from './harness.ts';
 
@@ -186,6 +186,12 @@ consoleSuite('sources in Chromium', (world) => {
       message: 'The HR share answered 503 Service Unavailable',
     };
     await world.ferry.store.sources.setState(created.id, { quarantine });
+    // Its last import, failed after Temporal retried it twice: one run counting 3 attempts.
+    const store = world.ferry.store.sources;
+    const run = await store.beginRun(created.id, 'full');
+    await store.retryRun(run.id, created.id, 'full', 3);
+    const zero = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
+    await store.finishRun(run.id, { status: 'failed', counts: zero, error: quarantine.message });
     expect(await world.api('GET', `/sources/${created.id}`)).toMatchObject({ status: 'quarantined', quarantine });
 
     const viewerContext = await world.browser.newContext({ viewport: { width: 390, height: 844 } });
@@ -208,6 +214,11 @@ consoleSuite('sources in Chromium', (world) => {
     expect(note).toMatch(text('31 in a row'));
     expect(note).toMatch(text('Last error (Unavailable): The HR share answered 503 Service Unavailable'));
     expect(note).toMatch(text('What to do: fix the cause (the export file or folder'));
+    const runRow = page
+      .getByRole('table', { name: 'Imports, newest first' })
+      .locator('tbody tr')
+      .filter({ has: page.getByRole('cell', { name: String(run.id), exact: true }) });
+    expect(await runRow.locator('td').last().innerText()).toBe('3');
     await check(page, '76-sources-quarantined');
     await page.getByRole('button', { name: 'Release quarantine' }).click();
     await expect

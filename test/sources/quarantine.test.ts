@@ -127,11 +127,16 @@ describe('source quarantine', () => {
     await env.skipTime(6 * HOUR);
     expect(await runs(id)).toBe(before);
 
-    // A manual sync runs, fails (each of the activity's 3 attempts records a run), and the source stays quarantined.
+    // A manual sync runs, fails (its 3 attempts update one run), and the source stays quarantined.
     expect((await api.call('POST', `/api/v1/sources/${id}/sync`, {})).status).toBe(202);
     await env.skipTime(60_000);
-    expect(await runs(id)).toBeGreaterThan(before);
-    expect((await store.sources.runs(id))[0]).toMatchObject({ status: 'failed' });
+    expect(await runs(id)).toBe(before + 1);
+    expect((await store.sources.runs(id))[0]).toMatchObject({ status: 'failed', attempts: 3 });
+    expect((await api.call('GET', `/api/v1/sources/${id}/runs?limit=1`)).body!.items[0]).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      error: expect.stringMatching(/\S/),
+    });
     expect((await get()).status).toBe('quarantined');
 
     // Graph answers again; resume ends the quarantine and imports at once.
