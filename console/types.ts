@@ -41,6 +41,8 @@ export interface AppView {
     cycleIntervalMinutes: number;
     deletionThreshold: { count: number } | { percent: number };
     profile: string;
+    /** SCIM Bulk for a cycle's writes when the target advertises it (default false). */
+    bulk?: boolean;
     rateLimit: { requestsPerSecond: number; concurrency: number; maxRetryAfterSeconds: number };
     retention?: { logDays: number };
   };
@@ -201,6 +203,15 @@ export interface Source {
   [key: string]: unknown;
 }
 
+/** A quarantined source's `quarantine` (GET /sources/{id}). */
+export interface SourceQuarantine {
+  since: string;
+  failingSince: string;
+  failures: number;
+  code: string;
+  message: string;
+}
+
 /** GET /sources/{id}/runs: one import. */
 export interface SourceRun {
   id: number;
@@ -214,6 +225,8 @@ export interface SourceRun {
   unchanged: number;
   stagedDeletions: number;
   error: string | null;
+  /** Attempts of the import (its retries update the run); absent from older APIs: 1. */
+  attempts?: number;
 }
 
 /** POST /directory/import's answer. */

@@ -15,6 +15,7 @@ import { folderReader, openCsvReader, readFolderSnapshot, type CsvSourceConfig, 
 import { openEntraReader, type EntraSourceConfig } from './entra.ts';
 import { applyDeletions, importSource, type ImportOutcome } from './import.ts';
 import { openLdapReader, type LdapSourceConfig } from './ldap.ts';
+import { leaveSourceQuarantine } from './quarantine.ts';
 import type { ImportCursor, SourceReader } from './types.ts';
 
 /** How often a source runs a full import (deletions are only found by one), by default. */
@@ -27,6 +28,29 @@ export interface SourceRunDeps {
   now?: () => Date;
   /** Waits on `Retry-After` (entra); tests may stand one in. */
   sleep?: (ms: number) => Promise<void>;
+  /** The import activity's attempt: a retried one updates the run its earlier attempts recorded. */
+  attempt?: ImportAttempt;
+}
+
+export interface ImportAttempt {
+  /** 1 for the first attempt. */
+  number: number;
+  /** The run an earlier attempt of the same activity recorded (null: none known). */
+  runId: number | null;
+  /** Told the run's id as soon as there is one, so a retry can find it. */
+  onRun(runId: number): void;
+}
+
+/** The run this import records: the earlier attempt's, running again, or a new one. */
+async function openRun(deps: SourceRunDeps, sourceId: string, mode: SourceRunMode): Promise<SourceRunRecord> {
+  const { attempt } = deps;
+  const retried =
+    attempt && attempt.number > 1 && attempt.runId !== null
+      ? await deps.store.sources.retryRun(attempt.runId, sourceId, mode, attempt.number)
+      : null;
+  const run = retried ?? (await deps.store.sources.beginRun(sourceId, mode));
+  attempt?.onRun(run.id);
+  return run;
 }
 
 /** `auto`: full when none ran yet, the source cannot read changes, or the last full one is older than fullImportHours. */
@@ -97,13 +121,13 @@ export async function runSourceImport(
       const snapshot = await readFolderSnapshot(source.config as CsvSourceConfig, now());
       const last = source.state.folderFile;
       if (last && last.name === snapshot.file.name && last.sha256 === snapshot.file.sha256) {
-        return await recordNothingNew(store, sourceId, snapshot.file);
+        return await recordNothingNew(deps, sourceId, snapshot.file);
       }
       reader = folderReader(snapshot, source.config as CsvSourceConfig);
       folderFile = snapshot.file;
     } else reader = await openReader(deps, source);
     const mode = chooseMode(source, reader, request, now());
-    run = await store.sources.beginRun(sourceId, mode);
+    run = await openRun(deps, sourceId, mode);
     const startedAt = now().toISOString();
     const outcome = await importSource(
       {
@@ -123,7 +147,7 @@ export async function runSourceImport(
     return recorded;
   } catch (error) {
     const message = runError(error);
-    if (!run) run = await store.sources.beginRun(sourceId, 'full');
+    if (!run) run = await openRun(deps, sourceId, 'full');
     // An Entra deltaLink Graph no longer knows: forget it, so the next import starts a new round (a full one).
     if (source.type === 'entra' && error instanceof PermanentError && error.status === 410)
       await store.sources.setState(sourceId, { highWater: null });
@@ -137,12 +161,13 @@ export async function runSourceImport(
 
 /** A watched folder whose newest file was imported already: a run that changes nothing, saying so. */
 async function recordNothingNew(
-  store: Store,
+  deps: SourceRunDeps,
   sourceId: string,
   file: FolderSnapshot['file'],
 ): Promise<SourceRunRecord> {
-  const run = await store.sources.beginRun(sourceId, 'full');
-  await store.sources.setState(sourceId, { quarantine: null });
+  const { store } = deps;
+  const run = await openRun(deps, sourceId, 'full');
+  await leaveSourceQuarantine(store, sourceId, 'import');
   return store.sources.finishRun(run.id, {
     status: 'succeeded',
     counts: { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 },
@@ -160,12 +185,12 @@ async function record(
   const full = run.mode === 'full';
   await store.sources.setState(source.id, {
     highWater: outcome.highWater ?? source.state.highWater ?? null,
-    // An import that worked ends a quarantine (the workflow, deciding the same, imports on its cadence again).
-    quarantine: null,
     ...(full ? { lastFullImportAt: startedAt, stagedDeletions: outcome.staged } : {}),
     // Removals a delta reported are not reported again: staged ones are kept, added to any staged before.
     ...(!full && outcome.staged ? { stagedDeletions: mergeStaged(source.state.stagedDeletions, outcome.staged) } : {}),
   });
+  // An import that worked ends a quarantine (the workflow, deciding the same, imports on its cadence again).
+  await leaveSourceQuarantine(store, source.id, 'import');
   const skipped = outcome.skipped.length;
   const error = skipped
     ? `${skipped} entr${skipped === 1 ? 'y' : 'ies'} skipped: ${outcome.skipped.slice(0, 5).join('; ')}`

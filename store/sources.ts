@@ -2,13 +2,13 @@
 // (an LDAP bind password, an Entra client secret or certificate private key), import bookkeeping (`state`) and the history of their imports. The
 // objects a source owns carry its id (`source_id`) and their reference there (`source_ref`).
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, isNull, lt, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
 import type { SecretBox } from './crypto.ts';
 import { anyOf, chunk, iso, type Executor } from './db.ts';
 import { DirectoryRepository } from './directory.ts';
 import { notFound } from './errors.ts';
-import { groups, sourceRuns, sourceSnapshots, sources, userContributions, users } from './schema.ts';
+import { groups, keyValues, sourceRuns, sourceSnapshots, sources, userContributions, users } from './schema.ts';
 import type { SourceView } from './user-contributions.ts';
 
 /** Directory attributes a source may join its rows to existing users on (`joinOn`). */
@@ -105,7 +105,15 @@ export interface SourceRunRecord extends SourceCounts {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** Attempts of the import activity this run records (a retried attempt updates its run): 1, 2, … */
+  attempts: number;
 }
+
+/**
+ * key_values namespace of the attempt counts of retried runs (key: the run id); a run without an
+ * entry had one attempt. Kept beside the runs, not in them, until source_runs gets a column for it.
+ */
+export const RUN_ATTEMPTS_NAMESPACE = 'source-run-attempts';
 
 /** An uploaded HR export of a csv source (`origin: 'upload'`), kept as received. */
 export interface SourceSnapshot {
@@ -136,7 +144,7 @@ const toSource = (row: SourceRow): SourceRecord => ({
   updatedAt: row.updatedAt.toISOString(),
 });
 
-const toRun = (row: RunRow): SourceRunRecord => ({
+const toRun = (row: RunRow, attempts = 1): SourceRunRecord => ({
   id: row.id,
   sourceId: row.sourceId,
   mode: row.mode,
@@ -149,6 +157,7 @@ const toRun = (row: RunRow): SourceRunRecord => ({
   unchanged: row.unchanged,
   stagedDeletions: row.stagedDeletions,
   error: row.error,
+  attempts,
 });
 
 const tableOf = (type: ObjectType) => (type === 'user' ? users : groups);
@@ -181,6 +190,12 @@ export class SourceRepository {
 
   async get(id: string): Promise<SourceRecord | null> {
     const [row] = await this.db.select().from(sources).where(eq(sources.id, id));
+    return row ? toSource(row) : null;
+  }
+
+  /** The source, its row locked until the transaction ends (call it on a transaction); null when gone. */
+  async getForUpdate(id: string): Promise<SourceRecord | null> {
+    const [row] = await this.db.select().from(sources).where(eq(sources.id, id)).for('update');
     return row ? toSource(row) : null;
   }
 
@@ -246,6 +261,10 @@ export class SourceRepository {
       await new DirectoryRepository(tx).withdrawSource(id);
       await tx.update(users).set({ sourceId: null, sourceRef: null }).where(eq(users.sourceId, id));
       await tx.update(groups).set({ sourceId: null, sourceRef: null }).where(eq(groups.sourceId, id));
+      // The attempt counts of its runs go with the runs (deleted with the source).
+      await tx.execute(sql`
+        delete from ${keyValues} where ${keyValues.namespace} = ${RUN_ATTEMPTS_NAMESPACE}
+          and ${keyValues.key} in (select id::text from ${sourceRuns} where ${sourceRuns.sourceId} = ${id})`);
       const rows = await tx.delete(sources).where(eq(sources.id, id)).returning({ id: sources.id });
       return rows.length > 0;
     });
@@ -258,6 +277,29 @@ export class SourceRepository {
     return toRun(row);
   }
 
+  /**
+   * A retried attempt of the import that began run `id`: the run is running again (its counts and
+   * error cleared, its start kept) and counts `attempt` attempts. Null when the source has no such
+   * run (deleted meanwhile): the attempt begins a run of its own.
+   */
+  async retryRun(id: number, sourceId: string, mode: SourceRunMode, attempt: number): Promise<SourceRunRecord | null> {
+    return this.db.transaction(async (tx) => {
+      const zero = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
+      const [row] = await tx
+        .update(sourceRuns)
+        .set({ mode, status: 'running', finishedAt: null, error: null, ...zero })
+        .where(and(eq(sourceRuns.id, id), eq(sourceRuns.sourceId, sourceId)))
+        .returning();
+      if (!row) return null;
+      const value = { attempts: attempt };
+      await tx
+        .insert(keyValues)
+        .values({ namespace: RUN_ATTEMPTS_NAMESPACE, key: String(id), value })
+        .onConflictDoUpdate({ target: [keyValues.namespace, keyValues.key], set: { value, updatedAt: new Date() } });
+      return toRun(row, attempt);
+    });
+  }
+
   async finishRun(
     id: number,
     outcome: { status: Exclude<SourceRunStatus, 'running'>; counts: SourceCounts; error?: string | null },
@@ -267,7 +309,17 @@ export class SourceRepository {
       .set({ status: outcome.status, finishedAt: new Date(), ...outcome.counts, error: outcome.error ?? null })
       .where(eq(sourceRuns.id, id))
       .returning();
-    return toRun(row);
+    return toRun(row, (await this.attemptsOf([id])).get(id));
+  }
+
+  /** The attempt counts of the given runs that were retried (the others had one). */
+  private async attemptsOf(ids: readonly number[]): Promise<Map<number, number>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .select({ key: keyValues.key, value: keyValues.value })
+      .from(keyValues)
+      .where(and(eq(keyValues.namespace, RUN_ATTEMPTS_NAMESPACE), inArray(keyValues.key, ids.map(String))));
+    return new Map(rows.map((r) => [Number(r.key), Number((r.value as { attempts?: unknown }).attempts) || 1]));
   }
 
   /** Newest first; `before` is the id of the last run of the previous page. */
@@ -280,7 +332,8 @@ export class SourceRepository {
       )
       .orderBy(desc(sourceRuns.id))
       .limit(Math.min(Math.max(options.limit ?? 50, 1), 500));
-    return rows.map(toRun);
+    const attempts = await this.attemptsOf(rows.map((r) => r.id));
+    return rows.map((r) => toRun(r, attempts.get(r.id)));
   }
 
   // ---- uploaded snapshots ----

@@ -19,8 +19,16 @@ export const WEBHOOK_EVENT_TYPES = [
   'quarantine.left',
   'deletions.staged',
   'object.failed',
+  'source.quarantine.entered',
+  'source.quarantine.left',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** Events of no app (a source's): only subscriptions of every app (no `appId`) receive them. */
+export const GLOBAL_ONLY_EVENT_TYPES: readonly WebhookEventType[] = [
+  'source.quarantine.entered',
+  'source.quarantine.left',
+];
 
 /** The safe view of a subscription: never its secret. */
 export interface WebhookRecord {

@@ -11,6 +11,7 @@ import { isAbsolute } from 'node:path';
 import { DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL } from '../../sources/graph-client.ts';
 import { certificateCredentialProblem } from '../../sources/client-assertion.ts';
 import { usesCertificate } from '../../sources/entra.ts';
+import { leaveSourceQuarantine } from '../../sources/quarantine.ts';
 import { approveStagedDeletions } from '../../sources/run.ts';
 import { SOURCE_ATTRIBUTES } from '../../engine/policies/attributePrecedence.ts';
 import { hashApiKey, JOIN_ATTRIBUTES, type SourceRecord, type Store } from '../../store/index.ts';
@@ -322,6 +323,10 @@ const runSchema = z
     unchanged: z.number().int(),
     stagedDeletions: z.number().int(),
     error: z.string().nullable(),
+    attempts: z.number().int().openapi({
+      description:
+        'Attempts of the import (a failed attempt is retried up to 3 times; each retry updates this run): 1 when it was not retried',
+    }),
   })
   .openapi('SourceRun');
 
@@ -697,7 +702,7 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
     }
     // A disabled source's workflow was ended; enabled again, it starts afresh, out of quarantine.
     if (!before.enabled && source.enabled && source.state.quarantine) {
-      await store.sources.setState(id, { quarantine: null });
+      await leaveSourceQuarantine(store, id, 'enabled');
       return c.json(view((await store.sources.get(id)) ?? source), 200);
     }
     return c.json(view(source), 200);
@@ -751,7 +756,7 @@ function actionRoutes(
     if (!source.state.quarantine) throw new ApiError('conflict', `Source ${id} is not quarantined`);
     // The workflow first (a Temporal that does not answer changes nothing), then the state the API shows.
     await requireControl().resume(id);
-    await store.sources.setState(id, { quarantine: null });
+    await leaveSourceQuarantine(store, id, 'resume');
     return c.json(view(await requireSource(id)), 202);
   });
 

@@ -6,7 +6,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { NetworkRange } from '../../scim/index.ts';
 import type { Store } from '../../store/index.ts';
-import { WEBHOOK_EVENT_TYPES } from '../../store/webhooks.ts';
+import { GLOBAL_ONLY_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../store/webhooks.ts';
 import { ApiError, errorResponses } from '../errors.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { idParams, idSchema, jsonBody, jsonContent } from '../resource-schemas.ts';
@@ -18,7 +18,7 @@ const TAG = 'webhooks';
 
 const eventsSchema = z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length).openapi({
   description:
-    "`cycle.finished`, `deletions.staged` (a cycle exceeded the deletion threshold), `object.failed` (an object failed permanently), `job.state_changed` (the job's state became another: `from`, `to`, `cause`), `quarantine.entered` (the job got a quarantine, also while paused), `quarantine.left` (its quarantine ended)",
+    "`cycle.finished`, `deletions.staged` (a cycle exceeded the deletion threshold), `object.failed` (an object failed permanently), `job.state_changed` (the job's state became another: `from`, `to`, `cause`), `quarantine.entered` (the job got a quarantine, also while paused), `quarantine.left` (its quarantine ended), `source.quarantine.entered` / `source.quarantine.left` (a source's imports were quarantined after 24 h of failures / the quarantine ended; every app's subscriptions only)",
 });
 
 const webhookSchema = z
@@ -164,6 +164,17 @@ const deliveriesRoute = createRoute({
   },
 });
 
+/** A source's events belong to no app: an app's subscription would never receive them. */
+function refuseGlobalOnlyEvents(appId: string | null | undefined, events: readonly WebhookEventType[] | undefined) {
+  const wrong = appId ? (events ?? []).filter((e) => GLOBAL_ONLY_EVENT_TYPES.includes(e)) : [];
+  if (wrong.length === 0) return;
+  throw new ApiError(
+    'validation_failed',
+    `events: ${wrong.join(', ')} belong to no app; subscribe to them without appId (every app's events)`,
+    { details: [{ path: 'events', message: 'only for a subscription without appId' }] },
+  );
+}
+
 export interface WebhooksRouterDeps {
   store: Store;
   allowInsecureLoopback?: boolean;
@@ -191,6 +202,7 @@ export function webhooksRouter({ store, allowInsecureLoopback, allowedTargetNetw
   router.openapi(createWebhookRoute, async (c) => {
     const body = c.req.valid('json');
     checkAddress(body.url);
+    refuseGlobalOnlyEvents(body.appId, body.events);
     if (body.appId && !(await store.apps.get(body.appId)))
       throw new ApiError('not_found', `App ${body.appId} not found`);
     const { webhook, secret } = await store.webhooks.create({ ...body, appId: body.appId ?? null });
@@ -204,7 +216,7 @@ export function webhooksRouter({ store, allowInsecureLoopback, allowedTargetNetw
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     if (body.url !== undefined) checkAddress(body.url);
-    await requireWebhook(id);
+    refuseGlobalOnlyEvents((await requireWebhook(id)).appId, body.events);
     return c.json(await store.webhooks.update(id, body), 200);
   });
 

@@ -114,12 +114,20 @@ export class ScimObjects {
     return out;
   }
 
+  /**
+   * Makes the group's members exactly `wanted`: the ones to remove in one batched call, then the ones
+   * to add in another (a nesting cycle refuses the additions, none of them made), whatever the
+   * number of members — not one store call per member.
+   */
   private async setMembers(groupId: string, wanted: Map<string, ObjectType>): Promise<void> {
     const current = await this.store.directory.membersOf(groupId);
     const have = new Set(current.map((m) => m.memberId));
-    for (const m of current) if (!wanted.has(m.memberId)) await this.store.directory.removeMember(groupId, m.memberId);
-    for (const memberId of wanted.keys())
-      if (!have.has(memberId)) await this.store.directory.addMember(groupId, memberId);
+    const gone = current.filter((m) => !wanted.has(m.memberId)).map((m) => ({ groupId, memberId: m.memberId }));
+    const added = [...wanted]
+      .filter(([memberId]) => !have.has(memberId))
+      .map(([memberId, memberType]) => ({ groupId, memberId, memberType }));
+    await this.store.directory.removeMembers(gone);
+    if (added.length > 0) await this.store.directory.bulkAddMembers(added);
   }
 
   async softDelete(type: ObjectType, id: string): Promise<void> {

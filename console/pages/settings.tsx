@@ -66,6 +66,20 @@ export function SettingsForm({ app, me, csrf }: { app: AppView; me: Me; csrf: st
             </option>
           ))}
         </select>
+        <label for="s-bulk">SCIM Bulk</label>
+        <input
+          id="s-bulk"
+          name="bulk"
+          type="checkbox"
+          value="true"
+          checked={s.bulk === true}
+          disabled={readOnly}
+          aria-describedby="s-bulk-hint"
+        />
+        <p id="s-bulk-hint" class="hint">
+          Send a cycle's creates, updates and disables in /Bulk requests when the target advertises SCIM Bulk; off: one
+          request per write.
+        </p>
         {readOnly ? null : (
           <button type="submit" class="primary">
             Save settings
@@ -96,6 +110,8 @@ export function settingsPatch(form: Form): { body: Record<string, unknown> } | {
   if (typeof threshold === 'number') settings.deletionThreshold = { count: threshold };
   settings.notificationEmail = text(form, 'notificationEmail') || null;
   if (text(form, 'profile')) settings.profile = text(form, 'profile');
+  // A checkbox left unticked is not posted: the form always shows it, so its absence means off.
+  settings.bulk = text(form, 'bulk') === 'true';
   const auth = targetAuthOf(form, 'update');
   if ('error' in auth) return { error: String(auth.error) };
   const target: Record<string, unknown> = { ...auth };

@@ -1,13 +1,14 @@
 /** @jsxImportSource hono/jsx */
 // Sources from the console: every source with its state and last import, a source's page (its
 // settings, state, import history refreshed every few seconds) and its actions — import now, pause
-// and resume (PATCH enabled), delete after a confirmation page, approve staged deletions, and for a
+// and resume (PATCH enabled), release from quarantine (with why it is there and what to do), delete
+// after a confirmation page, approve staged deletions, and for a
 // csv source that takes uploads, a file upload posting the snapshot. Creating one is in
 // source-forms.tsx. Secrets are never shown: the API does not answer them.
 import { describeProblem, query } from '../api-client.ts';
 import type { ConsoleContext, ConsoleRouter } from '../app.tsx';
 import { ActionButton, CsrfField, Layout, StateBadge, Time, can } from '../layout.tsx';
-import type { Source, SourceRun } from '../types.ts';
+import type { Source, SourceQuarantine, SourceRun } from '../types.ts';
 import { sourceCreateRoutes } from './source-forms.tsx';
 import { fileBody } from './upload.ts';
 import { SOURCES, sourceUrl } from './urls.ts';
@@ -81,7 +82,8 @@ export function runResult(run: SourceRun | undefined): string {
     `${run.unchanged} unchanged`,
     ...(run.stagedDeletions ? [`${run.stagedDeletions} deletions staged`] : []),
   ].join(', ');
-  return `${run.status} (${run.mode}): ${counts}${run.error ? ` — ${run.error}` : ''}`;
+  const attempts = (run.attempts ?? 1) > 1 ? `, ${run.attempts} attempts` : '';
+  return `${run.status} (${run.mode}${attempts}): ${counts}${run.error ? ` — ${run.error}` : ''}`;
 }
 
 function RunsTable({ runs }: { runs: SourceRun[] }) {
@@ -103,6 +105,7 @@ function RunsTable({ runs }: { runs: SourceRun[] }) {
             <th scope="col">Unchanged</th>
             <th scope="col">Staged deletions</th>
             <th scope="col">Error</th>
+            <th scope="col">Attempts</th>
           </tr>
         </thead>
         <tbody>
@@ -123,6 +126,7 @@ function RunsTable({ runs }: { runs: SourceRun[] }) {
               <td>{run.unchanged}</td>
               <td>{run.stagedDeletions}</td>
               <td>{run.error ?? ''}</td>
+              <td>{run.attempts ?? 1}</td>
             </tr>
           ))}
         </tbody>
@@ -230,6 +234,38 @@ function UploadForm({ id, csrf }: { id: string; csrf: string }) {
   );
 }
 
+/** The quarantine the API reports (`quarantine`), if the source is in one. */
+export function sourceQuarantine(source: Source): SourceQuarantine | null {
+  const q = record(source.quarantine);
+  return q && typeof q.since === 'string' ? (q as unknown as SourceQuarantine) : null;
+}
+
+/** Where a source's failing imports usually come from, by type. */
+const QUARANTINE_CAUSES: Readonly<Record<string, string>> = {
+  csv: 'the export file or folder',
+  ldap: 'the directory server',
+  entra: 'Entra ID (Microsoft Graph)',
+};
+
+/** Why the source is quarantined (its last error, never a secret: the API writes it for people) and what to do. */
+function QuarantineNote({ quarantine, type }: { quarantine: SourceQuarantine; type: string }) {
+  const where = QUARANTINE_CAUSES[type] ?? 'where the source reads';
+  return (
+    <div class="problem" role="alert" id="quarantine">
+      <p>
+        <strong>Quarantined</strong> since <Time iso={quarantine.since} />: every import failed since{' '}
+        <Time iso={quarantine.failingSince} /> ({quarantine.failures} in a row). Last error ({quarantine.code}):{' '}
+        {quarantine.message}
+      </p>
+      <p>
+        What to do: fix the cause ({where}, or the source's settings and credentials), then <em>Release quarantine</em>:
+        the source imports at once, then on its schedule. <em>Sync now</em> tries one import and releases it if the
+        import succeeds. Until then it does not import on its schedule.
+      </p>
+    </div>
+  );
+}
+
 function SourceActions({ c, source }: { c: ConsoleContext; source: Source }) {
   const me = c.get('me');
   const csrf = c.get('csrf');
@@ -245,6 +281,9 @@ function SourceActions({ c, source }: { c: ConsoleContext; source: Source }) {
       <div class="actions">
         {sync && imports && source.enabled ? (
           <ActionButton action={`${url}/sync`} label="Sync now" kind="primary" csrf={csrf} />
+        ) : null}
+        {sync && source.enabled && sourceQuarantine(source) ? (
+          <ActionButton action={`${url}/release`} label="Release quarantine" kind="primary" csrf={csrf} />
         ) : null}
         {write && source.enabled ? <ActionButton action={`${url}/pause`} label="Pause" csrf={csrf} /> : null}
         {write && !source.enabled ? (
@@ -275,6 +314,7 @@ function sourcePageRoutes(router: ConsoleRouter) {
     const before = c.req.query('before');
     const [source, runs] = await Promise.all([c.get('client').need<Source>(apiSource(id)), loadRuns(c, id, before)]);
     const extra = Object.entries(source).filter(([name]) => !KNOWN_FIELDS.has(name));
+    const quarantine = source.enabled ? sourceQuarantine(source) : null;
     return c.html(
       <Layout title={`Source ${source.name}`} me={c.get('me')} csrf={c.get('csrf')} {...outcomeOf(c)}>
         <p>
@@ -283,6 +323,7 @@ function sourcePageRoutes(router: ConsoleRouter) {
         <p>
           {source.type} source · <code>{source.id}</code> · <StateBadge state={sourceState(source)} />
         </p>
+        {quarantine ? <QuarantineNote quarantine={quarantine} type={source.type} /> : null}
         {source.scimUrl ? (
           <p>
             SCIM URL: <code>{source.scimUrl}</code> (the token was shown once, when the source was created)
@@ -328,6 +369,19 @@ function actionRoutes(router: ConsoleRouter) {
       return back(c, id, result.ok ? { notice } : refused(`Not ${action}d`, result.problem));
     });
   }
+
+  // Leaving quarantine is the API's resume (POST …/resume), not the console's Resume (un-pause).
+  router.post(`${SOURCES}/:id/release`, async (c) => {
+    const id = c.req.param('id');
+    const result = await c.get('client').call('POST', `${apiSource(id)}/resume`);
+    return back(
+      c,
+      id,
+      result.ok
+        ? { notice: 'Released from quarantine: an import was requested' }
+        : refused('Not released', result.problem),
+    );
+  });
 
   router.post(`${SOURCES}/:id/approve-deletions`, async (c) => {
     const id = c.req.param('id');

@@ -1,11 +1,47 @@
 // The admin pages in Chromium: API keys (created with a role, shown once, listed, revoked — the
 // revoked key no longer signs in), the audit log saying who did it, the logs' time-range filter,
 // and deleting an app (its name typed to confirm, its logs kept for their retention period). A
-// viewer sees no key or audit page and no delete button. Screenshots and axe-core as in the journey.
+// viewer sees no key or audit page and no delete button. An app's settings form shows SCIM Bulk
+// (off by default, explained in a line) and saves it both ways, leaving the other settings as they
+// were. Screenshots and axe-core as in the journey.
 import { expect, it } from 'vitest';
 import { WAIT, check, consoleSuite, signIn, text } from './harness.ts';
 
 consoleSuite('the admin pages in Chromium', (world) => {
+  it("shows an app's SCIM Bulk setting and saves it ticked and unticked", async () => {
+    const app = await world.api('POST', '/apps', {
+      name: 'Bulk toggle',
+      template: 'generic-scim',
+      target: { url: world.target.baseUrl, token: world.target.token },
+      settings: { cycleIntervalMinutes: 17 },
+    });
+    expect(app.settings).toMatchObject({ bulk: false, cycleIntervalMinutes: 17 });
+    const settings = async () => (await world.api('GET', `/apps/${app.id}`)).settings;
+    const context = await world.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, world, world.ferry.apiKey);
+    await page.goto(`${world.ferry.url}/console/apps/${app.id}`);
+    const bulk = page.getByRole('checkbox', { name: 'SCIM Bulk' });
+    await bulk.waitFor(WAIT);
+    expect(await bulk.isChecked()).toBe(false);
+    expect(await bulk.getAttribute('aria-describedby')).toBe('s-bulk-hint');
+    expect(await page.locator('#s-bulk-hint').innerText()).toMatch(text('/Bulk requests'));
+    await check(page, '35-app-settings-bulk');
+
+    await bulk.check();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByRole('status').first().innerText(), WAIT).toMatch(text('Settings saved'));
+    expect(await settings()).toMatchObject({ bulk: true, cycleIntervalMinutes: 17 });
+    expect(await page.getByRole('checkbox', { name: 'SCIM Bulk' }).isChecked()).toBe(true);
+
+    await page.getByRole('checkbox', { name: 'SCIM Bulk' }).uncheck();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(async () => (await settings()).bulk, WAIT).toBe(false);
+    expect(await settings()).toMatchObject({ cycleIntervalMinutes: 17 });
+    expect(await page.getByRole('checkbox', { name: 'SCIM Bulk' }).isChecked()).toBe(false);
+    await context.close();
+  });
+
   it('creates a key shown once, revokes it, and reads who did it in the audit log', async () => {
     const context = await world.browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();

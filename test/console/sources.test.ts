@@ -3,7 +3,9 @@
 // in the directory; a bad export is refused with the line it names and imports nothing; pause,
 // resume and delete (after a confirmation page) change the source as the API shows. An ldap source's
 // bind password is write-only (never in a page, not even a refused form's); a scim source's token is
-// shown once. A viewer sees the sources and no button or form.
+// shown once. A viewer sees the sources and no button or form. A quarantined source's page says why
+// (its last error) and what to do, and its Release quarantine button takes it out (POST …/resume);
+// a viewer reads the reason but gets no button. An import Temporal retried is one run counting its attempts.
 import { expect, it } from 'vitest';
 import { WAIT, check, consoleSuite, signIn, text } from './harness.ts';
 
@@ -171,6 +173,63 @@ consoleSuite('sources in Chromium', (world) => {
     await page.goto(url('/console/sources'));
     expect(await page.content()).not.toContain(token);
     await context.close();
+  });
+
+  it('shows why a source is quarantined and releases it; a viewer reads why but gets no button', async () => {
+    const created = await world.api('POST', '/sources', { type: 'csv', name: 'Gone export', origin: 'upload' });
+    // A quarantine as the source's workflow writes it after a day of failed imports.
+    const quarantine = {
+      since: '2026-01-02T09:00:00.000Z',
+      failingSince: '2026-01-01T09:00:00.000Z',
+      failures: 31,
+      code: 'Unavailable',
+      message: 'The HR share answered 503 Service Unavailable',
+    };
+    await world.ferry.store.sources.setState(created.id, { quarantine });
+    // Its last import, failed after Temporal retried it twice: one run counting 3 attempts.
+    const store = world.ferry.store.sources;
+    const run = await store.beginRun(created.id, 'full');
+    await store.retryRun(run.id, created.id, 'full', 3);
+    const zero = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
+    await store.finishRun(run.id, { status: 'failed', counts: zero, error: quarantine.message });
+    expect(await world.api('GET', `/sources/${created.id}`)).toMatchObject({ status: 'quarantined', quarantine });
+
+    const viewerContext = await world.browser.newContext({ viewport: { width: 390, height: 844 } });
+    const viewer = await viewerContext.newPage();
+    await signIn(viewer, world, world.viewerKey);
+    await viewer.goto(url(`/console/sources/${created.id}`));
+    await viewer.getByRole('heading', { name: 'Source Gone export', level: 1 }).waitFor(WAIT);
+    expect(await viewer.locator('#quarantine').innerText()).toMatch(text(quarantine.message));
+    expect(await viewer.getByRole('button', { name: /Release quarantine|Sync now/ }).count()).toBe(0);
+    await viewerContext.close();
+
+    const context = await world.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signIn(page, world, world.ferry.apiKey);
+    await page.goto(url(`/console/sources/${created.id}`));
+    await page.getByRole('heading', { name: 'Source Gone export', level: 1 }).waitFor(WAIT);
+    expect(await page.locator('main .badge').first().innerText()).toBe('quarantined');
+    const note = await page.locator('#quarantine').innerText();
+    expect(note).toMatch(text('Quarantined since'));
+    expect(note).toMatch(text('31 in a row'));
+    expect(note).toMatch(text('Last error (Unavailable): The HR share answered 503 Service Unavailable'));
+    expect(note).toMatch(text('What to do: fix the cause (the export file or folder'));
+    const runRow = page
+      .getByRole('table', { name: 'Imports, newest first' })
+      .locator('tbody tr')
+      .filter({ has: page.getByRole('cell', { name: String(run.id), exact: true }) });
+    expect(await runRow.locator('td').last().innerText()).toBe('3');
+    await check(page, '76-sources-quarantined');
+    await page.getByRole('button', { name: 'Release quarantine' }).click();
+    await expect
+      .poll(() => page.getByRole('status').innerText(), WAIT)
+      .toMatch(text('Released from quarantine: an import was requested'));
+    expect(await world.api('GET', `/sources/${created.id}`)).toMatchObject({ status: 'active', quarantine: null });
+    expect(await page.locator('#quarantine').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Release quarantine' }).count()).toBe(0);
+    expect(await page.locator('main .badge').first().innerText()).toBe('running');
+    await context.close();
+    await world.api('DELETE', `/sources/${created.id}`);
   });
 
   it('shows a viewer the sources with no button or form', async () => {

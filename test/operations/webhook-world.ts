@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp as createApi } from '../../api/app.ts';
 import type { ProvisioningControl } from '../../api/provisioning-control.ts';
+import type { SourceControl } from '../../api/source-control.ts';
 import { WEBHOOKS_WORKFLOW_TYPE } from '../../workflows/messages.ts';
 import { createApp, seedDirectory } from '../provisioning/fixtures.ts';
 import { startProvisioningHarness, type ProvisioningHarness } from '../provisioning/harness.ts';
@@ -31,6 +32,8 @@ export async function startWebhookWorld(options: {
   shape: { users: number; groups: number };
   /** How the API controls provisioning (default: a recording fake; the real one needs the harness). */
   provisioning: (h: ProvisioningHarness) => ProvisioningControl;
+  /** How the API controls source workflows (default: none, source imports answer 503). */
+  sources?: SourceControl;
   /** The receiver's status for the nth request (0-based); default 204. */
   answer?: (n: number) => number;
   pollMs: number;
@@ -54,6 +57,7 @@ export async function startWebhookWorld(options: {
   const api = createApi({
     apiKeys: [options.apiKey],
     provisioning: options.provisioning(h),
+    sources: options.sources,
     resources: { store: h.store, allowInsecureLoopback: true },
   });
   const dispatcherId = `webhooks-test-${appId}`;

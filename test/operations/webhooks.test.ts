@@ -2,10 +2,13 @@
 // gets its secret once (never again), a real cycle run by the worker is POSTed to a real receiver
 // on 127.0.0.1 with a signature the receiver can verify from the timestamp and body, a receiver
 // that fails first is retried by Temporal, the delivery log says what happened, and an address the
-// outbound policy refuses is refused by the API and by the worker.
+// outbound policy refuses is refused by the API and by the worker. A source's quarantine, entered
+// (the source workflow's activity) and left (resume through the API), reaches a subscription of
+// every app, signed.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSourceActivities } from '../../activities/source-import.ts';
 import { recordingProvisioning } from '../api/helpers.ts';
 import type { ProvisioningHarness } from '../provisioning/harness.ts';
 import { startWebhookWorld, waitUntil, type WebhookWorld } from './webhook-world.ts';
@@ -38,6 +41,7 @@ describe('webhooks: subscribed through the API, delivered by the worker', () => 
       // The first request fails: the delivery must be retried.
       answer: (n) => (n === 0 ? 503 : 204),
       pollMs: 500,
+      sources: { ensure: async () => {}, stop: async () => {}, resume: async () => {}, syncNow: async () => {} },
     });
     ({ h, appId, receiverUrl } = world);
   }, 120_000);
@@ -115,5 +119,44 @@ describe('webhooks: subscribed through the API, delivered by the worker', () => 
     });
     expect(failed).toMatchObject({ attempts: 1, responseStatus: null });
     expect(String(failed.error)).toMatch(/not allowed|10\.11\.12\.13/i);
+  });
+
+  it("delivers a source's quarantine entered and left, signed, to a subscription of every app", async () => {
+    const created = await call('POST', '/webhooks', {
+      url: receiverUrl,
+      events: ['source.quarantine.entered', 'source.quarantine.left'],
+    });
+    expect(created.status).toBe(201);
+    const secret = String(created.body!.secret);
+    const source = await call('POST', '/sources', { type: 'csv', name: 'HR share', origin: 'upload' });
+    expect(source.status).toBe(201);
+    const sourceId = String(source.body!.id);
+    const ofSource = (type: string) => received().filter((r) => r.headers['ferry-event'] === type);
+
+    // The source workflow's decision after a day of failed imports, recorded by its activity.
+    const activities = createSourceActivities({ store: h.store, policy: { allowLoopback: true, allowedNetworks: [] } });
+    const decision = { since: '2026-03-02T08:00:00.000Z', failingSince: '2026-03-01T08:00:00.000Z', failures: 30 };
+    await activities.quarantineSource({ sourceId, code: 'Unavailable', ...decision });
+    const [entered] = await waitUntil('source.quarantine.entered', () =>
+      ofSource('source.quarantine.entered').length > 0 ? ofSource('source.quarantine.entered') : null,
+    );
+    expect(verify(secret, entered.headers, entered.body)).toBe(true);
+    expect(JSON.parse(entered.body)).toMatchObject({
+      type: 'source.quarantine.entered',
+      appId: null,
+      data: { sourceId, name: 'HR share', type: 'csv', code: 'Unavailable', ...decision },
+    });
+
+    expect((await call('POST', `/sources/${sourceId}/resume`)).status).toBe(202);
+    const [left] = await waitUntil('source.quarantine.left', () =>
+      ofSource('source.quarantine.left').length > 0 ? ofSource('source.quarantine.left') : null,
+    );
+    expect(verify(secret, left.headers, left.body)).toBe(true);
+    expect(JSON.parse(left.body)).toMatchObject({
+      type: 'source.quarantine.left',
+      appId: null,
+      data: { sourceId, cause: 'resume', code: 'Unavailable', ...decision },
+    });
+    expect(ofSource('source.quarantine.entered')).toHaveLength(1);
   });
 });

@@ -1,7 +1,8 @@
 // Source quarantine on the in-repo Temporal test service (time skipping), through the API: an Entra
 // source whose Graph cannot be reached fails every import; after 24 h of failures it is quarantined
 // (shown by GET with the last error, never the secret) and imports no more on its cadence; a
-// manual sync that fails keeps it there; resume, once Graph answers, brings it back.
+// manual sync that fails keeps it there; resume, once Graph answers, brings it back. Entering and
+// leaving are announced once each as webhook events (source.quarantine.entered / .left).
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,9 @@ import { startGraphFake, type GraphFake } from '../../dev/graph-fake/index.ts';
 import { createSourceActivities } from '../../activities/source-import.ts';
 import { ensureSourceWorkflows } from '../../api/source-control.ts';
 import { createTemporalSourceControl } from '../../api/source-temporal.ts';
+import { asc } from 'drizzle-orm';
 import { SOURCE_QUARANTINE_AFTER_MS } from '../../engine/policies/index.ts';
+import { webhookEvents } from '../../store/schema.ts';
 import { openStore, type Store } from '../../store/index.ts';
 import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
 import { createTemporalTestEnv, inRepoBackend, type TemporalTestEnv } from '../support/temporal.ts';
@@ -67,9 +70,19 @@ afterAll(async () => {
 /** Lets the in-repo service run everything due now (no time passes). */
 const settle = () => env.skipTime(0);
 const runs = async (id: string) => (await store.sources.runs(id, { limit: 500 })).length;
+/** The outbox's source quarantine events about `id`, oldest first. */
+const events = async (id: string) =>
+  (await store.db.select().from(webhookEvents).orderBy(asc(webhookEvents.id)))
+    .filter((e) => e.type.startsWith('source.quarantine.') && e.data.sourceId === id)
+    .map((e) => ({ type: e.type, data: e.data }));
 
 describe('source quarantine', () => {
   it('a source failing for 24 h is quarantined with its last error, stops importing, and resume brings it back', async () => {
+    await store.webhooks.create({
+      appId: null,
+      url: 'https://alerts.example.com/ferry',
+      events: ['source.quarantine.entered', 'source.quarantine.left'],
+    });
     graph.addUser({ userPrincipalName: 'ada@contoso.example', displayName: 'Ada' });
     const unreachable = `http://127.0.0.1:${await closedPort()}`;
     const created = await api.call('POST', '/api/v1/sources', {
@@ -104,17 +117,26 @@ describe('source quarantine', () => {
     expect(JSON.stringify(quarantined)).not.toContain(graph.clientSecret);
     const listed = (await api.call('GET', '/api/v1/sources')).body!.items.find((s: { id: string }) => s.id === id);
     expect(listed).toMatchObject({ status: 'quarantined', quarantine: quarantined.quarantine });
+    const about = { sourceId: id, name: 'Unreachable Graph', type: 'entra' };
+    expect(await events(id)).toEqual([
+      { type: 'source.quarantine.entered', data: { ...about, ...quarantined.quarantine, at: expect.any(String) } },
+    ]);
 
     // No more imports on the cadence.
     const before = await runs(id);
     await env.skipTime(6 * HOUR);
     expect(await runs(id)).toBe(before);
 
-    // A manual sync runs, fails (each of the activity's 3 attempts records a run), and the source stays quarantined.
+    // A manual sync runs, fails (its 3 attempts update one run), and the source stays quarantined.
     expect((await api.call('POST', `/api/v1/sources/${id}/sync`, {})).status).toBe(202);
     await env.skipTime(60_000);
-    expect(await runs(id)).toBeGreaterThan(before);
-    expect((await store.sources.runs(id))[0]).toMatchObject({ status: 'failed' });
+    expect(await runs(id)).toBe(before + 1);
+    expect((await store.sources.runs(id))[0]).toMatchObject({ status: 'failed', attempts: 3 });
+    expect((await api.call('GET', `/api/v1/sources/${id}/runs?limit=1`)).body!.items[0]).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+      error: expect.stringMatching(/\S/),
+    });
     expect((await get()).status).toBe('quarantined');
 
     // Graph answers again; resume ends the quarantine and imports at once.
@@ -130,6 +152,11 @@ describe('source quarantine', () => {
     await settle();
     expect((await store.sources.runs(id))[0]).toMatchObject({ status: 'succeeded', created: 1 });
     const afterResume = await runs(id);
+
+    expect((await events(id)).map((e) => [e.type, e.data.cause ?? null])).toEqual([
+      ['source.quarantine.entered', null],
+      ['source.quarantine.left', 'resume'],
+    ]);
 
     // …and the cadence again.
     await env.skipTime(HOUR + 60_000);

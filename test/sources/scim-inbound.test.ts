@@ -5,7 +5,7 @@
 // directory and its change log, owned by the source.
 import { sql } from 'drizzle-orm';
 import SCIMMY from 'scimmy';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serveApi, type RunningApi } from '../../api/server.ts';
 import type { ScimResource } from '../../engine/types.ts';
 import { createScimClient, type ScimClient } from '../../scim/client.ts';
@@ -329,6 +329,67 @@ describe('groups pushed over SCIM', () => {
     expect(unknown.body.detail).toContain('not-a-user');
     await client.delete('Groups', group.id as string);
     expect((await ctx.store.directory.getGroup(group.id as string))?.deletedDateTime).not.toBeNull();
+  });
+
+  it('replaces a 2,000-member list with none, and with 2,000 others, in two store calls each, every change logged', async () => {
+    const MANY = 2_000;
+    const people = (prefix: string) =>
+      Array.from({ length: MANY }, (_, i) => ({
+        ref: `${prefix}-${i}`,
+        user: {
+          id: `${sourceId}:${prefix}-${i}`,
+          userPrincipalName: `${prefix}-${i}@big.example`,
+          displayName: `P ${i}`,
+        },
+      }));
+    const first = people('first');
+    const second = people('second');
+    await ctx.store.directory.upsertSourceUsers(sourceId, [...first, ...second]);
+    const group = await scim('POST', '/Groups', {
+      schemas: [GROUP],
+      displayName: 'Everyone',
+      members: first.map((p) => ({ value: p.user.id })),
+    });
+    expect(group.status).toBe(201);
+    const id = group.body.id as string;
+    const memberIds = async () => (await ctx.store.directory.membersOf(id)).map((m) => m.memberId).sort();
+    expect(await memberIds()).toEqual(first.map((p) => p.user.id).sort());
+
+    const directory = ctx.store.directory;
+    const calls = [
+      vi.spyOn(directory, 'removeMember'),
+      vi.spyOn(directory, 'removeMembers'),
+      vi.spyOn(directory, 'addMember'),
+      vi.spyOn(directory, 'bulkAddMembers'),
+    ];
+    const storeCalls = () => calls.reduce((n, spy) => n + spy.mock.calls.length, 0);
+    try {
+      const before = await ctx.store.changes.latestSeq();
+      const swapped = await scim('PUT', `/Groups/${id}`, {
+        schemas: [GROUP],
+        displayName: 'Everyone',
+        members: second.map((p) => ({ value: p.user.id })),
+      });
+      expect(swapped.status).toBe(200);
+      expect(await memberIds()).toEqual(second.map((p) => p.user.id).sort());
+      expect(storeCalls()).toBe(2);
+      const changed = (await ctx.store.changes.changesSince(before, 10 * MANY)).filter((c) => c.objectId === id);
+      expect(changed.filter((c) => c.op === 'memberRemove')).toHaveLength(MANY);
+      expect(changed.filter((c) => c.op === 'memberAdd')).toHaveLength(MANY);
+
+      const emptied = await scim('PATCH', `/Groups/${id}`, {
+        schemas: [PATCH],
+        Operations: [{ op: 'replace', path: 'members', value: [] }],
+      });
+      expect(emptied.status, JSON.stringify(emptied.body)).toBe(200);
+      expect(await memberIds()).toEqual([]);
+      // The removals in one call; no addition to make.
+      expect(storeCalls()).toBe(3);
+      const after = (await ctx.store.changes.changesSince(before, 10 * MANY)).filter((c) => c.objectId === id);
+      expect(after.filter((c) => c.op === 'memberRemove')).toHaveLength(2 * MANY);
+    } finally {
+      for (const spy of calls) spy.mockRestore();
+    }
   });
 
   it('answers 400 with SCIM’s shape for a PATCH with an unknown op', async () => {
