@@ -464,6 +464,8 @@ export const sourceRuns = pgTable(
     unchanged: integer('unchanged').notNull().default(0),
     stagedDeletions: integer('staged_deletions').notNull().default(0),
     error: text('error'),
+    /** Attempts of the import activity this run records (a retried attempt updates its run). */
+    attempts: integer('attempts').notNull().default(1),
   },
   (t) => [index('source_runs_source_idx').on(t.sourceId, t.id)],
 );

@@ -2,13 +2,13 @@
 // (an LDAP bind password, an Entra client secret or certificate private key), import bookkeeping (`state`) and the history of their imports. The
 // objects a source owns carry its id (`source_id`) and their reference there (`source_ref`).
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, inArray, isNull, lt, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
 import type { SecretBox } from './crypto.ts';
 import { anyOf, chunk, iso, type Executor } from './db.ts';
 import { DirectoryRepository } from './directory.ts';
 import { notFound } from './errors.ts';
-import { groups, keyValues, sourceRuns, sourceSnapshots, sources, userContributions, users } from './schema.ts';
+import { groups, sourceRuns, sourceSnapshots, sources, userContributions, users } from './schema.ts';
 import type { SourceView } from './user-contributions.ts';
 
 /** Directory attributes a source may join its rows to existing users on (`joinOn`). */
@@ -109,12 +109,6 @@ export interface SourceRunRecord extends SourceCounts {
   attempts: number;
 }
 
-/**
- * key_values namespace of the attempt counts of retried runs (key: the run id); a run without an
- * entry had one attempt. Kept beside the runs, not in them, until source_runs gets a column for it.
- */
-export const RUN_ATTEMPTS_NAMESPACE = 'source-run-attempts';
-
 /** An uploaded HR export of a csv source (`origin: 'upload'`), kept as received. */
 export interface SourceSnapshot {
   id: number;
@@ -144,7 +138,7 @@ const toSource = (row: SourceRow): SourceRecord => ({
   updatedAt: row.updatedAt.toISOString(),
 });
 
-const toRun = (row: RunRow, attempts = 1): SourceRunRecord => ({
+const toRun = (row: RunRow): SourceRunRecord => ({
   id: row.id,
   sourceId: row.sourceId,
   mode: row.mode,
@@ -157,7 +151,7 @@ const toRun = (row: RunRow, attempts = 1): SourceRunRecord => ({
   unchanged: row.unchanged,
   stagedDeletions: row.stagedDeletions,
   error: row.error,
-  attempts,
+  attempts: row.attempts,
 });
 
 const tableOf = (type: ObjectType) => (type === 'user' ? users : groups);
@@ -261,10 +255,6 @@ export class SourceRepository {
       await new DirectoryRepository(tx).withdrawSource(id);
       await tx.update(users).set({ sourceId: null, sourceRef: null }).where(eq(users.sourceId, id));
       await tx.update(groups).set({ sourceId: null, sourceRef: null }).where(eq(groups.sourceId, id));
-      // The attempt counts of its runs go with the runs (deleted with the source).
-      await tx.execute(sql`
-        delete from ${keyValues} where ${keyValues.namespace} = ${RUN_ATTEMPTS_NAMESPACE}
-          and ${keyValues.key} in (select id::text from ${sourceRuns} where ${sourceRuns.sourceId} = ${id})`);
       const rows = await tx.delete(sources).where(eq(sources.id, id)).returning({ id: sources.id });
       return rows.length > 0;
     });
@@ -283,21 +273,13 @@ export class SourceRepository {
    * run (deleted meanwhile): the attempt begins a run of its own.
    */
   async retryRun(id: number, sourceId: string, mode: SourceRunMode, attempt: number): Promise<SourceRunRecord | null> {
-    return this.db.transaction(async (tx) => {
-      const zero = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
-      const [row] = await tx
-        .update(sourceRuns)
-        .set({ mode, status: 'running', finishedAt: null, error: null, ...zero })
-        .where(and(eq(sourceRuns.id, id), eq(sourceRuns.sourceId, sourceId)))
-        .returning();
-      if (!row) return null;
-      const value = { attempts: attempt };
-      await tx
-        .insert(keyValues)
-        .values({ namespace: RUN_ATTEMPTS_NAMESPACE, key: String(id), value })
-        .onConflictDoUpdate({ target: [keyValues.namespace, keyValues.key], set: { value, updatedAt: new Date() } });
-      return toRun(row, attempt);
-    });
+    const zero = { created: 0, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 };
+    const [row] = await this.db
+      .update(sourceRuns)
+      .set({ mode, status: 'running', finishedAt: null, error: null, attempts: attempt, ...zero })
+      .where(and(eq(sourceRuns.id, id), eq(sourceRuns.sourceId, sourceId)))
+      .returning();
+    return row ? toRun(row) : null;
   }
 
   async finishRun(
@@ -309,17 +291,7 @@ export class SourceRepository {
       .set({ status: outcome.status, finishedAt: new Date(), ...outcome.counts, error: outcome.error ?? null })
       .where(eq(sourceRuns.id, id))
       .returning();
-    return toRun(row, (await this.attemptsOf([id])).get(id));
-  }
-
-  /** The attempt counts of the given runs that were retried (the others had one). */
-  private async attemptsOf(ids: readonly number[]): Promise<Map<number, number>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.db
-      .select({ key: keyValues.key, value: keyValues.value })
-      .from(keyValues)
-      .where(and(eq(keyValues.namespace, RUN_ATTEMPTS_NAMESPACE), inArray(keyValues.key, ids.map(String))));
-    return new Map(rows.map((r) => [Number(r.key), Number((r.value as { attempts?: unknown }).attempts) || 1]));
+    return toRun(row);
   }
 
   /** Newest first; `before` is the id of the last run of the previous page. */
@@ -332,8 +304,7 @@ export class SourceRepository {
       )
       .orderBy(desc(sourceRuns.id))
       .limit(Math.min(Math.max(options.limit ?? 50, 1), 500));
-    const attempts = await this.attemptsOf(rows.map((r) => r.id));
-    return rows.map((r) => toRun(r, attempts.get(r.id)));
+    return rows.map(toRun);
   }
 
   // ---- uploaded snapshots ----
