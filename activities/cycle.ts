@@ -584,7 +584,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     now: s.now(),
     provisional: new Map(),
     holder,
-    fence: new ClaimFence(store, input.appId, input.phase === 'groups' ? 'group' : 'user', holder),
+    fence: new ClaimFence(store, input.appId, input.phase === 'groups' ? 'group' : 'user', holder, s.now),
     pageSize: pageSizeFor(input.batchSize, runtime.config.rateLimit.requestsPerSecond, pageSeconds),
     requestBudget: Math.max(1, Math.floor(runtime.config.rateLimit.requestsPerSecond * pageSeconds)),
     recordCreateIntent: createIntentRecorder(store, input.appId, s.now),
@@ -886,6 +886,7 @@ async function exportPage(
         memberRequestBudget: objectType === 'group' && !references ? Math.max(1, call.requestBudget - 1) : undefined,
         recordCreateIntent: call.recordCreateIntent,
         assertClaimHeld: () => call.fence.check(item.objectId),
+        assertClaimHeldRecordingCreate: () => call.fence.check(item.objectId, { recordCreate: true }),
         bulk,
       };
       const track = <T>(run: () => Promise<T>) => (bulk ? bulk.track(run) : run());

@@ -139,7 +139,7 @@ if (trace.size > 0) {
   const perUser = (n: number) => (n / users).toFixed(3);
   const statements = [...trace.values()].reduce((n, t) => n + t.n, 0);
   console.log(
-    `statements per user: ${perUser(statements)} in all; fence ${perUser(count('select "object_id" from "object_locks"') + count('select "fence" from "object_locks"'))}, ` +
+    `statements per user: ${perUser(statements)} in all; fence ${perUser(count('select "object_id" from "object_locks"') + count('select "fence" from "object_locks"') + count('with held as'))}, ` +
       `rate slots ${perUser(count('insert into app_rate_slots'))}`,
   );
   const rows = [...trace].sort((x, y) => y[1].ms - x[1].ms).slice(0, 25);
