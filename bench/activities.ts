@@ -14,6 +14,7 @@ import { createFerryActivities } from '../activities/index.ts';
 import { startScimTarget } from '../dev/scim-target/index.ts';
 import { openStore } from '../store/index.ts';
 import { createBenchApp } from './bench-app.ts';
+import { databaseBackendsCpu } from './provisioning.ts';
 
 const users = Number(process.argv[2] ?? 5000);
 const batchSize = Number(process.env.FERRY_BENCH_BATCH ?? 1000);
@@ -124,10 +125,19 @@ const cycleOf = async (number: number, kind: 'initial' | 'incremental', watermar
   return { seconds: (performance.now() - started) / 1000, phases, summary };
 };
 const requests0 = target.stats().requests;
+const cpu0 = process.cpuUsage();
+const backends = pglite ? null : await databaseBackendsCpu(dbName);
 const initial = await cycleOf(1, 'initial', null);
+const cpu1 = process.cpuUsage(cpu0);
+const backendSeconds = backends ? await backends.stop() : null;
 console.log(
   `${pglite ? 'PGlite' : 'Postgres'}: initial cycle of ${users} users + ${groups} groups: ${initial.seconds.toFixed(2)} s, ` +
     `${(users / initial.seconds).toFixed(0)} users/s, ${target.stats().requests - requests0} requests (${initial.phases.join(', ')})`,
+);
+// This process runs the target too: its CPU is the activities' and the target's together.
+console.log(
+  `CPU per user, initial cycle: this process (activities + target) ${((cpu1.user + cpu1.system) / 1000 / users).toFixed(3)} ms` +
+    (backendSeconds === null ? '' : `, the database's Postgres backends ${((1000 * backendSeconds) / users).toFixed(3)} ms`),
 );
 const requests1 = target.stats().requests;
 const again = await cycleOf(2, 'incremental', initial.summary.watermarkTo);

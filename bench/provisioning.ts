@@ -245,7 +245,7 @@ function postgresCpuSeconds(): number {
  * out, and so is the server's shared work (WAL writer, checkpointer), which postgresCpuSeconds counts.
  * A backend that ends between two samples loses at most its last 200 ms.
  */
-async function databaseBackendsCpu(dbName: string): Promise<{ stop(): Promise<number> }> {
+export async function databaseBackendsCpu(dbName: string): Promise<{ stop(): Promise<number> }> {
   const client = new pg.Client({ connectionString: databaseUrl('postgres') });
   await client.connect();
   const first = new Map<number, number>();

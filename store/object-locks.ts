@@ -3,7 +3,7 @@
 // until when. activities/object-locks.ts builds the waiting and fencing rules on these statements.
 import { and, eq, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
-import { anyOf, query, type Executor } from './db.ts';
+import { anyOf, preparedQuery, query, type Executor } from './db.ts';
 import { asyncCommit, onConflictCreateRequested } from './links.ts';
 import { objectLocks } from './schema.ts';
 
@@ -78,11 +78,13 @@ export class ObjectLockRepository {
     holder: LockHolder,
   ): Promise<Set<string>> {
     if (objectIds.length === 0) return new Set();
-    const rows = await this.db
-      .select({ objectId: objectLocks.objectId })
-      .from(objectLocks)
-      .where(and(...ofThisAttempt(appId, objectType, holder), anyOf(objectLocks.objectId, objectIds)));
-    return new Set(rows.map((r) => r.objectId));
+    const rows = await preparedQuery<{ object_id: string }>(
+      this.db,
+      sql`select object_id from object_locks
+        where app_id = ${appId} and object_type = ${objectType} and holder = ${holder.name}
+          and fence = ${holder.fence} and object_id = any(${sql.param([...objectIds])}::text[])`,
+    );
+    return new Set(rows.map((r) => r.object_id));
   }
 
   /**
@@ -98,7 +100,7 @@ export class ObjectLockRepository {
     creating: { sourceIds: readonly string[]; at: Date },
   ): Promise<Set<string>> {
     if (creating.sourceIds.length === 0) return this.heldOf(appId, objectType, objectIds, holder);
-    const rows = await query<{ object_id: string }>(
+    const rows = await preparedQuery<{ object_id: string }>(
       this.db,
       sql`with held as (
           select object_id from object_locks
