@@ -137,7 +137,9 @@ console.log(
 // This process runs the target too: its CPU is the activities' and the target's together.
 console.log(
   `CPU per user, initial cycle: this process (activities + target) ${((cpu1.user + cpu1.system) / 1000 / users).toFixed(3)} ms` +
-    (backendSeconds === null ? '' : `, the database's Postgres backends ${((1000 * backendSeconds) / users).toFixed(3)} ms`),
+    (backendSeconds === null
+      ? ''
+      : `, the database's Postgres backends ${((1000 * backendSeconds) / users).toFixed(3)} ms`),
 );
 const requests1 = target.stats().requests;
 const again = await cycleOf(2, 'incremental', initial.summary.watermarkTo);
