@@ -149,7 +149,10 @@ if (trace.size > 0) {
   const count = (prefix: string) =>
     [...trace].filter(([text]) => text.startsWith(prefix)).reduce((n, [, t]) => n + t.n, 0);
   const perUser = (n: number) => (n / users).toFixed(3);
-  const statements = [...trace.values()].reduce((n, t) => n + t.n, 0);
+  // The CPU sampler's own reads of pg_stat_activity are not the activities' statements.
+  const statements = [...trace]
+    .filter(([text]) => !text.startsWith('select pid from pg_stat_activity'))
+    .reduce((n, [, t]) => n + t.n, 0);
   console.log(
     `statements per user: ${perUser(statements)} in all; fence ${perUser(count('select "object_id" from "object_locks"') + count('select "fence" from "object_locks"') + count('with held as'))}, ` +
       `rate slots ${perUser(count('insert into app_rate_slots'))}`,
