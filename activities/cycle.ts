@@ -66,6 +66,12 @@ const MIN_PAGE = 10;
 const HEARTBEAT_INTERVAL_MS = 10_000;
 /** Outcomes per write transaction while a batch is exported. */
 const FLUSH_EVERY = 250;
+/**
+ * Objects in a page's pipeline per request the app may have in flight (its concurrency; the client
+ * still sends no more at once): while some wait for their request's answer, the others' reads and
+ * statements before their request (fencing, create intent, rate slot) run, so the target is kept busy.
+ */
+const OBJECTS_PER_REQUEST_SLOT = 2;
 
 export interface CycleServices {
   deps: ActivityDeps;
@@ -584,7 +590,7 @@ async function processBatchOnce(s: CycleServices, input: ProcessBatchInput): Pro
     now: s.now(),
     provisional: new Map(),
     holder,
-    fence: new ClaimFence(store, input.appId, input.phase === 'groups' ? 'group' : 'user', holder),
+    fence: new ClaimFence(store, input.appId, input.phase === 'groups' ? 'group' : 'user', holder, s.now),
     pageSize: pageSizeFor(input.batchSize, runtime.config.rateLimit.requestsPerSecond, pageSeconds),
     requestBudget: Math.max(1, Math.floor(runtime.config.rateLimit.requestsPerSecond * pageSeconds)),
     recordCreateIntent: createIntentRecorder(store, input.appId, s.now),
@@ -858,7 +864,19 @@ async function exportPage(
   const bulk = await bulkWritesFor(runtime);
   const concurrency = bulk
     ? Math.max(requestConcurrency, Math.min(page.claimed.length, bulk.limits.maxOperations * requestConcurrency))
-    : requestConcurrency;
+    : (s.deps.exportConcurrency ?? OBJECTS_PER_REQUEST_SLOT * requestConcurrency);
+  // Users of this page being exported: a report started after its manager waits for the manager's
+  // outcome, so that its create already carries the manager (no PATCH in the references phase).
+  // Only managers started earlier are waited for, so two users managing each other never wait in a circle.
+  // Not with Bulk: the waiting reports would split the page's requests; the references pass adds one.
+  const exporting = new Map<string, Promise<void>>();
+  const exported = new Map<string, () => void>();
+  const managerExported = (userId: string): Promise<void> => {
+    const managerId = loaded.users.get(userId)?.managerId;
+    const manager = managerId ? exporting.get(managerId) : undefined;
+    exporting.set(userId, new Promise<void>((resolve) => exported.set(userId, resolve)));
+    return manager ?? Promise.resolve();
+  };
   // `nearlyDone` fires when this many objects are left to start: enough to hide the next page's reads.
   const readAheadAt = Math.max(2 * concurrency, Math.ceil(page.claimed.length / 10));
   if (page.claimed.length <= readAheadAt) nearlyDone();
@@ -886,6 +904,7 @@ async function exportPage(
         memberRequestBudget: objectType === 'group' && !references ? Math.max(1, call.requestBudget - 1) : undefined,
         recordCreateIntent: call.recordCreateIntent,
         assertClaimHeld: () => call.fence.check(item.objectId),
+        assertClaimHeldRecordingCreate: () => call.fence.check(item.objectId, { recordCreate: true }),
         bulk,
       };
       const track = <T>(run: () => Promise<T>) => (bulk ? bulk.track(run) : run());
@@ -900,6 +919,7 @@ async function exportPage(
           writer.push(item.seq, result);
         } else {
           const previous = links.get(item.objectId) ?? null;
+          if (objectType === 'user' && !bulk) await managerExported(item.objectId);
           const outcome = await track(() => provisionObject(ctx, sourceOf(item, loaded), previous));
           outcome.linkChanged = membershipStateChanged(previous, outcome);
           carryPartialAction(item, outcome);
@@ -916,6 +936,8 @@ async function exportPage(
       } catch (error) {
         if (error instanceof CycleStop) failure = error.failure;
         else throw error;
+      } finally {
+        exported.get(item.objectId)?.();
       }
     });
   } finally {

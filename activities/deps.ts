@@ -42,7 +42,7 @@ export interface ActivityDeps {
   bulkMatchThreshold?: number;
   /** Accounts asked for per request when an initial cycle lists the target (default 1,000). */
   listingPageSize?: number;
-  /** Objects exported at once within a batch (default: the app's concurrency setting). */
+  /** Objects exported at once within a batch (default: twice the app's concurrency setting). */
   exportConcurrency?: number;
   /** How long one processBatch call keeps starting pages of `batchSize` (default 2 s; 0 = one page per call). */
   batchTimeBudgetMs?: number;

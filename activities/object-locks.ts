@@ -76,7 +76,7 @@ export async function assertClaimHeld(
  * object: a claim taken over before the check is seen by it.
  */
 export class ClaimFence {
-  private waiting = new Map<string, { resolve: () => void; reject: (error: unknown) => void }[]>();
+  private waiting = new Map<string, Waiting>();
   private running: Promise<void> | null = null;
   /** Queries run (for the benches and tests). */
   queries = 0;
@@ -86,14 +86,20 @@ export class ClaimFence {
     private readonly appId: string,
     private readonly objectType: ObjectType,
     private readonly holder: LockHolder,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Resolves when this attempt still holds the object's claim; throws ClaimLostError when it lost it. */
-  check(objectId: string): Promise<void> {
+  /**
+   * Resolves when this attempt still holds the object's claim; throws ClaimLostError when it lost it.
+   * `recordCreate`: the object's create intent (create-intents.ts) is made durable by the same query
+   * when the claim is held, before this resolves.
+   */
+  check(objectId: string, options: { recordCreate?: boolean } = {}): Promise<void> {
     const promise = new Promise<void>((resolve, reject) => {
-      const list = this.waiting.get(objectId) ?? [];
-      list.push({ resolve, reject });
-      this.waiting.set(objectId, list);
+      const entry = this.waiting.get(objectId) ?? { recordCreate: false, list: [] };
+      entry.list.push({ resolve, reject });
+      entry.recordCreate ||= options.recordCreate === true;
+      this.waiting.set(objectId, entry);
     });
     this.running ??= this.drain();
     return promise;
@@ -108,19 +114,32 @@ export class ClaimFence {
       this.waiting = new Map();
       this.queries++;
       try {
-        const held = await this.store.objectLocks.heldOf(this.appId, this.objectType, [...batch.keys()], this.holder);
-        for (const [objectId, list] of batch) {
+        const creating = [...batch].filter(([, entry]) => entry.recordCreate).map(([objectId]) => objectId);
+        const held = await this.store.objectLocks.heldOfRecordingCreates(
+          this.appId,
+          this.objectType,
+          [...batch.keys()],
+          this.holder,
+          { sourceIds: creating, at: this.now() },
+        );
+        for (const [objectId, { list }] of batch) {
           for (const w of list) {
             if (held.has(objectId)) w.resolve();
             else w.reject(claimLost(this.appId, this.objectType, objectId, this.holder));
           }
         }
       } catch (error) {
-        for (const list of batch.values()) for (const w of list) w.reject(error);
+        for (const { list } of batch.values()) for (const w of list) w.reject(error);
       }
     }
     this.running = null;
   }
+}
+
+interface Waiting {
+  /** Some check of the object asked for its create intent. */
+  recordCreate: boolean;
+  list: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
 function claimLost(appId: string, objectType: ObjectType, objectId: string, holder: LockHolder): ClaimLostError {

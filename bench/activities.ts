@@ -14,6 +14,7 @@ import { createFerryActivities } from '../activities/index.ts';
 import { startScimTarget } from '../dev/scim-target/index.ts';
 import { openStore } from '../store/index.ts';
 import { createBenchApp } from './bench-app.ts';
+import { databaseBackendsCpu } from './provisioning.ts';
 
 const users = Number(process.argv[2] ?? 5000);
 const batchSize = Number(process.env.FERRY_BENCH_BATCH ?? 1000);
@@ -124,10 +125,21 @@ const cycleOf = async (number: number, kind: 'initial' | 'incremental', watermar
   return { seconds: (performance.now() - started) / 1000, phases, summary };
 };
 const requests0 = target.stats().requests;
+const cpu0 = process.cpuUsage();
+const backends = pglite ? null : await databaseBackendsCpu(dbName);
 const initial = await cycleOf(1, 'initial', null);
+const cpu1 = process.cpuUsage(cpu0);
+const backendSeconds = backends ? await backends.stop() : null;
 console.log(
   `${pglite ? 'PGlite' : 'Postgres'}: initial cycle of ${users} users + ${groups} groups: ${initial.seconds.toFixed(2)} s, ` +
     `${(users / initial.seconds).toFixed(0)} users/s, ${target.stats().requests - requests0} requests (${initial.phases.join(', ')})`,
+);
+// This process runs the target too: its CPU is the activities' and the target's together.
+console.log(
+  `CPU per user, initial cycle: this process (activities + target) ${((cpu1.user + cpu1.system) / 1000 / users).toFixed(3)} ms` +
+    (backendSeconds === null
+      ? ''
+      : `, the database's Postgres backends ${((1000 * backendSeconds) / users).toFixed(3)} ms`),
 );
 const requests1 = target.stats().requests;
 const again = await cycleOf(2, 'incremental', initial.summary.watermarkTo);
@@ -137,9 +149,12 @@ if (trace.size > 0) {
   const count = (prefix: string) =>
     [...trace].filter(([text]) => text.startsWith(prefix)).reduce((n, [, t]) => n + t.n, 0);
   const perUser = (n: number) => (n / users).toFixed(3);
-  const statements = [...trace.values()].reduce((n, t) => n + t.n, 0);
+  // The CPU sampler's own reads of pg_stat_activity are not the activities' statements.
+  const statements = [...trace]
+    .filter(([text]) => !text.startsWith('select pid from pg_stat_activity'))
+    .reduce((n, [, t]) => n + t.n, 0);
   console.log(
-    `statements per user: ${perUser(statements)} in all; fence ${perUser(count('select "object_id" from "object_locks"') + count('select "fence" from "object_locks"'))}, ` +
+    `statements per user: ${perUser(statements)} in all; fence ${perUser(count('select "object_id" from "object_locks"') + count('select "fence" from "object_locks"') + count('with held as'))}, ` +
       `rate slots ${perUser(count('insert into app_rate_slots'))}`,
   );
   const rows = [...trace].sort((x, y) => y[1].ms - x[1].ms).slice(0, 25);

@@ -1,7 +1,8 @@
 // The database handle every repository works on: a drizzle PgDatabase over PGlite or node-postgres,
 // or a transaction of either (a PgTransaction is a PgDatabase, so repositories do not care).
 import { getTableColumns, getTableName, sql, type AnyColumn, type SQL } from 'drizzle-orm';
-import { PgTransaction, type PgDatabase, type PgQueryResultHKT, type PgTable } from 'drizzle-orm/pg-core';
+import { createHash } from 'node:crypto';
+import { PgDialect, PgTransaction, type PgDatabase, type PgQueryResultHKT, type PgTable } from 'drizzle-orm/pg-core';
 
 export type Executor = PgDatabase<PgQueryResultHKT>;
 
@@ -14,6 +15,27 @@ export async function inTransaction<T>(db: Executor, fn: (tx: Executor) => Promi
 /** Rows of a raw `db.execute` on either driver (both answer `{ rows }`). */
 export async function query<T>(db: Executor, statement: SQL): Promise<T[]> {
   const result = (await db.execute(statement)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+const dialect = new PgDialect();
+const statementNames = new Map<string, string>();
+
+/**
+ * `query` as a named statement, prepared on each connection at its first use: Postgres then parses
+ * and plans it once per connection, not at every call. For the statements run for every exported
+ * object (rate slots, fencing), where parsing and planning cost about as much as running them.
+ * The name is the text's hash, so a name always stands for the same text.
+ */
+export async function preparedQuery<T>(db: Executor, statement: SQL): Promise<T[]> {
+  const built = dialect.sqlToQuery(statement);
+  let name = statementNames.get(built.sql);
+  if (name === undefined) {
+    name = `ferry_${createHash('sha256').update(built.sql).digest('hex').slice(0, 24)}`;
+    statementNames.set(built.sql, name);
+  }
+  const prepared = db._.session.prepareQuery(built, undefined, name, false);
+  const result = (await prepared.execute()) as unknown as { rows: T[] };
   return result.rows;
 }
 

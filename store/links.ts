@@ -99,6 +99,19 @@ function columnsOf(u: LinkUpsert): Partial<typeof links.$inferInsert> {
   return v;
 }
 
+/**
+ * A create intent must outlive the worker (a killed process), not a crash of the database itself: its
+ * commit need not wait for the WAL flush, which would double the latency of every create. As a filter
+ * of the statement's rows, `set_config(…, true)` turns synchronous_commit off for the statement's own
+ * transaction (the implicit one of a single statement, or the caller's), so the intent costs ONE
+ * statement, not begin / set local / insert / commit.
+ */
+export const asyncCommit = sql`set_config('synchronous_commit', 'off', true) = 'off'`;
+
+/** The conflict clause of a create-intent insert: the link stays as it is but for the intent's time. */
+export const onConflictCreateRequested = sql`on conflict (app_id, object_type, source_id) do update
+  set create_requested_at = excluded.create_requested_at, updated_at = excluded.create_requested_at`;
+
 export class LinkRepository {
   constructor(private readonly db: Executor) {}
 
@@ -196,18 +209,13 @@ export class LinkRepository {
     at: Date,
   ): Promise<void> {
     if (sourceIds.length === 0) return;
-    await this.db.transaction(async (tx) => {
-      // The intent must outlive the worker (a killed process), not a crash of the database itself: the
-      // commit need not wait for the WAL flush, which would double the latency of every create.
-      await tx.execute(sql`set local synchronous_commit to off`);
-      await tx
-        .insert(links)
-        .values(sourceIds.map((sourceId) => ({ appId, objectType, sourceId, active: false, createRequestedAt: at })))
-        .onConflictDoUpdate({
-          target: [links.appId, links.objectType, links.sourceId],
-          set: { createRequestedAt: at, updatedAt: at },
-        });
-    });
+    await this.db.execute(
+      sql`insert into links (app_id, object_type, source_id, active, create_requested_at)
+        select ${appId}, ${objectType}, id, false, ${at.toISOString()}::timestamptz
+          from unnest(${sql.param([...new Set(sourceIds)])}::text[]) as id
+          where ${asyncCommit}
+        ${onConflictCreateRequested}`,
+    );
   }
 
   /** Records a failed export: failure count +1, first failure kept, next retry set (escrow). */

@@ -3,7 +3,8 @@
 // until when. activities/object-locks.ts builds the waiting and fencing rules on these statements.
 import { and, eq, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
-import { anyOf, query, type Executor } from './db.ts';
+import { anyOf, preparedQuery, query, type Executor } from './db.ts';
+import { asyncCommit, onConflictCreateRequested } from './links.ts';
 import { objectLocks } from './schema.ts';
 
 /** Who claims: the holder (a cycle, an on-demand request) and the fence of this attempt of it. */
@@ -77,11 +78,43 @@ export class ObjectLockRepository {
     holder: LockHolder,
   ): Promise<Set<string>> {
     if (objectIds.length === 0) return new Set();
-    const rows = await this.db
-      .select({ objectId: objectLocks.objectId })
-      .from(objectLocks)
-      .where(and(...ofThisAttempt(appId, objectType, holder), anyOf(objectLocks.objectId, objectIds)));
-    return new Set(rows.map((r) => r.objectId));
+    const rows = await preparedQuery<{ object_id: string }>(
+      this.db,
+      sql`select object_id from object_locks
+        where app_id = ${appId} and object_type = ${objectType} and holder = ${holder.name}
+          and fence = ${holder.fence} and object_id = any(${sql.param([...objectIds])}::text[])`,
+    );
+    return new Set(rows.map((r) => r.object_id));
+  }
+
+  /**
+   * heldOf, and in the same statement the create intents (links.markCreateRequested) of those of
+   * `creating` this attempt still holds: the fencing check and the intent before a POST cost one
+   * round trip, and no intent is recorded for an object whose claim was lost (it is not sent).
+   */
+  async heldOfRecordingCreates(
+    appId: string,
+    objectType: ObjectType,
+    objectIds: readonly string[],
+    holder: LockHolder,
+    creating: { sourceIds: readonly string[]; at: Date },
+  ): Promise<Set<string>> {
+    if (creating.sourceIds.length === 0) return this.heldOf(appId, objectType, objectIds, holder);
+    const rows = await preparedQuery<{ object_id: string }>(
+      this.db,
+      sql`with held as (
+          select object_id from object_locks
+            where app_id = ${appId} and object_type = ${objectType} and holder = ${holder.name}
+              and fence = ${holder.fence} and object_id = any(${sql.param([...objectIds])}::text[])
+        ), intents as (
+          insert into links (app_id, object_type, source_id, active, create_requested_at)
+            select ${appId}, ${objectType}, object_id, false, ${creating.at.toISOString()}::timestamptz from held
+              where object_id = any(${sql.param([...creating.sourceIds])}::text[]) and ${asyncCommit}
+            ${onConflictCreateRequested}
+        )
+        select object_id from held`,
+    );
+    return new Set(rows.map((r) => r.object_id));
   }
 
   /** Gives back this attempt's claims (never those a later attempt took over). */

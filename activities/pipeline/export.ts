@@ -12,7 +12,7 @@ import { matchAtTarget } from './match.ts';
 import type { Desired } from './desired.ts';
 import type { TypeSetup } from './import.ts';
 import { patchTarget } from './bulk-writes.ts';
-import { claimBeforeWrite } from './claim.ts';
+import { claimBeforeCreate, claimBeforeWrite } from './claim.ts';
 import type { LinkWrite, ObjectContext, ObjectOutcome, SourceObject } from './types.ts';
 import type { OutcomeWriter } from './writer.ts';
 
@@ -45,9 +45,9 @@ export async function exportChange(
   if (plan.action === 'Create') {
     const body = plan.resource as ScimResource;
     out.bodies.push(body);
-    await claimBeforeWrite(ctx, out);
-    // Durable before the POST: if the outcome is lost (crash), the next attempt knows the account is ours.
-    await ctx.recordCreateIntent(source.type, source.id);
+    // The intent is durable before the POST: if the outcome is lost (crash), the next attempt knows
+    // the account is ours.
+    await claimBeforeCreate(ctx, source, out);
     const match = desired.candidates().map((c) => ({ attribute: c.attribute, value: c.value }));
     const created = ctx.bulk
       ? await ctx.bulk.create(T, body, match)

@@ -50,6 +50,11 @@ export interface ObjectContext {
    */
   assertClaimHeld?: () => Promise<void>;
   /**
+   * assertClaimHeld and recordCreateIntent of this object in one go (one query), for its first write
+   * when that is a create; absent: the two are awaited one after the other.
+   */
+  assertClaimHeldRecordingCreate?: () => Promise<void>;
+  /**
    * Groups: whether the member set may have changed (default true). False when neither the group's
    * nesting below it nor the links of its users changed this cycle: members are then left alone.
    */

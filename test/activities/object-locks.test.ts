@@ -184,4 +184,28 @@ describe('object locks per attempt', () => {
     await releaseClaims(store, appId, 'user', ids, earlier);
     await releaseClaims(store, appId, 'user', ids, later);
   });
+  it("a create's fencing check records its intent in the same query, and only while the claim is held", async () => {
+    const appId = await createApp(store, peer, { assignGroups: false });
+    const ids = [1, 2, 3].map(userId);
+    const earlier = await newLockHolder(store, `cycle:${appId}`);
+    await tryClaim(store, appId, 'user', ids, earlier, 60_000);
+    const later = await newLockHolder(store, `cycle:${appId}`);
+    await tryClaim(store, appId, 'user', [ids[2]], later, 60_000);
+    const at = new Date('2026-01-02T03:04:05.000Z');
+    const fence = new ClaimFence(store, appId, 'user', earlier, () => at);
+    const results = await Promise.allSettled([
+      fence.check(ids[0], { recordCreate: true }),
+      fence.check(ids[1]),
+      fence.check(ids[2], { recordCreate: true }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(fence.queries).toBe(1);
+    // The held create is marked as Ferry's (a retry that finds the account adopts it as its own);
+    // the plain check writes nothing, nor does the create whose claim a later attempt took.
+    expect((await store.links.get(appId, 'user', ids[0]))?.createRequestedAt).toBe(at.toISOString());
+    expect(await store.links.get(appId, 'user', ids[1])).toBeNull();
+    expect(await store.links.get(appId, 'user', ids[2])).toBeNull();
+    await releaseClaims(store, appId, 'user', ids, earlier);
+    await releaseClaims(store, appId, 'user', ids, later);
+  });
 });
