@@ -5,7 +5,7 @@ import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
 import { DEFAULT_MEMBER_CHUNK_SIZE } from '../engine/config/schema.ts';
 import { TransientError } from '../engine/errors.ts';
 import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/deletionThreshold.ts';
-import { groupsWithinRequests, planObject } from '../engine/planning/index.ts';
+import { groupsWithinRequests, planObject, splitLinkHash, type MemberProgress } from '../engine/planning/index.ts';
 import { evaluateScope } from '../engine/scoping/index.ts';
 import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
 import {
@@ -465,9 +465,10 @@ export async function recordOutcomes(
 
 /**
  * The groups of a batch whose flattened members may differ from what was last exported: all of them
- * in initial cycles; otherwise new or escrowed groups, groups changed themselves (membership), groups
- * with a changed group below them, and groups with a user whose link changed (created, disabled,
- * re-enabled, deleted) in this cycle.
+ * in initial cycles; otherwise new or escrowed groups, groups whose member writes are not finished
+ * (a pass of a huge group saved the link without a member hash), groups changed themselves
+ * (membership), groups with a changed group below them, and groups with a user whose link changed
+ * (created, disabled, re-enabled, deleted) in this cycle.
  */
 async function groupsNeedingMemberCheck(
   store: Store,
@@ -475,6 +476,7 @@ async function groupsNeedingMemberCheck(
   directory: DirectoryContext,
   items: readonly WorkItem[],
   links: ReadonlyMap<string, LinkRecord>,
+  membersMapped: boolean,
 ): Promise<Set<string>> {
   if (cycle.kind === 'initial') return new Set(items.map((i) => i.objectId));
   const [seeds, users] = await Promise.all([
@@ -484,7 +486,13 @@ async function groupsNeedingMemberCheck(
   const result = new Set<string>();
   for (const item of items) {
     const link = links.get(item.objectId);
-    if (!link || link.targetId === null || link.failureCount > 0 || item.changeSeq !== null) {
+    if (
+      !link ||
+      link.targetId === null ||
+      link.failureCount > 0 ||
+      item.changeSeq !== null ||
+      (membersMapped && membersUnfinished(link))
+    ) {
       result.add(item.objectId);
       continue;
     }
@@ -501,6 +509,15 @@ async function groupsNeedingMemberCheck(
     }
   }
   return result;
+}
+
+/**
+ * A group link saved by a pass that left member writes for later (members.ts): its member hash is
+ * empty until the last pass. Once its escrow is cleared or the cycle that wrote it is over, nothing
+ * else says its members still need writing.
+ */
+function membersUnfinished(link: LinkRecord): boolean {
+  return splitLinkHash('group', link.exportedHash).members === '';
 }
 
 function descendantGroups(directory: DirectoryContext, groupId: string): Set<string> {
@@ -805,7 +822,16 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
     ]);
     // Groups whose members cannot have changed are not re-planned (no member links loaded).
     const memberCheck =
-      objectType === 'group' ? await groupsNeedingMemberCheck(store, cycle, directory, claimed, links) : null;
+      objectType === 'group'
+        ? await groupsNeedingMemberCheck(
+            store,
+            cycle,
+            directory,
+            claimed,
+            links,
+            runtime.compiled.group?.membersMapping != null,
+          )
+        : null;
     const userLinks = await referencedUserLinks(
       store,
       input.appId,
@@ -884,6 +910,8 @@ async function exportPage(
         checkMembers: memberCheck ? memberCheck.has(item.objectId) : true,
         // A group's member writes beyond the page's budget go on in the next pass over it.
         memberRequestBudget: objectType === 'group' && !references ? Math.max(1, call.requestBudget - 1) : undefined,
+        // What its earlier passes in this cycle wrote: the last pass logs the whole group's result.
+        memberProgress: (item.detail?.memberProgress as MemberProgress | undefined) ?? null,
         recordCreateIntent: call.recordCreateIntent,
         assertClaimHeld: () => call.fence.check(item.objectId),
         bulk,
@@ -1033,18 +1061,25 @@ async function recordPartial(
     await tx.cycleWork.mark(cycleId, [seq], {
       status: 'pending',
       action: null,
-      detail: { partialAction: outcome.workAction ?? outcome.action },
+      detail: { partialAction: outcome.workAction ?? outcome.action, memberProgress: outcome.memberProgress ?? null },
     });
   }
 }
 
-/** A group finished over several passes is counted and logged with the action of its first pass (a Create). */
+/**
+ * A group finished over several passes is counted and logged with the action of its first pass (a
+ * Create), also when a later pass fails: that pass only went on with the group's member writes.
+ */
 function carryPartialAction(item: WorkItem, outcome: ObjectOutcome): void {
   const first = item.detail?.partialAction as ObjectOutcome['action'] | undefined;
   if (!first || first === 'Skip') return;
   outcome.workAction = first;
-  if (outcome.status !== 'failed' && outcome.status !== 'escrowed') outcome.log.action = first;
+  const failed = outcome.status === 'failed' || outcome.status === 'escrowed';
+  if (!failed || CONTINUING_ACTIONS.has(outcome.log.action)) outcome.log.action = first;
 }
+
+/** What a later pass over a group decides when it only goes on with the members ('Other': failed before deciding). */
+const CONTINUING_ACTIONS = new Set<ObjectOutcome['action']>(['Skip', 'Update', 'Other']);
 
 function provisionalLink(appId: string, sourceId: string, targetId: string): LinkRecord {
   return {

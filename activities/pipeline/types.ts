@@ -1,6 +1,7 @@
 // What goes into the pipeline for one object and what comes out of it: the caller writes the
 // outcome (link change, log entry, work status) in one transaction.
 import type { MatchDecision } from '../../engine/matching/index.ts';
+import type { MemberProgress } from '../../engine/planning/index.ts';
 import type { ScopeResult } from '../../engine/scoping/index.ts';
 import type {
   DirectoryGroup,
@@ -65,6 +66,11 @@ export interface ObjectContext {
    * memberPassWithin). Absent: no bound (on-demand).
    */
   memberRequestBudget?: number;
+  /**
+   * Groups written over several passes: the member progress of this cycle's earlier passes (from the
+   * work item), so the last pass logs the whole group's result. Absent: this is the first pass.
+   */
+  memberProgress?: MemberProgress | null;
   /** Hears of each step as it is recorded (on-demand shows them while the object is still running). */
   onStep?: (step: LogStep) => void;
 }
@@ -99,4 +105,6 @@ export interface ObjectOutcome {
   bodies: unknown[];
   scope: ScopeResult | null;
   matching: MatchDecision | null;
+  /** Groups whose members were planned: the member progress after this pass (kept while `partial`). */
+  memberProgress?: MemberProgress | null;
 }
