@@ -1223,6 +1223,8 @@ export async function finishCycle(
     });
     await reportCycleEnd(s, input.appId, cycle, tally);
   }
+  // The cycle is over: its directory index and listing lookup are not needed in this worker any more.
+  s.contexts.forget(input.cycleId);
   const failure = (cycle.failure as CycleFailure | null) ?? null;
   return {
     cycleId: cycle.id,

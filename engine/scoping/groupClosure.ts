@@ -10,17 +10,46 @@ export interface MembershipIndex {
 }
 
 export function buildMembershipIndex(memberships: Iterable<Membership>): MembershipIndex {
-  const parentsOf = new Map<string, string[]>();
-  const membersOf = new Map<string, Membership[]>();
-  for (const membership of memberships) {
-    const parents = parentsOf.get(membership.memberId);
-    if (parents) parents.push(membership.groupId);
-    else parentsOf.set(membership.memberId, [membership.groupId]);
-    const members = membersOf.get(membership.groupId);
-    if (members) members.push(membership);
-    else membersOf.set(membership.groupId, [membership]);
+  const builder = new MembershipIndexBuilder();
+  for (const membership of memberships) builder.add(membership);
+  return builder.build();
+}
+
+/**
+ * Builds a MembershipIndex from memberships added one at a time (e.g. page by page as they are read).
+ * Each id is kept once however many memberships name it, and each membership as one small object: a
+ * directory of a million memberships repeats a group's id in every one of its members' rows.
+ */
+export class MembershipIndexBuilder {
+  private ids: Map<string, string> | null = new Map();
+  private readonly parentsOf = new Map<string, string[]>();
+  private readonly membersOf = new Map<string, Membership[]>();
+
+  private id(value: string): string {
+    if (!this.ids) throw new Error('MembershipIndexBuilder: add after build');
+    const known = this.ids.get(value);
+    if (known !== undefined) return known;
+    this.ids.set(value, value);
+    return value;
   }
-  return { parentsOf, membersOf };
+
+  add(membership: Membership): void {
+    const groupId = this.id(membership.groupId);
+    const memberId = this.id(membership.memberId);
+    const entry: Membership = { groupId, memberId, memberType: membership.memberType === 'group' ? 'group' : 'user' };
+    const parents = this.parentsOf.get(memberId);
+    if (parents) parents.push(groupId);
+    else this.parentsOf.set(memberId, [groupId]);
+    const members = this.membersOf.get(groupId);
+    if (members) members.push(entry);
+    else this.membersOf.set(groupId, [entry]);
+  }
+
+  /** The index; the builder takes no more memberships after it. */
+  build(): MembershipIndex {
+    this.ids = null;
+    return { parentsOf: this.parentsOf, membersOf: this.membersOf };
+  }
 }
 
 /** Every group the object belongs to, directly or through nested groups (excluding itself). */
