@@ -12,6 +12,7 @@ import {
   EMPTY_COUNTS,
   logEntryId,
   type LinkRecord,
+  type LinkTarget,
   type LinkUpsert,
   type Repositories,
   type CycleRecord,
@@ -543,7 +544,7 @@ async function referencedUserLinks(
   directory: DirectoryContext,
   items: readonly WorkItem[],
   loaded: LoadedObjects,
-): Promise<Map<string, LinkRecord>> {
+): Promise<Map<string, LinkTarget>> {
   const ids = new Set<string>();
   for (const item of items) {
     if (item.objectType === 'user') {
@@ -553,7 +554,7 @@ async function referencedUserLinks(
       for (const userId of flattenUsers(directory, item.objectId)) ids.add(userId);
     }
   }
-  return ids.size === 0 ? new Map() : store.links.getMany(appId, 'user', [...ids]);
+  return ids.size === 0 ? new Map() : store.links.targetsOf(appId, 'user', [...ids]);
 }
 
 function flattenUsers(directory: DirectoryContext, groupId: string): Set<string> {
@@ -715,7 +716,7 @@ interface PreparedPage {
   loaded: LoadedObjects;
   links: Map<string, LinkRecord>;
   memberCheck: Set<string> | null;
-  userLinks: Map<string, LinkRecord>;
+  userLinks: Map<string, LinkTarget>;
   targetIndex: TargetLookup | null;
   /** Work items (seqs) of groups whose member writes go on in a later pass: the cursor stops before them. */
   partial: number[];
@@ -796,7 +797,7 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
       loaded: { users: new Map<string, DirectoryUser>(), groups: new Map<string, DirectoryGroup>(), gone: new Map() },
       links: new Map<string, LinkRecord>(),
       memberCheck: null,
-      userLinks: new Map<string, LinkRecord>(),
+      userLinks: new Map<string, LinkTarget>(),
       targetIndex: null,
       partial: [],
       release: async () => {},

@@ -13,7 +13,7 @@ import type {
   ProvisioningAction,
   ProvisioningLogEntry,
 } from '../../engine/types.ts';
-import type { LinkRecord, LinkUpsert } from '../../store/index.ts';
+import type { LinkTarget, LinkUpsert } from '../../store/index.ts';
 import type { AppRuntime } from '../app-runtime.ts';
 import type { RecordCreateIntent } from '../create-intents.ts';
 import type { DirectoryContext } from '../cycle-context.ts';
@@ -39,8 +39,8 @@ export interface ObjectContext {
   onDemand: boolean;
   /** The target's listing (initial cycles, in the store), or null to query the target per object. */
   targetIndex: TargetLookup | null;
-  /** Links of users this object refers to (manager, group members), by source id. */
-  userLinks: ReadonlyMap<string, LinkRecord>;
+  /** Target ids of the users this object refers to (manager, group members), by source id. */
+  userLinks: ReadonlyMap<string, LinkTarget>;
   /** Disables/deletes are held back (the deletion guard is exceeded and not approved). */
   holdDeletions: boolean;
   /** Makes the intent to create durable before the POST (create-intents.ts). */
