@@ -6,7 +6,7 @@ import { DEFAULT_MEMBER_CHUNK_SIZE } from '../engine/config/schema.ts';
 import { TransientError } from '../engine/errors.ts';
 import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/deletionThreshold.ts';
 import { groupsWithinRequests, planObject, splitLinkHash, type MemberProgress } from '../engine/planning/index.ts';
-import { evaluateScope } from '../engine/scoping/index.ts';
+import { descendantGroups, evaluateScope, flattenGroupUsers } from '../engine/scoping/index.ts';
 import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
 import {
   EMPTY_COUNTS,
@@ -497,12 +497,12 @@ async function groupsNeedingMemberCheck(
       result.add(item.objectId);
       continue;
     }
-    const below = descendantGroups(directory, item.objectId);
+    const below = descendantGroups(directory.memberships, item.objectId);
     if ([...below].some((g) => seeds.has(g))) {
       result.add(item.objectId);
       continue;
     }
-    for (const userId of flattenUsers(directory, item.objectId)) {
+    for (const userId of flattenGroupUsers(directory.memberships, item.objectId)) {
       if (users.has(userId)) {
         result.add(item.objectId);
         break;
@@ -521,22 +521,6 @@ function membersUnfinished(link: LinkRecord): boolean {
   return splitLinkHash('group', link.exportedHash).members === '';
 }
 
-function descendantGroups(directory: DirectoryContext, groupId: string): Set<string> {
-  const seen = new Set<string>([groupId]);
-  const queue = [groupId];
-  while (queue.length > 0) {
-    const current = queue.pop() as string;
-    for (const m of directory.memberships.membersOf.get(current) ?? []) {
-      if (m.memberType === 'group' && !seen.has(m.memberId)) {
-        seen.add(m.memberId);
-        queue.push(m.memberId);
-      }
-    }
-  }
-  seen.delete(groupId);
-  return seen;
-}
-
 /** Links of the users an object refers to: managers of users, flattened members of groups. */
 async function referencedUserLinks(
   store: Store,
@@ -551,27 +535,10 @@ async function referencedUserLinks(
       const managerId = loaded.users.get(item.objectId)?.managerId;
       if (managerId) ids.add(managerId);
     } else {
-      for (const userId of flattenUsers(directory, item.objectId)) ids.add(userId);
+      for (const userId of flattenGroupUsers(directory.memberships, item.objectId)) ids.add(userId);
     }
   }
   return ids.size === 0 ? new Map() : store.links.targetsOf(appId, 'user', [...ids]);
-}
-
-function flattenUsers(directory: DirectoryContext, groupId: string): Set<string> {
-  const users = new Set<string>();
-  const seen = new Set<string>([groupId]);
-  const queue = [groupId];
-  while (queue.length > 0) {
-    const current = queue.pop() as string;
-    for (const m of directory.memberships.membersOf.get(current) ?? []) {
-      if (m.memberType === 'user') users.add(m.memberId);
-      else if (!seen.has(m.memberId)) {
-        seen.add(m.memberId);
-        queue.push(m.memberId);
-      }
-    }
-  }
-  return users;
 }
 
 export async function processBatch(s: CycleServices, input: ProcessBatchInput): Promise<ProcessBatchResult> {
