@@ -3,8 +3,8 @@
 // the target's listing (streamed into the store, target-listing.ts). Lost on a worker restart: then
 // rebuilt (the listing itself is in the store and continues where it stopped).
 import {
-  buildMembershipIndex,
   createScopeContext,
+  MembershipIndexBuilder,
   type MembershipIndex,
   type ScopeContext,
 } from '../engine/scoping/index.ts';
@@ -21,11 +21,15 @@ export interface DirectoryContext {
 
 export async function loadDirectoryContext(store: Store, runtime: AppRuntime): Promise<DirectoryContext> {
   const { config } = runtime;
-  const [assignments, rows] = await Promise.all([
+  // Read page by page into the index: the rows of a page are all the worker holds besides it.
+  const builder = new MembershipIndexBuilder();
+  const [assignments] = await Promise.all([
     store.assignments.listByApp(runtime.app.id),
-    store.directory.membershipsForScope(runtime.app.id, config.scope),
+    store.directory.forEachMembershipPage(runtime.app.id, config.scope, (page) => {
+      for (const membership of page) builder.add(membership);
+    }),
   ]);
-  const index = buildMembershipIndex(rows);
+  const index = builder.build();
   const scopeFor = (type: ObjectType) =>
     createScopeContext({
       appScope: config.scope,
@@ -37,12 +41,16 @@ export async function loadDirectoryContext(store: Store, runtime: AppRuntime): P
 }
 
 interface CycleEntry {
+  appId: string;
   fingerprint: string;
   directory: Promise<DirectoryContext>;
   targetIndex: Partial<Record<ObjectType, Promise<TargetLookup | null>>>;
 }
 
-/** Per-cycle caches, newest few cycles only. */
+/**
+ * Per-cycle caches, newest few cycles only, and one cycle per app: a job runs one cycle at a time, so
+ * a new cycle's entry drops the app's earlier ones (a directory's memberships can be large).
+ */
 export class CycleContexts {
   private readonly entries = new Map<string, CycleEntry>();
 
@@ -51,7 +59,10 @@ export class CycleContexts {
   private entry(cycleId: string, runtime: AppRuntime): CycleEntry {
     let entry = this.entries.get(cycleId);
     if (!entry || entry.fingerprint !== runtime.fingerprint) {
+      for (const [id, other] of this.entries)
+        if (other.appId === runtime.app.id && id !== cycleId) this.entries.delete(id);
       entry = {
+        appId: runtime.app.id,
         fingerprint: runtime.fingerprint,
         directory: loadDirectoryContext(this.store, runtime),
         targetIndex: {},
@@ -95,7 +106,7 @@ export class CycleContexts {
   }
 
   /**
-   * Forget a cycle's in-memory caches (after a failed batch). The stored listing stays: a retry
+   * Forget a cycle's in-memory caches (after a failed batch, or when the cycle ends). The stored listing stays: a retry
    * continues it, and objects the failed attempt meant to create match by a GET (see exportPage).
    */
   forget(cycleId: string): void {

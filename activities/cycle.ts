@@ -5,13 +5,14 @@ import { Context, heartbeat as temporalHeartbeat } from '@temporalio/activity';
 import { DEFAULT_MEMBER_CHUNK_SIZE } from '../engine/config/schema.ts';
 import { TransientError } from '../engine/errors.ts';
 import { deletionLimit, exceedsDeletionThreshold } from '../engine/policies/deletionThreshold.ts';
-import { groupsWithinRequests, planObject } from '../engine/planning/index.ts';
-import { evaluateScope } from '../engine/scoping/index.ts';
+import { groupsWithinRequests, planObject, splitLinkHash, type MemberProgress } from '../engine/planning/index.ts';
+import { descendantGroups, evaluateScope, flattenGroupUsers } from '../engine/scoping/index.ts';
 import type { CycleCounts, DirectoryGroup, DirectoryUser, ObjectType, ProvisioningLogEntry } from '../engine/types.ts';
 import {
   EMPTY_COUNTS,
   logEntryId,
   type LinkRecord,
+  type LinkTarget,
   type LinkUpsert,
   type Repositories,
   type CycleRecord,
@@ -471,9 +472,10 @@ export async function recordOutcomes(
 
 /**
  * The groups of a batch whose flattened members may differ from what was last exported: all of them
- * in initial cycles; otherwise new or escrowed groups, groups changed themselves (membership), groups
- * with a changed group below them, and groups with a user whose link changed (created, disabled,
- * re-enabled, deleted) in this cycle.
+ * in initial cycles; otherwise new or escrowed groups, groups whose member writes are not finished
+ * (a pass of a huge group saved the link without a member hash), groups changed themselves
+ * (membership), groups with a changed group below them, and groups with a user whose link changed
+ * (created, disabled, re-enabled, deleted) in this cycle.
  */
 async function groupsNeedingMemberCheck(
   store: Store,
@@ -481,6 +483,7 @@ async function groupsNeedingMemberCheck(
   directory: DirectoryContext,
   items: readonly WorkItem[],
   links: ReadonlyMap<string, LinkRecord>,
+  membersMapped: boolean,
 ): Promise<Set<string>> {
   if (cycle.kind === 'initial') return new Set(items.map((i) => i.objectId));
   const [seeds, users] = await Promise.all([
@@ -490,16 +493,22 @@ async function groupsNeedingMemberCheck(
   const result = new Set<string>();
   for (const item of items) {
     const link = links.get(item.objectId);
-    if (!link || link.targetId === null || link.failureCount > 0 || item.changeSeq !== null) {
+    if (
+      !link ||
+      link.targetId === null ||
+      link.failureCount > 0 ||
+      item.changeSeq !== null ||
+      (membersMapped && membersUnfinished(link))
+    ) {
       result.add(item.objectId);
       continue;
     }
-    const below = descendantGroups(directory, item.objectId);
+    const below = descendantGroups(directory.memberships, item.objectId);
     if ([...below].some((g) => seeds.has(g))) {
       result.add(item.objectId);
       continue;
     }
-    for (const userId of flattenUsers(directory, item.objectId)) {
+    for (const userId of flattenGroupUsers(directory.memberships, item.objectId)) {
       if (users.has(userId)) {
         result.add(item.objectId);
         break;
@@ -509,20 +518,13 @@ async function groupsNeedingMemberCheck(
   return result;
 }
 
-function descendantGroups(directory: DirectoryContext, groupId: string): Set<string> {
-  const seen = new Set<string>([groupId]);
-  const queue = [groupId];
-  while (queue.length > 0) {
-    const current = queue.pop() as string;
-    for (const m of directory.memberships.membersOf.get(current) ?? []) {
-      if (m.memberType === 'group' && !seen.has(m.memberId)) {
-        seen.add(m.memberId);
-        queue.push(m.memberId);
-      }
-    }
-  }
-  seen.delete(groupId);
-  return seen;
+/**
+ * A group link saved by a pass that left member writes for later (members.ts): its member hash is
+ * empty until the last pass. Once its escrow is cleared or the cycle that wrote it is over, nothing
+ * else says its members still need writing.
+ */
+function membersUnfinished(link: LinkRecord): boolean {
+  return splitLinkHash('group', link.exportedHash).members === '';
 }
 
 /** Links of the users an object refers to: managers of users, flattened members of groups. */
@@ -532,34 +534,17 @@ async function referencedUserLinks(
   directory: DirectoryContext,
   items: readonly WorkItem[],
   loaded: LoadedObjects,
-): Promise<Map<string, LinkRecord>> {
+): Promise<Map<string, LinkTarget>> {
   const ids = new Set<string>();
   for (const item of items) {
     if (item.objectType === 'user') {
       const managerId = loaded.users.get(item.objectId)?.managerId;
       if (managerId) ids.add(managerId);
     } else {
-      for (const userId of flattenUsers(directory, item.objectId)) ids.add(userId);
+      for (const userId of flattenGroupUsers(directory.memberships, item.objectId)) ids.add(userId);
     }
   }
-  return ids.size === 0 ? new Map() : store.links.getMany(appId, 'user', [...ids]);
-}
-
-function flattenUsers(directory: DirectoryContext, groupId: string): Set<string> {
-  const users = new Set<string>();
-  const seen = new Set<string>([groupId]);
-  const queue = [groupId];
-  while (queue.length > 0) {
-    const current = queue.pop() as string;
-    for (const m of directory.memberships.membersOf.get(current) ?? []) {
-      if (m.memberType === 'user') users.add(m.memberId);
-      else if (!seen.has(m.memberId)) {
-        seen.add(m.memberId);
-        queue.push(m.memberId);
-      }
-    }
-  }
-  return users;
+  return ids.size === 0 ? new Map() : store.links.targetsOf(appId, 'user', [...ids]);
 }
 
 export async function processBatch(s: CycleServices, input: ProcessBatchInput): Promise<ProcessBatchResult> {
@@ -704,7 +689,7 @@ interface PreparedPage {
   loaded: LoadedObjects;
   links: Map<string, LinkRecord>;
   memberCheck: Set<string> | null;
-  userLinks: Map<string, LinkRecord>;
+  userLinks: Map<string, LinkTarget>;
   targetIndex: TargetLookup | null;
   /** Work items (seqs) of groups whose member writes go on in a later pass: the cursor stops before them. */
   partial: number[];
@@ -785,7 +770,7 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
       loaded: { users: new Map<string, DirectoryUser>(), groups: new Map<string, DirectoryGroup>(), gone: new Map() },
       links: new Map<string, LinkRecord>(),
       memberCheck: null,
-      userLinks: new Map<string, LinkRecord>(),
+      userLinks: new Map<string, LinkTarget>(),
       targetIndex: null,
       partial: [],
       release: async () => {},
@@ -811,7 +796,16 @@ async function preparePage(call: BatchCall, afterSeq: number): Promise<PreparedP
     ]);
     // Groups whose members cannot have changed are not re-planned (no member links loaded).
     const memberCheck =
-      objectType === 'group' ? await groupsNeedingMemberCheck(store, cycle, directory, claimed, links) : null;
+      objectType === 'group'
+        ? await groupsNeedingMemberCheck(
+            store,
+            cycle,
+            directory,
+            claimed,
+            links,
+            runtime.compiled.group?.membersMapping != null,
+          )
+        : null;
     const userLinks = await referencedUserLinks(
       store,
       input.appId,
@@ -902,6 +896,8 @@ async function exportPage(
         checkMembers: memberCheck ? memberCheck.has(item.objectId) : true,
         // A group's member writes beyond the page's budget go on in the next pass over it.
         memberRequestBudget: objectType === 'group' && !references ? Math.max(1, call.requestBudget - 1) : undefined,
+        // What its earlier passes in this cycle wrote: the last pass logs the whole group's result.
+        memberProgress: (item.detail?.memberProgress as MemberProgress | undefined) ?? null,
         recordCreateIntent: call.recordCreateIntent,
         assertClaimHeld: () => call.fence.check(item.objectId),
         assertClaimHeldRecordingCreate: () => call.fence.check(item.objectId, { recordCreate: true }),
@@ -1055,18 +1051,25 @@ async function recordPartial(
     await tx.cycleWork.mark(cycleId, [seq], {
       status: 'pending',
       action: null,
-      detail: { partialAction: outcome.workAction ?? outcome.action },
+      detail: { partialAction: outcome.workAction ?? outcome.action, memberProgress: outcome.memberProgress ?? null },
     });
   }
 }
 
-/** A group finished over several passes is counted and logged with the action of its first pass (a Create). */
+/**
+ * A group finished over several passes is counted and logged with the action of its first pass (a
+ * Create), also when a later pass fails: that pass only went on with the group's member writes.
+ */
 function carryPartialAction(item: WorkItem, outcome: ObjectOutcome): void {
   const first = item.detail?.partialAction as ObjectOutcome['action'] | undefined;
   if (!first || first === 'Skip') return;
   outcome.workAction = first;
-  if (outcome.status !== 'failed' && outcome.status !== 'escrowed') outcome.log.action = first;
+  const failed = outcome.status === 'failed' || outcome.status === 'escrowed';
+  if (!failed || CONTINUING_ACTIONS.has(outcome.log.action)) outcome.log.action = first;
 }
+
+/** What a later pass over a group decides when it only goes on with the members ('Other': failed before deciding). */
+const CONTINUING_ACTIONS = new Set<ObjectOutcome['action']>(['Skip', 'Update', 'Other']);
 
 function provisionalLink(appId: string, sourceId: string, targetId: string): LinkRecord {
   return {
@@ -1210,6 +1213,8 @@ export async function finishCycle(
     });
     await reportCycleEnd(s, input.appId, cycle, tally);
   }
+  // The cycle is over: its directory index and listing lookup are not needed in this worker any more.
+  s.contexts.forget(input.cycleId);
   const failure = (cycle.failure as CycleFailure | null) ?? null;
   return {
     cycleId: cycle.id,

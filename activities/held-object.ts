@@ -2,7 +2,7 @@
 // scope → match → decide → export) and its outcome recorded (link, log entry) in one transaction.
 // On-demand provisioning and reconcile passes (re-creating an account deleted in the target) both
 // run objects this way; each takes and gives back the object's lock around it.
-import { type LinkRecord } from '../store/index.ts';
+import { type LinkTarget } from '../store/index.ts';
 import type { DirectoryGroup, DirectoryUser, LogStep } from '../engine/types.ts';
 import type { AppRuntime } from './app-runtime.ts';
 import type { DirectoryContext } from './cycle-context.ts';
@@ -52,8 +52,8 @@ export async function provisionHeldObject(
   if (objectType === 'group') {
     for (const m of await store.directory.transitiveMembersOf(objectId, 'user')) referenced.add(m.memberId);
   }
-  const userLinks: Map<string, LinkRecord> = referenced.size
-    ? await store.links.getMany(appId, 'user', [...referenced])
+  const userLinks: Map<string, LinkTarget> = referenced.size
+    ? await store.links.targetsOf(appId, 'user', [...referenced])
     : new Map();
   const now = s.now();
   const ctx = {

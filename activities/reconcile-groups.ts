@@ -106,7 +106,7 @@ async function exportedMembersOfPage(pass: Pass, links: readonly LinkRecord[]): 
   const userIds = new Set<string>();
   for (const link of links) for (const id of flattenGroupUsers(memberships, link.sourceId)) userIds.add(id);
   const userLinks =
-    userIds.size > 0 ? await pass.s.store.links.getMany(pass.record.appId, 'user', [...userIds]) : new Map();
+    userIds.size > 0 ? await pass.s.store.links.targetsOf(pass.record.appId, 'user', [...userIds]) : new Map();
   const resolveMember = linkedTargetId({ userLinks });
   for (const link of links) {
     const ids = exportedMemberIds({

@@ -33,6 +33,11 @@ export interface ProvisioningBenchOptions {
   users: number;
   /** Users per group (default 50); every other group is nested in the next one. */
   groupSize?: number;
+  /**
+   * User memberships in the directory (default: `users`, each user in one group): users are put in
+   * several groups to reach it, e.g. 1,000,000 for 100k users in 2,000 groups → 500 members a group.
+   */
+  memberships?: number;
   /** SCIM requests in flight (the app's concurrency), also used by the bare loop. Default 16. */
   concurrency?: number;
   /** Objects per processBatch call. Default 500. */
@@ -86,6 +91,8 @@ export interface ProvisioningBenchResult {
   users: number;
   latencyMs: number;
   groups: number;
+  /** Memberships in the directory: users in groups plus the nesting of groups. */
+  memberships: number;
   seedSeconds: number;
   existingAccounts: number;
   initialSeconds: number;
@@ -176,7 +183,41 @@ export function userRecord(i: number, jobTitle = 'Engineer') {
   };
 }
 
-export async function seed(store: Store, appId: string, users: number, groupSize: number): Promise<number> {
+/**
+ * The user memberships of the bench directory: `total` (at least one per user) spread over the groups.
+ * Round r puts every user in one group, starting at its own group (users in order, `groupSize` a group)
+ * and moving `stride` groups further each round, so a user's groups are distinct and every group gets
+ * about `total / groups` members.
+ */
+export function* userMemberships(
+  users: number,
+  groupSize: number,
+  total: number,
+): Generator<{ groupId: string; memberId: string; memberType: 'user' }> {
+  const groups = Math.max(1, Math.ceil(users / groupSize));
+  const rounds = Math.ceil(total / users);
+  if (total < users || rounds > groups)
+    throw new RangeError(`memberships: ${total} is not between ${users} (one group a user) and ${users * groups}`);
+  const stride = Math.floor(groups / rounds);
+  for (let m = 0; m < total; m++) {
+    const user = (m % users) + 1;
+    const round = Math.floor(m / users);
+    const group = ((Math.ceil(user / groupSize) - 1 + round * stride) % groups) + 1;
+    yield { groupId: `g${pad(group)}`, memberId: `u${pad(user)}`, memberType: 'user' };
+  }
+}
+
+/**
+ * Users, groups of `groupSize` users (every other group nested in the next one) and `memberships`
+ * user memberships in all (default: one group a user), every group assigned to the app.
+ */
+export async function seed(
+  store: Store,
+  appId: string,
+  users: number,
+  groupSize: number,
+  memberships = users,
+): Promise<{ groups: number; memberships: number }> {
   const chunk = 5000;
   for (let start = 1; start <= users; start += chunk) {
     const end = Math.min(users, start + chunk - 1);
@@ -186,15 +227,22 @@ export async function seed(store: Store, appId: string, users: number, groupSize
   await store.directory.bulkUpsertGroups(
     Array.from({ length: groups }, (_, k) => ({ id: `g${pad(k + 1)}`, displayName: `Group ${k + 1}` })),
   );
-  const memberships: { groupId: string; memberId: string; memberType: 'user' | 'group' }[] = [];
-  for (let i = 1; i <= users; i++) {
-    memberships.push({ groupId: `g${pad(Math.ceil(i / groupSize))}`, memberId: `u${pad(i)}`, memberType: 'user' });
-  }
+  const nesting: { groupId: string; memberId: string; memberType: 'group' }[] = [];
   for (let k = 2; k <= groups; k += 2)
-    memberships.push({ groupId: `g${pad(k)}`, memberId: `g${pad(k - 1)}`, memberType: 'group' });
-  await store.directory.bulkAddMembers(memberships);
+    nesting.push({ groupId: `g${pad(k)}`, memberId: `g${pad(k - 1)}`, memberType: 'group' });
+  await store.directory.bulkAddMembers(nesting);
+  // Users in chunks: a million rows need not be in memory at once.
+  let page: { groupId: string; memberId: string; memberType: 'user' }[] = [];
+  for (const membership of userMemberships(users, groupSize, memberships)) {
+    page.push(membership);
+    if (page.length === 50_000) {
+      await store.directory.bulkAddMembers(page);
+      page = [];
+    }
+  }
+  if (page.length > 0) await store.directory.bulkAddMembers(page);
   for (let k = 1; k <= groups; k++) await store.assignments.assign(appId, `g${pad(k)}`, 'User');
-  return groups;
+  return { groups, memberships: memberships + nesting.length };
 }
 
 function peakRssMb(pid: number | undefined): number | null {
@@ -450,7 +498,7 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       bulk,
     });
     const seedStarted = performance.now();
-    const groups = await seed(store, app.id, users, groupSize);
+    const { groups, memberships } = await seed(store, app.id, users, groupSize, options.memberships ?? users);
     const existingAccounts = options.existingAccounts ?? 0;
     if (existingAccounts > 0) await seedTargetAccounts(target, existingAccounts);
     const seedSeconds = (performance.now() - seedStarted) / 1000;
@@ -533,6 +581,7 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       users,
       latencyMs,
       groups,
+      memberships,
       seedSeconds,
       existingAccounts,
       initialSeconds: initial.seconds,
@@ -573,7 +622,7 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
 export function formatResult(r: ProvisioningBenchResult): string {
   const f = (n: number, d = 1) => n.toFixed(d);
   return [
-    `provisioning ${r.users} users + ${r.groups} groups${r.bulk ? ' with SCIM Bulk' : ''} (seeded in ${f(r.seedSeconds)} s), target latency ${r.latencyMs} ms, Temporal: ${r.temporal === 'real' ? 'real server (start-dev, SQLite file)' : 'in-repo test service'}`,
+    `provisioning ${r.users} users + ${r.groups} groups, ${r.memberships} memberships${r.bulk ? ' with SCIM Bulk' : ''} (seeded in ${f(r.seedSeconds)} s), target latency ${r.latencyMs} ms, Temporal: ${r.temporal === 'real' ? 'real server (start-dev, SQLite file)' : 'in-repo test service'}`,
     ...(r.existingAccounts > 0
       ? [`  target held ${r.existingAccounts} accounts before: listed into the store page by page for matching`]
       : []),

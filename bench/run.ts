@@ -7,6 +7,10 @@
 // FERRY_BENCH_WORKER_STDERR=1 passes the worker's stderr through (for ad-hoc tracing).
 // FERRY_BENCH_EXISTING: accounts the target holds before the initial cycle (default 0), e.g. 100000
 // with FERRY_BENCH_RUNS=10000,100000 for the memory goal (worker RSS < 1 GB, 100k/10k within 1.3×).
+// FERRY_BENCH_MEMBERSHIPS: user memberships in the directory (default: one group a user, 50 users a
+// group), e.g. 1000000 with 100000 users: each user in 10 of the 2,000 groups, 500 members a group
+// (nesting unchanged: every other group in the next one). Read as memberships per user, so the runs
+// of one invocation keep the same shape: with FERRY_BENCH_RUNS=10000,100000 the 10k run has 100,000.
 // SCIM concurrency: FERRY_BENCH_CONCURRENCY (default 16); batch size: FERRY_BENCH_BATCH (default 1000).
 // Postgres: BENCH_DATABASE_URL or TEST_DATABASE_URL (a fresh database per run, dropped after).
 // Temporal: FERRY_BENCH_TEMPORAL, comma-separated `in-repo` (default, the in-repo test service) and/or
@@ -27,6 +31,9 @@ const runs = spec.split(',').map((entry) => {
 const concurrency = Number(process.env.FERRY_BENCH_CONCURRENCY ?? 16);
 const existingAccounts = Number(process.env.FERRY_BENCH_EXISTING ?? 0);
 const batchSize = Number(process.env.FERRY_BENCH_BATCH ?? 1000);
+// Memberships per user, from the total asked for the largest run.
+const largestRun = Math.max(...runs.map((r) => r.users));
+const membershipsPerUser = Number(process.env.FERRY_BENCH_MEMBERSHIPS ?? largestRun) / largestRun;
 
 const temporals = (process.env.FERRY_BENCH_TEMPORAL ?? 'in-repo').split(',').map((name) => {
   const trimmed = name.trim();
@@ -46,6 +53,7 @@ for (const { users, latencyMs, bulk } of runs) {
       temporal,
       existingAccounts,
       bulk,
+      memberships: Math.round(users * membershipsPerUser),
     });
     console.log(formatResult(result));
     if (result.workerPeakRssMb !== null && latencyMs === 0 && !bulk) {

@@ -92,8 +92,10 @@ export function createScimClient(options: ScimClientOptions): ScimClient {
     replace,
     delete: remove,
     createOrAdopt,
-    addMembers: (groupId, memberIds, chunkSize = 50) => changeMembers('add', groupId, memberIds, chunkSize),
-    removeMembers: (groupId, memberIds, chunkSize = 50) => changeMembers('remove', groupId, memberIds, chunkSize),
+    addMembers: (groupId, memberIds, chunkSize = 50, onWritten) =>
+      changeMembers('add', groupId, memberIds, chunkSize, onWritten),
+    removeMembers: (groupId, memberIds, chunkSize = 50, onWritten) =>
+      changeMembers('remove', groupId, memberIds, chunkSize, onWritten),
     bulk,
     bulkLimits,
     stats: () => ({ ...counters, pausedMs: gate.totalPausedMs, tokenRequests: auth.tokenRequests }),

@@ -15,6 +15,8 @@ export type ChangeMembers = (
   groupId: string,
   memberIds: string[],
   chunkSize: number,
+  /** Called after each chunk the target took, with its number of members. */
+  onWritten?: (members: number) => void,
 ) => Promise<void>;
 
 function chunk<T>(items: T[], size: number): T[][] {
@@ -24,7 +26,7 @@ function chunk<T>(items: T[], size: number): T[][] {
 }
 
 export function createMemberChanges({ patch, usePut, profile }: MemberDeps): ChangeMembers {
-  return async function changeMembers(op, groupId, memberIds, chunkSize) {
+  return async function changeMembers(op, groupId, memberIds, chunkSize, onWritten) {
     if (!(chunkSize >= 1)) throw new RangeError('chunkSize must be at least 1');
     const unique = [...new Set(memberIds)];
     if (unique.length === 0) return;
@@ -49,6 +51,7 @@ export function createMemberChanges({ patch, usePut, profile }: MemberDeps): Cha
           }
         }
       }
+      onWritten?.(ids.length);
     }
   };
 }

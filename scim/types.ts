@@ -216,8 +216,24 @@ export interface ScimClient {
     resource: ScimResource,
     match: MatchAttribute[],
   ): Promise<{ resource: ScimResource; adopted: boolean }>;
-  addMembers(groupId: string, memberIds: string[], chunkSize?: number): Promise<void>;
-  removeMembers(groupId: string, memberIds: string[], chunkSize?: number): Promise<void>;
+  /**
+   * Members added in chunks of `chunkSize` (one PATCH each; one GET + PUT for put-only targets).
+   * `onWritten` hears of each chunk the target took, with its number of members, so a caller whose
+   * call fails midway knows how many went through.
+   */
+  addMembers(
+    groupId: string,
+    memberIds: string[],
+    chunkSize?: number,
+    onWritten?: (members: number) => void,
+  ): Promise<void>;
+  /** As addMembers, removing. */
+  removeMembers(
+    groupId: string,
+    memberIds: string[],
+    chunkSize?: number,
+    onWritten?: (members: number) => void,
+  ): Promise<void>;
   /**
    * One `/Bulk` request when enabled by the app and supported by the target; ConfigurationError
    * otherwise. The answers come as the target sent them (a target that stopped after `failOnErrors`

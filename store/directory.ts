@@ -792,18 +792,40 @@ export class DirectoryRepository {
         .select({ groupId: memberships.groupId, memberId: memberships.memberId, memberType: memberships.memberType })
         .from(memberships);
     }
-    const rows = await query<{ group_id: string; member_id: string; member_type: ObjectType }>(
-      this.db,
-      sql`with recursive below(group_id) as (
-            select principal_id from app_role_assignments where app_id = ${appId} and principal_type = 'group'
-            union
-            select m.member_id from directory_memberships m join below b on m.group_id = b.group_id
-              where m.member_type = 'group'
-          )
-          select m.group_id, m.member_id, m.member_type
-            from directory_memberships m join below b on m.group_id = b.group_id`,
-    );
-    return rows.map((r) => ({ groupId: r.group_id, memberId: r.member_id, memberType: r.member_type }));
+    const rows = await query<MembershipRow>(this.db, membershipsInScope(appId));
+    return rows.map(membershipOf);
+  }
+
+  /**
+   * What `membershipsForScope` answers, handed to `onPage` a page at a time: one query read through a
+   * cursor in a transaction, so the pages are one snapshot as a single read is, and the caller holds a
+   * page of rows at a time besides what it builds from them, not a million. Returns the count.
+   */
+  async forEachMembershipPage(
+    appId: string,
+    scope: 'all' | 'assigned',
+    onPage: (page: Membership[]) => void,
+    pageSize = 20_000,
+  ): Promise<number> {
+    const statement =
+      scope === 'all'
+        ? sql`select group_id, member_id, member_type from directory_memberships`
+        : membershipsInScope(appId);
+    return inTransaction(this.db, async (tx) => {
+      await tx.execute(sql`declare ferry_memberships no scroll cursor for ${statement}`);
+      let total = 0;
+      for (;;) {
+        const rows = await query<MembershipRow>(
+          tx,
+          sql`fetch forward ${sql.raw(String(pageSize))} from ferry_memberships`,
+        );
+        if (rows.length > 0) onPage(rows.map(membershipOf));
+        total += rows.length;
+        if (rows.length < pageSize) break;
+      }
+      await tx.execute(sql`close ferry_memberships`);
+      return total;
+    });
   }
 
   /** Direct members of a group. */
@@ -1077,4 +1099,28 @@ async function bulkUpsert(
       on conflict (id) do update set ${set} returning id
     )
     insert into directory_changes (object_type, object_id, op) select ${objectType}, id, 'upsert' from written`);
+}
+
+interface MembershipRow {
+  group_id: string;
+  member_id: string;
+  member_type: ObjectType;
+}
+
+const membershipOf = (r: MembershipRow): Membership => ({
+  groupId: r.group_id,
+  memberId: r.member_id,
+  memberType: r.member_type,
+});
+
+/** The memberships of the groups assigned to the app and of every group nested below them. */
+function membershipsInScope(appId: string): SQL {
+  return sql`with recursive below(group_id) as (
+      select principal_id from app_role_assignments where app_id = ${appId} and principal_type = 'group'
+      union
+      select m.member_id from directory_memberships m join below b on m.group_id = b.group_id
+        where m.member_type = 'group'
+    )
+    select m.group_id, m.member_id, m.member_type
+      from directory_memberships m join below b on m.group_id = b.group_id`;
 }

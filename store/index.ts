@@ -164,7 +164,7 @@ export type { ChangeOp, DirectoryChange } from './changes.ts';
 export type { BatchQuery, StagedDelete, StageItem, WorkItem, WorkStatus } from './cycle-work.ts';
 export type { CycleRecord, CycleStatus, CycleUpdate, NewCycle } from './cycles.ts';
 export type { DeletedFilter, GroupInput, GroupPatch, ListOptions, Page, UserInput, UserPatch } from './directory.ts';
-export type { LinkFailure, LinkKey, LinkRecord, LinkUpsert } from './links.ts';
+export type { LinkFailure, LinkKey, LinkRecord, LinkTarget, LinkUpsert } from './links.ts';
 export type { LogQuery } from './logs.ts';
 export type { RateSlotRun, RateSlotRepository } from './rate-slots.ts';
 export type {

@@ -18,6 +18,9 @@ export interface LinkRecord extends Link {
   updatedAt: string;
 }
 
+/** What a link says about the object as a reference (a group's member, a manager): its target id, whether active. */
+export type LinkTarget = Pick<LinkRecord, 'targetId' | 'active'>;
+
 export interface LinkKey {
   appId: string;
   objectType: ObjectType;
@@ -129,6 +132,26 @@ export class LinkRepository {
         .from(links)
         .where(and(eq(links.appId, appId), eq(links.objectType, objectType), anyOf(links.sourceId, part)));
       for (const row of rows) out.set(row.sourceId, toLink(row));
+    }
+    return out;
+  }
+
+  /**
+   * The target id and active flag of many objects' links (absent = no link): what resolving them as
+   * references needs, without the exported values of each (a page of groups can refer to every user).
+   */
+  async targetsOf(
+    appId: string,
+    objectType: ObjectType,
+    sourceIds: readonly string[],
+  ): Promise<Map<string, LinkTarget>> {
+    const out = new Map<string, LinkTarget>();
+    for (const part of chunk([...new Set(sourceIds)], 5000)) {
+      const rows = await this.db
+        .select({ sourceId: links.sourceId, targetId: links.targetId, active: links.active })
+        .from(links)
+        .where(and(eq(links.appId, appId), eq(links.objectType, objectType), anyOf(links.sourceId, part)));
+      for (const row of rows) out.set(row.sourceId, { targetId: row.targetId, active: row.active });
     }
     return out;
   }

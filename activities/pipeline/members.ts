@@ -4,10 +4,14 @@
 import { DEFAULT_MEMBER_CHUNK_SIZE } from '../../engine/config/schema.ts';
 import {
   memberPassWithin,
+  memberResult,
   memberSetHash,
+  nextMemberProgress,
   planGroupMembers,
   splitLinkHash,
   targetMemberIds,
+  type MemberPass,
+  type MemberProgress,
   type Plan,
 } from '../../engine/planning/index.ts';
 import type { ScimResource } from '../../engine/types.ts';
@@ -44,6 +48,44 @@ export function membersChanged(ctx: ObjectContext, groupId: string, hashes: Link
   return hashes.members !== membersHash(plan.desiredMemberIds);
 }
 
+/**
+ * The member step's details: the group's result over every pass of this cycle so far (members added
+ * and removed; `passes` and `left` when it took several passes or some are still to write).
+ */
+function memberStepDetails(members: number, progress: MemberProgress): Record<string, number> {
+  const { added, removed, left } = memberResult(progress);
+  return {
+    members,
+    added,
+    removed,
+    ...(progress.passes > 1 ? { passes: progress.passes } : {}),
+    ...(left > 0 ? { left } : {}),
+  };
+}
+
+/** Sends one pass's member writes; `written` counts the members of each chunk the target took. */
+async function writeMemberPass(
+  ctx: ObjectContext,
+  out: OutcomeWriter,
+  input: { targetId: string; pass: MemberPass; chunkSize: number },
+  written: { added: number; removed: number },
+): Promise<void> {
+  const { targetId, pass, chunkSize } = input;
+  const client = ctx.runtime.client;
+  if (pass.add.length > 0) {
+    await client.addMembers(targetId, pass.add, chunkSize, (n) => (written.added += n));
+    written.added = pass.add.length;
+    out.operations += Math.ceil(pass.add.length / chunkSize);
+    out.modified.push({ name: 'members (added)', oldValue: null, newValue: pass.add });
+  }
+  if (pass.remove.length > 0) {
+    await client.removeMembers(targetId, pass.remove, chunkSize, (n) => (written.removed += n));
+    written.removed = pass.remove.length;
+    out.operations += Math.ceil(pass.remove.length / chunkSize);
+    out.modified.push({ name: 'members (removed)', oldValue: pass.remove, newValue: null });
+  }
+}
+
 export interface MembersExport {
   /** The member part of the link's hash (null: the type has no members mapping). */
   hash: string | null;
@@ -70,7 +112,6 @@ export async function exportMembers(
     return { hash: null, changed: false, partial: false };
   if (!membersDirty) return { hash: hashes.members, changed: false, partial: false };
   const chunkSize = ctx.runtime.config.objectTypes.group?.memberChunkSize ?? DEFAULT_MEMBER_CHUNK_SIZE;
-  const client = ctx.runtime.client;
   const memberPlan = planGroupMembers({
     groupId: source.id,
     memberships: ctx.directory.memberships,
@@ -84,26 +125,27 @@ export async function exportMembers(
   // One pass sends at most the budget's requests; the rest is planned again, from what the target
   // then holds, by the next pass over the group.
   const pass = memberPassWithin(memberPlan, chunkSize, ctx.memberRequestBudget ?? Number.POSITIVE_INFINITY);
+  const written = { added: 0, removed: 0 };
+  const recordStep = (status: 'Success' | 'Failure') => {
+    out.memberProgress = nextMemberProgress(
+      ctx.memberProgress ?? null,
+      { add: memberPlan.add.length, remove: memberPlan.remove.length },
+      written,
+    );
+    out.step('referenceResolution', status, {
+      ...memberStepDetails(memberPlan.desiredMemberIds.length, out.memberProgress),
+      ...(memberPlan.unresolvedUserIds.length > 0 ? { notProvisionedUsers: memberPlan.unresolvedUserIds.length } : {}),
+    });
+  };
   if (pass.add.length > 0 || pass.remove.length > 0) await claimBeforeWrite(ctx, out);
-  if (pass.add.length > 0) {
-    await client.addMembers(targetId, pass.add, chunkSize);
-    out.operations += Math.ceil(pass.add.length / chunkSize);
-    out.modified.push({ name: 'members (added)', oldValue: null, newValue: pass.add });
+  try {
+    await writeMemberPass(ctx, out, { targetId, pass, chunkSize }, written);
+  } catch (error) {
+    // The failure's log entry tells what the group's writes got through before it.
+    recordStep('Failure');
+    throw error;
   }
-  if (pass.remove.length > 0) {
-    await client.removeMembers(targetId, pass.remove, chunkSize);
-    out.operations += Math.ceil(pass.remove.length / chunkSize);
-    out.modified.push({ name: 'members (removed)', oldValue: pass.remove, newValue: null });
-  }
-  out.step('referenceResolution', 'Success', {
-    members: memberPlan.desiredMemberIds.length,
-    added: pass.add.length,
-    removed: pass.remove.length,
-    ...(pass.complete
-      ? {}
-      : { left: memberPlan.add.length - pass.add.length + memberPlan.remove.length - pass.remove.length }),
-    ...(memberPlan.unresolvedUserIds.length > 0 ? { notProvisionedUsers: memberPlan.unresolvedUserIds.length } : {}),
-  });
+  recordStep('Success');
   return {
     // A partial pass records no member hash: the next pass sees the members as changed and reads them.
     hash: pass.complete ? desiredMembersHash : '',

@@ -1,6 +1,7 @@
 // What goes into the pipeline for one object and what comes out of it: the caller writes the
 // outcome (link change, log entry, work status) in one transaction.
 import type { MatchDecision } from '../../engine/matching/index.ts';
+import type { MemberProgress } from '../../engine/planning/index.ts';
 import type { ScopeResult } from '../../engine/scoping/index.ts';
 import type {
   DirectoryGroup,
@@ -12,7 +13,7 @@ import type {
   ProvisioningAction,
   ProvisioningLogEntry,
 } from '../../engine/types.ts';
-import type { LinkRecord, LinkUpsert } from '../../store/index.ts';
+import type { LinkTarget, LinkUpsert } from '../../store/index.ts';
 import type { AppRuntime } from '../app-runtime.ts';
 import type { RecordCreateIntent } from '../create-intents.ts';
 import type { DirectoryContext } from '../cycle-context.ts';
@@ -38,8 +39,8 @@ export interface ObjectContext {
   onDemand: boolean;
   /** The target's listing (initial cycles, in the store), or null to query the target per object. */
   targetIndex: TargetLookup | null;
-  /** Links of users this object refers to (manager, group members), by source id. */
-  userLinks: ReadonlyMap<string, LinkRecord>;
+  /** Target ids of the users this object refers to (manager, group members), by source id. */
+  userLinks: ReadonlyMap<string, LinkTarget>;
   /** Disables/deletes are held back (the deletion guard is exceeded and not approved). */
   holdDeletions: boolean;
   /** Makes the intent to create durable before the POST (create-intents.ts). */
@@ -70,6 +71,11 @@ export interface ObjectContext {
    * memberPassWithin). Absent: no bound (on-demand).
    */
   memberRequestBudget?: number;
+  /**
+   * Groups written over several passes: the member progress of this cycle's earlier passes (from the
+   * work item), so the last pass logs the whole group's result. Absent: this is the first pass.
+   */
+  memberProgress?: MemberProgress | null;
   /** Hears of each step as it is recorded (on-demand shows them while the object is still running). */
   onStep?: (step: LogStep) => void;
 }
@@ -104,4 +110,6 @@ export interface ObjectOutcome {
   bodies: unknown[];
   scope: ScopeResult | null;
   matching: MatchDecision | null;
+  /** Groups whose members were planned: the member progress after this pass (kept while `partial`). */
+  memberProgress?: MemberProgress | null;
 }

@@ -2,6 +2,7 @@
 // changed attributes, request bodies, request count, scope and match results, the target id), and
 // `finish` turns that into the object's outcome with its log entry.
 import type { MatchDecision } from '../../engine/matching/index.ts';
+import type { MemberProgress } from '../../engine/planning/index.ts';
 import type { ScopeResult } from '../../engine/scoping/index.ts';
 import type { ErrorCode, LogStatus, LogStep, ModifiedAttribute, ProvisioningAction } from '../../engine/types.ts';
 import type { LinkRecord } from '../../store/index.ts';
@@ -34,6 +35,8 @@ export class OutcomeWriter {
   operations = 0;
   scope: ScopeResult | null = null;
   matching: MatchDecision | null = null;
+  /** A group's member writes of this cycle up to this pass (set when its members were planned). */
+  memberProgress: MemberProgress | null = null;
   /** The action decided so far: a failure after the decision is logged under it. */
   planned: ProvisioningAction = 'Other';
   /** The object's account at the target: the link's, then the matched or created one. */
@@ -74,6 +77,7 @@ export class OutcomeWriter {
       bodies: this.bodies,
       scope: this.scope,
       matching: this.matching,
+      memberProgress: this.memberProgress,
       log: {
         id: ctx.logId,
         time: ctx.now.toISOString(),

@@ -99,3 +99,48 @@ export function memberPassWithin(
     complete: addNow === addChunks && removeNow === removeChunks,
   };
 }
+
+/**
+ * A group's member writes over the passes of one cycle, kept on its work item between passes (counts
+ * only, no member ids): what the group needed added and removed, and what was left after the last pass.
+ */
+export interface MemberProgress {
+  passes: number;
+  /** Members the group needed added (removed) this cycle: the first pass's plan, plus any later growth. */
+  toAdd: number;
+  toRemove: number;
+  /** Of those, not yet written after the last pass. */
+  leftAdd: number;
+  leftRemove: number;
+}
+
+/**
+ * The progress after one more pass: `plan` is this pass's plan (from what the target holds now),
+ * `written` what this pass got through (a failed pass: the chunks before the failure). A later plan
+ * bigger than what was left means members joined meanwhile: they count too. A smaller one means part
+ * of the rest was written already, by an attempt lost with its worker before it could record them: the
+ * totals stay, so those count once. (Members who left the group between two passes of one cycle are
+ * then still counted as planned: telling them apart would need the member ids.)
+ */
+export function nextMemberProgress(
+  before: MemberProgress | null,
+  plan: { add: number; remove: number },
+  written: { added: number; removed: number },
+): MemberProgress {
+  return {
+    passes: (before?.passes ?? 0) + 1,
+    toAdd: before ? before.toAdd + Math.max(0, plan.add - before.leftAdd) : plan.add,
+    toRemove: before ? before.toRemove + Math.max(0, plan.remove - before.leftRemove) : plan.remove,
+    leftAdd: plan.add - written.added,
+    leftRemove: plan.remove - written.removed,
+  };
+}
+
+/** The group's result so far, as its log entry tells it: members added and removed, and what is left. */
+export function memberResult(progress: MemberProgress): { added: number; removed: number; left: number } {
+  return {
+    added: progress.toAdd - progress.leftAdd,
+    removed: progress.toRemove - progress.leftRemove,
+    left: progress.leftAdd + progress.leftRemove,
+  };
+}

@@ -2,25 +2,60 @@
 // other (cycles happen in real directories) terminate instead of looping.
 import type { Membership } from '../types.ts';
 
+/** A group's direct members, ids only: its users and its nested groups apart. */
+export interface GroupMembers {
+  readonly users: readonly string[];
+  readonly groups: readonly string[];
+}
+
 export interface MembershipIndex {
   /** memberId → ids of the groups it is a direct member of. */
   readonly parentsOf: ReadonlyMap<string, readonly string[]>;
   /** groupId → its direct members. */
-  readonly membersOf: ReadonlyMap<string, readonly Membership[]>;
+  readonly membersOf: ReadonlyMap<string, GroupMembers>;
 }
 
 export function buildMembershipIndex(memberships: Iterable<Membership>): MembershipIndex {
-  const parentsOf = new Map<string, string[]>();
-  const membersOf = new Map<string, Membership[]>();
-  for (const membership of memberships) {
-    const parents = parentsOf.get(membership.memberId);
-    if (parents) parents.push(membership.groupId);
-    else parentsOf.set(membership.memberId, [membership.groupId]);
-    const members = membersOf.get(membership.groupId);
-    if (members) members.push(membership);
-    else membersOf.set(membership.groupId, [membership]);
+  const builder = new MembershipIndexBuilder();
+  for (const membership of memberships) builder.add(membership);
+  return builder.build();
+}
+
+/**
+ * Builds a MembershipIndex from memberships added one at a time (e.g. page by page as they are read).
+ * Each id is kept once however many memberships name it, and a membership is two array slots (the
+ * group's member, the member's group), no object of its own: a directory of a million memberships
+ * repeats a group's id in every one of its members' rows.
+ */
+export class MembershipIndexBuilder {
+  private ids: Map<string, string> | null = new Map();
+  private readonly parentsOf = new Map<string, string[]>();
+  private readonly membersOf = new Map<string, { users: string[]; groups: string[] }>();
+
+  private id(value: string): string {
+    if (!this.ids) throw new Error('MembershipIndexBuilder: add after build');
+    const known = this.ids.get(value);
+    if (known !== undefined) return known;
+    this.ids.set(value, value);
+    return value;
   }
-  return { parentsOf, membersOf };
+
+  add(membership: Membership): void {
+    const groupId = this.id(membership.groupId);
+    const memberId = this.id(membership.memberId);
+    const parents = this.parentsOf.get(memberId);
+    if (parents) parents.push(groupId);
+    else this.parentsOf.set(memberId, [groupId]);
+    let members = this.membersOf.get(groupId);
+    if (!members) this.membersOf.set(groupId, (members = { users: [], groups: [] }));
+    (membership.memberType === 'group' ? members.groups : members.users).push(memberId);
+  }
+
+  /** The index; the builder takes no more memberships after it. */
+  build(): MembershipIndex {
+    this.ids = null;
+    return { parentsOf: this.parentsOf, membersOf: this.membersOf };
+  }
 }
 
 /** Every group the object belongs to, directly or through nested groups (excluding itself). */
@@ -47,14 +82,29 @@ export function flattenGroupUsers(index: MembershipIndex, groupId: string): Set<
   const seenGroups = new Set<string>([groupId]);
   const queue = [groupId];
   while (queue.length > 0) {
-    const current = queue.pop() as string;
-    for (const member of index.membersOf.get(current) ?? []) {
-      if (member.memberType === 'user') users.add(member.memberId);
-      else if (!seenGroups.has(member.memberId)) {
-        seenGroups.add(member.memberId);
-        queue.push(member.memberId);
-      }
+    const members = index.membersOf.get(queue.pop() as string);
+    if (!members) continue;
+    for (const userId of members.users) users.add(userId);
+    for (const nested of members.groups) {
+      if (seenGroups.has(nested)) continue;
+      seenGroups.add(nested);
+      queue.push(nested);
     }
   }
   return users;
+}
+
+/** The groups nested below a group, at any depth (excluding itself; cycles tolerated). */
+export function descendantGroups(index: MembershipIndex, groupId: string): Set<string> {
+  const seen = new Set<string>([groupId]);
+  const queue = [groupId];
+  while (queue.length > 0) {
+    for (const nested of index.membersOf.get(queue.pop() as string)?.groups ?? []) {
+      if (seen.has(nested)) continue;
+      seen.add(nested);
+      queue.push(nested);
+    }
+  }
+  seen.delete(groupId);
+  return seen;
 }

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFerryActivities, type FerryActivityHandle } from '../../activities/index.ts';
 import { startScimTarget, type ScimTarget } from '../../dev/scim-target/index.ts';
-import { memberPassWithin } from '../../engine/planning/index.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import { memberPassWithin, memberResult, nextMemberProgress } from '../../engine/planning/index.ts';
+import { logEntryId, openStore, type Store } from '../../store/index.ts';
 import { createApp, groupId, userId } from '../provisioning/fixtures.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { beginInitialCycle } from './helpers.ts';
@@ -49,6 +49,21 @@ describe('a group bigger than a page’s request budget', () => {
       requests: 0,
       complete: true,
     });
+  });
+
+  it('counts a group’s member writes over its passes from the plans, without member ids', () => {
+    // 25 to add: 7 sent, then the next pass finds 18 left and sends 7 of them.
+    const first = nextMemberProgress(null, { add: 25, remove: 2 }, { added: 7, removed: 0 });
+    expect(memberResult(first)).toEqual({ added: 7, removed: 0, left: 20 });
+    const second = nextMemberProgress(first, { add: 18, remove: 2 }, { added: 7, removed: 0 });
+    expect(second).toMatchObject({ passes: 2, toAdd: 25, toRemove: 2 });
+    expect(memberResult(second)).toEqual({ added: 14, removed: 0, left: 13 });
+    // An attempt lost after writing 3 of them, unrecorded: the next plan is smaller, the total stays.
+    const afterLoss = nextMemberProgress(second, { add: 8, remove: 2 }, { added: 8, removed: 2 });
+    expect(memberResult(afterLoss)).toEqual({ added: 25, removed: 2, left: 0 });
+    // A member who joined between two passes counts too.
+    const grown = nextMemberProgress(second, { add: 12, remove: 2 }, { added: 12, removed: 2 });
+    expect(memberResult(grown)).toEqual({ added: 26, removed: 2, left: 0 });
   });
 
   it('finishes a group of 2,500 members over several batches, each member sent once', async () => {
@@ -104,6 +119,15 @@ describe('a group bigger than a page’s request budget', () => {
     expect(new Set(members).size).toBe(MEMBERS);
     const summary = await groups.activities.finishCycle({ appId, cycleId, failure: null });
     expect(summary.counts).toMatchObject({ created: MEMBERS + 1, failed: 0 });
+    // The group's one log entry tells the whole group's result, not its last pass's.
+    const entry = await store.logs.get(logEntryId(cycleId, 'group', groupId(1), 'export'));
+    expect(entry?.action).toBe('Create');
+    expect(entry?.steps.find((s) => s.name === 'referenceResolution')?.details).toEqual({
+      members: MEMBERS,
+      added: MEMBERS,
+      removed: 0,
+      passes: 4,
+    });
     // The link holds the whole member set now: a second cycle sends nothing.
     const again = await groups.activities.beginCycle({
       appId,

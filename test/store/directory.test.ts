@@ -62,6 +62,45 @@ describe.each(storeBackends)('directory on $name', (backend) => {
     expect(all.length).toBeGreaterThanOrEqual(4);
   });
 
+  it('hands the memberships of a scope over page by page, the same ones one read gives, also inside a transaction', async () => {
+    const { directory, apps, assignments } = ctx.store;
+    const app = await apps.create({ name: 'Paged', template: 'generic-scim', configuration: {} });
+    const top = await directory.createGroup({ displayName: 'Top' });
+    const below = await directory.createGroup({ displayName: 'Below' });
+    await directory.addMember(top.id, below.id);
+    for (let i = 0; i < 5; i++) {
+      const user = await directory.createUser({ userPrincipalName: `${uid()}@contoso.com` });
+      await directory.addMember(i % 2 ? top.id : below.id, user.id);
+    }
+    await assignments.assign(app.id, top.id);
+    const pairs = (rows: { groupId: string; memberId: string; memberType: string }[]) =>
+      rows.map((r) => `${r.groupId}>${r.memberId}:${r.memberType}`).sort();
+    for (const scope of ['assigned', 'all'] as const) {
+      const pages: number[] = [];
+      const paged: { groupId: string; memberId: string; memberType: string }[] = [];
+      const count = await directory.forEachMembershipPage(
+        app.id,
+        scope,
+        (page) => {
+          pages.push(page.length);
+          paged.push(...page);
+        },
+        2,
+      );
+      const whole = await directory.membershipsForScope(app.id, scope);
+      expect(pairs(paged)).toEqual(pairs(whole));
+      expect(count).toBe(whole.length);
+      expect(Math.max(...pages)).toBe(2);
+      if (scope === 'assigned') expect(count).toBe(6);
+    }
+    const inTx = await ctx.store.transaction(async (tx) => {
+      const rows: { groupId: string; memberId: string; memberType: string }[] = [];
+      await tx.directory.forEachMembershipPage(app.id, 'assigned', (page) => rows.push(...page), 4);
+      return rows;
+    });
+    expect(pairs(inTx)).toEqual(pairs(await directory.membershipsForScope(app.id, 'assigned')));
+  });
+
   it('appends no change when the transaction around the write rolls back', async () => {
     const { changes, directory } = ctx.store;
     const before = await changes.latestSeq();

@@ -72,6 +72,12 @@ describe.each(storeBackends)('links, cycles, cycle work and logs on $name', (bac
     expect(await ctx.store.links.countActive(appId, 'user')).toBe(20);
     const found = await ctx.store.links.getMany(appId, 'user', [ids[1], ids[2], uid()]);
     expect([...found.keys()].sort()).toEqual([ids[1], ids[2]].sort());
+    // As references: the target id and active flag only.
+    const targets = await ctx.store.links.targetsOf(appId, 'user', [ids[2], ids[3], uid()]);
+    expect(Object.fromEntries(targets)).toEqual({
+      [ids[2]]: { targetId: 't2', active: true },
+      [ids[3]]: { targetId: 't3', active: false },
+    });
     expect(await ctx.store.links.deleteAll(appId)).toBe(30);
   });
 

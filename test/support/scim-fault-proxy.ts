@@ -34,6 +34,11 @@ export interface FaultProxyOptions {
   /** Faults for the first requests, in this order, whatever the rate (e.g. to fault a cycle's probe). */
   faultFirst?: FaultKind[];
   /**
+   * Chooses a fault for each request, whatever the rate (e.g. the 10th PATCH of a group); undefined
+   * leaves the request to `faultFirst` and the rate. Called once per request, in arrival order.
+   */
+  faultFor?: (request: { method: string; url: string }) => FaultKind | undefined;
+  /**
    * Requests this says yes to wait, before they are forwarded, until `release()` (a target slow on
    * one kind of request for exactly as long as a test needs, without a timer).
    */
@@ -127,7 +132,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       await new Promise<void>((resolve) => waiting.push(resolve));
       state.held--;
     }
-    const first = firstFaults.shift();
+    const chosen = options.faultFor?.({ method: req.method ?? 'GET', url: req.url ?? '/' });
+    const first = chosen ?? firstFaults.shift();
     const fault =
       first ?? (random() < faultRate ? options.faults[Math.floor(random() * options.faults.length)] : undefined);
     if (fault !== undefined) state.counts[String(fault)] = (state.counts[String(fault)] ?? 0) + 1;
