@@ -21,8 +21,11 @@ import { busiestSecond } from '../support/arrivals.ts';
 
 const RATE = 10;
 const DOMAIN = 'scale.example';
-/** In the initial cycle: about 10 s of requests at the app's rate. */
-const CYCLE_USERS = Array.from({ length: 100 }, (_, i) => `s${String(i).padStart(3, '0')}`);
+/**
+ * In the initial cycle: about 25 s of requests at the app's rate, so the cycle is still writing after
+ * the on-demand requests below (which share the rate) when the batch's worker is killed.
+ */
+const CYCLE_USERS = Array.from({ length: 250 }, (_, i) => `s${String(i).padStart(3, '0')}`);
 /** Added during the cycle and provisioned on demand, 4 at a time. */
 const ON_DEMAND_USERS = Array.from({ length: 12 }, (_, i) => `d${String(i).padStart(2, '0')}`);
 
