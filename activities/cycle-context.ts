@@ -2,12 +2,7 @@
 // memberships its scope needs (scoping, group flattening), and — in initial cycles — the lookup into
 // the target's listing (streamed into the store, target-listing.ts). Lost on a worker restart: then
 // rebuilt (the listing itself is in the store and continues where it stopped).
-import {
-  createScopeContext,
-  MembershipIndexBuilder,
-  type MembershipIndex,
-  type ScopeContext,
-} from '../engine/scoping/index.ts';
+import { createScopeContext, type MembershipIndex, type ScopeContext } from '../engine/scoping/index.ts';
 import type { ObjectType } from '../engine/types.ts';
 import type { Store } from '../store/index.ts';
 import type { AppRuntime } from './app-runtime.ts';
@@ -21,15 +16,10 @@ export interface DirectoryContext {
 
 export async function loadDirectoryContext(store: Store, runtime: AppRuntime): Promise<DirectoryContext> {
   const { config } = runtime;
-  // Read page by page into the index: the rows of a page are all the worker holds besides it.
-  const builder = new MembershipIndexBuilder();
-  const [assignments] = await Promise.all([
+  const [assignments, index] = await Promise.all([
     store.assignments.listByApp(runtime.app.id),
-    store.directory.forEachMembershipPage(runtime.app.id, config.scope, (page) => {
-      for (const membership of page) builder.add(membership);
-    }),
+    store.directory.membershipIndex(runtime.app.id, config.scope),
   ]);
-  const index = builder.build();
   const scopeFor = (type: ObjectType) =>
     createScopeContext({
       appScope: config.scope,

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppConfig, CompiledAppConfig } from '../engine/config/index.ts';
 import { explainObject } from '../engine/planning/index.ts';
 import { createScopeContext, type ScopeContext } from '../engine/scoping/index.ts';
-import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
+import type { DirectoryGroup, DirectoryUser, ObjectType } from '../engine/types.ts';
 import type { AppRecord, PreviewItem, Store } from '../store/index.ts';
 import { displayNameOf } from './object-explain.ts';
 
@@ -120,7 +120,7 @@ export async function computePreview(
   try {
     const [assignments, memberships] = await Promise.all([
       store.assignments.listByApp(app.id),
-      store.directory.membershipsForScope(app.id, proposed.config.scope),
+      store.directory.membershipIndex(app.id, proposed.config.scope),
     ]);
     for (const objectType of ['user', 'group'] as const) {
       const typeConfig = proposed.config.objectTypes[objectType];
@@ -128,7 +128,7 @@ export async function computePreview(
       const scope = createScopeContext({
         appScope: proposed.config.scope,
         assignments,
-        memberships: memberships as Membership[],
+        memberships,
         scopingFilters: typeConfig.scopingFilters ?? [],
       });
       await previewDirectory(ctx, objectType, scope);

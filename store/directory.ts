@@ -2,6 +2,7 @@
 // in the same transaction (store/changes.ts), which is what incremental cycles read.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, getTableColumns, gt, ilike, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { MembershipIndexBuilder, type MembershipIndex } from '../engine/scoping/groupClosure.ts';
 import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
 import { recordChanges, type NewChange } from './changes.ts';
 import {
@@ -826,6 +827,18 @@ export class DirectoryRepository {
       await tx.execute(sql`close ferry_memberships`);
       return total;
     });
+  }
+
+  /**
+   * The memberships an app's scope needs as an index for scoping and group flattening, read a page
+   * at a time (`forEachMembershipPage`): the only way the product loads memberships in bulk.
+   */
+  async membershipIndex(appId: string, scope: 'all' | 'assigned'): Promise<MembershipIndex> {
+    const builder = new MembershipIndexBuilder();
+    await this.forEachMembershipPage(appId, scope, (page) => {
+      for (const membership of page) builder.add(membership);
+    });
+    return builder.build();
   }
 
   /** Direct members of a group. */

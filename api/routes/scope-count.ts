@@ -4,13 +4,7 @@
 // would (assignments, roles, nested groups, the filters). Nothing is written.
 import { createRoute, z } from '@hono/zod-openapi';
 import { findTemplate } from '../../gallery/index.ts';
-import {
-  buildMembershipIndex,
-  createScopeContext,
-  evaluateScope,
-  type ScopeContext,
-  type ScopeSubject,
-} from '../../engine/scoping/index.ts';
+import { createScopeContext, evaluateScope, type ScopeContext, type ScopeSubject } from '../../engine/scoping/index.ts';
 import type { ObjectType } from '../../engine/types.ts';
 import type { NetworkRange } from '../../scim/index.ts';
 import type { Store } from '../../store/index.ts';
@@ -114,11 +108,10 @@ export function scopeCountRouter({ store, allowInsecureLoopback = false, allowed
         findTemplate(app.template),
         { allowInsecureLoopback, allowedTargetNetworks },
       );
-      const [assignments, memberships] = await Promise.all([
+      const [assignments, index] = await Promise.all([
         store.assignments.listByApp(id),
-        store.directory.membershipsForScope(id, configuration.scope),
+        store.directory.membershipIndex(id, configuration.scope),
       ]);
-      const index = buildMembershipIndex(memberships);
       const contextFor = (type: ObjectType) =>
         createScopeContext({
           appScope: configuration.scope,

@@ -81,7 +81,7 @@ export function compileScopingFilters(filters: readonly ScopingFilter[]): Compil
 }
 
 function isMembershipIndex(value: ScopeContextInput['memberships']): value is MembershipIndex {
-  return 'parentsOf' in value && 'membersOf' in value;
+  return 'groupsOf' in value && 'membersOf' in value;
 }
 
 export function createScopeContext(input: ScopeContextInput): ScopeContext {
@@ -123,8 +123,8 @@ function assignmentsThroughGroups(
   objectId: string,
 ): GroupAssignment[] {
   if (objectType === 'group') return assignmentsAbove(context, ancestorGroups(context.memberships, objectId));
-  const direct = context.memberships.parentsOf.get(objectId);
-  if (!direct) return [];
+  const direct = context.memberships.groupsOf(objectId);
+  if (direct.length === 0) return [];
   const result: GroupAssignment[] = [];
   const seen = new Set<string>();
   for (const parent of direct) {

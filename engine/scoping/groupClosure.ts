@@ -9,10 +9,10 @@ export interface GroupMembers {
 }
 
 export interface MembershipIndex {
-  /** memberId → ids of the groups it is a direct member of. */
-  readonly parentsOf: ReadonlyMap<string, readonly string[]>;
-  /** groupId → its direct members. */
-  readonly membersOf: ReadonlyMap<string, GroupMembers>;
+  /** Ids of the groups the object is a direct member of (empty when none). */
+  groupsOf(memberId: string): readonly string[];
+  /** A group's direct members; undefined when it has none. */
+  membersOf(groupId: string): GroupMembers | undefined;
 }
 
 export function buildMembershipIndex(memberships: Iterable<Membership>): MembershipIndex {
@@ -21,47 +21,136 @@ export function buildMembershipIndex(memberships: Iterable<Membership>): Members
   return builder.build();
 }
 
+const NO_IDS: readonly string[] = Object.freeze([]);
+
 /**
  * Builds a MembershipIndex from memberships added one at a time (e.g. page by page as they are read).
- * Each id is kept once however many memberships name it, and a membership is two array slots (the
- * group's member, the member's group), no object of its own: a directory of a million memberships
- * repeats a group's id in every one of its members' rows.
+ * Each id is kept once and numbered; a membership is a few 32-bit slots, no object or string of its
+ * own: the built index keeps, per direction, one offset per id and one number per membership (a
+ * million memberships are ~8 MB of typed arrays, where maps of string arrays took ~35 MB).
  */
 export class MembershipIndexBuilder {
-  private ids: Map<string, string> | null = new Map();
-  private readonly parentsOf = new Map<string, string[]>();
-  private readonly membersOf = new Map<string, { users: string[]; groups: string[] }>();
+  private numbers: Map<string, number> | null = new Map();
+  private readonly ids: string[] = [];
+  /** Per membership: group number, member number, and 1 when the member is a group. */
+  private edges = new Int32Array(3 * 4096);
+  private count = 0;
 
-  private id(value: string): string {
-    if (!this.ids) throw new Error('MembershipIndexBuilder: add after build');
-    const known = this.ids.get(value);
-    if (known !== undefined) return known;
-    this.ids.set(value, value);
-    return value;
+  private number(id: string): number {
+    if (!this.numbers) throw new Error('MembershipIndexBuilder: add after build');
+    let n = this.numbers.get(id);
+    if (n === undefined) {
+      n = this.ids.length;
+      this.numbers.set(id, n);
+      this.ids.push(id);
+    }
+    return n;
   }
 
   add(membership: Membership): void {
-    const groupId = this.id(membership.groupId);
-    const memberId = this.id(membership.memberId);
-    const parents = this.parentsOf.get(memberId);
-    if (parents) parents.push(groupId);
-    else this.parentsOf.set(memberId, [groupId]);
-    let members = this.membersOf.get(groupId);
-    if (!members) this.membersOf.set(groupId, (members = { users: [], groups: [] }));
-    (membership.memberType === 'group' ? members.groups : members.users).push(memberId);
+    const slot = 3 * this.count;
+    if (slot + 3 > this.edges.length) {
+      const grown = new Int32Array(this.edges.length * 2);
+      grown.set(this.edges);
+      this.edges = grown;
+    }
+    this.edges[slot] = this.number(membership.groupId);
+    this.edges[slot + 1] = this.number(membership.memberId);
+    this.edges[slot + 2] = membership.memberType === 'group' ? 1 : 0;
+    this.count++;
   }
 
   /** The index; the builder takes no more memberships after it. */
   build(): MembershipIndex {
-    this.ids = null;
-    return { parentsOf: this.parentsOf, membersOf: this.membersOf };
+    const numbers = this.numbers;
+    if (!numbers) throw new Error('MembershipIndexBuilder: built twice');
+    this.numbers = null;
+    const { edges, count, ids } = this;
+    const size = ids.length;
+    // Offsets (compressed rows): a group's members are members[memberStart[g] .. memberStart[g + 1]),
+    // users before nested groups, split at usersEnd[g]; a member's groups likewise in `parents`.
+    const memberStart = new Int32Array(size + 1);
+    const parentStart = new Int32Array(size + 1);
+    const nestedCount = new Int32Array(size);
+    for (let e = 0; e < count; e++) {
+      memberStart[edges[3 * e] + 1]++;
+      parentStart[edges[3 * e + 1] + 1]++;
+      if (edges[3 * e + 2] === 1) nestedCount[edges[3 * e]]++;
+    }
+    for (let n = 0; n < size; n++) {
+      memberStart[n + 1] += memberStart[n];
+      parentStart[n + 1] += parentStart[n];
+    }
+    const members = new Int32Array(count);
+    const parents = new Int32Array(count);
+    const usersEnd = new Int32Array(size);
+    const nextUser = new Int32Array(size);
+    const nextGroup = new Int32Array(size);
+    const nextParent = new Int32Array(size);
+    for (let n = 0; n < size; n++) {
+      usersEnd[n] = memberStart[n + 1] - nestedCount[n];
+      nextUser[n] = memberStart[n];
+      nextGroup[n] = usersEnd[n];
+      nextParent[n] = parentStart[n];
+    }
+    // Filled in the order the memberships came, so walks answer in that order.
+    for (let e = 0; e < count; e++) {
+      const group = edges[3 * e];
+      const member = edges[3 * e + 1];
+      if (edges[3 * e + 2] === 1) members[nextGroup[group]++] = member;
+      else members[nextUser[group]++] = member;
+      parents[nextParent[member]++] = group;
+    }
+    this.edges = new Int32Array(0);
+    this.count = 0;
+    return new CompactMembershipIndex(ids, numbers, { memberStart, usersEnd, members, parentStart, parents });
+  }
+}
+
+interface Rows {
+  memberStart: Int32Array;
+  usersEnd: Int32Array;
+  members: Int32Array;
+  parentStart: Int32Array;
+  parents: Int32Array;
+}
+
+class CompactMembershipIndex implements MembershipIndex {
+  constructor(
+    private readonly ids: readonly string[],
+    private readonly numbers: ReadonlyMap<string, number>,
+    private readonly rows: Rows,
+  ) {}
+
+  private idsOf(list: Int32Array, from: number, to: number): string[] {
+    const out = new Array<string>(to - from);
+    for (let i = from; i < to; i++) out[i - from] = this.ids[list[i]];
+    return out;
+  }
+
+  groupsOf(memberId: string): readonly string[] {
+    const n = this.numbers.get(memberId);
+    if (n === undefined) return NO_IDS;
+    const { parentStart, parents } = this.rows;
+    return parentStart[n] === parentStart[n + 1] ? NO_IDS : this.idsOf(parents, parentStart[n], parentStart[n + 1]);
+  }
+
+  membersOf(groupId: string): GroupMembers | undefined {
+    const n = this.numbers.get(groupId);
+    if (n === undefined) return undefined;
+    const { memberStart, usersEnd, members } = this.rows;
+    if (memberStart[n] === memberStart[n + 1]) return undefined;
+    return {
+      users: this.idsOf(members, memberStart[n], usersEnd[n]),
+      groups: this.idsOf(members, usersEnd[n], memberStart[n + 1]),
+    };
   }
 }
 
 /** Every group the object belongs to, directly or through nested groups (excluding itself). */
 export function ancestorGroups(index: MembershipIndex, memberId: string): string[] {
-  const direct = index.parentsOf.get(memberId);
-  if (!direct) return [];
+  const direct = index.groupsOf(memberId);
+  if (direct.length === 0) return [];
   const seen = new Set<string>([memberId]);
   const result: string[] = [];
   const queue = [...direct];
@@ -70,8 +159,7 @@ export function ancestorGroups(index: MembershipIndex, memberId: string): string
     if (seen.has(groupId)) continue;
     seen.add(groupId);
     result.push(groupId);
-    const parents = index.parentsOf.get(groupId);
-    if (parents) for (const parent of parents) if (!seen.has(parent)) queue.push(parent);
+    for (const parent of index.groupsOf(groupId)) if (!seen.has(parent)) queue.push(parent);
   }
   return result;
 }
@@ -82,7 +170,7 @@ export function flattenGroupUsers(index: MembershipIndex, groupId: string): Set<
   const seenGroups = new Set<string>([groupId]);
   const queue = [groupId];
   while (queue.length > 0) {
-    const members = index.membersOf.get(queue.pop() as string);
+    const members = index.membersOf(queue.pop() as string);
     if (!members) continue;
     for (const userId of members.users) users.add(userId);
     for (const nested of members.groups) {
@@ -99,7 +187,7 @@ export function descendantGroups(index: MembershipIndex, groupId: string): Set<s
   const seen = new Set<string>([groupId]);
   const queue = [groupId];
   while (queue.length > 0) {
-    for (const nested of index.membersOf.get(queue.pop() as string)?.groups ?? []) {
+    for (const nested of index.membersOf(queue.pop() as string)?.groups ?? []) {
       if (seen.has(nested)) continue;
       seen.add(nested);
       queue.push(nested);
