@@ -14,11 +14,21 @@ export interface DirectoryContext {
   memberships: MembershipIndex;
 }
 
-export async function loadDirectoryContext(store: Store, runtime: AppRuntime): Promise<DirectoryContext> {
+/**
+ * The app's assignments and memberships, ready for scoping. `around`: only the memberships walks
+ * from these objects need (up: their groups; down: a group's members), e.g. for one on-demand object.
+ */
+export async function loadDirectoryContext(
+  store: Store,
+  runtime: AppRuntime,
+  around?: { up: readonly string[]; down: readonly string[] },
+): Promise<DirectoryContext> {
   const { config } = runtime;
   const [assignments, index] = await Promise.all([
     store.assignments.listByApp(runtime.app.id),
-    store.directory.membershipIndex(runtime.app.id, config.scope),
+    around
+      ? store.directory.membershipIndexAround(runtime.app.id, config.scope, around)
+      : store.directory.membershipIndex(runtime.app.id, config.scope),
   ]);
   const scopeFor = (type: ObjectType) =>
     createScopeContext({

@@ -118,8 +118,12 @@ async function runOnDemand(
   };
 
   // A group brings its users along: at most ON_DEMAND_MAX_GROUP_MEMBERS, checked before anything is sent.
+  const memberUserIds =
+    input.objectType === 'group'
+      ? (await store.directory.transitiveMembersOf(input.objectId, 'user')).map((m) => m.memberId)
+      : [];
   if (input.objectType === 'group') {
-    const count = (await store.directory.transitiveMembersOf(input.objectId, 'user')).length;
+    const count = memberUserIds.length;
     if (count > ON_DEMAND_MAX_GROUP_MEMBERS) {
       throw onDemandFailure(
         'TooManyMembers',
@@ -149,7 +153,11 @@ async function runOnDemand(
   // The pipeline steps of the object asked for (not those of a group's members) are shown as they complete.
   const onStep = (step: LogStep) => progress.step(step);
 
-  const directory = await loadDirectoryContext(store, runtime);
+  // The memberships this request walks (the object's groups; a group's members), not the directory's.
+  const directory = await loadDirectoryContext(store, runtime, {
+    up: [input.objectId, ...memberUserIds],
+    down: input.objectType === 'group' ? [input.objectId] : [],
+  });
   if (input.objectType === 'user') {
     const result = await provisionOne(s, runtime, directory, input, holder, 'user', input.objectId, onStep);
     if ('missing' in result) {
@@ -173,8 +181,7 @@ async function runOnDemand(
   const members: NonNullable<OnDemandReport['members']> = [];
   const allRequests: OnDemandReport['requests'] = [];
   if (group) {
-    const users = await store.directory.transitiveMembersOf(group.id, 'user');
-    for (const { memberId } of users) {
+    for (const memberId of memberUserIds) {
       const r = await provisionOne(s, runtime, directory, input, holder, 'user', memberId);
       if ('missing' in r) continue;
       const member = {

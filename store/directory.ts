@@ -841,6 +841,41 @@ export class DirectoryRepository {
     return builder.build();
   }
 
+  /**
+   * The part of `membershipIndex` that walks starting at a few objects need, read with one query:
+   * the memberships above `up` (the groups they are in, at any depth) and below `down` (the members
+   * of those groups, nested groups followed), within the app's scope. Walking up from an id of `up`,
+   * or down from a group of `down`, answers as the whole index would (on-demand provisioning of one
+   * object, where loading a million memberships per request would not do).
+   */
+  async membershipIndexAround(
+    appId: string,
+    scope: 'all' | 'assigned',
+    around: { up: readonly string[]; down: readonly string[] },
+  ): Promise<MembershipIndex> {
+    const inScope = scope === 'all' ? sql`true` : sql`m.group_id in (${groupsInScope(appId)})`;
+    const rows = await query<MembershipRow>(
+      this.db,
+      sql`with recursive
+            up(id) as (
+              select unnest(${sql.param([...around.up])}::text[])
+              union
+              select n.group_id from directory_memberships n join up on n.member_id = up.id
+            ),
+            down(id) as (
+              select unnest(${sql.param([...around.down])}::text[])
+              union
+              select n.member_id from directory_memberships n join down on n.group_id = down.id
+                where n.member_type = 'group'
+            )
+          select m.group_id, m.member_id, m.member_type from directory_memberships m
+            where (m.member_id in (select id from up) or m.group_id in (select id from down)) and ${inScope}`,
+    );
+    const builder = new MembershipIndexBuilder();
+    for (const row of rows) builder.add(membershipOf(row));
+    return builder.build();
+  }
+
   /** Direct members of a group. */
   async membersOf(groupId: string): Promise<Membership[]> {
     const rows = await this.db
@@ -1126,14 +1161,19 @@ const membershipOf = (r: MembershipRow): Membership => ({
   memberType: r.member_type,
 });
 
-/** The memberships of the groups assigned to the app and of every group nested below them. */
-function membershipsInScope(appId: string): SQL {
+/** The groups assigned to the app and every group nested below them (a query's text). */
+function groupsInScope(appId: string): SQL {
   return sql`with recursive below(group_id) as (
       select principal_id from app_role_assignments where app_id = ${appId} and principal_type = 'group'
       union
       select m.member_id from directory_memberships m join below b on m.group_id = b.group_id
         where m.member_type = 'group'
     )
-    select m.group_id, m.member_id, m.member_type
-      from directory_memberships m join below b on m.group_id = b.group_id`;
+    select group_id from below`;
+}
+
+/** The memberships of the groups assigned to the app and of every group nested below them. */
+function membershipsInScope(appId: string): SQL {
+  return sql`select m.group_id, m.member_id, m.member_type from directory_memberships m
+    where m.group_id in (${groupsInScope(appId)})`;
 }

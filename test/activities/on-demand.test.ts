@@ -189,6 +189,36 @@ describe('on-demand and notify activities', () => {
     expect(peer.requestLog.length).toBe(sent);
   });
 
+  it('scopes and provisions through nested groups while reading only the memberships around the object', async () => {
+    // Team is nested in the assigned Group 01; its users are in scope only through it.
+    await store.directory.createGroup({ id: 'team', displayName: 'Team' });
+    await store.directory.addMember(groupId(1), 'team');
+    for (const id of ['t1', 't2']) {
+      await store.directory.createUser({ id, userPrincipalName: `${id}@contoso.com`, displayName: id });
+      await store.directory.addMember('team', id);
+    }
+    const user = await handle.activities.provisionOnDemand({
+      appId,
+      requestId: 'r-t1',
+      objectType: 'user',
+      objectId: 't1',
+    });
+    expect(user).toMatchObject({ action: 'Create', status: 'Success' });
+
+    const group = await handle.activities.provisionOnDemand({
+      appId,
+      requestId: 'r-team',
+      objectType: 'group',
+      objectId: 'team',
+    });
+    expect(group).toMatchObject({ action: 'Create', status: 'Success' });
+    expect(group.members?.map((m) => m.objectId).sort()).toEqual(['t1', 't2']);
+    const users = new Map((await peer.users()).map((u) => [u.id as string, String(u.userName)]));
+    const team = (await peer.groups()).find((g) => g.displayName === 'Team');
+    const memberNames = ((team?.members ?? []) as { value: string }[]).map((m) => users.get(m.value)).sort();
+    expect(memberNames).toEqual(['t1@contoso.com', 't2@contoso.com']);
+  });
+
   it('sends a notification once, however often the activity runs', async () => {
     const input = {
       appId,

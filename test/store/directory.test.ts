@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError } from '../../engine/errors.ts';
+import { ancestorGroups, flattenGroupUsers } from '../../engine/scoping/index.ts';
 import { NestingCycleError } from '../../store/errors.ts';
 import { storeBackends, useStore } from '../support/postgres.ts';
 
@@ -99,6 +100,39 @@ describe.each(storeBackends)('directory on $name', (backend) => {
       return rows;
     });
     expect(pairs(inTx)).toEqual(pairs(await directory.membershipsForScope(app.id, 'assigned')));
+  });
+
+  it('loads only the memberships walks from a few objects need, and those walks answer as the whole index does', async () => {
+    const { directory, apps, assignments } = ctx.store;
+    const app = await apps.create({ name: 'Around', template: 'generic-scim', configuration: {} });
+    const group = async (name: string) => (await directory.createGroup({ displayName: name })).id;
+    const user = async () => (await directory.createUser({ userPrincipalName: `${uid()}@contoso.com` })).id;
+    const [top, middle, team, other] = [
+      await group('Top'),
+      await group('Middle'),
+      await group('Team'),
+      await group('Other'),
+    ];
+    const [alice, bob, carol] = [await user(), await user(), await user()];
+    await directory.addMember(top, middle);
+    await directory.addMember(middle, team);
+    await directory.addMember(team, alice);
+    await directory.addMember(team, bob);
+    await directory.addMember(middle, carol);
+    await directory.addMember(other, carol);
+    await directory.addMember(other, bob);
+    await assignments.assign(app.id, top);
+
+    for (const scope of ['assigned', 'all'] as const) {
+      const whole = await directory.membershipIndex(app.id, scope);
+      const around = await directory.membershipIndexAround(app.id, scope, { up: [team, alice, bob], down: [team] });
+      for (const id of [team, alice, bob])
+        expect(new Set(ancestorGroups(around, id))).toEqual(new Set(ancestorGroups(whole, id)));
+      expect(flattenGroupUsers(around, team)).toEqual(flattenGroupUsers(whole, team));
+      // Carol is in none of the walks: her memberships are not loaded.
+      expect(around.groupsOf(carol)).toEqual([]);
+      expect(whole.groupsOf(carol).length).toBe(scope === 'all' ? 2 : 1);
+    }
   });
 
   it('appends no change when the transaction around the write rolls back', async () => {
