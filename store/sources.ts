@@ -34,6 +34,12 @@ export interface SourceState {
   stagedDeletions?: StagedDeletions | null;
   /** Set while the source is quarantined (its workflow decides; see engine/policies/sourceQuarantine.ts). */
   quarantine?: SourceQuarantine | null;
+  /**
+   * The `since` of the last quarantine that ended (resume, an import that worked, enabling): that
+   * decision is never recorded again, so a retried `quarantineSource` attempt whose earlier attempt
+   * recorded it cannot quarantine a source an operator released in between.
+   */
+  releasedQuarantineSince?: string | null;
   /** The last file a csv source with origin `folder` imported (the same file is not imported again). */
   folderFile?: FolderFile | null;
 }
