@@ -2,7 +2,8 @@
 // cursor. A deleted or disabled source answers `gone`/`disabled` (the workflow ends or waits);
 // a refused bind or a bad setting is a ConfigurationError (not retried). `quarantineSource` writes
 // the workflow's quarantine decision to the source's state with its webhook event (idempotent: the
-// same write again, and the event only when the source was not quarantined yet).
+// same write again, and the event only when the source was not quarantined yet; nothing once that
+// decision's quarantine ended, so a retry after a release does not quarantine again).
 import { Context } from '@temporalio/activity';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
 import type { Store } from '../store/index.ts';

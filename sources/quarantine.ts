@@ -2,7 +2,10 @@
 // saying so (`source.quarantine.entered` / `source.quarantine.left`, for subscriptions of every app:
 // a source belongs to none) are written in one transaction, with the source's row locked. A write
 // that changes nothing emits nothing, so a retried activity, a resume racing a successful import, or
-// a second clear announce a change once. Sources have no notification address: no e-mail is sent.
+// a second clear announce a change once. A decision is known by its `since` (the workflow's clock
+// when it decided, the same in every attempt of the activity): once its quarantine ended, the same
+// decision written again (an attempt retried after the release) changes nothing. Sources have no
+// notification address: no e-mail is sent.
 import type { SourceQuarantine, SourceRecord, Store } from '../store/index.ts';
 
 /** What ended a quarantine: `resume` (POST …/resume), `import` (an import that worked), `enabled` (disabled, then enabled). */
@@ -12,8 +15,8 @@ const about = (source: SourceRecord) => ({ sourceId: source.id, name: source.nam
 
 /**
  * Records the workflow's decision. Emits `source.quarantine.entered` only when the source was not
- * quarantined (the same decision written again — a retried attempt — emits nothing). Returns
- * whether it entered.
+ * quarantined (the same decision written again — a retried attempt — emits nothing). A decision
+ * whose quarantine ended already is not recorded again. Returns whether it entered.
  */
 export async function enterSourceQuarantine(
   store: Store,
@@ -23,7 +26,7 @@ export async function enterSourceQuarantine(
 ): Promise<boolean> {
   return store.transaction(async (tx) => {
     const source = await tx.sources.getForUpdate(sourceId);
-    if (!source) return false;
+    if (!source || source.state.releasedQuarantineSince === quarantine.since) return false;
     const entered = !source.state.quarantine;
     await tx.sources.setState(sourceId, { quarantine });
     if (entered) {
@@ -51,7 +54,7 @@ export async function leaveSourceQuarantine(
     const source = await tx.sources.getForUpdate(sourceId);
     const left = source?.state.quarantine;
     if (!source || !left) return false;
-    await tx.sources.setState(sourceId, { quarantine: null });
+    await tx.sources.setState(sourceId, { quarantine: null, releasedQuarantineSince: left.since });
     await tx.webhooks.emit({
       appId: null,
       type: 'source.quarantine.left',

@@ -39,6 +39,16 @@ export async function preparedQuery<T>(db: Executor, statement: SQL): Promise<T[
   return result.rows;
 }
 
+/**
+ * A filter that commits the statement's transaction without waiting for the WAL flush: as a
+ * `where` condition, `set_config(…, true)` turns synchronous_commit off for the statement's own
+ * transaction (the implicit one of a single statement, or the caller's), so it costs no statement
+ * of its own (not begin / set local / … / commit). For writes that must outlive a worker but may be
+ * lost with a crash of the database itself (create intents, rate slot reservations), where waiting for
+ * the flush would double the statement's latency.
+ */
+export const asyncCommit = sql`set_config('synchronous_commit', 'off', true) = 'off'`;
+
 /** Advisory lock keys (arbitrary constants, Ferry-specific). */
 export const LOCK_MIGRATIONS = 0x46_65_72_72_01;
 export const LOCK_DIRECTORY_CHANGES = 0x46_65_72_72_02;

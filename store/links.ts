@@ -2,7 +2,7 @@
 // exported (and the values themselves), active flag, and escrow state (failure count, first failure, next retry, last error).
 import { and, asc, count, desc, eq, gt, isNotNull, lte, or, sql } from 'drizzle-orm';
 import type { Link, ObjectType } from '../engine/types.ts';
-import { anyOf, chunk, decodeCursor, encodeCursor, iso, jsonRows, toDate, type Executor } from './db.ts';
+import { anyOf, asyncCommit, chunk, decodeCursor, encodeCursor, iso, jsonRows, toDate, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
 import { links } from './schema.ts';
 
@@ -101,15 +101,6 @@ function columnsOf(u: LinkUpsert): Partial<typeof links.$inferInsert> {
   if (u.createRequestedAt !== undefined) v.createRequestedAt = toDate(u.createRequestedAt);
   return v;
 }
-
-/**
- * A create intent must outlive the worker (a killed process), not a crash of the database itself: its
- * commit need not wait for the WAL flush, which would double the latency of every create. As a filter
- * of the statement's rows, `set_config(…, true)` turns synchronous_commit off for the statement's own
- * transaction (the implicit one of a single statement, or the caller's), so the intent costs ONE
- * statement, not begin / set local / insert / commit.
- */
-export const asyncCommit = sql`set_config('synchronous_commit', 'off', true) = 'off'`;
 
 /** The conflict clause of a create-intent insert: the link stays as it is but for the intent's time. */
 export const onConflictCreateRequested = sql`on conflict (app_id, object_type, source_id) do update
@@ -224,6 +215,8 @@ export class LinkRepository {
   /**
    * Records that Ferry is about to send creates for these objects (before the POSTs), in one statement.
    * A link made only for this is inactive and has no target id, so it counts nowhere as linked.
+   * The intent must outlive the worker (a killed process), not a crash of the database itself: it is
+   * committed without waiting for the WAL flush (asyncCommit), which would double every create's latency.
    */
   async markCreateRequested(
     appId: string,

@@ -3,8 +3,8 @@
 // until when. activities/object-locks.ts builds the waiting and fencing rules on these statements.
 import { and, eq, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
-import { anyOf, preparedQuery, query, type Executor } from './db.ts';
-import { asyncCommit, onConflictCreateRequested } from './links.ts';
+import { anyOf, asyncCommit, preparedQuery, query, type Executor } from './db.ts';
+import { onConflictCreateRequested } from './links.ts';
 import { objectLocks } from './schema.ts';
 
 /** Who claims: the holder (a cycle, an on-demand request) and the fence of this attempt of it. */

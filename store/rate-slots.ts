@@ -4,7 +4,7 @@
 // workers. Nothing expires: a worker that dies only leaves its last run (a few hundred ms) unused.
 // Times are the database's clock, so workers whose clocks disagree still agree on the schedule.
 import { sql } from 'drizzle-orm';
-import { preparedQuery, query, type Executor } from './db.ts';
+import { asyncCommit, preparedQuery, query, type Executor } from './db.ts';
 
 /** A run of consecutive start times reserved by one worker; times are database epoch ms (fractional). */
 export interface RateSlotRun {
@@ -39,14 +39,14 @@ export class RateSlotRepository {
     if (!(slots >= 1) || !(intervalMs > 0))
       throw new RangeError('reserve needs at least one slot and a positive interval');
     const span = micros(slots * intervalMs * 1000);
-    // A prepared statement, committed without waiting for the WAL flush (set_config in the filter):
+    // A prepared statement, committed without waiting for the WAL flush (asyncCommit in the filter):
     // it runs every few requests. A crash of the database itself may lose the last runs reserved,
     // so runs reserved after it may overlap them: at most a few hundred ms above the rate, once.
     const rows = await preparedQuery<RunRow>(
       this.db,
       sql`insert into app_rate_slots as s (app_id, next_start, updated_at)
           select id, clock_timestamp() + ${span}, clock_timestamp() from apps
-            where id = ${appId} and set_config('synchronous_commit', 'off', true) = 'off'
+            where id = ${appId} and ${asyncCommit}
         on conflict (app_id) do update
           set next_start = greatest(s.next_start, clock_timestamp(), coalesce(s.paused_until, '-infinity'::timestamptz)) + ${span},
             updated_at = clock_timestamp()

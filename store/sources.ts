@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { and, desc, eq, isNull, lt, notInArray, sql } from 'drizzle-orm';
 import type { ObjectType } from '../engine/types.ts';
 import type { SecretBox } from './crypto.ts';
-import { anyOf, chunk, iso, type Executor } from './db.ts';
+import { anyOf, chunk, inTransaction, iso, type Executor } from './db.ts';
 import { DirectoryRepository } from './directory.ts';
 import { notFound } from './errors.ts';
 import { groups, sourceRuns, sourceSnapshots, sources, userContributions, users } from './schema.ts';
@@ -34,6 +34,12 @@ export interface SourceState {
   stagedDeletions?: StagedDeletions | null;
   /** Set while the source is quarantined (its workflow decides; see engine/policies/sourceQuarantine.ts). */
   quarantine?: SourceQuarantine | null;
+  /**
+   * The `since` of the last quarantine that ended (resume, an import that worked, enabling): that
+   * decision is never recorded again, so a retried `quarantineSource` attempt whose earlier attempt
+   * recorded it cannot quarantine a source an operator released in between.
+   */
+  releasedQuarantineSince?: string | null;
   /** The last file a csv source with origin `folder` imported (the same file is not imported again). */
   folderFile?: FolderFile | null;
 }
@@ -262,9 +268,25 @@ export class SourceRepository {
 
   // ---- runs ----
 
+  /**
+   * A new run of the source. Its imports run one at a time (its workflow runs them in turn), so a run
+   * of it still `running` now was abandoned — its worker died before recording an outcome — and is
+   * marked failed, saying so, rather than shown running for ever. (A retried attempt continues its
+   * own run through retryRun instead.)
+   */
   async beginRun(sourceId: string, mode: SourceRunMode): Promise<SourceRunRecord> {
-    const [row] = await this.db.insert(sourceRuns).values({ sourceId, mode, status: 'running' }).returning();
-    return toRun(row);
+    return inTransaction(this.db, async (tx) => {
+      const [row] = await tx.insert(sourceRuns).values({ sourceId, mode, status: 'running' }).returning();
+      await tx
+        .update(sourceRuns)
+        .set({
+          status: 'failed',
+          finishedAt: new Date(),
+          error: `Abandoned: the import stopped without recording its outcome (its worker ended); run ${row.id} began after it`,
+        })
+        .where(and(eq(sourceRuns.sourceId, sourceId), eq(sourceRuns.status, 'running'), lt(sourceRuns.id, row.id)));
+      return toRun(row);
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 // A source's quarantine as webhook events, through the API over a real store: a subscription of
 // every app gets `source.quarantine.entered` when the workflow's decision is recorded (once, even if
-// the activity writes it again) and `source.quarantine.left` when the quarantine ends — by resume,
+// the activity writes it again; never again once that quarantine ended) and `source.quarantine.left` when the quarantine ends — by resume,
 // by an import that works, or by enabling a disabled source — once, naming what ended it. An app's
 // subscription cannot ask for them (a source belongs to no app). Delivery, signed, is in
 // test/operations/webhooks.test.ts; the workflow's own call in test/sources/quarantine.test.ts.
@@ -101,6 +101,23 @@ describe('source quarantine: webhook events', () => {
       ['source.quarantine.entered', undefined],
       ['source.quarantine.left', 'enabled'],
     ]);
+  });
+
+  it('does not quarantine again, on a retried attempt, a source released after the decision', async () => {
+    const id = await uploadSource('HR released');
+    await quarantine(id, '2026-03-01T00:00:00.000Z');
+    expect((await api.call('POST', `/api/v1/sources/${id}/resume`)).status).toBe(202);
+    // The first attempt's completion was lost: Temporal runs the activity again with the same decision.
+    await quarantine(id, '2026-03-01T00:00:00.000Z');
+    expect((await api.call('GET', `/api/v1/sources/${id}`)).body).toMatchObject({ status: 'active', quarantine: null });
+    expect((await eventsOf(id)).map((e) => e.type)).toEqual(['source.quarantine.entered', 'source.quarantine.left']);
+
+    // A later decision (a new streak of failures) quarantines it again.
+    await quarantine(id, '2026-03-02T00:00:00.000Z');
+    expect((await api.call('GET', `/api/v1/sources/${id}`)).body).toMatchObject({
+      status: 'quarantined',
+      quarantine: { since: '2026-03-02T00:00:00.000Z' },
+    });
   });
 
   it("refuses source events on an app's subscription", async () => {
