@@ -197,20 +197,10 @@ describe('on-demand and notify activities', () => {
       await store.directory.createUser({ id, userPrincipalName: `${id}@contoso.com`, displayName: id });
       await store.directory.addMember('team', id);
     }
-    const user = await handle.activities.provisionOnDemand({
-      appId,
-      requestId: 'r-t1',
-      objectType: 'user',
-      objectId: 't1',
-    });
-    expect(user).toMatchObject({ action: 'Create', status: 'Success' });
-
-    const group = await handle.activities.provisionOnDemand({
-      appId,
-      requestId: 'r-team',
-      objectType: 'group',
-      objectId: 'team',
-    });
+    const provision = (objectType: 'user' | 'group', objectId: string) =>
+      handle.activities.provisionOnDemand({ appId, requestId: `r-${objectId}`, objectType, objectId });
+    expect(await provision('user', 't1')).toMatchObject({ action: 'Create', status: 'Success' });
+    const group = await provision('group', 'team');
     expect(group).toMatchObject({ action: 'Create', status: 'Success' });
     expect(group.members?.map((m) => m.objectId).sort()).toEqual(['t1', 't2']);
     const users = new Map((await peer.users()).map((u) => [u.id as string, String(u.userName)]));
