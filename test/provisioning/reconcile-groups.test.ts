@@ -7,18 +7,21 @@
 // and writes each repair to the provisioning log.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp as createApi } from '../../api/app.ts';
-import { createTemporalReconcileControl } from '../../api/reconcile-control.ts';
-// After the API: its modules extend zod with OpenAPI before engine/config builds its schemas.
+// First: the API's modules extend zod with OpenAPI before engine/config builds its schemas.
+import {
+  provisionedThenStopped,
+  type ReconcileApi,
+  reconcileThroughApi,
+  targetRequest,
+  USER_SCHEMA,
+} from './reconcile-fixture.ts';
 import { createFerryActivities } from '../../activities/index.ts';
 import type { ScimResource } from '../../engine/types.ts';
-import { reconcileWorkflowId } from '../../workflows/messages.ts';
-import { API_KEY, auth, recordingProvisioning } from '../api/helpers.ts';
+import { auth } from '../api/helpers.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { createApp, seedDirectory, userId } from './fixtures.ts';
 import { startProvisioningHarness, type ProvisioningHarness } from './harness.ts';
 
-const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -48,7 +51,7 @@ describe('reconcile passes: groups', () => {
   let h: ProvisioningHarness;
   let peer: ScimPeer;
   let appId: string;
-  let api: ReturnType<typeof createApi>;
+  let api: ReconcileApi;
   let eng: ScimResource;
   let sales: ScimResource;
   let orphanGroup: ScimResource;
@@ -56,34 +59,14 @@ describe('reconcile passes: groups', () => {
   /** Target ids of the users, by user number. */
   const accounts = new Map<number, string>();
 
-  const json = (method: string, body?: unknown) => ({
-    method,
-    headers: { ...auth(), 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
   /** A request straight to the target, as someone editing it by hand. */
-  const target = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${peer.baseUrl}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${peer.token}`, 'Content-Type': 'application/scim+json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? null : ((await res.json()) as ScimResource);
-  };
+  const target = (method: string, path: string, body?: unknown) => targetRequest(peer, method, path, body);
   const groupNamed = async (name: string) => (await peer.groups()).filter((g) => g.displayName === name);
   const memberIds = (group: ScimResource | undefined) =>
     ((group?.members as { value: string }[] | undefined) ?? []).map((m) => m.value).sort();
   const idsOf = (...users: number[]) => users.map((i) => accounts.get(i) as string).sort();
 
-  async function reconcile(body: Record<string, unknown>) {
-    const before = peer.requestLog.length;
-    const res = await api.request(`/api/v1/apps/${appId}/reconcile`, json('POST', body));
-    expect(res.status).toBe(202);
-    const pass = (await res.json()) as { id: string; mode: string };
-    await h.env.client.workflow.getHandle(reconcileWorkflowId(appId)).result();
-    return { pass, requests: peer.requestLog.slice(before) };
-  }
+  const reconcile = (body: Record<string, unknown>) => reconcileThroughApi(h, api, peer, appId, body);
   const drift = async (query = ''): Promise<DriftAnswer> => {
     const res = await api.request(`/api/v1/apps/${appId}/drift${query}`, { headers: auth() });
     expect(res.status).toBe(200);
@@ -104,18 +87,7 @@ describe('reconcile passes: groups', () => {
     );
     appId = await createApp(h.store, peer, { assignGroups: false });
     for (const g of GROUPS) await h.store.assignments.assign(appId, g.id, 'User');
-    const job = await h.startJob(appId);
-    await h.waitForCycle(appId, 1);
-    await job.terminate('reconcile test');
-    api = createApi({
-      apiKeys: [API_KEY],
-      provisioning: recordingProvisioning().control,
-      resources: {
-        store: h.store,
-        allowInsecureLoopback: true,
-        reconcile: createTemporalReconcileControl(h.env.client.workflow, h.taskQueue),
-      },
-    });
+    api = await provisionedThenStopped(h, appId);
 
     for (const u of await peer.users()) {
       const i = Number(/^user(\d+)@/.exec(String(u.userName))?.[1]);

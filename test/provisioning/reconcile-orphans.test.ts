@@ -4,17 +4,20 @@
 // matches, and the next cycle updates that account instead of creating a second one; `disable` sends
 // active=false once to the one nobody matches and says so in the provisioning log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp as createApi } from '../../api/app.ts';
-import { createTemporalReconcileControl } from '../../api/reconcile-control.ts';
-// After the API: its modules extend zod with OpenAPI before engine/config builds its schemas.
+// First: the API's modules extend zod with OpenAPI before engine/config builds its schemas.
+import {
+  apiJson,
+  provisionedThenStopped,
+  type ReconcileApi,
+  reconcileThroughApi,
+  targetRequest,
+  USER_SCHEMA,
+} from './reconcile-fixture.ts';
 import type { ScimResource } from '../../engine/types.ts';
-import { reconcileWorkflowId } from '../../workflows/messages.ts';
-import { API_KEY, auth, recordingProvisioning } from '../api/helpers.ts';
+import { auth } from '../api/helpers.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { createApp, seedDirectory, upn, userId } from './fixtures.ts';
 import { startProvisioningHarness, type ProvisioningHarness } from './harness.ts';
-
-const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
 interface Finding {
   kind: string;
@@ -28,41 +31,27 @@ describe('reconcile orphan policy', () => {
   let h: ProvisioningHarness;
   let peer: ScimPeer;
   let appId: string;
-  let api: ReturnType<typeof createApi>;
+  let api: ReconcileApi;
   /** Made by hand with user 4's userName; user 4 is assigned later, so no link points at it. */
   let matching: ScimResource;
   /** Made by hand for nobody in the directory. */
   let stranger: ScimResource;
 
-  const json = (method: string, body?: unknown) => ({
-    method,
-    headers: { ...auth(), 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const createAccount = async (body: Record<string, unknown>) => {
-    const res = await fetch(`${peer.baseUrl}/Users`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${peer.token}`, 'Content-Type': 'application/scim+json' },
-      body: JSON.stringify({ schemas: [USER_SCHEMA], active: true, ...body }),
-    });
-    if (!res.ok) throw new Error(`POST /Users: ${res.status} ${await res.text()}`);
-    return (await res.json()) as ScimResource;
-  };
+  const json = apiJson;
+  const createAccount = async (body: Record<string, unknown>) =>
+    (await targetRequest(peer, 'POST', '/Users', { schemas: [USER_SCHEMA], active: true, ...body })) as ScimResource;
   const accountsNamed = async (userName: string) => (await peer.users()).filter((u) => u.userName === userName);
   const settings = async (body: Record<string, unknown>) =>
     api.request(`/api/v1/apps/${appId}`, json('PATCH', { settings: body }));
 
   /** Runs a pass in the app's configured mode; answers its orphan findings by target id and the writes it sent. */
   async function reconcile() {
-    const before = peer.requestLog.length;
-    const res = await api.request(`/api/v1/apps/${appId}/reconcile`, json('POST', {}));
-    expect(res.status).toBe(202);
-    await h.env.client.workflow.getHandle(reconcileWorkflowId(appId)).result();
+    const { requests } = await reconcileThroughApi(h, api, peer, appId);
     const drift = await api.request(`/api/v1/apps/${appId}/drift?kind=orphan`, { headers: auth() });
     const { items } = (await drift.json()) as { items: Finding[] };
     return {
       orphans: new Map(items.map((f) => [f.targetId, f])),
-      writes: peer.requestLog.slice(before).filter((r) => r.method !== 'GET'),
+      writes: requests.filter((r) => r.method !== 'GET'),
     };
   }
 
@@ -72,18 +61,7 @@ describe('reconcile orphan policy', () => {
     await seedDirectory(h.store, { users: 6, groups: 1 });
     appId = await createApp(h.store, peer, { assignGroups: false });
     for (let i = 1; i <= 3; i++) await h.store.assignments.assign(appId, userId(i), 'User');
-    const job = await h.startJob(appId);
-    await h.waitForCycle(appId, 1);
-    await job.terminate('only the passes touch the target until the adopt test runs a cycle');
-    api = createApi({
-      apiKeys: [API_KEY],
-      provisioning: recordingProvisioning().control,
-      resources: {
-        store: h.store,
-        allowInsecureLoopback: true,
-        reconcile: createTemporalReconcileControl(h.env.client.workflow, h.taskQueue),
-      },
-    });
+    api = await provisionedThenStopped(h, appId);
     matching = await createAccount({ userName: upn(4), title: 'Visitor' });
     stranger = await createAccount({ userName: 'stranger@contoso.com', title: 'Visitor' });
     await h.store.assignments.assign(appId, userId(4), 'User');

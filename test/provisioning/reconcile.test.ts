@@ -5,9 +5,16 @@
 // PATCH, creates the deleted account again and re-links it, and leaves the orphan alone.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// First: the API's modules extend zod with OpenAPI before engine/config builds its schemas.
+import {
+  apiJson,
+  provisionedThenStopped,
+  reconcileThroughApi,
+  targetRequest,
+  USER_SCHEMA,
+} from './reconcile-fixture.ts';
 import { createApp as createApi } from '../../api/app.ts';
 import { createTemporalReconcileControl } from '../../api/reconcile-control.ts';
-// After the API: its modules extend zod with OpenAPI before engine/config builds its schemas.
 import { createFerryActivities } from '../../activities/index.ts';
 import type { ScimResource } from '../../engine/types.ts';
 import { reconcileWorkflowId } from '../../workflows/messages.ts';
@@ -15,8 +22,6 @@ import { API_KEY, auth, recordingProvisioning } from '../api/helpers.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import { createApp, seedDirectory, upn, userId } from './fixtures.ts';
 import { startProvisioningHarness, type ProvisioningHarness } from './harness.ts';
-
-const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
 interface DriftAnswer {
   pass: {
@@ -48,33 +53,12 @@ describe('reconcile passes', () => {
   let deleted: ScimResource;
   let orphan: ScimResource;
 
-  const json = (method: string, body?: unknown) => ({
-    method,
-    headers: { ...auth(), 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  const json = apiJson;
   /** A request straight to the target, as someone editing it by hand. */
-  const target = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${peer.baseUrl}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${peer.token}`, 'Content-Type': 'application/scim+json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? null : ((await res.json()) as ScimResource);
-  };
+  const target = (method: string, path: string, body?: unknown) => targetRequest(peer, method, path, body);
   const byUserName = async (userName: string) => (await peer.users()).find((u) => u.userName === userName);
 
-  /** Starts a pass through the API and waits for its workflow; answers the requests it sent to the target. */
-  async function reconcile(body: Record<string, unknown>) {
-    const before = peer.requestLog.length;
-    const res = await api.request(`/api/v1/apps/${appId}/reconcile`, json('POST', body));
-    expect(res.status).toBe(202);
-    const pass = (await res.json()) as { id: string; mode: string; status: string };
-    expect(pass.status).toBe('running');
-    await h.env.client.workflow.getHandle(reconcileWorkflowId(appId)).result();
-    return { pass, requests: peer.requestLog.slice(before) };
-  }
+  const reconcile = (body: Record<string, unknown>) => reconcileThroughApi(h, api, peer, appId, body);
   const drift = async (query = ''): Promise<DriftAnswer> => {
     const res = await api.request(`/api/v1/apps/${appId}/drift${query}`, { headers: auth() });
     expect(res.status).toBe(200);
@@ -87,19 +71,7 @@ describe('reconcile passes', () => {
     await seedDirectory(h.store, { users: 6, groups: 1 });
     appId = await createApp(h.store, peer, { assignGroups: false });
     for (let i = 1; i <= 4; i++) await h.store.assignments.assign(appId, userId(i), 'User');
-    const job = await h.startJob(appId);
-    await h.waitForCycle(appId, 1);
-    // The job's cycles are not part of this story: only the passes touch the target from here on.
-    await job.terminate('reconcile test');
-    api = createApi({
-      apiKeys: [API_KEY],
-      provisioning: recordingProvisioning().control,
-      resources: {
-        store: h.store,
-        allowInsecureLoopback: true,
-        reconcile: createTemporalReconcileControl(h.env.client.workflow, h.taskQueue),
-      },
-    });
+    api = await provisionedThenStopped(h, appId);
 
     edited = (await byUserName(upn(1))) as ScimResource;
     deleted = (await byUserName(upn(2))) as ScimResource;
