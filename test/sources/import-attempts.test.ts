@@ -2,59 +2,27 @@
 // per attempt: each retried attempt updates the run its first attempt began (the run's id travels in
 // the activity's heartbeat details) and the run counts its attempts. On the in-repo Temporal service
 // and on the real server when its CLI is found (test/support/temporal-backends.ts).
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { closedPort, startSourceWorker, type SourceWorker } from './source-worker.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSourceActivities } from '../../activities/source-import.ts';
-import { createTemporalSourceControl } from '../../api/source-temporal.ts';
-import { openStore, type Store } from '../../store/index.ts';
-import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
-import { createTemporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import type { Store } from '../../store/index.ts';
+import { type TemporalTestEnv } from '../support/temporal.ts';
 import { temporalBackends } from '../support/temporal-backends.ts';
 import { sourcesApp } from './helpers.ts';
-
-const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
-
-/** A loopback port nothing listens on: connections to it are refused (a retryable transport error). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe.each(temporalBackends)('source import attempts on the $name Temporal server', (backend) => {
   let env: TemporalTestEnv;
   let store: Store;
-  let worker: Worker;
-  let running: Promise<void>;
+  let sources: SourceWorker;
   let api: Awaited<ReturnType<typeof sourcesApp>>;
-  const taskQueue = `ferry-source-attempts-${randomUUID()}`;
 
   beforeAll(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-    env = await createTemporalTestEnv({ backend, timeSkipping: true });
-    store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
-    await store.migrate();
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      workflowsPath,
-      activities: createSourceActivities({ store, policy: { allowLoopback: true, allowedNetworks: [] } }),
-    });
-    running = worker.run();
-    api = await sourcesApp({ store, control: createTemporalSourceControl(env.client.workflow, taskQueue) });
+    sources = await startSourceWorker({ backend, name: 'source-attempts', allowLoopback: true });
+    ({ env, store } = sources);
+    api = await sourcesApp({ store, control: sources.control });
   }, 180_000);
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.close();
-    await store?.close();
+    await sources?.close();
   });
 
   it('records one failed run with 3 attempts for an import whose 3 attempts fail', async () => {

@@ -3,67 +3,36 @@
 // (shown by GET with the last error, never the secret) and imports no more on its cadence; a
 // manual sync that fails keeps it there; resume, once Graph answers, brings it back. Entering and
 // leaving are announced once each as webhook events (source.quarantine.entered / .left).
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { closedPort, startSourceWorker, type SourceWorker } from './source-worker.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGraphFake, type GraphFake } from '../../dev/graph-fake/index.ts';
-import { createSourceActivities } from '../../activities/source-import.ts';
 import { ensureSourceWorkflows } from '../../api/source-control.ts';
 import { createTemporalSourceControl } from '../../api/source-temporal.ts';
 import { asc } from 'drizzle-orm';
 import { SOURCE_QUARANTINE_AFTER_MS } from '../../engine/policies/index.ts';
 import { webhookEvents } from '../../store/schema.ts';
-import { openStore, type Store } from '../../store/index.ts';
-import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
-import { createTemporalTestEnv, inRepoBackend, type TemporalTestEnv } from '../support/temporal.ts';
+import type { Store } from '../../store/index.ts';
+import { inRepoBackend, type TemporalTestEnv } from '../support/temporal.ts';
 import { sourcesApp } from './helpers.ts';
 
-const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 const HOUR = 3_600_000;
 
 let env: TemporalTestEnv;
 let store: Store;
-let worker: Worker;
-let running: Promise<void>;
+let sources: SourceWorker;
 let graph: GraphFake;
 let api: Awaited<ReturnType<typeof sourcesApp>>;
 let control: ReturnType<typeof createTemporalSourceControl>;
-const taskQueue = `ferry-source-quarantine-${randomUUID()}`;
-
-/** A loopback port nothing listens on: connections to it are refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
   graph = await startGraphFake({ pageSize: 50 });
-  env = await createTemporalTestEnv({ backend: inRepoBackend, timeSkipping: true });
-  store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
-  await store.migrate();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    workflowsPath,
-    activities: createSourceActivities({ store, policy: { allowLoopback: true, allowedNetworks: [] } }),
-  });
-  running = worker.run();
-  control = createTemporalSourceControl(env.client.workflow, taskQueue);
+  sources = await startSourceWorker({ backend: inRepoBackend, name: 'source-quarantine', allowLoopback: true });
+  ({ env, store, control } = sources);
   api = await sourcesApp({ store, control });
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
-  await store?.close();
+  await sources?.close();
   await graph?.close();
 });
 

@@ -1,50 +1,34 @@
 // The source's workflow on the in-repo Temporal test service (time skipping) with the real import
 // activity over a CSV file: creating the source imports at once, sync imports on request, the
 // interval brings the next import, pause holds it, deleting the source ends the workflow.
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { startSourceWorker, type SourceWorker } from './source-worker.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSourceActivities } from '../../activities/source-import.ts';
-import { createTemporalSourceControl } from '../../api/source-temporal.ts';
-import { openStore, type Store } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
 import { pauseSignal, resumeSignal, sourceWorkflowId } from '../../workflows/messages.ts';
-import { TEST_ENCRYPTION_KEY } from '../support/postgres.ts';
-import { createTemporalTestEnv, inRepoBackend, type TemporalTestEnv } from '../support/temporal.ts';
+import { inRepoBackend, type TemporalTestEnv } from '../support/temporal.ts';
 
-const workflowsPath = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'ferry-source-wf-'));
 const file = join(dir, 'people.csv');
 
 let env: TemporalTestEnv;
 let store: Store;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = `ferry-sources-${randomUUID()}`;
+let sources: SourceWorker;
 
 beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  env = await createTemporalTestEnv({ backend: inRepoBackend, timeSkipping: true });
-  store = await openStore({ encryptionKey: TEST_ENCRYPTION_KEY });
-  await store.migrate();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    taskQueue,
-    workflowsPath,
-    activities: createSourceActivities({ store, policy: { allowLoopback: false, allowedNetworks: [] } }),
+  sources = await startSourceWorker({
+    backend: inRepoBackend,
+    name: 'sources',
+    allowLoopback: false,
+    logLevel: 'WARN',
   });
-  running = worker.run();
+  ({ env, store } = sources);
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.close();
-  await store?.close();
+  await sources?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -60,7 +44,7 @@ describe('source workflow', () => {
       type: 'csv',
       config: { path: file, intervalMinutes: 30 },
     });
-    const control = createTemporalSourceControl(env.client.workflow, taskQueue);
+    const control = sources.control;
     await control.ensure(source.id);
     await settle();
     expect(await runs(source.id)).toBe(1);
