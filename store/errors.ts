@@ -16,6 +16,19 @@ export function sqlState(error: unknown): string | undefined {
 
 export const isUniqueViolation = (error: unknown): boolean => sqlState(error) === '23505';
 
+/** The constraint or index a driver error names (both drivers' `constraint`), through drizzle's wrapper. */
+export function constraintOf(error: unknown): string | undefined {
+  for (
+    let e: unknown = error, depth = 0;
+    e && typeof e === 'object' && depth < 4;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const name = (e as { constraint?: unknown }).constraint;
+    if (typeof name === 'string' && name !== '') return name;
+  }
+  return undefined;
+}
+
 export const notFound = (what: string, id: string): NotFoundError =>
   new NotFoundError(`${what} ${id} does not exist.`, { code: 'NotFound' });
 
