@@ -85,7 +85,7 @@ export class AppRuntimes {
           this.scheduleUnavailable = true;
           this.scimLog.warn(
             'the database did not answer for the shared rate limit; this worker keeps each app’s limit alone until it does',
-            { appId, error: error instanceof Error ? error.message : String(error) },
+            { appId, error },
           );
         },
         onAvailable: () => {

@@ -2,6 +2,7 @@
 // it without instanceof; `nonRetryable` is set where a retry of the same activity cannot help.
 import { ApplicationFailure } from '@temporalio/common';
 import { FerryError } from '../engine/errors.ts';
+import { databaseFailureText } from '../store/errors.ts';
 import type { CycleFailure } from './types.ts';
 
 /**
@@ -16,6 +17,31 @@ function retryHelps(error: FerryError): boolean {
   return error.kind === 'transient';
 }
 
+/** An error of the same name, message, stack and cause (what Temporal records of one). */
+function copyOf(error: Error, message: string, stack: string | undefined, cause: Error | undefined): Error {
+  const copy = new Error(message, cause ? { cause } : undefined);
+  copy.name = error.name;
+  copy.stack = stack;
+  return copy;
+}
+
+/**
+ * `error` as Temporal may record it: a database failure in it or its causes becomes its summary
+ * (store/errors.ts), without the statement and parameters the driver's message holds — workflows
+ * store failure messages as cycles', reconcile passes' and on-demand requests' errors, which the API
+ * shows. The rest of the chain is kept as it is.
+ */
+function recordable(error: Error, depth = 0): Error {
+  const database = databaseFailureText(error);
+  if (database !== undefined) {
+    const frames = error.stack?.split('\n').filter((line) => /^\s+at /.test(line)) ?? [];
+    return copyOf(error, database, [`${error.name}: ${database}`, ...frames].join('\n'), undefined);
+  }
+  if (!(error.cause instanceof Error) || depth >= 4) return error;
+  const cause = recordable(error.cause, depth + 1);
+  return cause === error.cause ? error : copyOf(error, error.message, error.stack, cause);
+}
+
 /** Converts anything thrown inside an activity into what Temporal should see. */
 export function toActivityFailure(error: unknown): Error {
   if (error instanceof ApplicationFailure) return error;
@@ -27,10 +53,10 @@ export function toActivityFailure(error: unknown): Error {
       details: [{ kind: error.kind, code: error.code, status: error.status ?? null }],
       nextRetryDelay:
         error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, MAX_ACTIVITY_RETRY_DELAY_MS) : undefined,
-      cause: error,
+      cause: recordable(error),
     });
   }
-  if (error instanceof Error) return error;
+  if (error instanceof Error) return recordable(error);
   return new Error(String(error));
 }
 

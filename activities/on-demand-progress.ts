@@ -99,7 +99,7 @@ export class OnDemandProgressRecorder {
       .catch((error: unknown) => {
         this.log.warn('on-demand progress not written', {
           requestId: snapshot.requestId,
-          error: error instanceof Error ? error.message : String(error),
+          error,
         });
       });
   }

@@ -10,6 +10,7 @@ import type { Store } from '../store/index.ts';
 import { enterSourceQuarantine } from '../sources/quarantine.ts';
 import { runSourceImport, type ImportAttempt, type SourceRunRequest } from '../sources/run.ts';
 import type { ImportCursor } from '../sources/types.ts';
+import type { ActivityLogger } from './deps.ts';
 import { toActivityFailure } from './failures.ts';
 
 export interface SourceImportResult {
@@ -61,6 +62,8 @@ export function createSourceActivities(deps: {
   store: Store;
   policy: AddressPolicy;
   resolve?: Resolver;
+  /** The worker's log (an entry skipped for an unclassified reason is written there in full). */
+  logger?: ActivityLogger;
 }): SourceActivities {
   return {
     async importSource({ sourceId, mode }) {

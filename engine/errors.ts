@@ -63,6 +63,14 @@ export class ConfigurationError extends FerryError {
   readonly kind = 'configuration' as const;
 }
 
+/**
+ * What an error may say to people (run histories, the API, the console): a typed error's own text,
+ * written for them; anything else (a driver's error holds the SQL statement and the rows' values)
+ * only `otherwise` — its whole text belongs in the server log.
+ */
+export const publicMessage = (error: unknown, otherwise: string): string =>
+  error instanceof FerryError ? error.message : otherwise;
+
 export const ERROR_CLASS_NAMES = [
   'TransientError',
   'NotFoundError',

@@ -3,6 +3,7 @@
 // then — on a full import — soft-delete the source's objects it no longer returns, unless they
 // cross the deletion threshold: then they are staged and the run waits for approval.
 import { createHash } from 'node:crypto';
+import { FerryError, publicMessage } from '../engine/errors.ts';
 import { provides } from '../engine/policies/attributePrecedence.ts';
 import {
   DEFAULT_SOURCE_DELETION_THRESHOLD_PERCENT,
@@ -11,7 +12,7 @@ import {
 import type { DirectoryGroup, DirectoryUser, Membership, ObjectType } from '../engine/types.ts';
 import type { JoinAttribute, SourceCounts, SourceRunMode, StagedDeletions, Store } from '../store/index.ts';
 import { canonical, type SourceView } from '../store/user-contributions.ts';
-import type { ImportCursor, SourceMembers, SourceReader, SourceUser } from './types.ts';
+import type { ImportCursor, SourceLogger, SourceMembers, SourceReader, SourceUser } from './types.ts';
 
 /** Default share of a source's live objects an import may soft-delete without approval. */
 export const DEFAULT_DELETION_THRESHOLD_PERCENT = DEFAULT_SOURCE_DELETION_THRESHOLD_PERCENT;
@@ -31,12 +32,17 @@ export interface ImportOptions {
   joinOn?: JoinAttribute;
   /** Called after every page (the activity heartbeats it). */
   onProgress?: (cursor: ImportCursor) => void;
+  /** Gets the whole error of an entry skipped for a reason the run's history cannot name. */
+  logger?: SourceLogger;
 }
 
 export interface ImportOutcome {
   counts: SourceCounts;
   staged: StagedDeletions | null;
-  /** Entries that could not be written (e.g. a userPrincipalName another user holds), as messages. */
+  /**
+   * Entries that could not be written, as messages for people: the entry and what is wrong (e.g. a
+   * userPrincipalName another user holds), never the statement or the entry's other values.
+   */
   skipped: string[];
   highWater: string | null;
 }
@@ -352,7 +358,15 @@ class Importer {
           await write([row]);
           done.push(row);
         } catch (error) {
-          this.skipped.push(`${name(row)}: ${error instanceof Error ? error.message : String(error)}`);
+          this.skipped.push(`${name(row)}: ${publicMessage(error, 'could not be written (see the server log)')}`);
+          // Unclassified: the run says only that; the whole error goes to the server log.
+          if (!(error instanceof FerryError)) {
+            this.options.logger?.warn('import entry skipped', {
+              sourceId: this.options.sourceId,
+              entry: name(row),
+              error,
+            });
+          }
         }
       }
       return done;

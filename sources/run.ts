@@ -1,7 +1,7 @@
 // One import of one source, recorded as a source run: opens the source's reader, chooses a full or
 // an incremental import, runs it and keeps the outcome (counts, staged deletions, the error) in
 // source_runs and the source's state. Used by the import activity (activities/source-import.ts).
-import { ConfigurationError, FerryError, PermanentError } from '../engine/errors.ts';
+import { ConfigurationError, PermanentError, publicMessage } from '../engine/errors.ts';
 import type { AddressPolicy, Resolver } from '../scim/address-policy.ts';
 import type {
   JoinAttribute,
@@ -16,7 +16,7 @@ import { openEntraReader, type EntraSourceConfig } from './entra.ts';
 import { applyDeletions, importSource, type ImportOutcome } from './import.ts';
 import { openLdapReader, type LdapSourceConfig } from './ldap.ts';
 import { leaveSourceQuarantine } from './quarantine.ts';
-import type { ImportCursor, SourceReader } from './types.ts';
+import type { ImportCursor, SourceLogger, SourceReader } from './types.ts';
 
 /** How often a source runs a full import (deletions are only found by one), by default. */
 export const DEFAULT_FULL_IMPORT_HOURS = 24;
@@ -30,6 +30,8 @@ export interface SourceRunDeps {
   sleep?: (ms: number) => Promise<void>;
   /** The import activity's attempt: a retried one updates the run its earlier attempts recorded. */
   attempt?: ImportAttempt;
+  /** The server log: the whole error of an entry skipped for a reason the run's history cannot name. */
+  logger?: SourceLogger;
 }
 
 export interface ImportAttempt {
@@ -98,7 +100,7 @@ function chooseMode(source: SourceRecord, reader: SourceReader, request: SourceR
 
 /** An error's message for the run's history: typed errors' own text; anything else by its name only. */
 const runError = (error: unknown): string =>
-  error instanceof FerryError ? error.message : `${error instanceof Error ? error.name : 'Error'} during the import`;
+  publicMessage(error, `${error instanceof Error ? error.name : 'Error'} during the import`);
 
 /**
  * Runs one import and records it. A failed import is recorded (status `failed`, the error's
@@ -139,6 +141,7 @@ export async function runSourceImport(
         deletionThresholdPercent: source.config.deletionThresholdPercent as number | undefined,
         joinOn: source.config.joinOn as JoinAttribute | undefined,
         onProgress,
+        logger: deps.logger,
       },
       run.id,
     );

@@ -33,6 +33,11 @@ export interface SourceMembers {
   removedRefs?: string[];
 }
 
+/** Where an import logs what it cannot say in the run's history (the server log; api/logger.ts and the activities' loggers fit). */
+export interface SourceLogger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
 /** Where the import is: sent as the activity's heartbeat (a paged search restarts on retry). */
 export interface ImportCursor {
   phase: 'users' | 'groups' | 'members' | 'deletions';

@@ -20,7 +20,7 @@ import {
   toDate,
   type Executor,
 } from './db.ts';
-import { conflict, isUniqueViolation, NestingCycleError, notFound, TakenError } from './errors.ts';
+import { conflict, constraintOf, isUniqueViolation, NestingCycleError, notFound, TakenError } from './errors.ts';
 import { mergeMap } from './merge-patch.ts';
 import { assignments, groups, memberships, users } from './schema.ts';
 import {
@@ -396,7 +396,8 @@ export class DirectoryRepository {
    * attribute precedence (store/user-contributions.ts). A new user, or one no source provided, is
    * owned by this source; `ref` is the row's reference there (an LDAP DN, a CSV key, a SCIM
    * externalId or null), `externalId` its stable id when the directory id does not say it (a row
-   * joined to another source's user). One transaction: a taken userPrincipalName fails the call.
+   * joined to another source's user). One transaction: a taken userPrincipalName fails the call
+   * with a TakenError naming the value and its holder (never the statement or the rows' values).
    * `reclaim`: this source owns the users from now on, whoever owned them (SCIM inbound taking back a
    * user it made, withdrew and another source kept).
    */
@@ -413,19 +414,62 @@ export class DirectoryRepository {
       ref,
       attributes: attributesOf(user),
     }));
-    await this.write(async (tx) => {
-      const others = byUser(
-        (
-          await loadContributions(
-            tx,
-            mine.map((c) => c.userId),
-          )
-        ).filter((c) => c.sourceId !== sourceId),
-      );
-      const merged = new Map(mine.map((c) => [c.userId, [...(others.get(c.userId) ?? []), c]]));
-      await writeMerged(tx, merged, USER_DEFAULTS, options.reclaim ? sourceId : undefined);
-      await saveContributions(tx, mine);
+    try {
+      await this.write(async (tx) => {
+        const others = byUser(
+          (
+            await loadContributions(
+              tx,
+              mine.map((c) => c.userId),
+            )
+          ).filter((c) => c.sourceId !== sourceId),
+        );
+        const merged = new Map(mine.map((c) => [c.userId, [...(others.get(c.userId) ?? []), c]]));
+        await writeMerged(tx, merged, USER_DEFAULTS, options.reclaim ? sourceId : undefined);
+        await saveContributions(tx, mine);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw await this.sourceUserTaken(mine, error);
+      throw error;
+    }
+  }
+
+  /**
+   * The conflict of a source write: the first userPrincipalName given that another user holds (in
+   * the directory, or another row of the same write), naming the value and the holder only.
+   */
+  private async sourceUserTaken(rows: readonly ContributionRow[], cause: unknown): Promise<Error> {
+    const named = constraintOf(cause);
+    if (named !== undefined && named !== 'directory_users_upn_key') {
+      return conflict('The users could not be written: a unique value is taken by another directory object.', cause);
+    }
+    const given = rows.flatMap((row) => {
+      const upn = row.attributes.userPrincipalName;
+      return typeof upn === 'string' ? [{ userId: row.userId, upn, key: upn.toLowerCase() }] : [];
     });
+    const holders = new Map<string, string[]>();
+    const add = (key: string, id: string) => holders.set(key, [...(holders.get(key) ?? []), id]);
+    for (const { userId, key } of given) add(key, userId);
+    if (given.length > 0) {
+      const found = await this.db
+        .select({ id: users.id, upn: users.userPrincipalName })
+        .from(users)
+        .where(sql`lower(${users.userPrincipalName}) = any(${sql.param(given.map((g) => g.key))}::text[])`);
+      for (const row of found) add(row.upn.toLowerCase(), row.id);
+    }
+    for (const { userId, upn, key } of given) {
+      const other = holders.get(key)?.find((id) => id !== userId);
+      if (other !== undefined) {
+        return new TakenError(
+          `userPrincipalName ${upn} is already used by another directory user (${other}).`,
+          'userPrincipalName',
+          `user ${other}`,
+          cause,
+        );
+      }
+    }
+    // The holder went away between the write and this look-up (or the merged value was another source's).
+    return conflict('A userPrincipalName of these users is already used by another directory user; retry.', cause);
   }
 
   /** Changes attributes of one source's contribution to a user (a manager imported after its report) and rewrites it. */

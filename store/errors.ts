@@ -16,6 +16,46 @@ export function sqlState(error: unknown): string | undefined {
 
 export const isUniqueViolation = (error: unknown): boolean => sqlState(error) === '23505';
 
+/** The constraint or index a driver error names (both drivers' `constraint`), through drizzle's wrapper. */
+export function constraintOf(error: unknown): string | undefined {
+  for (
+    let e: unknown = error, depth = 0;
+    e && typeof e === 'object' && depth < 4;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const name = (e as { constraint?: unknown }).constraint;
+    if (typeof name === 'string' && name !== '') return name;
+  }
+  return undefined;
+}
+
+/** Words after which Postgres quotes a name (kept), not a value (hidden). */
+const QUOTED_NAME = /\b(?:constraint|column|relation|table|index|type|schema|function|sequence|database|role)\s+$/i;
+
+/** Postgres's own message with the values it quotes (`…: "x"`, `Key (email)=(x)`) hidden. */
+function withoutQuotedValues(text: string): string {
+  return text
+    .replace(/"[^"\n]*"/g, (quoted, at: number) => (QUOTED_NAME.test(text.slice(0, at)) ? quoted : '"[hidden]"'))
+    .replace(/\(([^()\n]*)\)=\([^()\n]*\)/g, '($1)=([hidden])');
+}
+
+/**
+ * A database failure as it may be recorded outside the server log (a Temporal failure a workflow
+ * stores as a cycle's or a request's error): the SQLSTATE and Postgres's own message, its quoted
+ * values hidden — never the statement nor its parameters (the rows' values: personal data).
+ * Undefined: `error` is not a database failure (drizzle's query wrapper or a driver error).
+ */
+export function databaseFailureText(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { query, params, severity } = error as { query?: unknown; params?: unknown; severity?: unknown };
+  const wrapper = typeof query === 'string' && Array.isArray(params);
+  if (!wrapper && !(typeof severity === 'string' && sqlState(error) !== undefined)) return undefined;
+  const driver = wrapper ? error.cause : error;
+  const state = sqlState(error);
+  const reason = driver instanceof Error ? withoutQuotedValues(driver.message) : 'no reason given';
+  return `A database statement failed${state ? ` (SQLSTATE ${state})` : ''}: ${reason}`;
+}
+
 export const notFound = (what: string, id: string): NotFoundError =>
   new NotFoundError(`${what} ${id} does not exist.`, { code: 'NotFound' });
 

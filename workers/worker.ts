@@ -71,6 +71,7 @@ export async function createFerryWorker(options: FerryWorkerOptions): Promise<Fe
           allowedNetworks: options.deps.allowedTargetNetworks ?? [],
         },
         resolve: options.deps.resolve,
+        logger: options.deps.logger,
       }),
     },
     dataConverter: ferryDataConverter(options.payloadCodec ?? null),

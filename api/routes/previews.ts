@@ -157,7 +157,7 @@ export function previewsRouter({ store, provisioning, environment, logger = sile
           changes: changes as Record<string, unknown>,
         });
         computePreview(store, app, preview.id, proposed).catch((error: unknown) =>
-          logger.error('preview failed', { appId: id, previewId: preview.id, error: String(error) }),
+          logger.error('preview failed', { appId: id, previewId: preview.id, error }),
         );
         c.header('Location', `/api/v1/apps/${id}/previews/${preview.id}`);
         return c.json(summaryOf(preview), 202);

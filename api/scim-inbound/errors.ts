@@ -36,7 +36,9 @@ export function toScimError(error: unknown): { error: ScimHttpError; internal: b
     return { error: new ScimHttpError(400, error.message, error.scimCode ?? 'invalidValue'), internal: false };
   }
   if (error instanceof TakenError) {
-    return { error: new ScimHttpError(409, `${error.field} is already taken`, 'uniqueness'), internal: false };
+    // In SCIM terms: a user's userPrincipalName is its userName.
+    const field = error.field === 'userPrincipalName' ? 'userName' : error.field;
+    return { error: new ScimHttpError(409, `${field} is already taken`, 'uniqueness'), internal: false };
   }
   if (isUniqueViolation(error)) {
     return { error: new ScimHttpError(409, 'userName is already taken', 'uniqueness'), internal: false };
