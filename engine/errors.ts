@@ -1,5 +1,6 @@
 // The five kinds of failure Ferry knows. Each class name is also the Temporal
-// ApplicationFailure type, so activities/ and workflows/ can branch on it without instanceof.
+// ApplicationFailure type (a subclass leaves an activity as its kind's class name), so activities/
+// and workflows/ can branch on it without instanceof.
 import type { ErrorCode } from './types.ts';
 
 export type ErrorKind = 'transient' | 'notFound' | 'conflict' | 'permanent' | 'configuration';

@@ -1,6 +1,8 @@
 // Errors leave activities in ONE shape: ApplicationFailure with the error class name as `type`,
 // the Entra error code in details, and nonRetryable where a retry of the activity cannot help.
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
+import { cycleFailureFrom } from '../../workflows/cycle.ts';
+import { TakenError } from '../../store/errors.ts';
 import { describe, expect, it } from 'vitest';
 import { toActivityFailure } from '../../activities/failures.ts';
 import {
@@ -25,6 +27,23 @@ describe('toActivityFailure', () => {
     expect(app.type).toBe(type);
     expect(app.nonRetryable).toBe(nonRetryable);
     expect(app.details?.[0]).toEqual({ kind: error.kind, code: error.code, status: error.status });
+  });
+
+  it('a subclass leaves as its kind, so the workflow classifies it: a taken userPrincipalName is a conflict, not retried', () => {
+    const failure = toActivityFailure(
+      new TakenError(
+        'userPrincipalName a@b is already used by another directory user (u1).',
+        'userPrincipalName',
+        'u1',
+      ),
+    ) as ApplicationFailure;
+    expect(failure.type).toBe('ConflictError');
+    expect(failure.nonRetryable).toBe(true);
+    const cause = failure;
+    const kind = cycleFailureFrom(
+      new ActivityFailure('failed', 'processBatch', 'a1', RetryState.NON_RETRYABLE_FAILURE, 'w', cause),
+    ).kind;
+    expect(kind).toBe('conflict');
   });
 
   it('honours Retry-After as the next retry delay', () => {
