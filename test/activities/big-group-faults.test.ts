@@ -9,10 +9,10 @@ import type { FerryActivities } from '../../activities/types.ts';
 import { startScimTarget, type ScimTarget } from '../../dev/scim-target/index.ts';
 import { createScimClient, type ScimClient, type ScimClientOptions } from '../../scim/index.ts';
 import { logEntryId, openStore, type Store } from '../../store/index.ts';
-import { createApp, groupId, userId } from '../provisioning/fixtures.ts';
+import { createApp, groupId } from '../provisioning/fixtures.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
 import { startFaultProxy, type FaultKind, type FaultProxy } from '../support/scim-fault-proxy.ts';
-import { beginInitialCycle } from './helpers.ts';
+import { beginInitialCycle, seedOneGroup } from './helpers.ts';
 
 const MEMBERS = 2_500;
 /** Members a PATCH carries (the default memberChunkSize). */
@@ -50,21 +50,7 @@ describe('a huge group when the target fails midway through its member PATCHes',
     db = await createTestDatabase('biggroupfault');
     store = await openStore({ databaseUrl: db.url, encryptionKey: TEST_ENCRYPTION_KEY, poolSize: 4 });
     await store.migrate();
-    await store.directory.bulkUpsertUsers(
-      Array.from({ length: MEMBERS }, (_, k) => ({
-        id: userId(k + 1),
-        userPrincipalName: `member${k + 1}@contoso.com`,
-        displayName: `Member ${k + 1}`,
-      })),
-    );
-    await store.directory.bulkUpsertGroups([{ id: groupId(1), displayName: 'Everyone' }]);
-    await store.directory.bulkAddMembers(
-      Array.from({ length: MEMBERS }, (_, k) => ({
-        groupId: groupId(1),
-        memberId: userId(k + 1),
-        memberType: 'user' as const,
-      })),
-    );
+    await seedOneGroup(store, MEMBERS);
   });
 
   afterEach(async () => {
@@ -165,6 +151,24 @@ describe('a huge group when the target fails midway through its member PATCHes',
     };
   }
 
+  /**
+   * The cycle ends with every object created, one log entry for the group telling every member added
+   * over four passes, and the next cycle has nothing left to send.
+   */
+  async function expectWholeGroupWritten(groups: FerryActivities, appId: string, cycleId: string) {
+    const summary = await groups.finishCycle({ appId, cycleId, failure: null });
+    expect(summary.counts).toMatchObject({ created: MEMBERS + 1, failed: 0 });
+    expect(await groupLog(cycleId)).toEqual({
+      action: 'Create',
+      status: 'Success',
+      errorCode: null,
+      memberStep: 'Success',
+      members: { members: MEMBERS, added: MEMBERS, removed: 0, passes: 4 },
+    });
+    const next = await incrementalCycle(groups, appId, 2, summary.watermarkTo);
+    expect(next.requests).toBe(0);
+  }
+
   it('a 5xx on the 10th member PATCH and a lost answer on the 17th are retried in place', async () => {
     const patches = memberPatchFaults({ 10: 500, 17: 'commitThenDrop' });
     const { appId, cycleId, target: t, groups } = await setup(patches.faultFor);
@@ -175,18 +179,8 @@ describe('a huge group when the target fails midway through its member PATCHes',
     expect(patches.seen).toBe(CHUNKS + 2);
     expect(memberPatchesAt(t) - before).toBe(CHUNKS + 1);
     expect(targetMembers(t)).toEqual({ entries: MEMBERS, distinct: MEMBERS });
-    const summary = await groups.finishCycle({ appId, cycleId, failure: null });
-    expect(summary.counts).toMatchObject({ created: MEMBERS + 1, failed: 0 });
     // One entry for the group, telling the whole group's result: every member added, over four passes.
-    expect(await groupLog(cycleId)).toEqual({
-      action: 'Create',
-      status: 'Success',
-      errorCode: null,
-      memberStep: 'Success',
-      members: { members: MEMBERS, added: MEMBERS, removed: 0, passes: 4 },
-    });
-    const next = await incrementalCycle(groups, appId, 2, summary.watermarkTo);
-    expect(next.requests).toBe(0);
+    await expectWholeGroupWritten(groups, appId, cycleId);
   });
 
   it('a member PATCH refused on every try escrows the group; the next cycle sends only the rest', async () => {
@@ -267,17 +261,7 @@ describe('a huge group when the target fails midway through its member PATCHes',
     expect(failedAttempts).toBe(1);
     expect(memberPatchesAt(t) - before).toBe(CHUNKS);
     expect(targetMembers(t)).toEqual({ entries: MEMBERS, distinct: MEMBERS });
-    const summary = await groups.finishCycle({ appId, cycleId, failure: null });
-    expect(summary.counts).toMatchObject({ created: MEMBERS + 1, failed: 0 });
     // The lost attempt's chunks are counted once: the result is the group's, not the passes' sum.
-    expect(await groupLog(cycleId)).toEqual({
-      action: 'Create',
-      status: 'Success',
-      errorCode: null,
-      memberStep: 'Success',
-      members: { members: MEMBERS, added: MEMBERS, removed: 0, passes: 4 },
-    });
-    const next = await incrementalCycle(groups, appId, 2, summary.watermarkTo);
-    expect(next.requests).toBe(0);
+    await expectWholeGroupWritten(groups, appId, cycleId);
   });
 });

@@ -7,9 +7,9 @@ import { createFerryActivities, type FerryActivityHandle } from '../../activitie
 import { startScimTarget, type ScimTarget } from '../../dev/scim-target/index.ts';
 import { memberPassWithin, memberResult, nextMemberProgress } from '../../engine/planning/index.ts';
 import { logEntryId, openStore, type Store } from '../../store/index.ts';
-import { createApp, groupId, userId } from '../provisioning/fixtures.ts';
+import { createApp, groupId } from '../provisioning/fixtures.ts';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../support/postgres.ts';
-import { beginInitialCycle } from './helpers.ts';
+import { beginInitialCycle, seedOneGroup } from './helpers.ts';
 
 const MEMBERS = 2_500;
 
@@ -67,21 +67,7 @@ describe('a group bigger than a page’s request budget', () => {
   });
 
   it('finishes a group of 2,500 members over several batches, each member sent once', async () => {
-    await store.directory.bulkUpsertUsers(
-      Array.from({ length: MEMBERS }, (_, k) => ({
-        id: userId(k + 1),
-        userPrincipalName: `member${k + 1}@contoso.com`,
-        displayName: `Member ${k + 1}`,
-      })),
-    );
-    await store.directory.bulkUpsertGroups([{ id: groupId(1), displayName: 'Everyone' }]);
-    await store.directory.bulkAddMembers(
-      Array.from({ length: MEMBERS }, (_, k) => ({
-        groupId: groupId(1),
-        memberId: userId(k + 1),
-        memberType: 'user' as const,
-      })),
-    );
+    await seedOneGroup(store, MEMBERS);
     const appId = await createApp(store, target, { shape: { users: MEMBERS, groups: 1 } });
     const users = createFerryActivities({ store, allowInsecureLoopback: true });
     // 2,000 requests a second for 4 ms: a page may cost 8 requests, the group's write and 7 member PATCHes.

@@ -93,6 +93,18 @@ export async function seedOrgChart(
 }
 
 /** What most activity tests start from: a fresh Postgres database, a scimmy peer and the activities. */
+/** One group, `groupId(1)` "Everyone", of `members` users (`userId(1)`…, member1@contoso.com…). */
+export async function seedOneGroup(store: Store, members: number): Promise<void> {
+  const ids = Array.from({ length: members }, (_, k) => k + 1);
+  await store.directory.bulkUpsertUsers(
+    ids.map((k) => ({ id: userId(k), userPrincipalName: `member${k}@contoso.com`, displayName: `Member ${k}` })),
+  );
+  await store.directory.bulkUpsertGroups([{ id: groupId(1), displayName: 'Everyone' }]);
+  await store.directory.bulkAddMembers(
+    ids.map((k) => ({ groupId: groupId(1), memberId: userId(k), memberType: 'user' as const })),
+  );
+}
+
 export interface ActivityTestbed {
   store: Store;
   peer: ScimPeer;
