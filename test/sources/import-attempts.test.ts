@@ -2,7 +2,8 @@
 // per attempt: each retried attempt updates the run its first attempt began (the run's id travels in
 // the activity's heartbeat details) and the run counts its attempts. On the in-repo Temporal service
 // and on the real server when its CLI is found (test/support/temporal-backends.ts).
-import { closedPort, startSourceWorker, type SourceWorker } from './source-worker.ts';
+import { closedPort } from '../support/net.ts';
+import { startSourceWorker, type SourceWorker } from './source-worker.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../store/index.ts';
 import { type TemporalTestEnv } from '../support/temporal.ts';

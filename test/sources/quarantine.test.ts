@@ -3,7 +3,8 @@
 // (shown by GET with the last error, never the secret) and imports no more on its cadence; a
 // manual sync that fails keeps it there; resume, once Graph answers, brings it back. Entering and
 // leaving are announced once each as webhook events (source.quarantine.entered / .left).
-import { closedPort, startSourceWorker, type SourceWorker } from './source-worker.ts';
+import { closedPort } from '../support/net.ts';
+import { startSourceWorker, type SourceWorker } from './source-worker.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGraphFake, type GraphFake } from '../../dev/graph-fake/index.ts';
 import { ensureSourceWorkflows } from '../../api/source-control.ts';

@@ -1,7 +1,6 @@
 // The source workflows served by a real SDK Worker on a Temporal test env (time skipping where the
 // backend can) over a fresh embedded store, as the source workflow tests run them.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createSourceActivities } from '../../activities/source-import.ts';
@@ -49,13 +48,4 @@ export async function startSourceWorker(options: {
       await store.close();
     },
   };
-}
-
-/** A loopback port nothing listens on: connections to it are refused (a retryable transport error). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
