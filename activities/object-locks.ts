@@ -69,11 +69,16 @@ export async function assertClaimHeld(
   }
 }
 
+/** How long a fencing check waits for others to join its query (see ClaimFence). */
+export const FENCE_GATHER_MS = 3;
+
 /**
  * Fencing for a whole batch: the checks of the objects about to be written are answered together, one
- * query for every check asked while the previous query ran (at most one in flight). Each check is
- * still answered by a query that started after it was asked, so it is as exact as one query per
- * object: a claim taken over before the check is seen by it.
+ * query for every check asked while the previous query ran (at most one in flight) or within a few ms
+ * of the first one waiting (`gather`): objects ask one by one as their predecessors' requests end,
+ * and a batch keeps twice as many objects in its pipeline as requests in flight, so the wait is
+ * hidden behind the others' requests. Each check is still answered by a query that started after it
+ * was asked, so it is as exact as one query per object: a claim taken over before the check is seen by it.
  */
 export class ClaimFence {
   private waiting = new Map<string, Waiting>();
@@ -87,6 +92,8 @@ export class ClaimFence {
     private readonly objectType: ObjectType,
     private readonly holder: LockHolder,
     private readonly now: () => Date = () => new Date(),
+    /** Resolves when the checks asked meanwhile may go in one query (default: FENCE_GATHER_MS). */
+    private readonly gather: () => Promise<void> = () => sleep(FENCE_GATHER_MS),
   ) {}
 
   /**
@@ -105,11 +112,12 @@ export class ClaimFence {
     return promise;
   }
 
-  /** Answers the checks asked so far, then those asked meanwhile, until none wait. */
+  /** Answers the checks asked so far, then those asked meanwhile, until none are asked within a gathering time. */
   private async drain(): Promise<void> {
-    // Checks asked in the same turn of the event loop join the first query.
-    await Promise.resolve();
-    while (this.waiting.size > 0) {
+    for (;;) {
+      // Checks asked within the gathering time join the query.
+      await this.gather();
+      if (this.waiting.size === 0) break;
       const batch = this.waiting;
       this.waiting = new Map();
       this.queries++;

@@ -4,7 +4,8 @@
 //   node --cpu-prof --import tsx bench/activities.ts 10000
 // Knobs: argv[2] users (default 5000), FERRY_BENCH_BATCH (default 1000), FERRY_BENCH_GROUP_SIZE
 // (default 50), FERRY_BENCH_RPS the app's rate limit (default: none in the way; the shared rate
-// schedule's reservations only group requests under a real limit), FERRY_BENCH_TRACE=1 prints the SQL statements run (count, total ms) by their start.
+// schedule's reservations only group requests under a real limit), FERRY_BENCH_LATENCY the target's
+// wait before each answer in ms (default 0), FERRY_BENCH_TRACE=1 prints the SQL statements run (count, total ms) by their start.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,7 +71,7 @@ const store = await openStore(
     : { databaseUrl: dbUrl(dbName), encryptionKey: randomBytes(32).toString('hex') },
 );
 await store.migrate();
-const target = await startScimTarget();
+const target = await startScimTarget({ latencyMs: Number(process.env.FERRY_BENCH_LATENCY ?? 0) });
 const app = await createBenchApp(store, target, { name: 'bench', concurrency: 16, requestsPerSecond });
 const pad = (n: number) => String(n).padStart(7, '0');
 await store.directory.bulkUpsertUsers(

@@ -143,7 +143,10 @@ export class RateGate {
       if (!slot) return false;
       // Another worker's Retry-After: the slot is already after it; this process's retries wait too.
       if (slot.pausedUntilMs > this.pausedUntilMs) this.pausedUntilMs = slot.pausedUntilMs;
-      while ((now = this.now()) < slot.atMs) await this.sleep(slot.atMs - now);
+      // This process's own starts stay an interval apart, also when its run's starts are used a little
+      // late (shared-rate-schedule.ts): overdue starts never go out as a burst.
+      const startAtMs = Math.max(slot.atMs, this.lastStart + this.intervalMs);
+      while ((now = this.now()) < startAtMs) await this.sleep(startAtMs - now);
       // A 429 while waiting: the slot lies inside the pause and is given up.
       if (this.pausedUntilMs > slot.atMs) continue;
       // A slot missed by more than its tolerance (a stalled event loop) is given up rather than sent

@@ -3,7 +3,18 @@
 // run, at most ~200 ms worth), reserving the next run when one is used up. A Retry-After is written
 // to the same row, so every worker's next run starts after it. When the database does not answer,
 // the gate keeps the limit locally for a while (the `onUnavailable` hook warns) and tries again.
+// A run is sized by what this process took lately: where the app's rate is far above what the process
+// sends (e.g. a fast target at 1,000,000 req/s), its starts pass within microseconds, so a start may be
+// used up to LATE_START_MS after its time (the gate spaces this process's starts by the interval):
+// one reservation then serves the requests of the next tens of ms, not one request each.
 import { MAX_TIMER_MS } from './sleep.ts';
+
+/**
+ * How late a start of a run may still be handed out (half the gate's tolerance, so the gate keeps it).
+ * Every start is used at most this late, so in any second the app gets at most its rate plus this much
+ * of it, the bound the gate's tolerance already sets.
+ */
+export const LATE_START_MS = 25;
 
 /** A run of starts reserved in the source (times on the source's clock, epoch ms). */
 export interface SharedSlotRun {
@@ -97,6 +108,9 @@ export class SharedRateSchedule {
   private readonly clock = new ClockOffset();
   /** The rest of this process's reserved run: the next start (local clock) and how many are left. */
   private run: { nextMs: number; left: number; intervalMs: number } | null = null;
+  /** Starts handed out since the last reservation, and when it was made (local clock): the demand. */
+  private taken = 0;
+  private reservedAtMs = Number.NaN;
   private localUntilMs = Number.NEGATIVE_INFINITY;
   private failing = false;
   /** Gates of one app (an old and a new client) take slots one at a time. */
@@ -132,16 +146,26 @@ export class SharedRateSchedule {
     if (now < this.localUntilMs) return null;
     const run = this.run;
     if (run && run.left > 0 && run.intervalMs === intervalMs) {
-      // Starts missed meanwhile are skipped here, so the gate gets one it can still use.
-      const late = Math.max(0, Math.floor((now - run.nextMs) / intervalMs));
-      const skip = Math.min(late, run.left - 1);
+      // Starts missed meanwhile are skipped, so the gate gets one it can still use: the first one at
+      // most LATE_START_MS late, or the last one passed (as late as it is) when that is earlier.
+      const lateMs = now - run.nextMs;
+      const passed = Math.max(0, Math.floor(lateMs / intervalMs));
+      const tooLate = Math.max(0, Math.ceil((lateMs - LATE_START_MS) / intervalMs));
+      const skip = Math.min(passed, tooLate, run.left - 1);
       const atMs = run.nextMs + skip * intervalMs;
-      run.nextMs = atMs + intervalMs;
-      run.left -= skip + 1;
-      return { atMs, fresh: false, pausedUntilMs: 0 };
+      // All that is left passed too long ago: a fresh run instead.
+      if (now - atMs <= Math.max(LATE_START_MS, intervalMs)) {
+        run.nextMs = atMs + intervalMs;
+        run.left -= skip + 1;
+        this.taken++;
+        return { atMs, fresh: false, pausedUntilMs: 0 };
+      }
     }
     this.run = null;
-    const slots = Math.max(1, Math.min(Math.floor(wanted), Math.floor(this.maxRunMs / intervalMs)));
+    const slots = Math.max(
+      1,
+      Math.min(Math.max(Math.floor(wanted), this.demand(now)), Math.floor(this.maxRunMs / intervalMs)),
+    );
     let reserved: SharedSlotRun | null;
     const sentMs = this.now();
     try {
@@ -156,11 +180,24 @@ export class SharedRateSchedule {
       this.options.onAvailable?.();
     }
     if (!reserved) return null;
+    this.taken = 1;
+    this.reservedAtMs = sentMs;
     this.clock.sample(reserved.databaseNowMs, sentMs, answeredMs);
     const atMs = this.clock.toLocal(reserved.firstStartMs);
     this.run = { nextMs: atMs + intervalMs, left: reserved.slots - 1, intervalMs };
     const pausedUntilMs = reserved.pausedUntilMs > 0 ? this.clock.toLocal(reserved.pausedUntilMs) : 0;
     return { atMs, fresh: true, pausedUntilMs };
+  }
+
+  /**
+   * Starts this process may want within LATE_START_MS: twice what it took at its recent pace (the
+   * starts of the last run over the time since it was reserved, at least LATE_START_MS), so a run
+   * doubles at most from one reservation to the next, and shrinks when the process sends less.
+   */
+  private demand(now: number): number {
+    if (Number.isNaN(this.reservedAtMs)) return 1;
+    const elapsedMs = Math.max(now - this.reservedAtMs, LATE_START_MS);
+    return Math.ceil((2 * this.taken * LATE_START_MS) / elapsedMs);
   }
 
   private failed(error: unknown): void {

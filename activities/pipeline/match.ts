@@ -2,6 +2,7 @@
 // precedence order — in the target's listing of an initial cycle (in the store), or one filtered GET
 // per attribute.
 import { PermanentError } from '../../engine/errors.ts';
+import type { CompiledMapping, CompiledMappings } from '../../engine/mapping/index.ts';
 import { classifyMatch, type MatchCandidate, type MatchDecision } from '../../engine/matching/index.ts';
 import type { ScimResource } from '../../engine/types.ts';
 import type { ScimResourceType } from '../../scim/index.ts';
@@ -72,6 +73,25 @@ export async function matchAtTarget(
   return target;
 }
 
+const matchingOnly = new WeakMap<CompiledMappings, CompiledMappings>();
+
+/**
+ * The mappings that decide the values at the matching attributes: those writing to an attribute a
+ * matching mapping writes to (in their order, so the one that wins still wins). Mapping an object
+ * with them alone gives its match candidates without computing its whole create mapping, which the
+ * pipeline computes when it exports the object (with the references resolved by then).
+ */
+export function matchingMappings(compiled: CompiledMappings): CompiledMappings {
+  let only = matchingOnly.get(compiled);
+  if (!only) {
+    const attributeOf = (m: CompiledMapping) => `${m.path.urn ?? ''}:${m.path.attribute.toLowerCase()}`;
+    const matched = new Set(compiled.matching.map(attributeOf));
+    only = { ...compiled, mappings: compiled.mappings.filter((m) => matched.has(attributeOf(m))) };
+    matchingOnly.set(compiled, only);
+  }
+  return only;
+}
+
 /**
  * The match candidates of objects about to be matched, as the pipeline will compute them (for a page's
  * prefetched lookup). An object whose mapping fails here is left out: it is looked up on its own.
@@ -85,7 +105,7 @@ export function pendingMatchCandidates(
     const compiled = source.type === 'user' ? ctx.runtime.compiled.user : ctx.runtime.compiled.group;
     if (!compiled || source.object === null) continue;
     try {
-      candidates.push(...new Desired(ctx, source, compiled).candidates());
+      candidates.push(...new Desired(ctx, source, matchingMappings(compiled)).candidates());
     } catch {
       // Mapped again by the pipeline, which reports the failure.
     }

@@ -184,6 +184,38 @@ describe('object locks per attempt', () => {
     await releaseClaims(store, appId, 'user', ids, earlier);
     await releaseClaims(store, appId, 'user', ids, later);
   });
+  it('checks asked one after another while the fence gathers are answered by one query, each still refused once a later attempt took its object', async () => {
+    const appId = 'fence-gather-app';
+    const ids = [1, 2, 3].map(userId);
+    const earlier = await newLockHolder(store, 'cycle:c3');
+    await tryClaim(store, appId, 'user', ids, earlier, 60_000);
+    const later = await newLockHolder(store, 'cycle:c3');
+    await tryClaim(store, appId, 'user', [ids[2]], later, 60_000);
+    // The first gathering lasts until the test ends it; later ones end at once.
+    let gathered!: () => void;
+    const first = new Promise<void>((resolve) => (gathered = resolve));
+    let gatherings = 0;
+    const fence = new ClaimFence(
+      store,
+      appId,
+      'user',
+      earlier,
+      () => new Date(),
+      () => (gatherings++ === 0 ? first : Promise.resolve()),
+    );
+    // Asked on different turns of the event loop, as objects reach their write one by one.
+    const checks: Promise<void>[] = [];
+    for (const id of ids) {
+      checks.push(fence.check(id));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    gathered();
+    const results = await Promise.allSettled(checks);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(fence.queries).toBe(1);
+    await releaseClaims(store, appId, 'user', ids, earlier);
+    await releaseClaims(store, appId, 'user', ids, later);
+  });
   it("a create's fencing check records its intent in the same query, and only while the claim is held", async () => {
     const appId = await createApp(store, peer, { assignGroups: false });
     const ids = [1, 2, 3].map(userId);
