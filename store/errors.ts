@@ -1,33 +1,28 @@
 // Translating database failures into Ferry's error kinds.
 import { ConflictError, NotFoundError } from '../engine/errors.ts';
 
-/** SQLSTATE of a driver error, looking through drizzle's DrizzleQueryError wrapper. */
-export function sqlState(error: unknown): string | undefined {
+/** The first value `read` finds on the error or its causes (drizzle's DrizzleQueryError wraps the driver's). */
+function fromChain(error: unknown, read: (e: Record<string, unknown>) => string | undefined): string | undefined {
   for (
     let e: unknown = error, depth = 0;
     e && typeof e === 'object' && depth < 4;
     e = (e as { cause?: unknown }).cause, depth++
   ) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    const found = read(e as Record<string, unknown>);
+    if (found !== undefined) return found;
   }
   return undefined;
 }
+
+/** SQLSTATE of a driver error, looking through drizzle's DrizzleQueryError wrapper. */
+export const sqlState = (error: unknown): string | undefined =>
+  fromChain(error, ({ code }) => (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined));
 
 export const isUniqueViolation = (error: unknown): boolean => sqlState(error) === '23505';
 
 /** The constraint or index a driver error names (both drivers' `constraint`), through drizzle's wrapper. */
-export function constraintOf(error: unknown): string | undefined {
-  for (
-    let e: unknown = error, depth = 0;
-    e && typeof e === 'object' && depth < 4;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    const name = (e as { constraint?: unknown }).constraint;
-    if (typeof name === 'string' && name !== '') return name;
-  }
-  return undefined;
-}
+export const constraintOf = (error: unknown): string | undefined =>
+  fromChain(error, ({ constraint }) => (typeof constraint === 'string' && constraint !== '' ? constraint : undefined));
 
 /** Words after which Postgres quotes a name (kept), not a value (hidden). */
 const QUOTED_NAME = /\b(?:constraint|column|relation|table|index|type|schema|function|sequence|database|role)\s+$/i;
