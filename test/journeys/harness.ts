@@ -208,13 +208,17 @@ export class FerryApi {
     return (await this.ok('GET', `/apps/${appId}/provisioning`)).status;
   }
 
-  /** Waits until a cycle that started after `since` has finished; returns its row. */
+  /**
+   * Waits until the first cycle that started after `since` has finished; returns its row. The first,
+   * not any: a later one (another run, a push) may have found nothing left to do.
+   */
   async cycleFinishedAfter(appId: string, since: number, what = 'a cycle', timeoutMs = 120_000): Promise<Json> {
     let found: Json = null;
     await until(
       async () => {
-        const cycles = await this.cycles(appId);
-        found = cycles.find((c: Json) => c.status !== 'running' && Date.parse(c.startedAt) >= since) ?? null;
+        const after = (await this.cycles(appId)).filter((c: Json) => Date.parse(c.startedAt) >= since);
+        const first = after.reduce((a: Json, c: Json) => (a === null || c.number < a.number ? c : a), null);
+        found = first !== null && first.status !== 'running' ? first : null;
         return found !== null;
       },
       `${what} of app ${appId} to finish`,
