@@ -101,6 +101,8 @@ const serviceUrl = z
   .max(2000)
   .url()
   .refine((url) => {
+    // Runs after a failed .url() too (zod goes on checking): an unparseable value is refused here as well.
+    if (!URL.canParse(url)) return false;
     const parsed = new URL(url);
     return parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname));
   }, 'an https URL (plain http only to a loopback host, with FERRY_ALLOW_INSECURE_LOOPBACK)');

@@ -207,6 +207,8 @@ describe('Entra ID source (Graph delta fake)', () => {
       ['clientId', 'not-a-guid'],
       ['tenantId', 'no spaces allowed'],
       ['graphUrl', 'http://graph.example.org'],
+      ['graphUrl', 'not a url'],
+      ['authority', ''],
       ['userSelect', ['bad name']],
     ] as const) {
       const answer = await api.call('POST', '/api/v1/sources', entraSource({ [field]: value }));
