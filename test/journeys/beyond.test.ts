@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScimResource } from '../../engine/types.ts';
 import { createScimClient, type ScimClient } from '../../scim/client.ts';
 import { until } from '../support/net.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
 import {
   API_KEY,
@@ -17,7 +16,7 @@ import {
   OneProcessFerry,
   person,
   startProvisioning,
-  tempDir,
+  startFerryOnPostgres,
   type FerryApi,
   type Json,
 } from './harness.ts';
@@ -28,8 +27,7 @@ const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 /** Cycles run when the journey asks (a day's cadence, no push): each one's requests are the journey's to count. */
 const QUIET = { cycleIntervalMinutes: 24 * 60, pushChanges: false, reconcileIntervalHours: 0 };
 
-const data = tempDir('beyond');
-let db: TestDatabase;
+let closeFerry: (() => Promise<void>) | undefined;
 let ferry: OneProcessFerry;
 let api: FerryApi;
 /** One scimmy peer per capability, so each one's accounts and requests are its own. */
@@ -57,18 +55,13 @@ beforeAll(async () => {
       : [];
     sent.push({ method: request.method, path: request.path, operations });
   });
-  db = await createTestDatabase('journey_beyond');
-  ferry = await OneProcessFerry.create({ dataDir: data.dir, databaseUrl: db.url });
-  api = ferry.api;
-  await ferry.start();
+  ({ ferry, api, close: closeFerry } = await startFerryOnPostgres('beyond'));
 });
 afterAll(async () => {
   await idp?.close();
-  await ferry?.stop('SIGKILL');
+  await closeFerry?.();
   await bulkProxy?.close();
   for (const peer of [bulkPeer, groupPeer, precedencePeer]) await peer?.close();
-  await db?.drop();
-  data.cleanup();
 });
 
 /** Writes are what a cycle sends besides reads: POST, PUT, PATCH, DELETE. */

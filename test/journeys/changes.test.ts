@@ -4,13 +4,19 @@
 // One `npm start` on a fresh Postgres database; the scimmy peer is the target.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/net.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
-import { createApp, OneProcessFerry, person, startProvisioning, tempDir, type FerryApi, type Json } from './harness.ts';
+import {
+  createApp,
+  OneProcessFerry,
+  person,
+  startProvisioning,
+  startFerryOnPostgres,
+  type FerryApi,
+  type Json,
+} from './harness.ts';
 import { Gate, startHookProxy, startTokenProxy, usersByName, type HookProxy } from './targets.ts';
 
-const data = tempDir('changes');
-let db: TestDatabase;
+let closeFerry: (() => Promise<void>) | undefined;
 let peer: ScimPeer;
 let ferry: OneProcessFerry;
 let api: FerryApi;
@@ -19,18 +25,13 @@ const gates: Gate[] = [];
 
 beforeAll(async () => {
   peer = await startScimmyPeer();
-  db = await createTestDatabase('journey_changes');
-  ferry = await OneProcessFerry.create({ dataDir: data.dir, databaseUrl: db.url });
-  api = ferry.api;
-  await ferry.start();
+  ({ ferry, api, close: closeFerry } = await startFerryOnPostgres('changes'));
 });
 afterAll(async () => {
   for (const gate of gates) gate.open();
-  await ferry?.stop('SIGKILL');
+  await closeFerry?.();
   for (const close of closers) await close();
   await peer?.close();
-  await db?.drop();
-  data.cleanup();
 });
 
 async function gatedProxy(): Promise<{ proxy: HookProxy; gate: Gate }> {

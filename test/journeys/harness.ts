@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { findTemporalCli } from '../../workers/temporal-cli.ts';
 import { closedPort, until } from '../support/net.ts';
+import { createTestDatabase } from '../support/postgres.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const API_KEY = 'fk_journey_7d1c4e9a2b5f8e3c0a6d';
@@ -256,6 +257,30 @@ export class FerryApi {
     );
     return last;
   }
+}
+
+/**
+ * Ferry started as `npm start` runs it, on a fresh Postgres database and data directory named after
+ * `name`; `close()` kills it (SIGKILL) and removes both.
+ */
+export async function startFerryOnPostgres(
+  name: string,
+): Promise<{ ferry: OneProcessFerry; api: FerryApi; close(): Promise<void> }> {
+  const data = tempDir(name);
+  const db = await createTestDatabase(`journey_${name.replace(/-/g, '_')}`);
+  const ferry = await OneProcessFerry.create({ dataDir: data.dir, databaseUrl: db.url });
+  const close = async () => {
+    await ferry.stop('SIGKILL');
+    await db.drop();
+    data.cleanup();
+  };
+  try {
+    await ferry.start();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { ferry, api: ferry.api, close };
 }
 
 /** A fresh temp directory removed by `cleanup()`. */

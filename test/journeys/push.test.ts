@@ -4,15 +4,12 @@
 // One `npm start` on a fresh Postgres database; the scimmy peer is the target.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/net.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
-import { createApp, OneProcessFerry, person, startProvisioning, tempDir, type FerryApi, type Json } from './harness.ts';
+import { createApp, person, startProvisioning, startFerryOnPostgres, type FerryApi, type Json } from './harness.ts';
 import { usersByName } from './targets.ts';
 
-const data = tempDir('push');
-let db: TestDatabase;
+let closeFerry: (() => Promise<void>) | undefined;
 let peer: ScimPeer;
-let ferry: OneProcessFerry;
 let api: FerryApi;
 
 /** A cadence no journey outlives: a change that arrives came through push. */
@@ -22,16 +19,11 @@ const PUSH_BOUND_MS = 60_000;
 
 beforeAll(async () => {
   peer = await startScimmyPeer();
-  db = await createTestDatabase('journey_push');
-  ferry = await OneProcessFerry.create({ dataDir: data.dir, databaseUrl: db.url });
-  api = ferry.api;
-  await ferry.start();
+  ({ api, close: closeFerry } = await startFerryOnPostgres('push'));
 });
 afterAll(async () => {
-  await ferry?.stop('SIGKILL');
+  await closeFerry?.();
   await peer?.close();
-  await db?.drop();
-  data.cleanup();
 });
 
 const account = async (userId: string, domain: string) => (await usersByName(peer)).get(`${userId}@${domain}`);

@@ -5,31 +5,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScimClient, type ScimClient } from '../../scim/client.ts';
 import type { ScimResource } from '../../engine/types.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { startScimmyPeer, type ScimPeer } from '../support/scim-peers.ts';
-import { createApp, OneProcessFerry, startProvisioning, tempDir, type FerryApi } from './harness.ts';
+import { createApp, startProvisioning, startFerryOnPostgres, type FerryApi } from './harness.ts';
 import { usersByName } from './targets.ts';
 
-const data = tempDir('scim-inbound');
-let db: TestDatabase;
+let closeFerry: (() => Promise<void>) | undefined;
 let peer: ScimPeer;
-let ferry: OneProcessFerry;
 let api: FerryApi;
 let idp: ScimClient | undefined;
 
 beforeAll(async () => {
   peer = await startScimmyPeer();
-  db = await createTestDatabase('journey_scim_inbound');
-  ferry = await OneProcessFerry.create({ dataDir: data.dir, databaseUrl: db.url });
-  api = ferry.api;
-  await ferry.start();
+  ({ api, close: closeFerry } = await startFerryOnPostgres('scim-inbound'));
 });
 afterAll(async () => {
   await idp?.close();
-  await ferry?.stop('SIGKILL');
+  await closeFerry?.();
   await peer?.close();
-  await db?.drop();
-  data.cleanup();
 });
 
 describe('an identity provider pushes people to Ferry over SCIM (npm start on Postgres)', () => {
