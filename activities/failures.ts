@@ -1,7 +1,7 @@
 // The ONE place where errors leaving an activity become Temporal failures: the ApplicationFailure `type` is the error class name, so workflows branch on
 // it without instanceof; `nonRetryable` is set where a retry of the same activity cannot help.
 import { ApplicationFailure } from '@temporalio/common';
-import { FerryError, type ErrorKind } from '../engine/errors.ts';
+import { FAILURE_TYPE_BY_KIND, FerryError } from '../engine/errors.ts';
 import { databaseFailureText } from '../store/errors.ts';
 import type { CycleFailure } from './types.ts';
 
@@ -42,25 +42,13 @@ function recordable(error: Error, depth = 0): Error {
   return cause === error.cause ? error : copyOf(error, error.message, error.stack, cause);
 }
 
-/**
- * The failure type per kind: the five base classes' names, which workflows read (workflows/cycle.ts).
- * A subclass (TakenError, NestingCycleError, …) leaves as its kind's type, not its own name.
- */
-const TYPE_BY_KIND: Record<ErrorKind, string> = {
-  transient: 'TransientError',
-  notFound: 'NotFoundError',
-  conflict: 'ConflictError',
-  permanent: 'PermanentError',
-  configuration: 'ConfigurationError',
-};
-
 /** Converts anything thrown inside an activity into what Temporal should see. */
 export function toActivityFailure(error: unknown): Error {
   if (error instanceof ApplicationFailure) return error;
   if (error instanceof FerryError) {
     return ApplicationFailure.create({
       message: error.message,
-      type: TYPE_BY_KIND[error.kind],
+      type: FAILURE_TYPE_BY_KIND[error.kind],
       nonRetryable: !retryHelps(error),
       details: [{ kind: error.kind, code: error.code, status: error.status ?? null }],
       nextRetryDelay:

@@ -72,10 +72,16 @@ export class ConfigurationError extends FerryError {
 export const publicMessage = (error: unknown, otherwise: string): string =>
   error instanceof FerryError ? error.message : otherwise;
 
-export const ERROR_CLASS_NAMES = [
-  'TransientError',
-  'NotFoundError',
-  'ConflictError',
-  'PermanentError',
-  'ConfigurationError',
-] as const;
+/**
+ * The Temporal failure type of each kind: its base class's name. A subclass (TakenError,
+ * NestingCycleError, …) leaves an activity as its kind's type; workflows read the kind back from it.
+ */
+export const FAILURE_TYPE_BY_KIND = {
+  transient: 'TransientError',
+  notFound: 'NotFoundError',
+  conflict: 'ConflictError',
+  permanent: 'PermanentError',
+  configuration: 'ConfigurationError',
+} as const satisfies Record<ErrorKind, string>;
+
+export const ERROR_CLASS_NAMES = Object.values(FAILURE_TYPE_BY_KIND);

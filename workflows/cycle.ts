@@ -19,7 +19,7 @@ import type {
   CycleSummary,
   FerryActivities,
 } from '../activities/types.ts';
-import type { ErrorKind } from '../engine/errors.ts';
+import { FAILURE_TYPE_BY_KIND, type ErrorKind } from '../engine/errors.ts';
 import type { CycleKind, ErrorCode } from '../engine/types.ts';
 import { batchActivity, shortActivity, stagingActivity } from './activity-options.ts';
 import { cycleProgressSignal, stopCycleSignal } from './messages.ts';
@@ -152,13 +152,9 @@ async function failureOf(step: () => Promise<CycleFailure | null>): Promise<Cycl
   }
 }
 
-const KIND_BY_TYPE: Record<string, ErrorKind> = {
-  TransientError: 'transient',
-  NotFoundError: 'notFound',
-  ConflictError: 'conflict',
-  PermanentError: 'permanent',
-  ConfigurationError: 'configuration',
-};
+const KIND_BY_TYPE: Record<string, ErrorKind> = Object.fromEntries(
+  Object.entries(FAILURE_TYPE_BY_KIND).map(([kind, type]) => [type, kind as ErrorKind]),
+);
 
 /**
  * Activities report Ferry errors as ApplicationFailure with `type` = the error class name and, by the
