@@ -104,7 +104,9 @@ describe.runIf(cli)('a worker killed right after its replacement started (real T
     }
   }
 
-  it('answers the job status query at once after the kill', async () => {
+  // Retried: on a loaded machine the replacement can miss the window now and then (CI saw it once in
+  // several runs). Without the fix every attempt waits out the server's ~10 s, so a retry still fails.
+  it('answers the job status query at once after the kill', { retry: 2, timeout: 300_000 }, async () => {
     const appId = await createApp(store, peer, { assignGroups: false });
     await store.apps.setProvisioningEnabled(appId, true);
     let worker = await startWorkerProcess();
@@ -139,5 +141,5 @@ describe.runIf(cli)('a worker killed right after its replacement started (real T
     const status = await statusAskingAgainWithin(appId, 8_000);
     expect(status).not.toBe('no answer');
     expect(status).toMatchObject({ lastCycle: { number: 1 } });
-  }, 300_000);
+  });
 });
