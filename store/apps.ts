@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { asc, eq, gt, sql } from 'drizzle-orm';
 import type { SecretBox } from './crypto.ts';
-import { decodeCursor, encodeCursor, inTransaction, iso, type Executor } from './db.ts';
+import { decodeCursor, encodeCursor, inTransaction, iso, retryingConflicts, type Executor } from './db.ts';
 import type { Page } from './directory.ts';
 import { conflict, isUniqueViolation, notFound, VersionMismatchError } from './errors.ts';
 import { apps } from './schema.ts';
@@ -199,9 +199,15 @@ export class AppRepository {
     });
   }
 
-  /** Deletes the app with its assignments, links and cycles. Returns false when it did not exist. */
+  /**
+   * Deletes the app with its assignments, links and cycles. Returns false when it did not exist.
+   * A cycle of the app may still be writing (its activity ends at its next heartbeat): the cascade
+   * and its writes can deadlock, and then the delete is tried again.
+   */
   async delete(id: string): Promise<boolean> {
-    const rows = await this.db.delete(apps).where(eq(apps.id, id)).returning({ id: apps.id });
+    const rows = await retryingConflicts(this.db, () =>
+      this.db.delete(apps).where(eq(apps.id, id)).returning({ id: apps.id }),
+    );
     return rows.length > 0;
   }
 

@@ -3,6 +3,7 @@
 import { getTableColumns, getTableName, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import { PgDialect, PgTransaction, type PgDatabase, type PgQueryResultHKT, type PgTable } from 'drizzle-orm/pg-core';
+import { isTransactionConflict } from './errors.ts';
 
 export type Executor = PgDatabase<PgQueryResultHKT>;
 
@@ -10,6 +11,27 @@ export type Executor = PgDatabase<PgQueryResultHKT>;
 export async function inTransaction<T>(db: Executor, fn: (tx: Executor) => Promise<T>): Promise<T> {
   if (db instanceof PgTransaction) return fn(db as unknown as Executor);
   return db.transaction((tx) => fn(tx));
+}
+
+/** Attempts of `retryingConflicts` before the conflict is the caller's. */
+const CONFLICT_ATTEMPTS = 5;
+
+/**
+ * Runs `fn` (its own statement or transaction, never inside the caller's: an aborted transaction
+ * cannot go on) again when Postgres aborted it for a deadlock or a serialization failure, after a
+ * short random pause. For writes that cross many rows other work may hold, like deleting an app
+ * while its cycle writes: the cascade locks the app row, then waits for a link the cycle holds,
+ * while the cycle waits for the app row to insert a log entry.
+ */
+export async function retryingConflicts<T>(db: Executor, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (db instanceof PgTransaction || attempt >= CONFLICT_ATTEMPTS || !isTransactionConflict(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 50 * attempt));
+    }
+  }
 }
 
 /** Rows of a raw `db.execute` on either driver (both answer `{ rows }`). */

@@ -20,6 +20,15 @@ export const sqlState = (error: unknown): string | undefined =>
 
 export const isUniqueViolation = (error: unknown): boolean => sqlState(error) === '23505';
 
+/**
+ * Postgres aborted the statement's transaction to let a concurrent one through (deadlock 40P01,
+ * serialization failure 40001): nothing of it was written, and running it again is safe.
+ */
+export const isTransactionConflict = (error: unknown): boolean => {
+  const state = sqlState(error);
+  return state === '40P01' || state === '40001';
+};
+
 /** The constraint or index a driver error names (both drivers' `constraint`), through drizzle's wrapper. */
 export const constraintOf = (error: unknown): string | undefined =>
   fromChain(error, ({ constraint }) => (typeof constraint === 'string' && constraint !== '' ? constraint : undefined));

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, NotFoundError } from '../../engine/errors.ts';
@@ -153,3 +154,60 @@ describe.each(storeBackends)('apps and assignments on $name', (backend) => {
     expect(await ctx.store.links.get(app.id, 'user', u.id)).toBeNull();
   });
 });
+
+describe('deleting an app while a cycle writes its rows (Postgres)', () => {
+  const postgres = storeBackends.find((b) => b.name === 'postgres')!;
+  const ctx = useStore(postgres);
+
+  it('succeeds when the delete and a cycle write deadlock: the delete, chosen as the victim, is tried again', async () => {
+    const app = await ctx.store.apps.create({
+      name: 'Deleted mid-cycle',
+      template: 'generic-scim',
+      configuration: { target: { url: 'https://scim.example/v2' }, scope: 'all' },
+    });
+    await ctx.store.links.upsert({
+      appId: app.id,
+      objectType: 'user',
+      sourceId: 'u1',
+      targetId: 't1',
+      exportedHash: 'h',
+    });
+    // A cycle's write transaction: it holds a link row, then (below) inserts a row that needs the app row.
+    const cycle = new pg.Client({ connectionString: ctx.opened.url! });
+    await cycle.connect();
+    try {
+      await cycle.query('begin');
+      await cycle.query(`update links set exported_hash = 'h2' where app_id = $1`, [app.id]);
+      // The delete locks the app row, then waits for the link row the cycle holds.
+      const deleting = ctx.store.apps.delete(app.id);
+      await until(async () => (await lockWaiters(cycle)) > 0);
+      // The cycle now waits for the app row: a deadlock. The delete waited first, so its check runs
+      // first and it is the one Postgres aborts (40P01).
+      await cycle.query(
+        `insert into app_role_assignments (app_id, principal_id, principal_type, role) values ($1, 'u2', 'user', 'User')`,
+        [app.id],
+      );
+      await cycle.query('commit');
+      expect(await deleting).toBe(true);
+    } finally {
+      await cycle.end();
+    }
+    expect(await ctx.store.apps.get(app.id)).toBeNull();
+    expect(await ctx.store.links.get(app.id, 'user', 'u1')).toBeNull();
+  });
+});
+
+async function lockWaiters(client: pg.Client): Promise<number> {
+  const result = await client.query(
+    `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
+  );
+  return result.rows[0].n as number;
+}
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('timed out waiting for the delete to wait on a lock');
+}
