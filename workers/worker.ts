@@ -151,6 +151,11 @@ export function workerReadinessChecks(
   };
 }
 
+const STICKY_RESET_ATTEMPTS = 3;
+const STICKY_RESET_RETRY_MS = 200;
+const GRPC_NOT_FOUND = 5;
+const GRPC_UNIMPLEMENTED = 12;
+
 /**
  * A worker that died (SIGKILL, crash) leaves every job it served bound to its own sticky task queue:
  * the server keeps sending their queries and workflow tasks there until it notices nobody polls it
@@ -162,17 +167,27 @@ export async function forgetStickyJobQueues(
   connection: NativeConnection,
   namespace: string,
   store: Pick<Store, 'apps'>,
+  options: { retryMs?: number } = {},
 ): Promise<number> {
+  const retryMs = options.retryMs ?? STICKY_RESET_RETRY_MS;
   let forgotten = 0;
   for (const app of await store.apps.listProvisioningEnabled()) {
-    try {
-      await connection.workflowService.resetStickyTaskQueue({
-        namespace,
-        execution: { workflowId: jobWorkflowId(app.id) },
-      });
-      forgotten += 1;
-    } catch {
-      // Not found (the job is ensured later) or not supported: the server's own timeout still applies.
+    for (let attempt = 1; attempt <= STICKY_RESET_ATTEMPTS; attempt++) {
+      try {
+        await connection.workflowService.resetStickyTaskQueue({
+          namespace,
+          execution: { workflowId: jobWorkflowId(app.id) },
+        });
+        forgotten += 1;
+        break;
+      } catch (error) {
+        // Not found: the job is started later, on this worker. Not supported: nothing to do. Anything
+        // else (the server busy or the connection dropped) is tried again: a job left on the dead
+        // worker's queue answers nothing until the server's sticky timeout.
+        const code = (error as { code?: unknown }).code;
+        if (code === GRPC_NOT_FOUND || code === GRPC_UNIMPLEMENTED) break;
+        if (attempt < STICKY_RESET_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, retryMs * attempt));
+      }
     }
   }
   return forgotten;
