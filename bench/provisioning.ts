@@ -100,6 +100,8 @@ export interface ProvisioningBenchResult {
   initialRequests: number;
   bareSeconds: number;
   bareUsersPerSecond: number;
+  /** Where the initial cycle's time went, from the requests the target saw. */
+  phases: InitialPhases;
   ratio: number;
   noChangeSeconds: number;
   noChangeRequests: number;
@@ -469,6 +471,30 @@ async function seedTargetAccounts(target: { baseUrl: string; token: string }, co
   await Promise.all(Array.from({ length: 32 }, post));
 }
 
+/** The initial cycle's time split by what the target saw (seconds). */
+export interface InitialPhases {
+  /** From starting the job to the first user create reaching the target (import, staging, listing). */
+  beforeCreates: number;
+  /** From the first user create to the last. */
+  creates: number;
+  /** From the last user create to the cycle's end (groups, members, closing the cycle). */
+  afterCreates: number;
+  /** Requests other than user creates (listing, groups, members). */
+  otherRequests: number;
+}
+
+function initialTimeline(events: { at: number; route: string }[], started: number, ended: number): InitialPhases {
+  const creates = events.filter((e) => e.route === 'POST /scim/v2/Users' || e.route === 'POST /scim/v2/Bulk');
+  const first = creates[0]?.at ?? started;
+  const last = creates.at(-1)?.at ?? started;
+  return {
+    beforeCreates: (first - started) / 1000,
+    creates: (last - first) / 1000,
+    afterCreates: (ended - last) / 1000,
+    otherRequests: events.length - creates.length,
+  };
+}
+
 export async function runProvisioningBench(options: ProvisioningBenchOptions): Promise<ProvisioningBenchResult> {
   const users = options.users;
   const groupSize = options.groupSize ?? 50;
@@ -481,7 +507,16 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
   const temporal = options.temporal ?? 'in-repo';
   const service = await startBenchTemporal(temporal, dir);
   const bulk = options.bulk === true;
-  const target = await startScimTarget({ latencyMs, ...(bulk ? { bulk: {} } : {}) });
+  // When each request reached the target (ms, performance.now()), kept while `timeline` is set: where
+  // the initial cycle's time goes besides the creates themselves.
+  let timeline: { at: number; route: string }[] | null = null;
+  const target = await startScimTarget({
+    latencyMs,
+    ...(bulk ? { bulk: {} } : {}),
+    onRequest: ({ method, url }) => {
+      timeline?.push({ at: performance.now(), route: `${method} ${url.split('?')[0].replace(/\/[^/]+$/, '/…')}` });
+    },
+  });
   const store = await openStore({ databaseUrl: databaseUrl(dbName), encryptionKey: ENCRYPTION_KEY });
   let worker: ChildProcess | undefined;
   // The worker process encrypts payloads with the key derived from FERRY_ENCRYPTION_KEY: so does this client.
@@ -537,6 +572,8 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     const backends = await databaseBackendsCpu(dbName);
     const benchBefore = ownCpuSeconds();
     const temporalBefore = service.cpuSeconds();
+    timeline = [];
+    const initialStarted = performance.now();
     const initial = await cycle(1, () =>
       client.workflow.start(JOB_WORKFLOW_TYPE, {
         workflowId: jobWorkflowId(app.id),
@@ -544,6 +581,8 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
         args: [{ appId: app.id, appName: 'Bench app', batchSize }],
       }),
     );
+    const phases = initialTimeline(timeline, initialStarted, initialStarted + initial.seconds * 1000);
+    timeline = null;
     const cpuAfter = cpuSeconds(worker.pid);
     const postgresInitialCpuSeconds = postgresCpuSeconds() - postgresBefore;
     const postgresBackendsInitialCpuSeconds = await backends.stop();
@@ -587,6 +626,7 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       initialSeconds: initial.seconds,
       usersPerSecond,
       initialRequests: initial.requests,
+      phases,
       bulk,
       initialBulkRequests: initial.bulkRequests,
       bareSeconds,
@@ -632,6 +672,7 @@ export function formatResult(r: ProvisioningBenchResult): string {
           `  Bulk requests per object: ${f(r.initialBulkRequests / (r.users + r.groups), 4)} (${r.initialBulkRequests} POST /Bulk for ${r.users} users + ${r.groups} groups; goal ≤ 0.05); all requests per object: ${f(r.initialRequests / (r.users + r.groups), 4)} (group member PATCHes and reads are single requests)`,
         ]
       : []),
+    `  initial cycle's time: ${f(r.phases.beforeCreates, 2)} s before the first create, ${f(r.phases.creates, 2)} s of creates, ${f(r.phases.afterCreates, 2)} s after the last (${r.phases.otherRequests} other requests: listing, groups, members)`,
     `  bare creates:  ${f(r.bareSeconds)} s, ${f(r.bareUsersPerSecond, 0)} users/s`,
     `  ratio ferry/bare: ${f(r.ratio, 2)} (goal ${r.latencyMs >= 20 ? '≥ 0.97 at a target latency of 20 ms or more' : '≥ 0.8'})`,
     `  no-change cycle: ${f(r.noChangeSeconds, 2)} s, ${r.noChangeRequests} requests (goal < 2 s, 0 requests)`,
