@@ -290,6 +290,20 @@ export class SourceRepository {
   }
 
   /**
+   * Ends the source's runs still `running` as failed, for `reason` (the source was disabled and its
+   * workflow ended: nothing else would). An import that still records its own outcome afterwards
+   * (its activity ended at its next heartbeat, or finished first) writes over this.
+   */
+  async endRunningRuns(sourceId: string, reason: string): Promise<number> {
+    const rows = await this.db
+      .update(sourceRuns)
+      .set({ status: 'failed', finishedAt: new Date(), error: reason })
+      .where(and(eq(sourceRuns.sourceId, sourceId), eq(sourceRuns.status, 'running')))
+      .returning({ id: sourceRuns.id });
+    return rows.length;
+  }
+
+  /**
    * A retried attempt of the import that began run `id`: the run is running again (its counts and
    * error cleared, its start kept) and counts `attempt` attempts. Null when the source has no such
    * run (deleted meanwhile): the attempt begins a run of its own.

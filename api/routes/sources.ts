@@ -702,6 +702,11 @@ export function sourcesRouter({ store, control }: SourcesRouterDeps) {
       if (source.enabled) await control.ensure(id);
       else await control.stop(id);
     }
+    // Its workflow ended with an import perhaps under way: that run would otherwise show `running`
+    // until the source is enabled again and its next import begins.
+    if (before.enabled && !source.enabled) {
+      await store.sources.endRunningRuns(id, 'Stopped: the source was disabled during this import');
+    }
     // A disabled source's workflow was ended; enabled again, it starts afresh, out of quarantine.
     if (!before.enabled && source.enabled && source.state.quarantine) {
       await leaveSourceQuarantine(store, id, 'enabled');

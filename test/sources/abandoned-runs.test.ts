@@ -60,4 +60,22 @@ describe('source runs whose worker died', () => {
     expect(run).toMatchObject({ id: first.id, status: 'succeeded', attempts: 2, error: null });
     expect((await runsOf(id)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
   });
+
+  it('a run under way when its source is disabled is shown stopped at once, not running until the source is enabled again', async () => {
+    const id = await uploadSource('HR disabled');
+    const other = await uploadSource('HR still on');
+    const underWay = await api.store.sources.beginRun(id, 'full');
+    const elsewhere = await api.store.sources.beginRun(other, 'full');
+    expect((await api.call('PATCH', `/api/v1/sources/${id}`, { enabled: false })).status).toBe(200);
+    const [run] = await runsOf(id);
+    expect(run).toMatchObject({ id: underWay.id, status: 'failed', finishedAt: expect.any(String) });
+    expect(run.error).toMatch(/disabled/);
+    expect((await runsOf(other))[0]).toMatchObject({ id: elsewhere.id, status: 'running' });
+    // The import's own outcome, should it still come, is what the run shows.
+    await api.store.sources.finishRun(underWay.id, {
+      status: 'succeeded',
+      counts: { created: 1, updated: 0, deleted: 0, unchanged: 0, stagedDeletions: 0 },
+    });
+    expect((await runsOf(id))[0]).toMatchObject({ id: underWay.id, status: 'succeeded', error: null });
+  });
 });
