@@ -102,6 +102,10 @@ export interface ProvisioningBenchResult {
   bareUsersPerSecond: number;
   /** Where the initial cycle's time went, from the requests the target saw. */
   phases: InitialPhases;
+  /** Rows the initial cycle wrote per created user, by table (FERRY_BENCH_ROW_WRITES=1), else null. */
+  rowWrites: InitialRowWrites[] | null;
+  /** WAL bytes the initial cycle wrote per created user (with rowWrites), else null. */
+  walBytesPerUser: number | null;
   ratio: number;
   noChangeSeconds: number;
   noChangeRequests: number;
@@ -471,6 +475,69 @@ async function seedTargetAccounts(target: { baseUrl: string; token: string }, co
   await Promise.all(Array.from({ length: 32 }, post));
 }
 
+/** Rows inserted, updated (of them HOT) and deleted per table of the bench database, as Postgres counts them. */
+type TableWrites = Record<string, { written: number; updated: number; hot: number }>;
+
+async function tableWrites(dbName: string): Promise<{ tables: TableWrites; walLsn: string }> {
+  const client = new pg.Client({ connectionString: databaseUrl(dbName) });
+  await client.connect();
+  try {
+    const { rows: wal } = await client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
+    const { rows } = await client.query<{ relname: string; written: string; updated: string; hot: string }>(
+      `select relname, n_tup_ins + n_tup_upd + n_tup_del as written, n_tup_upd as updated, n_tup_hot_upd as hot
+       from pg_stat_user_tables`,
+    );
+    return {
+      walLsn: wal[0].lsn,
+      tables: Object.fromEntries(
+        rows.map((r) => [r.relname, { written: Number(r.written), updated: Number(r.updated), hot: Number(r.hot) }]),
+      ),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+/** WAL written between two positions (the whole server's: nothing else writes during a bench). */
+async function walBytesBetween(dbName: string, from: string, to: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl(dbName) });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string }>('select pg_wal_lsn_diff($2, $1)::bigint as bytes', [
+      from,
+      to,
+    ]);
+    return Number(rows[0].bytes);
+  } finally {
+    await client.end();
+  }
+}
+
+/** What each table gained between two readings, per created user, biggest first (tables under 0.01 left out). */
+function writesPerUser(before: TableWrites, after: TableWrites, users: number): InitialRowWrites[] {
+  return Object.entries(after)
+    .map(([table, a]) => {
+      const b = before[table] ?? { written: 0, updated: 0, hot: 0 };
+      return {
+        table,
+        written: (a.written - b.written) / users,
+        updated: (a.updated - b.updated) / users,
+        hot: (a.hot - b.hot) / users,
+      };
+    })
+    .filter((w) => w.written >= 0.01)
+    .sort((x, y) => y.written - x.written);
+}
+
+export interface InitialRowWrites {
+  table: string;
+  /** Rows inserted, updated or deleted per created user. */
+  written: number;
+  /** Of them updates, and of those HOT (no index entries written). */
+  updated: number;
+  hot: number;
+}
+
 /** The initial cycle's time split by what the target saw (seconds). */
 export interface InitialPhases {
   /** From starting the job to the first user create reaching the target (import, staging, listing). */
@@ -573,6 +640,12 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     const backends = await databaseBackendsCpu(dbName);
     const benchBefore = ownCpuSeconds();
     const temporalBefore = service.cpuSeconds();
+    // Postgres counts a backend's row writes when it reports them: at a transaction's end at most once a
+    // second, else after 10 s idle. Counting waits that out before and after the initial cycle.
+    const countRows = process.env.FERRY_BENCH_ROW_WRITES === '1';
+    const settleStats = () => new Promise((resolve) => setTimeout(resolve, 11_000));
+    if (countRows) await settleStats();
+    const writesBefore = countRows ? await tableWrites(dbName) : null;
     timeline = [];
     const initialStarted = performance.now();
     const initial = await cycle(1, () =>
@@ -595,6 +668,14 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     const provisioned = target.users().length - existingAccounts;
     if (provisioned !== users) throw new Error(`expected ${users} users created at the target, found ${provisioned}`);
 
+    if (countRows) await settleStats();
+    const writesAfter = writesBefore ? await tableWrites(dbName) : null;
+    const rowWrites =
+      writesBefore && writesAfter ? writesPerUser(writesBefore.tables, writesAfter.tables, users) : null;
+    const walBytesPerUser =
+      writesBefore && writesAfter
+        ? (await walBytesBetween(dbName, writesBefore.walLsn, writesAfter.walLsn)) / users
+        : null;
     const noChange = await cycle(2, () => handle.signal(runNowSignal));
 
     const changedUsers = Math.max(1, Math.floor(users / 100));
@@ -628,6 +709,8 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
       usersPerSecond,
       initialRequests: initial.requests,
       phases,
+      rowWrites,
+      walBytesPerUser,
       bulk,
       initialBulkRequests: initial.bulkRequests,
       bareSeconds,
@@ -687,6 +770,14 @@ export function formatResult(r: ProvisioningBenchResult): string {
           `  Temporal server CPU in the initial cycle: ${f(r.temporalInitialCpuSeconds, 2)} s (${f((1000 * r.temporalInitialCpuSeconds) / r.users, 3)} ms per user)`,
         ]),
     cpuBudgetLine(r),
+    ...(r.rowWrites === null
+      ? []
+      : [
+          `  Postgres rows written per created user: ${f(
+            r.rowWrites.reduce((n, w) => n + w.written, 0),
+            2,
+          )}, WAL ${f(r.walBytesPerUser ?? 0, 0)} bytes (${r.rowWrites.map((w) => `${w.table} ${f(w.written, 2)}${w.updated > 0 ? `, ${f(w.updated, 2)} updated, ${f(w.hot, 2)} HOT` : ''}`).join('; ')})`,
+        ]),
     ceilingLine(r),
     `  worker peak RSS: ${r.workerPeakRssMb === null ? 'n/a' : `${r.workerPeakRssMb} MB`}`,
     `  history events per job run: ${r.jobRunEvents.join(', ')} (goal < 2,000 each; one run per cycle)`,
