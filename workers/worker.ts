@@ -153,8 +153,8 @@ export function workerReadinessChecks(
 
 const STICKY_RESET_ATTEMPTS = 3;
 const STICKY_RESET_RETRY_MS = 200;
-const GRPC_NOT_FOUND = 5;
-const GRPC_UNIMPLEMENTED = 12;
+/** gRPC codes a reset is tried again for: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE. */
+const GRPC_TRANSIENT = new Set([4, 8, 10, 13, 14]);
 
 /**
  * A worker that died (SIGKILL, crash) leaves every job it served bound to its own sticky task queue:
@@ -181,11 +181,10 @@ export async function forgetStickyJobQueues(
         forgotten += 1;
         break;
       } catch (error) {
-        // Not found: the job is started later, on this worker. Not supported: nothing to do. Anything
-        // else (the server busy or the connection dropped) is tried again: a job left on the dead
-        // worker's queue answers nothing until the server's sticky timeout.
-        const code = (error as { code?: unknown }).code;
-        if (code === GRPC_NOT_FOUND || code === GRPC_UNIMPLEMENTED) break;
+        // The server busy or the connection dropped: tried again, since a job left on the dead worker's
+        // queue answers nothing until the server's sticky timeout. Anything else (not found: the job
+        // is started later, on this worker; not supported or not permitted) would answer the same again.
+        if (!GRPC_TRANSIENT.has((error as { code?: unknown }).code as number)) break;
         if (attempt < STICKY_RESET_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, retryMs * attempt));
       }
     }

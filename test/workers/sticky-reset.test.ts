@@ -37,13 +37,23 @@ describe('forgetting the jobs sticky queues at start-up', () => {
     expect(calls.filter((id) => id === jobWorkflowId('a'))).toHaveLength(3);
   });
 
-  it('does not try again for a job that does not exist (it is started later)', async () => {
+  it('does not try again for a job that does not exist (it is started later) nor a reset not permitted', async () => {
     const notFound = () => {
       throw grpcError(5, '5 NOT_FOUND: workflow not found');
     };
-    const { connection, calls } = fakeConnection(new Map([[jobWorkflowId('gone'), [notFound, notFound]]]));
-    expect(await forgetStickyJobQueues(connection, 'default', storeOf(['gone']) as never, { retryMs: 1 })).toBe(0);
-    expect(calls).toHaveLength(1);
+    const denied = () => {
+      throw grpcError(7, '7 PERMISSION_DENIED');
+    };
+    const { connection, calls } = fakeConnection(
+      new Map([
+        [jobWorkflowId('gone'), [notFound, notFound]],
+        [jobWorkflowId('locked'), [denied, denied]],
+      ]),
+    );
+    expect(
+      await forgetStickyJobQueues(connection, 'default', storeOf(['gone', 'locked']) as never, { retryMs: 1 }),
+    ).toBe(0);
+    expect(calls).toHaveLength(2);
   });
 
   it('gives up after a few attempts and goes on with the other jobs', async () => {
