@@ -4,7 +4,7 @@
 // waits before each answer (0 = Ferry's own CPU is the limit; 20 = a fast real SaaS endpoint, where
 // Ferry must keep the target busy); `+bulk`: the target serves SCIM Bulk and the app uses it.
 // FERRY_BENCH_USERS (comma-separated sizes, latency 0) is still read when FERRY_BENCH_RUNS is unset.
-// FERRY_BENCH_ROW_WRITES=1 prints the rows the initial cycle wrote per created user, by table (how
+// FERRY_BENCH_ROW_WRITES=1 prints the rows and WAL bytes the initial cycle wrote per created user, by table (how
 // many were updates, and HOT ones); it waits 11 s before and after the cycle for Postgres's counts.
 // FERRY_BENCH_WORKER_STDERR=1 passes the worker's stderr through (for ad-hoc tracing).
 // FERRY_BENCH_EXISTING: accounts the target holds before the initial cycle (default 0), e.g. 100000

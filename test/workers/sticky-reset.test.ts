@@ -26,7 +26,7 @@ const storeOf = (ids: string[]) => ({
   apps: { listProvisioningEnabled: async () => ids.map((id) => ({ id })) },
 });
 
-describe('forgetting the jobs sticky queues at start-up', () => {
+describe("forgetting the jobs' sticky queues at start-up", () => {
   it('tries a reset again when the server failed to answer, so the job is not left on the dead worker', async () => {
     const unavailable = () => {
       throw grpcError(14, '14 UNAVAILABLE: connection reset');
