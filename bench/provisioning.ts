@@ -478,36 +478,24 @@ async function seedTargetAccounts(target: { baseUrl: string; token: string }, co
 /** Rows inserted, updated (of them HOT) and deleted per table of the bench database, as Postgres counts them. */
 type TableWrites = Record<string, { written: number; updated: number; hot: number }>;
 
-async function tableWrites(dbName: string): Promise<{ tables: TableWrites; walLsn: string }> {
+async function tableWrites(dbName: string): Promise<{ tables: TableWrites; walBytes: number }> {
   const client = new pg.Client({ connectionString: databaseUrl(dbName) });
   await client.connect();
   try {
-    const { rows: wal } = await client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
+    // The server's WAL position in bytes (the whole server's: nothing else writes during a bench).
+    const { rows: wal } = await client.query<{ bytes: string }>(
+      "select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint as bytes",
+    );
     const { rows } = await client.query<{ relname: string; written: string; updated: string; hot: string }>(
       `select relname, n_tup_ins + n_tup_upd + n_tup_del as written, n_tup_upd as updated, n_tup_hot_upd as hot
        from pg_stat_user_tables`,
     );
     return {
-      walLsn: wal[0].lsn,
+      walBytes: Number(wal[0].bytes),
       tables: Object.fromEntries(
         rows.map((r) => [r.relname, { written: Number(r.written), updated: Number(r.updated), hot: Number(r.hot) }]),
       ),
     };
-  } finally {
-    await client.end();
-  }
-}
-
-/** WAL written between two positions (the whole server's: nothing else writes during a bench). */
-async function walBytesBetween(dbName: string, from: string, to: string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl(dbName) });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ bytes: string }>('select pg_wal_lsn_diff($2, $1)::bigint as bytes', [
-      from,
-      to,
-    ]);
-    return Number(rows[0].bytes);
   } finally {
     await client.end();
   }
@@ -672,10 +660,7 @@ export async function runProvisioningBench(options: ProvisioningBenchOptions): P
     const writesAfter = writesBefore ? await tableWrites(dbName) : null;
     const rowWrites =
       writesBefore && writesAfter ? writesPerUser(writesBefore.tables, writesAfter.tables, users) : null;
-    const walBytesPerUser =
-      writesBefore && writesAfter
-        ? (await walBytesBetween(dbName, writesBefore.walLsn, writesAfter.walLsn)) / users
-        : null;
+    const walBytesPerUser = writesBefore && writesAfter ? (writesAfter.walBytes - writesBefore.walBytes) / users : null;
     const noChange = await cycle(2, () => handle.signal(runNowSignal));
 
     const changedUsers = Math.max(1, Math.floor(users / 100));

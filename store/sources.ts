@@ -162,6 +162,22 @@ const toRun = (row: RunRow): SourceRunRecord => ({
 
 const tableOf = (type: ObjectType) => (type === 'user' ? users : groups);
 
+/** Marks the source's runs still `running` (those before run `before`, if given) failed for `error`. */
+async function failRunningRuns(db: Executor, sourceId: string, error: string, before?: number): Promise<number> {
+  const rows = await db
+    .update(sourceRuns)
+    .set({ status: 'failed', finishedAt: new Date(), error })
+    .where(
+      and(
+        eq(sourceRuns.sourceId, sourceId),
+        eq(sourceRuns.status, 'running'),
+        before === undefined ? undefined : lt(sourceRuns.id, before),
+      ),
+    )
+    .returning({ id: sourceRuns.id });
+  return rows.length;
+}
+
 export class SourceRepository {
   constructor(
     private readonly db: Executor,
@@ -277,14 +293,12 @@ export class SourceRepository {
   async beginRun(sourceId: string, mode: SourceRunMode): Promise<SourceRunRecord> {
     return inTransaction(this.db, async (tx) => {
       const [row] = await tx.insert(sourceRuns).values({ sourceId, mode, status: 'running' }).returning();
-      await tx
-        .update(sourceRuns)
-        .set({
-          status: 'failed',
-          finishedAt: new Date(),
-          error: `Abandoned: the import stopped without recording its outcome (its worker ended); run ${row.id} began after it`,
-        })
-        .where(and(eq(sourceRuns.sourceId, sourceId), eq(sourceRuns.status, 'running'), lt(sourceRuns.id, row.id)));
+      await failRunningRuns(
+        tx,
+        sourceId,
+        `Abandoned: the import stopped without recording its outcome (its worker ended); run ${row.id} began after it`,
+        row.id,
+      );
       return toRun(row);
     });
   }
@@ -295,12 +309,7 @@ export class SourceRepository {
    * (its activity ended at its next heartbeat, or finished first) writes over this.
    */
   async endRunningRuns(sourceId: string, reason: string): Promise<number> {
-    const rows = await this.db
-      .update(sourceRuns)
-      .set({ status: 'failed', finishedAt: new Date(), error: reason })
-      .where(and(eq(sourceRuns.sourceId, sourceId), eq(sourceRuns.status, 'running')))
-      .returning({ id: sourceRuns.id });
-    return rows.length;
+    return failRunningRuns(this.db, sourceId, reason);
   }
 
   /**

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, NotFoundError } from '../../engine/errors.ts';
 import { openStore } from '../../store/index.ts';
 import { SecretBox, parseEncryptionKey } from '../../store/crypto.ts';
+import { until } from '../support/net.ts';
 import { storeBackends, useStore } from '../support/postgres.ts';
 
 const TOKEN = 'super-secret-bearer-token-7f3a';
@@ -180,7 +181,7 @@ describe('deleting an app while a cycle writes its rows (Postgres)', () => {
       await cycle.query(`update links set exported_hash = 'h2' where app_id = $1`, [app.id]);
       // The delete locks the app row, then waits for the link row the cycle holds.
       const deleting = ctx.store.apps.delete(app.id);
-      await until(async () => (await lockWaiters(cycle)) > 0);
+      await until(async () => (await lockWaiters(cycle)) > 0, 'the delete to wait on a lock', { pollMs: 10 });
       // The cycle now waits for the app row: a deadlock. The delete waited first, so its check runs
       // first and it is the one Postgres aborts (40P01).
       await cycle.query(
@@ -202,12 +203,4 @@ async function lockWaiters(client: pg.Client): Promise<number> {
     `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
   );
   return result.rows[0].n as number;
-}
-
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('timed out waiting for the delete to wait on a lock');
 }
