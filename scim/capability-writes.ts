@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { SCIM_PATCH_OP_SCHEMA, SCIM_USER_SCHEMA, type ScimResource } from '../engine/types.ts';
 import { check, is2xx, type CapabilityCheck } from './capability-reads.ts';
 import { eqFilter } from './filter.ts';
-import { scimResourceSchema } from './schemas.ts';
+import { scimResource } from './schemas.ts';
 import type { ScimClient } from './types.ts';
 import { uriComponent } from './uri.ts';
 
@@ -59,14 +59,13 @@ export async function writeChecks(
       emails: [{ type: 'work', value: userName, primary: true }],
     },
   });
-  const parsed = scimResourceSchema.safeParse(created.body);
-  if (!is2xx(created.status) || !parsed.success) {
+  const user = scimResource(created.body);
+  if (!is2xx(created.status) || !user) {
     findings.checks.push(check('create', 'unsupported', `Creating an inactive user was answered ${created.status}`));
     // A 2xx without an id: the user may exist; find it by userName to delete it.
     if (is2xx(created.status)) findings.cleanup = await deleteByUserName(client, userName);
     return findings;
   }
-  const user = parsed.data as ScimResource;
   findings.user = user;
   findings.checks.push(check('create', 'supported', 'An inactive user was created'));
   const path = `/Users/${uriComponent(String(user.id), 'The probe user id')}`;
@@ -197,9 +196,7 @@ async function deleteByUserName(client: ScimClient, userName: string): Promise<W
     path: '/Users',
     query: { filter: eqFilter('userName', userName) },
   });
-  const found = is2xx(status)
-    ? scimResourceSchema.safeParse((body as { Resources?: unknown[] })?.Resources?.[0])
-    : null;
-  if (!found?.success) return { userName, deleted: true };
-  return deleteUser(client, `/Users/${uriComponent(found.data.id, 'The probe user id')}`, userName);
+  const found = is2xx(status) ? scimResource((body as { Resources?: unknown[] })?.Resources?.[0]) : null;
+  if (!found) return { userName, deleted: true };
+  return deleteUser(client, `/Users/${uriComponent(found.id as string, 'The probe user id')}`, userName);
 }

@@ -5,7 +5,7 @@ import type { ScimResource } from '../engine/types.ts';
 import { classifyScimFailure } from './classify.ts';
 import type { ClientLog, Send } from './exchange.ts';
 import { eqFilter } from './filter.ts';
-import { listResponseSchema, scimResourceSchema, type ServiceProviderConfig } from './schemas.ts';
+import { listResponseSchema, scimResource, type ServiceProviderConfig } from './schemas.ts';
 import type { ListOptions, ListPage, ScimClient, ScimResourceType } from './types.ts';
 
 export type Listing = Pick<ScimClient, 'list' | 'pages' | 'listAll' | 'findBy'>;
@@ -49,8 +49,8 @@ export function createListing(send: Send, discover: () => Promise<ServiceProvide
     }
     const resources: ScimResource[] = [];
     for (const item of parsed.data.resources) {
-      const resource = scimResourceSchema.safeParse(item);
-      if (resource.success) resources.push(resource.data as ScimResource);
+      const resource = scimResource(item);
+      if (resource) resources.push(resource);
       else log({ type: 'warning', message: `GET /${type} returned an item without id; ignored` });
     }
     return {

@@ -5,7 +5,7 @@ import type { CompatibilityProfile, PatchOperation, ScimResource } from '../engi
 import { classifyScimFailure } from './classify.ts';
 import type { ClientCounters, ClientLog, ExchangeResult, Send } from './exchange.ts';
 import { applyPatch, toPatchOpMessage } from './patch.ts';
-import { scimResourceSchema, type ServiceProviderConfig } from './schemas.ts';
+import { scimResource, type ServiceProviderConfig } from './schemas.ts';
 import type { MatchAttribute, ScimClient, ScimResourceType } from './types.ts';
 import { uriComponent } from './uri.ts';
 
@@ -29,11 +29,11 @@ export interface Resources extends Pick<ScimClient, 'get' | 'create' | 'replace'
 }
 
 function toResource({ status, body }: ExchangeResult, what: string): ScimResource {
-  const parsed = scimResourceSchema.safeParse(body);
-  if (!parsed.success) {
+  const resource = scimResource(body);
+  if (!resource) {
     throw classifyScimFailure({ kind: 'invalidBody', status, reason: `the answer to ${what} has no resource id` });
   }
-  return parsed.data as ScimResource;
+  return resource;
 }
 
 const resourcePath = (type: ScimResourceType, id: string) => `/${type}/${uriComponent(id, `The ${type} id`)}`;

@@ -2,17 +2,28 @@
 // numbers as strings, `resources` in lower case, missing `itemsPerPage`); strict only where a wrong
 // answer would corrupt Ferry's state (a resource without `id`).
 import { z } from 'zod';
+import type { ScimResource } from '../engine/types.ts';
 
 const integer = z.coerce.number().int().nonnegative();
 
-export const scimResourceSchema = z.looseObject({
-  schemas: z.array(z.string()).catch([]).default([]),
-  id: z.coerce.string().min(1),
-  externalId: z
-    .string()
-    .nullish()
-    .transform((value) => value ?? undefined),
-});
+/**
+ * A resource as the target answered it, or null when it has no usable `id` (a non-empty string, or a
+ * number): an account linked by a made-up id ("null", "[object Object]") would be lost. Tolerates a
+ * missing or malformed `schemas` (read as none) and a numeric `externalId`; every other attribute
+ * is kept as sent. Read by hand, not by a schema: it runs for every answer of a cycle.
+ */
+export function scimResource(body: unknown): ScimResource | null {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return null;
+  const raw = body as Record<string, unknown>;
+  const id = typeof raw.id === 'number' && Number.isFinite(raw.id) ? String(raw.id) : raw.id;
+  if (typeof id !== 'string' || id === '') return null;
+  const schemas =
+    Array.isArray(raw.schemas) && raw.schemas.every((s) => typeof s === 'string') ? (raw.schemas as string[]) : [];
+  const resource: ScimResource = { ...raw, schemas, id };
+  if (typeof raw.externalId === 'number') resource.externalId = String(raw.externalId);
+  else if (typeof raw.externalId !== 'string') delete resource.externalId;
+  return resource;
+}
 
 export const listResponseSchema = z
   .looseObject({

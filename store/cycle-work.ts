@@ -210,7 +210,7 @@ export class CycleWorkRepository {
     const result = await this.db.execute(sql`
       insert into cycle_work (cycle_id, object_type, object_id, change_seq)
       select ${cycleId}, w.object_type, w.object_id, w.change_seq from cycle_work w
-      where w.status = 'staged' and w.cycle_id <> ${cycleId}
+      where w.held and w.cycle_id <> ${cycleId}
         and w.cycle_id in (select id from cycles where app_id = ${appId})
       order by w.seq
       on conflict (cycle_id, object_type, object_id) do nothing`);
@@ -221,7 +221,7 @@ export class CycleWorkRepository {
   async resolveHeld(appId: string, exceptCycleId: string, to: 'approved' | 'dropped'): Promise<number> {
     const result = await this.db.execute(sql`
       update cycle_work set status = ${to}, updated_at = now()
-      where status = 'staged' and cycle_id <> ${exceptCycleId}
+      where held and cycle_id <> ${exceptCycleId}
         and cycle_id in (select id from cycles where app_id = ${appId})`);
     return affectedRows(result);
   }
@@ -236,7 +236,7 @@ export class CycleWorkRepository {
       this.db,
       sql`select count(*)::int as n from (
             select distinct w.object_type, w.object_id from cycle_work w
-            where w.status = 'staged' and w.cycle_id in (select id from cycles where app_id = ${appId})
+            where w.held and w.cycle_id in (select id from cycles where app_id = ${appId})
               and (${except}::text is null or w.cycle_id <> ${except}::text)) held`,
     );
     return rows[0]?.n ?? 0;
@@ -312,7 +312,7 @@ export class CycleWorkRepository {
     appId: string,
     filter: { objectType?: ObjectType; objectIds?: readonly string[]; limit: number },
   ): Promise<{ items: StagedDelete[]; total: number }> {
-    const where = sql`c.app_id = ${appId} and w.status = 'staged'
+    const where = sql`c.app_id = ${appId} and w.held
       and (${filter.objectType ?? null}::text is null or w.object_type = ${filter.objectType ?? null}::text)
       and (${filter.objectIds ? JSON.stringify(filter.objectIds) : null}::jsonb is null
            or w.object_id in (select jsonb_array_elements_text(${filter.objectIds ? JSON.stringify(filter.objectIds) : null}::jsonb)))`;
@@ -339,7 +339,7 @@ export class CycleWorkRepository {
     const keys = JSON.stringify(objects.map((o) => [o.objectType, o.objectId]));
     const result = await this.db.execute(sql`
       update cycle_work set status = ${to}, updated_at = now()
-      where status = 'staged'
+      where held
         and cycle_id in (select id from cycles where app_id = ${appId})
         and (object_type, object_id) in (
           select k->>0, k->>1 from jsonb_array_elements(${keys}::jsonb) as k)`);
