@@ -65,8 +65,12 @@ const PAGE_SECONDS_AT_RATE_LIMIT = 60;
 const MIN_PAGE = 10;
 /** How often a processBatch call heartbeats while it runs (its heartbeat timeout is 1 minute). */
 const HEARTBEAT_INTERVAL_MS = 10_000;
-/** Outcomes per write transaction while a batch is exported. */
-const FLUSH_EVERY = 250;
+/**
+ * Outcomes per write transaction while a batch is exported. A chunk's statements are built on the event
+ * loop in one go, while the answers of the requests in flight wait: small chunks keep that wait short
+ * (at a 20 ms target the initial cycle ran ~5 % faster with 64 than with 250; `npm run bench`).
+ */
+const FLUSH_EVERY = 64;
 /**
  * Objects in a page's pipeline per request the app may have in flight (its concurrency; the client
  * still sends no more at once): while some wait for their request's answer, the others' reads and
