@@ -7,6 +7,8 @@
 // sends (e.g. a fast target at 1,000,000 req/s), its starts pass within microseconds, so a start may be
 // used up to LATE_START_MS after its time (the gate spaces this process's starts by the interval):
 // one reservation then serves the requests of the next tens of ms, not one request each.
+// The next run is reserved ahead, shortly before the one in use runs out (about two round trips of
+// the database before), so the requests of a busy app do not all wait for a statement every run.
 import { MAX_TIMER_MS } from './sleep.ts';
 
 /**
@@ -79,6 +81,12 @@ class ClockOffset {
   }
 }
 
+/** A run as the source reserved it, and when it was asked for (local clock). */
+interface Reservation {
+  run: SharedSlotRun;
+  sentMs: number;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
@@ -107,7 +115,11 @@ export class SharedRateSchedule {
   private readonly now: () => number;
   private readonly clock = new ClockOffset();
   /** The rest of this process's reserved run: the next start (local clock) and how many are left. */
-  private run: { nextMs: number; left: number; intervalMs: number } | null = null;
+  private run: { nextMs: number; left: number; intervalMs: number; pausedUntilMs: number } | null = null;
+  /** The next run, reserved before `run` is used up; null when none is asked for. */
+  private ahead: { intervalMs: number; answer: Promise<Reservation | null> } | null = null;
+  /** The quickest recent answer of the source (ms): how early the next run is asked for. */
+  private roundTripMs = Number.NaN;
   /** Starts handed out since the last reservation, and when it was made (local clock): the demand. */
   private taken = 0;
   private reservedAtMs = Number.NaN;
@@ -135,43 +147,87 @@ export class SharedRateSchedule {
     return taken;
   }
 
-  /** Shares a Retry-After pause of `ms` from now; this process's reserved run is given up. */
+  /** Shares a Retry-After pause of `ms` from now; this process's reserved runs are given up. */
   pause(ms: number): void {
     this.run = null;
+    this.ahead = null;
     void withTimeout(this.source.pause(ms), this.answerTimeoutMs).catch((error: unknown) => this.failed(error));
   }
 
   private async take(intervalMs: number, wanted: number): Promise<SharedSlot | null> {
     const now = this.now();
     if (now < this.localUntilMs) return null;
-    const run = this.run;
-    if (run && run.left > 0 && run.intervalMs === intervalMs) {
-      // Starts missed meanwhile are skipped, so the gate gets one it can still use: the first one at
-      // most LATE_START_MS late, or the last one passed (as late as it is) when that is earlier.
-      const lateMs = now - run.nextMs;
-      const passed = Math.max(0, Math.floor(lateMs / intervalMs));
-      const tooLate = Math.max(0, Math.ceil((lateMs - LATE_START_MS) / intervalMs));
-      const skip = Math.min(passed, tooLate, run.left - 1);
-      const atMs = run.nextMs + skip * intervalMs;
-      // All that is left passed too long ago: a fresh run instead.
-      if (now - atMs <= Math.max(LATE_START_MS, intervalMs)) {
-        run.nextMs = atMs + intervalMs;
-        run.left -= skip + 1;
-        this.taken++;
-        return { atMs, fresh: false, pausedUntilMs: 0 };
-      }
+    const slot = this.fromRun(intervalMs, now);
+    if (slot) return slot;
+    const ahead = this.ahead;
+    this.ahead = null;
+    const early = ahead && ahead.intervalMs === intervalMs ? await ahead.answer : null;
+    if (early) {
+      this.use(early, intervalMs);
+      const next = this.fromRun(intervalMs, this.now());
+      if (next) return next;
     }
     this.run = null;
+    const reserved = await this.reserve(intervalMs, wanted, true);
+    if (!reserved) return null;
+    this.use(reserved, intervalMs);
+    const atMs = this.clock.toLocal(reserved.run.firstStartMs);
+    const fresh = this.fromRun(intervalMs, atMs) as SharedSlot;
+    return { ...fresh, fresh: true };
+  }
+
+  /**
+   * The next start of the run in use that can still be used, or null. Starts missed meanwhile are
+   * skipped: the first one at most LATE_START_MS late, or the last one passed (as late as it is) when
+   * that is earlier.
+   */
+  private fromRun(intervalMs: number, now: number): SharedSlot | null {
+    const run = this.run;
+    if (!run || run.left <= 0 || run.intervalMs !== intervalMs) return null;
+    const lateMs = now - run.nextMs;
+    const passed = Math.max(0, Math.floor(lateMs / intervalMs));
+    const tooLate = Math.max(0, Math.ceil((lateMs - LATE_START_MS) / intervalMs));
+    const skip = Math.min(passed, tooLate, run.left - 1);
+    const atMs = run.nextMs + skip * intervalMs;
+    // All that is left passed too long ago: a fresh run instead.
+    if (now - atMs > Math.max(LATE_START_MS, intervalMs)) return null;
+    run.nextMs = atMs + intervalMs;
+    run.left -= skip + 1;
+    this.taken++;
+    const pausedUntilMs = run.pausedUntilMs;
+    run.pausedUntilMs = 0;
+    this.reserveAheadIfDue(intervalMs, now);
+    return { atMs, fresh: false, pausedUntilMs };
+  }
+
+  /** Makes a reserved run the one in use. */
+  private use({ run, sentMs }: Reservation, intervalMs: number): void {
+    this.taken = 0;
+    this.reservedAtMs = sentMs;
+    this.run = {
+      nextMs: this.clock.toLocal(run.firstStartMs),
+      left: run.slots,
+      intervalMs,
+      pausedUntilMs: run.pausedUntilMs > 0 ? this.clock.toLocal(run.pausedUntilMs) : 0,
+    };
+  }
+
+  /**
+   * Reserves a run of `wanted` starts or what the demand says (at most ~200 ms worth). `report`: a
+   * failure switches this process to its local limit; a run asked for ahead fails quietly (the
+   * reservation made when it is needed reports).
+   */
+  private async reserve(intervalMs: number, wanted: number, report: boolean): Promise<Reservation | null> {
     const slots = Math.max(
       1,
-      Math.min(Math.max(Math.floor(wanted), this.demand(now)), Math.floor(this.maxRunMs / intervalMs)),
+      Math.min(Math.max(Math.floor(wanted), this.demand(this.now())), Math.floor(this.maxRunMs / intervalMs)),
     );
-    let reserved: SharedSlotRun | null;
     const sentMs = this.now();
+    let run: SharedSlotRun | null;
     try {
-      reserved = await withTimeout(this.source.reserve(slots, intervalMs), this.answerTimeoutMs);
+      run = await withTimeout(this.source.reserve(slots, intervalMs), this.answerTimeoutMs);
     } catch (error) {
-      this.failed(error);
+      if (report) this.failed(error);
       return null;
     }
     const answeredMs = this.now();
@@ -179,14 +235,29 @@ export class SharedRateSchedule {
       this.failing = false;
       this.options.onAvailable?.();
     }
-    if (!reserved) return null;
-    this.taken = 1;
-    this.reservedAtMs = sentMs;
-    this.clock.sample(reserved.databaseNowMs, sentMs, answeredMs);
-    const atMs = this.clock.toLocal(reserved.firstStartMs);
-    this.run = { nextMs: atMs + intervalMs, left: reserved.slots - 1, intervalMs };
-    const pausedUntilMs = reserved.pausedUntilMs > 0 ? this.clock.toLocal(reserved.pausedUntilMs) : 0;
-    return { atMs, fresh: true, pausedUntilMs };
+    if (!run) return null;
+    this.clock.sample(run.databaseNowMs, sentMs, answeredMs);
+    // The quickest recent answer, forgotten slowly (10 % a reservation) when answers get slower.
+    const roundTripMs = answeredMs - sentMs;
+    this.roundTripMs = Number.isNaN(this.roundTripMs) ? roundTripMs : Math.min(roundTripMs, this.roundTripMs * 1.1);
+    return { run, sentMs };
+  }
+
+  /**
+   * Asks for the next run once the one in use can serve for only about two more answers of the
+   * source (its last start is near, or about to be too late to use, or this process takes starts so
+   * fast that the ones left will be gone by then), when this process is likely to want a start within
+   * that time at all: a process sending now and then reserves when it sends, as before.
+   */
+  private reserveAheadIfDue(intervalMs: number, now: number): void {
+    const run = this.run;
+    if (this.ahead || !run || Number.isNaN(this.roundTripMs)) return;
+    const leadMs = 2 * this.roundTripMs + 1;
+    const wantedWithinLead = (this.taken * leadMs) / Math.max(now - this.reservedAtMs, LATE_START_MS);
+    if (wantedWithinLead < 1) return;
+    const usableUntilMs = run.nextMs + Math.max(0, run.left - 1) * intervalMs + LATE_START_MS;
+    if (usableUntilMs - now > leadMs && run.left > wantedWithinLead) return;
+    this.ahead = { intervalMs, answer: this.reserve(intervalMs, 1, false) };
   }
 
   /**

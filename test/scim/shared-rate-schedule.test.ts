@@ -48,6 +48,47 @@ describe('shared rate schedule', () => {
     }
   });
 
+  it('a busy worker does not wait for the database at each run: the next run is reserved before the one in use runs out', async () => {
+    let now = 1_000_000;
+    // The database answers 4 ms after it is asked (on the test's clock), each run where the last ended.
+    const row = scheduleRow(() => now);
+    const due: { at: number; answer: () => void }[] = [];
+    const source = {
+      reserve: (slots: number, intervalMs: number) =>
+        new Promise<SharedSlotRun>((resolve) => {
+          const askedAt = now;
+          due.push({ at: askedAt + 4, answer: () => void row.reserve(slots, intervalMs).then(resolve) });
+        }),
+      pause: () => Promise.resolve(),
+    };
+    const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const advance = async (ms: number) => {
+      now += ms;
+      for (const d of due.splice(0)) {
+        if (d.at <= now) d.answer();
+        else due.push(d);
+      }
+      await settle();
+    };
+    const schedule = new SharedRateSchedule({ source, now: () => now });
+    let waits = 0;
+    // One request a ms for 300 ms at an unlimited rate: each asks for a start, and waits only when
+    // the start is not at hand. The first runs are small (they grow with the pace) and are waited for.
+    for (let n = 0; n < 300; n++) {
+      let slot: Awaited<ReturnType<SharedRateSchedule['next']>> | undefined;
+      void schedule.next(0.001, 1).then((s) => (slot = s));
+      await settle();
+      if (slot === undefined && n >= 50) waits++;
+      while (slot === undefined) await advance(1);
+      expect(slot).not.toBeNull();
+      expect(now - slot!.atMs).toBeLessThanOrEqual(LATE_START_MS);
+      await advance(1);
+    }
+    // Without reserving ahead, every run (about 25 ms of requests) waited for its statement.
+    expect(waits).toBe(0);
+    expect(row.runs.length).toBeGreaterThan(5);
+  });
+
   it('a worker that sends rarely still reserves one start at a time', async () => {
     let now = 1_000_000;
     const row = scheduleRow(() => now);
