@@ -1,6 +1,6 @@
 // Provisioning logs: one entry per object per action. Ids are deterministic (see
 // `logEntryId`), and inserts skip existing ids, so an activity that runs twice logs once.
-import { hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, inArray, lt, or, sql } from 'drizzle-orm';
 import type {
   ErrorCode,
@@ -18,7 +18,7 @@ import { provisioningLogs } from './schema.ts';
 
 /** A stable UUID-shaped id from its parts, e.g. `logEntryId(cycleId, 'user', sourceId, 'Create')`. */
 export function logEntryId(...parts: (string | number | null)[]): string {
-  const h = hash('sha256', JSON.stringify(parts), 'hex');
+  const h = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
