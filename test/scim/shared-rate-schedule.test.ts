@@ -72,6 +72,7 @@ describe('shared rate schedule', () => {
     };
     const schedule = new SharedRateSchedule({ source, now: () => now });
     let waits = 0;
+    const starts: number[] = [];
     // One request a ms for 300 ms at an unlimited rate: each asks for a start, and waits only when
     // the start is not at hand. The first runs are small (they grow with the pace) and are waited for.
     for (let n = 0; n < 300; n++) {
@@ -82,8 +83,11 @@ describe('shared rate schedule', () => {
       while (slot === undefined) await advance(1);
       expect(slot).not.toBeNull();
       expect(now - slot!.atMs).toBeLessThanOrEqual(LATE_START_MS);
+      starts.push(slot!.atMs);
       await advance(1);
     }
+    // A run reserved ahead hands out its own starts: none twice.
+    expect(new Set(starts).size).toBe(starts.length);
     // Without reserving ahead, every run (about 25 ms of requests) waited for its statement.
     expect(waits).toBe(0);
     expect(row.runs.length).toBeGreaterThan(5);
